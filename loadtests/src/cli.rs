@@ -1,0 +1,40 @@
+//! The `skein` command line. Each subcommand's arguments are defined next to the command that
+//! uses them (`commands::*`); this file only lists the subcommands and the shared help text.
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+
+/// Exit codes, shown at the end of `skein --help` and documented in README.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0    the run finished and every SLA held (compare: no regression)
+  1    an SLA failed (compare: a regression exceeded its threshold)
+  2    usage error: bad arguments, bad scenario file, unreadable or mismatched results
+  3    target unreachable, or the run was aborted (e.g. every worker lost, results not writable)
+  130  interrupted by Ctrl-C or SIGTERM (results are still written)";
+
+/// Skein: a Locust-style load generator for AI-agent platforms.
+#[derive(Debug, Parser)]
+#[command(name = "skein", version, about, after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario headless against a host (without --host: against the embedded reference server).
+    Run(commands::run::RunArgs),
+    /// Start the reference server in-process and run a short light scenario against it.
+    Demo(commands::run::DemoArgs),
+    /// List the shipped scenarios.
+    Scenarios(commands::scenarios::ScenariosArgs),
+    /// Render reports from one or more results (merging several into one).
+    Report(commands::report::ReportArgs),
+    /// Compare a run against a baseline; exit 1 on a regression over the threshold.
+    Compare(commands::compare::CompareArgs),
+    /// Coordinate a distributed run across workers.
+    Manager(commands::manager::ManagerArgs),
+    /// Run a share of a distributed run for a manager.
+    Worker(commands::worker::WorkerArgs),
+}

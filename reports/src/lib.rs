@@ -1,0 +1,1 @@
+//! Run-result model and renderers.
