@@ -1,0 +1,306 @@
+//! The router and its shared state: every route, authentication, admission and metrics.
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::admission::Admission;
+use crate::error::ServerError;
+use crate::faults::{FaultSettings, Faults};
+use crate::metrics::Metrics;
+use crate::store::{self, Store};
+use crate::{jsonrpc, orchestration};
+
+/// Everything a handler may touch; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+    pub faults: Arc<Faults>,
+    pub admission: Arc<Admission>,
+    pub token: Arc<str>,
+    pub max_body_bytes: usize,
+}
+
+/// A REST error: status plus a JSON body `{error: {code, message, field?, detail?}}`.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+    pub detail: Option<Value>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            detail: None,
+        }
+    }
+    pub fn unprocessable(field: &str, problem: impl std::fmt::Display) -> Self {
+        let mut e = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            format!("{field}: {problem}"),
+        );
+        e.field = Some(field.to_string());
+        e
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+    pub fn with_detail(mut self, detail: Value) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+}
+
+impl From<ServerError> for ApiError {
+    fn from(e: ServerError) -> Self {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let Some(field) = self.field {
+            error["field"] = json!(field);
+        }
+        if let Some(detail) = self.detail {
+            error["detail"] = detail;
+        }
+        (self.status, Json(json!({ "error": error }))).into_response()
+    }
+}
+
+pub fn app(state: AppState) -> Router {
+    let limit = state.max_body_bytes;
+    Router::new()
+        .route("/api/v1/jsonrpc", post(jsonrpc_endpoint))
+        .route("/api/v1/workflows", post(create_workflow))
+        .route("/api/v1/workflows/{id}/execute", post(execute_workflow))
+        .route("/api/v1/workflows/{id}/status", get(workflow_status))
+        .route("/api/v1/events/batch", post(publish_event_batch))
+        .route("/admin/faults", get(get_faults).put(put_faults))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| t.trim() == &*state.token)
+}
+
+fn unauthorized() -> Response {
+    let mut r = (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({ "error": { "code": "unauthorized", "message": "missing or wrong `Authorization: Bearer <token>`" } })),
+    )
+        .into_response();
+    r.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    r
+}
+
+fn shed_response() -> Response {
+    let mut r = (
+        StatusCode::TOO_MANY_REQUESTS,
+        Json(json!({ "error": { "code": "overloaded", "message": "server at capacity; retry after the given seconds" } })),
+    )
+        .into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r
+}
+
+fn add_rate_limit_headers(state: &AppState, response: &mut Response) {
+    let (limit, remaining) = state.admission.limit_and_remaining();
+    let h = response.headers_mut();
+    h.insert("x-ratelimit-limit", HeaderValue::from(limit));
+    h.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
+    h.insert("x-ratelimit-reset", HeaderValue::from_static("1"));
+}
+
+/// Label for HTTP-level answers of the JSON-RPC endpoint (401, 429) where no call was read.
+const JSONRPC_LABEL: &str = "unknown";
+
+async fn jsonrpc_endpoint(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    if !authorized(&state, &headers) {
+        state.metrics.observe(JSONRPC_LABEL, 401, started.elapsed());
+        return unauthorized();
+    }
+    let Ok(_slot) = state.admission.admit().await else {
+        state.metrics.observe(JSONRPC_LABEL, 429, started.elapsed());
+        let mut r = shed_response();
+        add_rate_limit_headers(&state, &mut r);
+        return r;
+    };
+    let mut response = match jsonrpc::handle_body(&state, &body).await {
+        Some(answer) => Json(answer).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    };
+    add_rate_limit_headers(&state, &mut response);
+    response
+}
+
+/// Common path of every REST route: admission, fault model, metrics.
+async fn rest<F>(state: &AppState, method: &str, work: F) -> Response
+where
+    F: std::future::Future<Output = Result<(StatusCode, Value), ApiError>>,
+{
+    let started = Instant::now();
+    let Ok(_slot) = state.admission.admit().await else {
+        state.metrics.observe(method, 429, started.elapsed());
+        return shed_response();
+    };
+    let decision = state.faults.decide(method);
+    if !decision.delay.is_zero() {
+        tokio::time::sleep(decision.delay).await;
+    }
+    let response = if decision.inject_error {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "injected_fault",
+            format!("injected fault in {method}"),
+        )
+        .into_response()
+    } else {
+        match work.await {
+            Ok((status, body)) => (status, Json(body)).into_response(),
+            Err(e) => e.into_response(),
+        }
+    };
+    state
+        .metrics
+        .observe(method, response.status().as_u16(), started.elapsed());
+    response
+}
+
+fn json_body(body: &Bytes) -> Result<Value, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("body is not JSON: {e}")))
+}
+
+async fn create_workflow(State(state): State<AppState>, body: Bytes) -> Response {
+    let s = state.clone();
+    rest(&state, "create_workflow", async move {
+        orchestration::create(&s, json_body(&body)?).await
+    })
+    .await
+}
+
+async fn execute_workflow(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let s = state.clone();
+    rest(&state, "execute_workflow", async move {
+        let body = if body.is_empty() {
+            json!({})
+        } else {
+            json_body(&body)?
+        };
+        orchestration::execute(&s, id, body).await
+    })
+    .await
+}
+
+async fn workflow_status(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let s = state.clone();
+    rest(&state, "get_workflow_status", async move {
+        orchestration::status(&s, id).await
+    })
+    .await
+}
+
+async fn publish_event_batch(State(state): State<AppState>, body: Bytes) -> Response {
+    let s = state.clone();
+    rest(&state, "publish_event_batch", async move {
+        orchestration::publish_events(&s, json_body(&body)?).await
+    })
+    .await
+}
+
+async fn get_faults(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !authorized(&state, &headers) {
+        return unauthorized();
+    }
+    Json(state.faults.current()).into_response()
+}
+
+async fn put_faults(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if !authorized(&state, &headers) {
+        return unauthorized();
+    }
+    let change: FaultSettings = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => {
+            return ApiError::bad_request(format!("invalid fault settings: {e}")).into_response()
+        }
+    };
+    match state.faults.update(change) {
+        Ok(now) => Json(now).into_response(),
+        Err(problem) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            problem,
+        )
+        .into_response(),
+    }
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state
+        .store
+        .with(|conn| Ok(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        .await
+    {
+        Ok(_) => "ready".into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("store not ready: {e}"),
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let jobs = state
+        .store
+        .with(|conn| store::count_jobs_by_status(conn))
+        .await
+        .unwrap_or_default();
+    let mut r = state.metrics.render(&jobs).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    r
+}

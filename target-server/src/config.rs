@@ -1,0 +1,279 @@
+//! Every knob of the server, as one struct that is both the library's configuration and the
+//! binary's command line (`target-server --help` is generated from these doc comments).
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::DEFAULT_TOKEN;
+
+/// Simulated service time of one method: `base` plus a uniform random `spread`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MethodLatency {
+    pub base: Duration,
+    pub spread: Duration,
+}
+
+impl MethodLatency {
+    pub const ZERO: MethodLatency = MethodLatency {
+        base: Duration::ZERO,
+        spread: Duration::ZERO,
+    };
+
+    pub const fn ms(base: u64, spread: u64) -> Self {
+        MethodLatency {
+            base: Duration::from_millis(base),
+            spread: Duration::from_millis(spread),
+        }
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.base.is_zero() && self.spread.is_zero()
+    }
+}
+
+/// `METHOD=BASE_MS[+SPREAD_MS]`, e.g. `training.get_status=2+3` or `*=250` for every method.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatencyOverride {
+    pub method: String,
+    pub latency: MethodLatency,
+}
+
+impl std::str::FromStr for LatencyOverride {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let usage = || {
+            format!("`{text}` is not METHOD=BASE_MS[+SPREAD_MS] (e.g. `training.get_status=2+3`, `*=250`)")
+        };
+        let (method, value) = text.split_once('=').ok_or_else(usage)?;
+        let (base, spread) = value.split_once('+').unwrap_or((value, "0"));
+        let base: f64 = base.trim().parse().map_err(|_| usage())?;
+        let spread: f64 = spread.trim().parse().map_err(|_| usage())?;
+        if method.trim().is_empty() || base < 0.0 || spread < 0.0 {
+            return Err(usage());
+        }
+        Ok(LatencyOverride {
+            method: method.trim().to_string(),
+            latency: MethodLatency {
+                base: Duration::from_secs_f64(base / 1000.0),
+                spread: Duration::from_secs_f64(spread / 1000.0),
+            },
+        })
+    }
+}
+
+/// `METHOD=RATE` with RATE in 0..=1, e.g. `training.start_grpo=0.05` or `*=0.01`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorRate {
+    pub method: String,
+    pub rate: f64,
+}
+
+impl std::str::FromStr for ErrorRate {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let usage =
+            || format!("`{text}` is not METHOD=RATE with RATE between 0 and 1 (e.g. `*=0.01`)");
+        let (method, rate) = text.split_once('=').ok_or_else(usage)?;
+        let rate: f64 = rate.trim().parse().map_err(|_| usage())?;
+        if method.trim().is_empty() || !(0.0..=1.0).contains(&rate) {
+            return Err(usage());
+        }
+        Ok(ErrorRate {
+            method: method.trim().to_string(),
+            rate,
+        })
+    }
+}
+
+/// The reference agent server's configuration (also its command line).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerConfig {
+    /// Address to listen on. Loopback by default; use 0.0.0.0:PORT to accept remote clients.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "TARGET_SERVER_BIND")]
+    pub bind: SocketAddr,
+
+    /// Bearer token required by the training API and the admin endpoint.
+    #[arg(long, default_value = DEFAULT_TOKEN, env = "TARGET_SERVER_TOKEN", hide_env_values = true)]
+    pub token: String,
+
+    /// SQLite database file (WAL mode), or `:memory:` for a store that dies with the process.
+    #[arg(long, default_value = "target-server.db", env = "TARGET_SERVER_DB")]
+    pub db: PathBuf,
+
+    /// Database connections in the pool (a `:memory:` store always uses one).
+    #[arg(long, default_value_t = 8)]
+    pub db_pool: usize,
+
+    /// Requests served at once; each holds a slot for its simulated service time and its
+    /// database work. Together with the latency model this sets the capacity knee.
+    #[arg(long, default_value_t = 256)]
+    pub capacity: usize,
+
+    /// Requests allowed to wait for a slot; past this the server sheds with 429 at once.
+    #[arg(long, default_value_t = 1024)]
+    pub queue_limit: usize,
+
+    /// Longest wait for a slot before shedding with 429 + Retry-After, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    pub queue_timeout_ms: u64,
+
+    /// Largest accepted request body in bytes; bigger bodies get 413.
+    #[arg(long, default_value_t = 32 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Training jobs that run at once; the rest wait in the queue (status `queued`).
+    #[arg(long, default_value_t = 150)]
+    pub max_running_jobs: usize,
+
+    /// How often the simulated trainers advance every running job by one iteration, in ms.
+    #[arg(long, default_value_t = 250)]
+    pub trainer_tick_ms: u64,
+
+    /// Turn the latency model off (every method answers as fast as it can).
+    #[arg(long)]
+    pub no_latency: bool,
+
+    /// Override a method's simulated latency: METHOD=BASE_MS[+SPREAD_MS]; `*` means every method.
+    /// Repeatable. Applied on top of the defaults (see docs/target-server.md).
+    #[arg(long = "latency", value_name = "METHOD=MS[+MS]")]
+    pub latency_overrides: Vec<LatencyOverride>,
+
+    /// Fault injection: answer this share of a method's calls with an error; METHOD=RATE, `*` for all.
+    #[arg(long = "error-rate", value_name = "METHOD=RATE")]
+    pub error_rates: Vec<ErrorRate>,
+
+    /// Fault injection: stall every request for --stall-for-ms once every this many seconds (0 = off).
+    #[arg(long, default_value_t = 0)]
+    pub stall_every_s: u64,
+
+    /// Fault injection: length of each periodic stall in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub stall_for_ms: u64,
+}
+
+/// The methods the server knows, under the names Skein gives its requests.
+pub const METHODS: [&str; 9] = [
+    "training.start_grpo",
+    "training.get_status",
+    "training.export_trajectories",
+    "training.cancel",
+    "training.evaluate",
+    "create_workflow",
+    "execute_workflow",
+    "get_workflow_status",
+    "publish_event_batch",
+];
+
+/// Default service times: modest, in the range of a real platform's cheap calls, so that a
+/// light scenario meets p95 < 200 ms while a heavy one meets the capacity knee.
+pub fn default_latency(method: &str) -> MethodLatency {
+    match method {
+        "training.get_status" | "get_workflow_status" => MethodLatency::ms(2, 4),
+        "training.start_grpo" => MethodLatency::ms(15, 20),
+        "training.export_trajectories" => MethodLatency::ms(8, 12),
+        "training.cancel" => MethodLatency::ms(5, 5),
+        "training.evaluate" => MethodLatency::ms(20, 20),
+        "create_workflow" | "execute_workflow" => MethodLatency::ms(8, 10),
+        "publish_event_batch" => MethodLatency::ms(5, 10),
+        _ => MethodLatency::ZERO,
+    }
+}
+
+impl ServerConfig {
+    /// An in-memory server on an ephemeral loopback port with the default latency model:
+    /// what tests and `skein demo` embed.
+    pub fn in_memory_on_loopback() -> Self {
+        ServerConfig {
+            bind: "127.0.0.1:0".parse().expect("literal address"),
+            db: PathBuf::from(":memory:"),
+            ..ServerConfig::default()
+        }
+    }
+
+    pub fn is_in_memory(&self) -> bool {
+        self.db.as_os_str() == ":memory:"
+    }
+
+    pub fn queue_timeout(&self) -> Duration {
+        Duration::from_millis(self.queue_timeout_ms)
+    }
+
+    /// The latency table the server starts with: defaults, then `--no-latency`, then overrides.
+    pub fn initial_latencies(&self) -> BTreeMap<String, MethodLatency> {
+        let mut table: BTreeMap<String, MethodLatency> = METHODS
+            .iter()
+            .map(|m| {
+                let latency = if self.no_latency {
+                    MethodLatency::ZERO
+                } else {
+                    default_latency(m)
+                };
+                (m.to_string(), latency)
+            })
+            .collect();
+        for o in &self.latency_overrides {
+            if o.method == "*" {
+                table.values_mut().for_each(|l| *l = o.latency);
+            } else {
+                table.insert(o.method.clone(), o.latency);
+            }
+        }
+        table
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: "127.0.0.1:8080".parse().expect("literal address"),
+            token: DEFAULT_TOKEN.to_string(),
+            db: PathBuf::from("target-server.db"),
+            db_pool: 8,
+            capacity: 256,
+            queue_limit: 1024,
+            queue_timeout_ms: 1000,
+            max_body_bytes: 32 * 1024 * 1024,
+            max_running_jobs: 150,
+            trainer_tick_ms: 250,
+            no_latency: false,
+            latency_overrides: Vec::new(),
+            error_rates: Vec::new(),
+            stall_every_s: 0,
+            stall_for_ms: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_override_parses_base_and_spread() {
+        let o: LatencyOverride = "training.get_status=2+3.5".parse().unwrap();
+        assert_eq!(o.method, "training.get_status");
+        assert_eq!(o.latency.base, Duration::from_millis(2));
+        assert_eq!(o.latency.spread, Duration::from_micros(3500));
+        assert!("nope".parse::<LatencyOverride>().is_err());
+        assert!("x=-1".parse::<LatencyOverride>().is_err());
+    }
+
+    #[test]
+    fn star_override_applies_to_every_method() {
+        let config = ServerConfig {
+            latency_overrides: vec!["*=250".parse().unwrap()],
+            ..ServerConfig::default()
+        };
+        let table = config.initial_latencies();
+        assert!(table.values().all(|l| l.base == Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn error_rate_must_be_a_fraction() {
+        assert!("*=1.5".parse::<ErrorRate>().is_err());
+        assert_eq!("*=0.25".parse::<ErrorRate>().unwrap().rate, 0.25);
+    }
+}

@@ -1,0 +1,200 @@
+//! Prometheus metrics: requests and latency by method and status, shedding, queue depth,
+//! trajectories written and events accepted. Job counts by state are read from the store
+//! at scrape time, so they are always what the database holds.
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::config::METHODS;
+
+/// Upper bounds of the latency histogram buckets, in seconds.
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Label used for calls to a method the server does not know (bounds label cardinality).
+pub const UNKNOWN_METHOD: &str = "unknown";
+
+#[derive(Default)]
+struct LatencyHistogram {
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum_seconds: f64,
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    latency: Mutex<BTreeMap<&'static str, LatencyHistogram>>,
+    shed: AtomicU64,
+    trajectories: AtomicU64,
+    events: AtomicU64,
+    /// Requests waiting for a capacity slot right now.
+    pub queue_depth: AtomicUsize,
+    /// Requests holding a capacity slot right now.
+    pub in_flight: AtomicUsize,
+}
+
+/// The static label for a method name (known methods keep their name).
+pub fn method_label(method: &str) -> &'static str {
+    METHODS
+        .iter()
+        .find(|m| **m == method)
+        .copied()
+        .unwrap_or(UNKNOWN_METHOD)
+}
+
+impl Metrics {
+    pub fn observe(&self, method: &str, status: u16, elapsed: Duration) {
+        let label = method_label(method);
+        *self
+            .requests
+            .lock()
+            .expect("metrics poisoned")
+            .entry((label, status))
+            .or_default() += 1;
+        let seconds = elapsed.as_secs_f64();
+        let mut latency = self.latency.lock().expect("metrics poisoned");
+        let h = latency.entry(label).or_default();
+        h.count += 1;
+        h.sum_seconds += seconds;
+        if let Some(i) = BUCKETS.iter().position(|b| seconds <= *b) {
+            h.buckets[i] += 1;
+        }
+    }
+
+    pub fn add_shed(&self) {
+        self.shed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn add_trajectories(&self, n: u64) {
+        self.trajectories.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn add_events(&self, n: u64) {
+        self.events.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Total requests answered for `method` with any status (used by tests).
+    pub fn requests_for(&self, method: &str) -> u64 {
+        let label = method_label(method);
+        self.requests
+            .lock()
+            .expect("metrics poisoned")
+            .iter()
+            .filter(|((m, _), _)| *m == label)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// The Prometheus text exposition, with job counts by state supplied by the caller.
+    pub fn render(&self, jobs_by_state: &[(String, i64)]) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP target_server_requests_total Requests answered, by method (JSON-RPC call or REST route) and HTTP status.\n");
+        out.push_str("# TYPE target_server_requests_total counter\n");
+        for ((method, status), n) in self.requests.lock().expect("metrics poisoned").iter() {
+            let _ = writeln!(
+                out,
+                "target_server_requests_total{{method=\"{method}\",status=\"{status}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP target_server_request_duration_seconds Time from request to response, by method.\n");
+        out.push_str("# TYPE target_server_request_duration_seconds histogram\n");
+        for (method, h) in self.latency.lock().expect("metrics poisoned").iter() {
+            let mut cumulative = 0;
+            for (bound, n) in BUCKETS.iter().zip(h.buckets.iter()) {
+                cumulative += n;
+                let _ = writeln!(out, "target_server_request_duration_seconds_bucket{{method=\"{method}\",le=\"{bound}\"}} {cumulative}");
+            }
+            let _ = writeln!(out, "target_server_request_duration_seconds_bucket{{method=\"{method}\",le=\"+Inf\"}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "target_server_request_duration_seconds_sum{{method=\"{method}\"}} {}",
+                h.sum_seconds
+            );
+            let _ = writeln!(
+                out,
+                "target_server_request_duration_seconds_count{{method=\"{method}\"}} {}",
+                h.count
+            );
+        }
+        out.push_str(
+            "# HELP target_server_jobs Training jobs by state.\n# TYPE target_server_jobs gauge\n",
+        );
+        for state in ["queued", "running", "completed", "failed", "cancelled"] {
+            let n = jobs_by_state
+                .iter()
+                .find(|(s, _)| s == state)
+                .map_or(0, |(_, n)| *n);
+            let _ = writeln!(out, "target_server_jobs{{state=\"{state}\"}} {n}");
+        }
+        let scalar = |out: &mut String, name: &str, kind: &str, help: &str, value: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        };
+        scalar(
+            &mut out,
+            "target_server_trajectories_written_total",
+            "counter",
+            "Trajectories written by the simulated trainers.",
+            self.trajectories.load(Ordering::Relaxed),
+        );
+        scalar(
+            &mut out,
+            "target_server_events_accepted_total",
+            "counter",
+            "Orchestration events accepted and committed.",
+            self.events.load(Ordering::Relaxed),
+        );
+        scalar(
+            &mut out,
+            "target_server_shed_requests_total",
+            "counter",
+            "Requests refused with 429 because capacity and queue were full.",
+            self.shed.load(Ordering::Relaxed),
+        );
+        scalar(
+            &mut out,
+            "target_server_queue_depth",
+            "gauge",
+            "Requests waiting for a capacity slot.",
+            self.queue_depth.load(Ordering::Relaxed) as u64,
+        );
+        scalar(
+            &mut out,
+            "target_server_in_flight",
+            "gauge",
+            "Requests holding a capacity slot.",
+            self.in_flight.load(Ordering::Relaxed) as u64,
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_methods_share_one_label() {
+        let m = Metrics::default();
+        m.observe("training.nope", 200, Duration::from_millis(1));
+        m.observe("x", 200, Duration::from_millis(1));
+        let text = m.render(&[]);
+        assert!(text.contains("target_server_requests_total{method=\"unknown\",status=\"200\"} 2"));
+    }
+
+    #[test]
+    fn histogram_is_cumulative() {
+        let m = Metrics::default();
+        m.observe("training.get_status", 200, Duration::from_millis(3));
+        let text = m.render(&[]);
+        assert!(text.contains("method=\"training.get_status\",le=\"0.0025\"} 0"));
+        assert!(text.contains("method=\"training.get_status\",le=\"0.005\"} 1"));
+        assert!(text.contains("method=\"training.get_status\",le=\"+Inf\"} 1"));
+    }
+}
