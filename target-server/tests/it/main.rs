@@ -1,0 +1,9 @@
+//! Integration tests of the reference server: real servers on 127.0.0.1:0, real HTTP.
+mod support;
+
+mod auth_and_admin;
+mod jsonrpc_framing;
+mod orchestration_api;
+mod overload;
+mod persistence;
+mod training_api;

@@ -1,0 +1,81 @@
+//! Acknowledged writes survive `kill -9` of the real binary and a restart on the same file.
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+/// The real `target-server` binary on an ephemeral port; returns the child and its base URL.
+fn start_binary(db: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_target-server"))
+        .args(["--bind", "127.0.0.1:0", "--no-latency", "--db"])
+        .arg(db)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn target-server");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("read banner");
+    let url = first
+        .trim()
+        .strip_prefix("target-server listening on ")
+        .unwrap_or_else(|| panic!("unexpected banner `{first}`"))
+        .to_string();
+    (child, url)
+}
+
+async fn call(url: &str, method: &str, params: Value) -> Value {
+    client()
+        .post(format!("{url}/api/v1/jsonrpc"))
+        .bearer_auth(target_server::DEFAULT_TOKEN)
+        .json(&json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_jobs_and_events_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    let (mut child, url) = start_binary(&db);
+
+    let started = call(&url, "training.start_grpo", start_params(5_000)).await;
+    let job_id = started["result"]["job_id"]
+        .as_str()
+        .expect("job started")
+        .to_string();
+    let events: Vec<Value> = (0..500)
+        .map(|i| json!({ "event_id": format!("e{i}"), "event_type": "agent.step", "data": {} }))
+        .collect();
+    let accepted: Value = client()
+        .post(format!("{url}/api/v1/events/batch"))
+        .json(&json!({ "events": events }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(accepted["accepted"], 500);
+
+    child.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix.
+    child.wait().unwrap();
+
+    let (mut child, url) = start_binary(&db);
+    let status = call(&url, "training.get_status", json!({ "job_id": job_id })).await;
+    assert_eq!(status["result"]["job_id"], job_id.as_str(), "{status}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    assert_eq!(target_server::store::count_events(&conn).unwrap(), 500);
+}
