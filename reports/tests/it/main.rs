@@ -1,0 +1,3 @@
+//! Integration tests of the reports crate.
+mod merge_exactness;
+mod model_format;
