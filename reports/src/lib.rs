@@ -4,15 +4,26 @@
 //!
 //! Map: [`model`] (what a run measured), [`histogram`] (HDR latency histograms and their
 //! encoding), [`sla`] (thresholds and verdicts), [`merge`](mod@merge) (exact combination of
-//! results), [`error`].
+//! results), [`capacity`] (per-stage capacity table), [`compare`] (baseline regression
+//! gate), renderers [`csv_files`], [`html`] with [`charts`], [`markdown`], [`junit`], and
+//! [`output::write_all`] which writes them all.
+pub mod capacity;
+pub mod charts;
+pub mod compare;
+pub mod csv_files;
 pub mod error;
 pub mod histogram;
+pub mod html;
+pub mod junit;
+pub mod markdown;
 pub mod merge;
 pub mod model;
+pub mod output;
 pub mod sla;
 pub mod synthetic;
 
 pub use error::{MergeError, ModelError, ReportError};
 pub use merge::merge;
 pub use model::*;
+pub use output::write_all;
 pub use sla::{evaluate_slas, SlaMetric, SlaThreshold, SlaVerdict};

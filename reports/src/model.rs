@@ -223,10 +223,12 @@ impl RunResult {
             serde_json::from_str(text).map_err(|e| format!("not a Skein results file: {e}"))?;
         match version.format_version {
             Some(FORMAT_VERSION) => {}
-            Some(other) => return Err(format!(
+            Some(other) => {
+                return Err(format!(
                 "results format version {other}, but this skein reads version {FORMAT_VERSION}; \
                      re-run with the skein version that wrote it, or regenerate the results"
-            )),
+            ))
+            }
             None => return Err("not a Skein results file: no `format_version` field".into()),
         }
         serde_json::from_str(text).map_err(|e| format!("invalid results: {e}"))

@@ -1,9 +1,78 @@
-//! `skein compare` (not built yet).
+//! `skein compare`: the baseline regression gate.
+use std::path::PathBuf;
+
+use reports::compare::{compare, Tolerances};
+
+use crate::commands::report::read_inputs;
 use crate::exit::{Failure, Outcome};
 
 #[derive(Debug, clap::Args)]
-pub struct CompareArgs {}
+pub struct CompareArgs {
+    /// The baseline run (results.json or its directory).
+    #[arg(long)]
+    pub baseline: PathBuf,
+    /// The run to judge (results.json or its directory).
+    pub current: PathBuf,
+    /// Allowed relative rise of every latency percentile and the error rate, and drop of rps, in percent.
+    #[arg(long, default_value_t = 10.0)]
+    pub threshold: f64,
+    /// Override for p50 (percent).
+    #[arg(long)]
+    pub p50: Option<f64>,
+    /// Override for p95 (percent).
+    #[arg(long)]
+    pub p95: Option<f64>,
+    /// Override for p99 (percent).
+    #[arg(long)]
+    pub p99: Option<f64>,
+    /// Override for the throughput drop (percent).
+    #[arg(long)]
+    pub rps: Option<f64>,
+    /// Override for the error-rate rise (percent, relative).
+    #[arg(long)]
+    pub error_rate: Option<f64>,
+    /// Request names with fewer requests on either side are shown but not judged.
+    #[arg(long, default_value_t = 20)]
+    pub min_requests: u64,
+    /// Also write the table as Markdown to this file.
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+}
 
-pub fn execute(_args: CompareArgs) -> anyhow::Result<Outcome> {
-    Err(Failure::Usage("`skein compare` is not available in this build yet".into()).into())
+pub fn execute(args: CompareArgs) -> anyhow::Result<Outcome> {
+    if args.threshold < 0.0 {
+        return Err(Failure::Usage("--threshold must be 0 or more percent".into()).into());
+    }
+    let runs = read_inputs(&[args.baseline.clone(), args.current.clone()])?;
+    let (baseline, current) = (&runs[0], &runs[1]);
+    if baseline.metadata.scenario_name != current.metadata.scenario_name {
+        return Err(Failure::Usage(format!(
+            "the runs are of different scenarios (`{}` vs `{}`): compare runs of one scenario",
+            baseline.metadata.scenario_name, current.metadata.scenario_name
+        ))
+        .into());
+    }
+    let pct = |v: Option<f64>| v.unwrap_or(args.threshold) / 100.0;
+    let tolerances = Tolerances {
+        p50: pct(args.p50),
+        p95: pct(args.p95),
+        p99: pct(args.p99),
+        rps: pct(args.rps),
+        error_rate: pct(args.error_rate),
+        min_requests: args.min_requests,
+    };
+    let comparison = compare(baseline, current, &tolerances);
+    print!("{}", comparison.to_text());
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, comparison.to_markdown())
+            .map_err(|e| Failure::Aborted(format!("cannot write {}: {e}", path.display())))?;
+    }
+    let regressions = comparison.regressions();
+    if regressions.is_empty() {
+        println!("\nno regression over the thresholds");
+        Ok(Outcome::Passed)
+    } else {
+        println!("\n{} regression(s) over the thresholds", regressions.len());
+        Ok(Outcome::SlaFailed)
+    }
 }

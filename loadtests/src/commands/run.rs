@@ -1,16 +1,228 @@
-//! `skein run` and `skein demo` (not built yet).
+//! `skein run` and `skein demo`: load a scenario, run it headless, write the results.
+use std::net::ToSocketAddrs;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
 use crate::exit::{Failure, Outcome};
+use crate::live::{spawn_live_line, summary_table};
+use crate::recorder::Recorder;
+use crate::runner::{run_plan, RunPlan, StopHandle, StopReason};
+use crate::scenario::{self, parse_duration, Overrides};
+
+/// How long the unreachable-host check waits for a TCP connection.
+const CONNECT_CHECK: Duration = Duration::from_secs(3);
 
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {}
-
-#[derive(Debug, clap::Args)]
-pub struct DemoArgs {}
-
-pub fn execute(_args: RunArgs) -> anyhow::Result<Outcome> {
-    Err(Failure::Usage("`skein run` is not available in this build yet".into()).into())
+pub struct RunArgs {
+    /// Shipped scenario name (see `skein scenarios`) or path to a scenario .toml file.
+    #[arg(long, short = 's', default_value = "light")]
+    pub scenario: String,
+    /// Target base URL, e.g. http://127.0.0.1:8080. Without it (and without a host in the
+    /// scenario) Skein starts the reference server in-process and runs against it.
+    #[arg(long, short = 'H', env = "SKEIN_HOST")]
+    pub host: Option<String>,
+    /// Bearer token for the training API (default: the scenario's, else the reference server's).
+    #[arg(long, env = "SKEIN_TARGET_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Users (peak users for a staged scenario, whose stages are scaled to it).
+    #[arg(long, short = 'u')]
+    pub users: Option<u64>,
+    /// Users started per second (every stage of a staged scenario).
+    #[arg(long, short = 'r')]
+    pub spawn_rate: Option<f64>,
+    /// Run time, e.g. 30s, 5m, 1h30m (a staged scenario's stages are scaled to fit).
+    #[arg(long, short = 't', value_parser = parse_run_time)]
+    pub run_time: Option<Duration>,
+    /// Results directory (default: reports/out/<scenario>-<UTC timestamp>/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Seconds between live lines.
+    #[arg(long, default_value_t = 5)]
+    pub live_every: u64,
 }
 
-pub fn demo(_args: DemoArgs) -> anyhow::Result<Outcome> {
-    Err(Failure::Usage("`skein demo` is not available in this build yet".into()).into())
+fn parse_run_time(text: &str) -> Result<Duration, String> {
+    parse_duration(text)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// How long the demo runs.
+    #[arg(long, short = 't', default_value = "30s", value_parser = parse_run_time)]
+    pub run_time: Duration,
+    /// Results directory (default: reports/out/demo-<UTC timestamp>/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+pub fn execute(args: RunArgs) -> anyhow::Result<Outcome> {
+    let overrides = Overrides {
+        users: args.users,
+        spawn_rate: args.spawn_rate,
+        run_time: args.run_time,
+        host: args.host.clone(),
+    };
+    let scenario = scenario::load(&args.scenario)
+        .and_then(|s| s.with_overrides(&overrides))
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let out = args.out.clone();
+    run_scenario(
+        scenario,
+        args.token,
+        out,
+        Duration::from_secs(args.live_every.max(1)),
+    )
+}
+
+pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
+    let mut scenario = scenario::load("light")
+        .and_then(|s| {
+            s.with_overrides(&Overrides {
+                run_time: Some(args.run_time),
+                ..Overrides::default()
+            })
+        })
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    scenario.name = "demo".into();
+    scenario.host = None;
+    run_scenario(scenario, None, args.out, Duration::from_secs(5))
+}
+
+fn run_scenario(
+    scenario: scenario::Scenario,
+    token: Option<String>,
+    out: Option<PathBuf>,
+    live_every: Duration,
+) -> anyhow::Result<Outcome> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        // Without a host, the reference server runs in this process (the embedded default).
+        let embedded = match &scenario.host {
+            Some(_) => None,
+            None => Some(
+                target_server::spawn(target_server::ServerConfig::in_memory_on_loopback())
+                    .await
+                    .map_err(|e| {
+                        Failure::Aborted(format!("cannot start the embedded reference server: {e}"))
+                    })?,
+            ),
+        };
+        let host = match (&scenario.host, &embedded) {
+            (Some(h), _) => h.clone(),
+            (None, Some(server)) => server.base_url(),
+            (None, None) => unreachable!("embedded server is started when no host is given"),
+        };
+        let token = token
+            .or_else(|| scenario.token.clone())
+            .unwrap_or_else(|| target_server::DEFAULT_TOKEN.to_string());
+        check_reachable(&host).await?;
+        if embedded.is_some() {
+            eprintln!(
+                "skein: no --host given: running against the embedded reference server at {host}"
+            );
+        }
+        eprintln!(
+            "skein: scenario `{}` ({}), {} peak users, {} against {host}",
+            scenario.name,
+            scenario.source,
+            scenario.peak_users(),
+            crate::scenario::format_duration(scenario.run_time())
+        );
+
+        let plan = RunPlan::new(scenario, host, token);
+        let recorder = Arc::new(Recorder::new());
+        let stop = StopHandle::default();
+        let sigterm = spawn_sigterm_handler(stop.clone());
+        let live = spawn_live_line(recorder.clone(), plan.run_time(), live_every);
+        let result = run_plan(&plan, recorder, &stop).await;
+        live.abort();
+        sigterm.abort();
+        if let Some(server) = embedded {
+            let _ = server.shutdown().await;
+        }
+        let result = result.map_err(|e| Failure::Aborted(e.to_string()))?;
+
+        println!("{}", summary_table(&result));
+        let dir = out.unwrap_or_else(|| default_out_dir(&plan.scenario.name));
+        let written = reports::write_all(&result, &dir)
+            .map_err(|e| Failure::Aborted(format!("cannot write results: {e}")))?;
+        eprintln!(
+            "skein: results in {} ({} files; open report.html)",
+            dir.display(),
+            written.len()
+        );
+        Ok(match stop.reason() {
+            Some(StopReason::Interrupted) => Outcome::Interrupted,
+            Some(StopReason::Aborted) => {
+                return Err(
+                    Failure::Aborted("the run was aborted; partial results written".into()).into(),
+                )
+            }
+            None if result.passed() => Outcome::Passed,
+            None => Outcome::SlaFailed,
+        })
+    })
+}
+
+/// `reports/out/<scenario>-<UTC timestamp>/` relative to the working directory.
+pub fn default_out_dir(scenario: &str) -> PathBuf {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    PathBuf::from("reports/out").join(format!("{scenario}-{stamp}"))
+}
+
+/// Fails fast (exit 3) when nothing accepts TCP connections at the host's address.
+pub async fn check_reachable(host: &str) -> Result<(), Failure> {
+    let url = reqwest::Url::parse(host).map_err(|e| {
+        Failure::Usage(format!(
+            "--host `{host}` is not a URL ({e}); write e.g. http://127.0.0.1:8080"
+        ))
+    })?;
+    let port = url.port_or_known_default().unwrap_or(80);
+    let name = url
+        .host_str()
+        .ok_or_else(|| Failure::Usage(format!("--host `{host}` has no host name")))?
+        .to_string();
+    let addrs: Vec<std::net::SocketAddr> = tokio::task::spawn_blocking(move || {
+        (name.as_str(), port).to_socket_addrs().map(|a| a.collect())
+    })
+    .await
+    .map_err(|e| Failure::Aborted(e.to_string()))?
+    .map_err(|e| {
+        Failure::Aborted(format!(
+            "target {host} unreachable: cannot resolve its name: {e}"
+        ))
+    })?;
+    let mut last = String::from("no address");
+    for addr in addrs {
+        match tokio::time::timeout(CONNECT_CHECK, tokio::net::TcpStream::connect(addr)).await {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) => last = e.to_string(),
+            Err(_) => last = format!("no answer within {}s", CONNECT_CHECK.as_secs()),
+        }
+    }
+    Err(Failure::Aborted(format!(
+        "target {host} unreachable: {last}; is the server running and the address right?"
+    )))
+}
+
+/// SIGTERM stops the users like Ctrl-C does (goose handles SIGINT itself).
+fn spawn_sigterm_handler(stop: StopHandle) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            term.recv().await;
+            eprintln!("skein: SIGTERM: stopping users, results will be written");
+            stop.stop(StopReason::Interrupted);
+        }
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await;
+    })
 }

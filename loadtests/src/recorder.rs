@@ -1,0 +1,293 @@
+//! The recorder: every finished request goes here, on the hot path of every user.
+//!
+//! Latency is the full response time (send → last body byte) in microseconds, into HDR
+//! histograms per request name, per wall-clock second, and (at the end) per stage. Users write
+//! into one of several shards chosen by user index, so concurrent users rarely share a lock;
+//! a snapshot merges the shards. Nothing is stored per request: memory grows with request
+//! names, failure kinds and run seconds, never with request count.
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, TimeZone, Utc};
+use reports::{FailureGroup, LatencyHistogram, RequestStats, SecondSample, StageResult};
+
+use crate::resources;
+
+const SHARDS: usize = 16;
+
+#[derive(Default)]
+struct Shard {
+    names: HashMap<&'static str, RequestStats>,
+    /// Seconds not yet rolled into the series (usually the current one).
+    seconds: BTreeMap<i64, SecondSample>,
+    failures: HashMap<(&'static str, String), FailureGroup>,
+}
+
+/// One finished request, as a user class reports it.
+pub struct Sample<'a> {
+    pub method: &'static str,
+    pub name: &'static str,
+    pub latency: Duration,
+    pub content_bytes: u64,
+    /// `Some(message)` when the request failed.
+    pub error: Option<&'a str>,
+}
+
+/// Cumulative measurements of a run; share it as `Arc<Recorder>`.
+pub struct Recorder {
+    enabled: bool,
+    started_at: DateTime<Utc>,
+    shards: Vec<Mutex<Shard>>,
+    /// Finished seconds, each with the users active when it was rolled.
+    series: Mutex<BTreeMap<i64, SecondSample>>,
+    active_users: AtomicU64,
+    peak_users: AtomicU64,
+    cpu_at_start: f64,
+    stopped: AtomicBool,
+}
+
+fn unix_second(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Recorder {
+    pub fn new() -> Recorder {
+        Self::with_recording(true)
+    }
+
+    /// `enabled = false` makes [`Recorder::record`] a no-op: the benchmark's baseline.
+    pub fn with_recording(enabled: bool) -> Recorder {
+        Recorder {
+            enabled,
+            started_at: Utc::now(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            series: Mutex::new(BTreeMap::new()),
+            active_users: AtomicU64::new(0),
+            peak_users: AtomicU64::new(0),
+            cpu_at_start: resources::cpu_seconds(),
+            stopped: AtomicBool::new(false),
+        }
+    }
+
+    pub fn started_at(&self) -> DateTime<Utc> {
+        self.started_at
+    }
+
+    /// Records one request; `user` picks the shard (any stable per-user number).
+    pub fn record(&self, user: usize, sample: Sample<'_>) {
+        if !self.enabled {
+            return;
+        }
+        let now = SystemTime::now();
+        let micros = sample.latency.as_micros().min(u64::MAX as u128) as u64;
+        let failed = sample.error.is_some();
+        let mut shard = self.shards[user % SHARDS]
+            .lock()
+            .expect("recorder poisoned");
+        let stats = shard
+            .names
+            .entry(sample.name)
+            .or_insert_with(|| RequestStats::new(sample.method, sample.name));
+        stats.requests += 1;
+        stats.failures += failed as u64;
+        stats.content_bytes += sample.content_bytes;
+        stats.latency.record(micros);
+        let second = unix_second(now);
+        let s = shard
+            .seconds
+            .entry(second)
+            .or_insert_with(|| SecondSample::empty(second));
+        s.requests += 1;
+        s.failures += failed as u64;
+        s.content_bytes += sample.content_bytes;
+        s.latency.record(micros);
+        if let Some(error) = sample.error {
+            let when: DateTime<Utc> = now.into();
+            match shard.failures.get_mut(&(sample.name, error.to_string())) {
+                Some(g) => {
+                    g.occurrences += 1;
+                    g.last_seen = when;
+                }
+                None => {
+                    shard.failures.insert(
+                        (sample.name, error.to_string()),
+                        FailureGroup {
+                            method: sample.method.to_string(),
+                            name: sample.name.to_string(),
+                            error: error.to_string(),
+                            occurrences: 1,
+                            first_seen: when,
+                            last_seen: when,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    pub fn user_started(&self) {
+        let now = self.active_users.fetch_add(1, Ordering::Relaxed) + 1;
+        self.peak_users.fetch_max(now, Ordering::Relaxed);
+    }
+
+    pub fn user_stopped(&self) {
+        let _ = self
+            .active_users
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(1))
+            });
+    }
+
+    pub fn active_users(&self) -> u64 {
+        self.active_users.load(Ordering::Relaxed)
+    }
+
+    /// Moves every second before the current one from the shards into the series, stamping
+    /// it with the active users. Call about once a second; [`Recorder::finish`] calls it for
+    /// the last time with `all = true`.
+    pub fn roll(&self, all: bool) {
+        let current = unix_second(SystemTime::now());
+        let users = self.active_users();
+        let mut done: Vec<SecondSample> = Vec::new();
+        for shard in &self.shards {
+            let mut shard = shard.lock().expect("recorder poisoned");
+            let keep = if all {
+                BTreeMap::new()
+            } else {
+                shard.seconds.split_off(&current)
+            };
+            done.extend(std::mem::replace(&mut shard.seconds, keep).into_values());
+        }
+        let mut series = self.series.lock().expect("recorder poisoned");
+        let first = unix_second(self.started_at.into());
+        let last = if all { current } else { current - 1 };
+        // Every second of the run gets a sample, with or without requests.
+        for t in first..=last {
+            series.entry(t).or_insert_with(|| {
+                let mut s = SecondSample::empty(t);
+                s.users = users;
+                s
+            });
+        }
+        for s in done {
+            let into = series
+                .entry(s.unix_second)
+                .or_insert_with(|| SecondSample::empty(s.unix_second));
+            into.users = into.users.max(users);
+            into.requests += s.requests;
+            into.failures += s.failures;
+            into.content_bytes += s.content_bytes;
+            into.latency.add(&s.latency);
+        }
+    }
+
+    /// Cumulative totals since the start: per-name stats (sorted by name), failure groups,
+    /// and the finished seconds of the series.
+    pub fn totals(&self) -> (Vec<RequestStats>, Vec<FailureGroup>, Vec<SecondSample>) {
+        let mut names: BTreeMap<&'static str, RequestStats> = BTreeMap::new();
+        let mut failures: BTreeMap<(String, String), FailureGroup> = BTreeMap::new();
+        for shard in &self.shards {
+            let shard = shard.lock().expect("recorder poisoned");
+            for (name, stats) in &shard.names {
+                names
+                    .entry(name)
+                    .or_insert_with(|| RequestStats::new(&stats.method, name))
+                    .add(stats);
+            }
+            for ((name, error), g) in &shard.failures {
+                match failures.get_mut(&(name.to_string(), error.clone())) {
+                    Some(into) => {
+                        into.occurrences += g.occurrences;
+                        into.first_seen = into.first_seen.min(g.first_seen);
+                        into.last_seen = into.last_seen.max(g.last_seen);
+                    }
+                    None => {
+                        failures.insert((name.to_string(), error.clone()), g.clone());
+                    }
+                }
+            }
+        }
+        let series = self
+            .series
+            .lock()
+            .expect("recorder poisoned")
+            .values()
+            .cloned()
+            .collect();
+        (
+            names.into_values().collect(),
+            failures.into_values().collect(),
+            series,
+        )
+    }
+
+    /// CPU seconds this process used since the recorder was made, and its peak RSS.
+    pub fn resources(&self) -> reports::GeneratorResources {
+        reports::GeneratorResources {
+            cpu_seconds: (resources::cpu_seconds() - self.cpu_at_start).max(0.0),
+            peak_rss_bytes: resources::peak_rss_bytes(),
+        }
+    }
+
+    pub fn mark_stopped(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Relaxed)
+    }
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Splits the series into stages by their planned start offsets (seconds from `start`):
+/// exact, since each second's histogram belongs to exactly one stage.
+pub fn stages_from_series(
+    series: &[SecondSample],
+    start: DateTime<Utc>,
+    plan: &[(u64, Duration)],
+    ended_at: DateTime<Utc>,
+) -> Vec<StageResult> {
+    let mut offset = Duration::ZERO;
+    let mut stages = Vec::with_capacity(plan.len());
+    for (index, (users, duration)) in plan.iter().enumerate() {
+        let from = start + chrono::Duration::from_std(offset).unwrap_or_default();
+        offset += *duration;
+        let to = (start + chrono::Duration::from_std(offset).unwrap_or_default()).min(ended_at);
+        if from >= ended_at {
+            break;
+        }
+        let mut stage = StageResult {
+            index,
+            target_users: *users,
+            started_at: from,
+            ended_at: to,
+            requests: 0,
+            failures: 0,
+            latency: LatencyHistogram::new(),
+        };
+        let (lo, hi) = (from.timestamp(), to.timestamp());
+        for s in series.iter().filter(|s| {
+            s.unix_second >= lo
+                && (s.unix_second < hi || (index + 1 == plan.len() && s.unix_second <= hi))
+        }) {
+            stage.requests += s.requests;
+            stage.failures += s.failures;
+            stage.latency.add(&s.latency);
+        }
+        stages.push(stage);
+    }
+    stages
+}
+
+/// The UTC instant of a unix second (for tests and renderers).
+pub fn at_second(t: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(t, 0).single().unwrap_or_default()
+}

@@ -1,0 +1,409 @@
+//! The scenario file format (TOML) and its validation into a [`Scenario`].
+//!
+//! Parsing is two steps: serde reads the file into raw types that keep every value's span
+//! (`deny_unknown_fields`, so a misspelt key is an error, not silently ignored), then
+//! validation turns them into a [`Scenario`] the rest of Skein trusts, reporting semantic
+//! problems (negative users, zero duration, unknown class, weights summing to 0) at the
+//! exact `file:line:col` with what to write instead.
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use reports::{SlaMetric, SlaThreshold};
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::duration::parse_duration;
+use super::error::{Locator, ScenarioError};
+use super::{Allocation, ClassMix, Scenario, Stage};
+use crate::users::{ThinkTime, UserClass};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    #[serde(default)]
+    description: String,
+    host: Option<String>,
+    token: Option<String>,
+    users: Option<Spanned<i64>>,
+    spawn_rate: Option<Spanned<f64>>,
+    run_time: Option<Spanned<toml::Value>>,
+    stages: Option<Spanned<Vec<RawStage>>>,
+    #[serde(default)]
+    allocation: Option<Spanned<String>>,
+    user_classes: Spanned<Vec<RawClass>>,
+    sla: Option<RawSla>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStage {
+    users: Spanned<i64>,
+    duration: Spanned<toml::Value>,
+    spawn_rate: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClass {
+    class: Spanned<String>,
+    weight: Spanned<i64>,
+    think_time: Option<Spanned<Vec<toml::Value>>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    p50_ms: Option<Spanned<f64>>,
+    p90_ms: Option<Spanned<f64>>,
+    p95_ms: Option<Spanned<f64>>,
+    p99_ms: Option<Spanned<f64>>,
+    avg_ms: Option<Spanned<f64>>,
+    error_rate: Option<Spanned<f64>>,
+    min_rps: Option<Spanned<f64>>,
+}
+
+/// `[sla]`: the same limits as [`RawLimits`] (serde's `flatten` would lose the spans).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSla {
+    p50_ms: Option<Spanned<f64>>,
+    p90_ms: Option<Spanned<f64>>,
+    p95_ms: Option<Spanned<f64>>,
+    p99_ms: Option<Spanned<f64>>,
+    avg_ms: Option<Spanned<f64>>,
+    error_rate: Option<Spanned<f64>>,
+    min_rps: Option<Spanned<f64>>,
+    #[serde(default)]
+    requests: BTreeMap<String, RawLimits>,
+}
+
+const DOCS: &str = "see docs/scenarios.md for the format";
+
+/// Parses and validates scenario `text` read from `file` (used in error locations).
+pub fn parse(name: &str, file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    let at = Locator { file, text };
+    let raw: RawScenario = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        at.at(span, e.message().trim().to_string(), DOCS)
+    })?;
+    validate(name, file, raw, &at)
+}
+
+fn duration_of(value: &Spanned<toml::Value>, at: &Locator<'_>) -> Result<Duration, ScenarioError> {
+    let text =
+        match value.get_ref() {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            other => return Err(at.at(
+                value.span(),
+                format!("expected a duration, found {}", other.type_str()),
+                "write seconds (`90`) or a string with units (`\"30s\"`, `\"5m\"`, `\"1h30m\"`)",
+            )),
+        };
+    parse_duration(&text).map_err(|problem| at.at(value.span(), problem, ""))
+}
+
+fn positive_duration(
+    value: &Spanned<toml::Value>,
+    what: &str,
+    at: &Locator<'_>,
+) -> Result<Duration, ScenarioError> {
+    let d = duration_of(value, at)?;
+    if d.is_zero() {
+        return Err(at.at(
+            value.span(),
+            format!("{what} is zero: nothing would run"),
+            format!("give {what} a positive duration, e.g. `{what} = \"60s\"`"),
+        ));
+    }
+    Ok(d)
+}
+
+fn user_count(value: &Spanned<i64>, what: &str, at: &Locator<'_>) -> Result<u64, ScenarioError> {
+    let n = *value.get_ref();
+    if n < 0 {
+        return Err(at.at(
+            value.span(),
+            format!("{what} is {n}: a user count cannot be negative"),
+            format!("write a count of 0 or more, e.g. `{what} = 20`"),
+        ));
+    }
+    Ok(n as u64)
+}
+
+fn rate(value: &Spanned<f64>, at: &Locator<'_>) -> Result<f64, ScenarioError> {
+    let r = *value.get_ref();
+    if !(r > 0.0 && r.is_finite()) {
+        return Err(at.at(
+            value.span(),
+            format!("spawn_rate is {r}: users would never start"),
+            "write the users started per second, e.g. `spawn_rate = 10`",
+        ));
+    }
+    Ok(r)
+}
+
+fn validate(
+    name: &str,
+    file: &str,
+    raw: RawScenario,
+    at: &Locator<'_>,
+) -> Result<Scenario, ScenarioError> {
+    let stages =
+        match (&raw.stages, &raw.users) {
+            (Some(stages), Some(users)) => {
+                return Err(at.at(
+                    users.span(),
+                    "both `users` and `[[stages]]` are given",
+                    format!(
+                        "a scenario is either flat (`users`, `spawn_rate`, `run_time`) or staged \
+                     (`[[stages]]` at line {}); remove one",
+                        super::error::line_col(at.text, stages.span().start).0
+                    ),
+                ))
+            }
+            (Some(stages), None) => {
+                if stages.get_ref().is_empty() {
+                    return Err(at.at(
+                        stages.span(),
+                        "`stages` is empty",
+                        "add at least one `[[stages]]` table with `users` and `duration`",
+                    ));
+                }
+                let default_rate = raw.spawn_rate.as_ref().map(|r| rate(r, at)).transpose()?;
+                stages
+                    .get_ref()
+                    .iter()
+                    .map(|s| {
+                        let users = user_count(&s.users, "users", at)?;
+                        let spawn_rate = match &s.spawn_rate {
+                            Some(r) => rate(r, at)?,
+                            None => default_rate.unwrap_or(users.max(1) as f64),
+                        };
+                        Ok(Stage {
+                            users,
+                            spawn_rate,
+                            duration: positive_duration(&s.duration, "duration", at)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, ScenarioError>>()?
+            }
+            (None, Some(users)) => {
+                let n = user_count(users, "users", at)?;
+                let Some(run_time) = &raw.run_time else {
+                    return Err(at.at(
+                        users.span(),
+                        "a flat scenario needs `run_time`",
+                        "add e.g. `run_time = \"5m\"` next to `users`",
+                    ));
+                };
+                let spawn_rate = match &raw.spawn_rate {
+                    Some(r) => rate(r, at)?,
+                    None => n.max(1) as f64,
+                };
+                vec![Stage {
+                    users: n,
+                    spawn_rate,
+                    duration: positive_duration(run_time, "run_time", at)?,
+                }]
+            }
+            (None, None) => return Err(at.at(
+                0..0,
+                "the scenario has neither `users` nor `[[stages]]`",
+                "add `users = 20`, `spawn_rate = 5`, `run_time = \"5m\"`, or `[[stages]]` tables",
+            )),
+        };
+    if stages.iter().all(|s| s.users == 0) {
+        return Err(at.at(
+            raw.users.as_ref().map_or(0..0, |u| u.span()),
+            "every stage has 0 users: nothing would run",
+            "give at least one stage a positive `users`",
+        ));
+    }
+
+    let mut classes = Vec::new();
+    for c in raw.user_classes.get_ref() {
+        let class_name = c.class.get_ref();
+        let Some(user_class) = UserClass::from_name(class_name) else {
+            return Err(at.at(
+                c.class.span(),
+                format!("unknown user class `{class_name}`"),
+                format!("use one of: {}", UserClass::names()),
+            ));
+        };
+        if classes.iter().any(|m: &ClassMix| m.class == user_class) {
+            return Err(at.at(
+                c.class.span(),
+                format!("user class `{class_name}` is listed twice"),
+                "list each class once and give it the combined weight",
+            ));
+        }
+        let weight = *c.weight.get_ref();
+        if weight < 0 {
+            return Err(at.at(
+                c.weight.span(),
+                format!("weight is {weight}: weights cannot be negative"),
+                "write a weight of 0 or more, e.g. `weight = 3`",
+            ));
+        }
+        let think_time = match &c.think_time {
+            None => user_class.default_think_time(),
+            Some(pair) => {
+                let values = pair.get_ref();
+                if values.len() != 2 {
+                    return Err(at.at(
+                        pair.span(),
+                        format!("think_time has {} values", values.len()),
+                        "write `think_time = [\"1s\", \"5s\"]` (minimum, maximum)",
+                    ));
+                }
+                let spanned = |v: &toml::Value| Spanned::new(pair.span(), v.clone());
+                let min = duration_of(&spanned(&values[0]), at)?;
+                let max = duration_of(&spanned(&values[1]), at)?;
+                if min > max {
+                    return Err(at.at(
+                        pair.span(),
+                        "think_time minimum is above its maximum",
+                        "write `[minimum, maximum]`, e.g. `[\"1s\", \"5s\"]`",
+                    ));
+                }
+                ThinkTime { min, max }
+            }
+        };
+        classes.push(ClassMix {
+            class: user_class,
+            weight: weight as u32,
+            think_time,
+        });
+    }
+    if classes.iter().map(|c| c.weight as u64).sum::<u64>() == 0 {
+        return Err(at.at(
+            raw.user_classes.span(),
+            "the user class weights sum to 0: no user could be started",
+            "give at least one class a positive weight, e.g. `weight = 1`",
+        ));
+    }
+    let allocation = match &raw.allocation {
+        None => Allocation::RoundRobin,
+        Some(a) => match a.get_ref().as_str() {
+            "round-robin" => Allocation::RoundRobin,
+            "serial" => {
+                let g = classes.iter().fold(0u32, |g, c| gcd(g, c.weight));
+                if g > 1 {
+                    return Err(at.at(
+                        raw.user_classes.span(),
+                        format!("with `allocation = \"serial\"` the weights are user counts in order, but they share the factor {g}, which the engine would divide out"),
+                        "make the weights coprime, e.g. 25 and 226 instead of 25 and 225",
+                    ));
+                }
+                Allocation::Serial
+            }
+            other => {
+                return Err(at.at(
+                    a.span(),
+                    format!("unknown allocation `{other}`"),
+                    "write `allocation = \"round-robin\"` (users interleaved by weight, the default) or `\"serial\"` (class by class in file order)",
+                ))
+            }
+        },
+    };
+
+    let sla = raw.sla.unwrap_or_default();
+    let all = RawLimits {
+        p50_ms: sla.p50_ms,
+        p90_ms: sla.p90_ms,
+        p95_ms: sla.p95_ms,
+        p99_ms: sla.p99_ms,
+        avg_ms: sla.avg_ms,
+        error_rate: sla.error_rate,
+        min_rps: sla.min_rps,
+    };
+    let mut thresholds = Vec::new();
+    push_limits(&all, None, &mut thresholds, at, true)?;
+    for (request, limits) in &sla.requests {
+        push_limits(limits, Some(request.clone()), &mut thresholds, at, false)?;
+    }
+
+    Ok(Scenario {
+        name: name.to_string(),
+        description: raw.description,
+        source: file.to_string(),
+        staged: raw.stages.is_some(),
+        allocation,
+        classes,
+        stages,
+        host: raw.host,
+        token: raw.token,
+        thresholds,
+    })
+}
+
+/// The defaults every scenario gets unless it sets them: p95 < 200 ms, error rate < 1 %.
+const DEFAULT_P95_MS: f64 = 200.0;
+const DEFAULT_ERROR_RATE: f64 = 0.01;
+
+fn push_limits(
+    limits: &RawLimits,
+    request: Option<String>,
+    out: &mut Vec<SlaThreshold>,
+    at: &Locator<'_>,
+    with_defaults: bool,
+) -> Result<(), ScenarioError> {
+    let fields = [
+        (SlaMetric::P50Ms, &limits.p50_ms, None),
+        (SlaMetric::P90Ms, &limits.p90_ms, None),
+        (SlaMetric::P95Ms, &limits.p95_ms, Some(DEFAULT_P95_MS)),
+        (SlaMetric::P99Ms, &limits.p99_ms, None),
+        (SlaMetric::AvgMs, &limits.avg_ms, None),
+        (
+            SlaMetric::ErrorRate,
+            &limits.error_rate,
+            Some(DEFAULT_ERROR_RATE),
+        ),
+        (SlaMetric::MinRps, &limits.min_rps, None),
+    ];
+    for (metric, given, default) in fields {
+        let limit = match given {
+            Some(v) => {
+                let value = *v.get_ref();
+                let valid = if metric == SlaMetric::ErrorRate {
+                    (0.0..=1.0).contains(&value)
+                } else {
+                    value > 0.0 && value.is_finite()
+                };
+                if !valid {
+                    let hint = if metric == SlaMetric::ErrorRate {
+                        "error_rate is a fraction: `error_rate = 0.01` means 1 %"
+                    } else {
+                        "write a positive number, e.g. `p95_ms = 200`"
+                    };
+                    return Err(at.at(
+                        v.span(),
+                        format!("{} = {value} is not a usable limit", metric.key()),
+                        hint,
+                    ));
+                }
+                value
+            }
+            None => match (with_defaults, default) {
+                (true, Some(d)) => d,
+                _ => continue,
+            },
+        };
+        out.push(SlaThreshold {
+            metric,
+            request: request.clone(),
+            limit,
+        });
+    }
+    Ok(())
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}

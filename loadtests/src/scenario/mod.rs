@@ -1,0 +1,230 @@
+//! Scenarios: declarative load profiles (user classes and weights, users and spawn rate and
+//! duration or stages, think times, SLA thresholds, default host), shipped or from a file.
+//!
+//! [`load`] finds a scenario by shipped name or path and validates it (see [`file`]);
+//! [`Scenario::with_overrides`] applies the CLI's `-u/-r/-t/--host` so CI can shorten any of them.
+pub mod duration;
+pub mod error;
+pub mod file;
+
+use std::path::Path;
+use std::time::Duration;
+
+use reports::SlaThreshold;
+use serde_json::json;
+
+pub use duration::{format_duration, parse_duration};
+pub use error::ScenarioError;
+
+use crate::users::{ThinkTime, UserClass};
+
+/// One user class in the mix.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClassMix {
+    pub class: UserClass,
+    pub weight: u32,
+    pub think_time: ThinkTime,
+}
+
+/// Ramp to `users` at `spawn_rate` users/s, then hold until `duration` has passed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stage {
+    pub users: u64,
+    pub spawn_rate: f64,
+    pub duration: Duration,
+}
+
+/// The order in which users of the classes are started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Allocation {
+    /// Interleaved by weight, like Locust: any prefix of the users has the weights' mix.
+    RoundRobin,
+    /// Class by class in file order, weights being user counts: a later stage's extra
+    /// users all come from the later classes (how `spike` bursts BurstTrainingUser only).
+    Serial,
+}
+
+/// A validated scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    /// The file it came from, or `builtin:<name>`.
+    pub source: String,
+    pub classes: Vec<ClassMix>,
+    /// A flat scenario has exactly one stage.
+    pub stages: Vec<Stage>,
+    pub staged: bool,
+    pub allocation: Allocation,
+    pub host: Option<String>,
+    pub token: Option<String>,
+    pub thresholds: Vec<SlaThreshold>,
+}
+
+/// The scenarios shipped in `scenarios/`, compiled into the binary so `skein` works anywhere.
+pub const SHIPPED: [(&str, &str); 8] = [
+    ("light", include_str!("../../../scenarios/light.toml")),
+    ("moderate", include_str!("../../../scenarios/moderate.toml")),
+    ("heavy", include_str!("../../../scenarios/heavy.toml")),
+    ("stress", include_str!("../../../scenarios/stress.toml")),
+    (
+        "gradual-ramp",
+        include_str!("../../../scenarios/gradual-ramp.toml"),
+    ),
+    ("spike", include_str!("../../../scenarios/spike.toml")),
+    (
+        "sustained",
+        include_str!("../../../scenarios/sustained.toml"),
+    ),
+    (
+        "orchestration",
+        include_str!("../../../scenarios/orchestration.toml"),
+    ),
+];
+
+/// Loads a shipped scenario by name, or a scenario file by path.
+pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
+    if let Some((name, text)) = SHIPPED.iter().find(|(n, _)| *n == name_or_path) {
+        return file::parse(name, &format!("scenarios/{name}.toml"), text);
+    }
+    let path = Path::new(name_or_path);
+    if path.exists() || name_or_path.ends_with(".toml") || name_or_path.contains('/') {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+            path: name_or_path.to_string(),
+            source,
+        })?;
+        let name = path
+            .file_stem()
+            .map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
+        return file::parse(&name, name_or_path, &text);
+    }
+    Err(ScenarioError::Unknown {
+        name: name_or_path.to_string(),
+        shipped: SHIPPED
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
+/// The CLI's overrides of a scenario.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub users: Option<u64>,
+    pub spawn_rate: Option<f64>,
+    pub run_time: Option<Duration>,
+    pub host: Option<String>,
+}
+
+impl Scenario {
+    /// Applies CLI overrides. On a flat scenario they replace its values. On a staged one the
+    /// shape is kept: `--users` scales every stage so the peak equals it, `--run-time` scales
+    /// every stage's duration so they add up to it, `--spawn-rate` replaces every stage's rate.
+    pub fn with_overrides(mut self, o: &Overrides) -> Result<Scenario, ScenarioError> {
+        if o.users == Some(0) {
+            return Err(ScenarioError::Override(
+                "--users 0: nothing would run; give a positive count".into(),
+            ));
+        }
+        if matches!(o.spawn_rate, Some(r) if !(r > 0.0 && r.is_finite())) {
+            return Err(ScenarioError::Override(
+                "--spawn-rate must be a positive number of users per second".into(),
+            ));
+        }
+        if o.run_time == Some(Duration::ZERO) {
+            return Err(ScenarioError::Override(
+                "--run-time 0: nothing would run; give e.g. `-t 30s`".into(),
+            ));
+        }
+        if let Some(users) = o.users {
+            let peak = self.peak_users().max(1) as f64;
+            for s in &mut self.stages {
+                s.users = ((s.users as f64 * users as f64 / peak).round() as u64).max(1);
+            }
+        }
+        if let Some(rate) = o.spawn_rate {
+            self.stages.iter_mut().for_each(|s| s.spawn_rate = rate);
+        }
+        if let Some(total) = o.run_time {
+            let scale = total.as_secs_f64() / self.run_time().as_secs_f64();
+            for s in &mut self.stages {
+                s.duration = Duration::from_secs_f64(s.duration.as_secs_f64() * scale);
+            }
+        }
+        if let Some(host) = &o.host {
+            self.host = Some(host.clone());
+        }
+        Ok(self)
+    }
+
+    pub fn run_time(&self) -> Duration {
+        self.stages.iter().map(|s| s.duration).sum()
+    }
+
+    pub fn peak_users(&self) -> u64 {
+        self.stages.iter().map(|s| s.users).max().unwrap_or(0)
+    }
+
+    /// The resolved settings as JSON, for the results' metadata and the scenario hash.
+    /// The token is left out: it is a secret, not a setting.
+    pub fn settings_json(&self) -> serde_json::Value {
+        json!({
+            "name": self.name,
+            "staged": self.staged,
+            "allocation": format!("{:?}", self.allocation),
+            "user_classes": self.classes.iter().map(|c| json!({
+                "class": c.class.name(), "weight": c.weight,
+                "think_time_ms": [c.think_time.min.as_millis() as u64, c.think_time.max.as_millis() as u64],
+            })).collect::<Vec<_>>(),
+            "stages": self.stages.iter().map(|s| json!({
+                "users": s.users, "spawn_rate": s.spawn_rate, "duration_s": s.duration.as_secs_f64(),
+            })).collect::<Vec<_>>(),
+            "thresholds": self.thresholds,
+        })
+    }
+
+    /// A stable hash of the resolved settings (64-bit FNV-1a of their JSON, in hex). Workers
+    /// and manager compare it to refuse running different scenarios under one run.
+    pub fn hash(&self) -> String {
+        let text = self.settings_json().to_string();
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in text.bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("{h:016x}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shipped_scenario_is_valid() {
+        for (name, _) in SHIPPED {
+            let s = load(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(s.run_time() > Duration::ZERO, "{name}");
+            assert!(!s.thresholds.is_empty(), "{name}");
+        }
+    }
+
+    #[test]
+    fn overrides_keep_a_staged_shape() {
+        let s = load("gradual-ramp").unwrap();
+        let short = s
+            .clone()
+            .with_overrides(&Overrides {
+                users: Some(20),
+                run_time: Some(Duration::from_secs(10)),
+                ..Overrides::default()
+            })
+            .unwrap();
+        assert_eq!(short.stages.len(), s.stages.len());
+        assert_eq!(short.peak_users(), 20);
+        assert!((short.run_time().as_secs_f64() - 10.0).abs() < 0.01);
+        assert_ne!(short.hash(), s.hash());
+        assert_eq!(s.hash(), load("gradual-ramp").unwrap().hash());
+    }
+}

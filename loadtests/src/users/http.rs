@@ -1,0 +1,251 @@
+//! Sending one request, timing it to the last body byte, judging and recording it.
+//!
+//! goose times a request until its response headers arrive; a slow export of a large
+//! trajectory page would look fast. Here the clock stops when the whole body is read.
+use std::time::{Duration, Instant};
+
+use goose::goose::GooseUser;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use serde_json::Value;
+
+use super::UserContext;
+use crate::recorder::Sample;
+
+/// A response read to its end.
+pub struct FullResponse {
+    pub status: u16,
+    pub body: bytes::Bytes,
+}
+
+/// Sends `request` and reads the whole body; returns the outcome and the full time taken.
+pub async fn exchange(
+    request: reqwest::RequestBuilder,
+) -> (Result<FullResponse, String>, Duration) {
+    let started = Instant::now();
+    let outcome = match request.send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            match response.bytes().await {
+                Ok(body) => Ok(FullResponse { status, body }),
+                Err(e) => Err(format!("reading the body failed: {}", without_url(&e))),
+            }
+        }
+        Err(e) => Err(if e.is_timeout() {
+            "timed out".to_string()
+        } else if e.is_connect() {
+            "connection failed".to_string()
+        } else {
+            format!("transport error: {}", without_url(&e))
+        }),
+    };
+    (outcome, started.elapsed())
+}
+
+/// reqwest's message without the URL, so failures of one kind group together.
+fn without_url(e: &reqwest::Error) -> String {
+    let text = e.to_string();
+    match text.split_once(" for url (") {
+        Some((head, _)) => head.to_string(),
+        None => text,
+    }
+}
+
+fn record(
+    ctx: &UserContext,
+    user: &GooseUser,
+    method: &'static str,
+    name: &'static str,
+    elapsed: Duration,
+    bytes: u64,
+    error: Option<&str>,
+) {
+    ctx.recorder.record(
+        user.weighted_users_index,
+        Sample {
+            method,
+            name,
+            latency: elapsed,
+            content_bytes: bytes,
+            error,
+        },
+    );
+}
+
+fn http_error(status: u16) -> String {
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    format!("HTTP {status} {reason}").trim_end().to_string()
+}
+
+/// One JSON-RPC call. Returns the `result` on success, `None` when the call failed (recorded
+/// as a failure) or ended in one of the `tolerated` error codes (recorded as a success: e.g.
+/// "not found" for a status query of a job this user never started).
+pub async fn rpc(
+    ctx: &UserContext,
+    user: &GooseUser,
+    name: &'static str,
+    body: String,
+    tolerated: &[i64],
+) -> Option<Value> {
+    let request = user
+        .client
+        .post(&ctx.jsonrpc_url)
+        .header(AUTHORIZATION, &ctx.authorization)
+        .header(CONTENT_TYPE, "application/json")
+        .body(body);
+    let (outcome, elapsed) = exchange(request).await;
+    let response = match outcome {
+        Ok(r) => r,
+        Err(e) => {
+            record(ctx, user, "POST", name, elapsed, 0, Some(&e));
+            return None;
+        }
+    };
+    let bytes = response.body.len() as u64;
+    if response.status != 200 {
+        record(
+            ctx,
+            user,
+            "POST",
+            name,
+            elapsed,
+            bytes,
+            Some(&http_error(response.status)),
+        );
+        return None;
+    }
+    let answer: Value = match serde_json::from_slice(&response.body) {
+        Ok(v) => v,
+        Err(e) => {
+            let error = format!("malformed JSON-RPC answer: {e}");
+            record(ctx, user, "POST", name, elapsed, bytes, Some(&error));
+            return None;
+        }
+    };
+    if let Some(error) = answer.get("error") {
+        let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
+        if tolerated.contains(&code) {
+            record(ctx, user, "POST", name, elapsed, bytes, None);
+        } else {
+            let message = error.get("message").and_then(Value::as_str).unwrap_or("");
+            let error = format!("JSON-RPC error {code}: {message}");
+            record(ctx, user, "POST", name, elapsed, bytes, Some(&error));
+        }
+        return None;
+    }
+    match answer.get("result") {
+        Some(result) => {
+            record(ctx, user, "POST", name, elapsed, bytes, None);
+            Some(result.clone())
+        }
+        None => {
+            let error = "malformed JSON-RPC answer: neither `result` nor `error`";
+            record(ctx, user, "POST", name, elapsed, bytes, Some(error));
+            None
+        }
+    }
+}
+
+/// One REST request: what to send and which statuses count as success.
+pub struct RestCall<'a> {
+    pub method: &'static str,
+    pub name: &'static str,
+    pub path: &'a str,
+    pub body: Option<String>,
+    pub expected: u16,
+    /// Successes that carry no usable body (e.g. 404 for a workflow this user never created).
+    pub tolerated: &'a [u16],
+}
+
+impl<'a> RestCall<'a> {
+    pub fn post(name: &'static str, path: &'a str, body: String, expected: u16) -> Self {
+        RestCall {
+            method: "POST",
+            name,
+            path,
+            body: Some(body),
+            expected,
+            tolerated: &[],
+        }
+    }
+
+    pub fn get(name: &'static str, path: &'a str) -> Self {
+        RestCall {
+            method: "GET",
+            name,
+            path,
+            body: None,
+            expected: 200,
+            tolerated: &[],
+        }
+    }
+
+    pub fn tolerate(mut self, statuses: &'a [u16]) -> Self {
+        self.tolerated = statuses;
+        self
+    }
+}
+
+/// One REST call; returns the parsed body of an expected answer.
+pub async fn rest(ctx: &UserContext, user: &GooseUser, call: RestCall<'_>) -> Option<Value> {
+    let RestCall {
+        method,
+        name,
+        path,
+        body,
+        expected,
+        tolerated,
+    } = call;
+    let url = format!("{}{path}", ctx.base_url);
+    let request = match body {
+        Some(body) => user
+            .client
+            .post(url)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body),
+        None => user.client.get(url),
+    };
+    let (outcome, elapsed) = exchange(request).await;
+    let response = match outcome {
+        Ok(r) => r,
+        Err(e) => {
+            record(ctx, user, method, name, elapsed, 0, Some(&e));
+            return None;
+        }
+    };
+    let bytes = response.body.len() as u64;
+    if tolerated.contains(&response.status) {
+        record(ctx, user, method, name, elapsed, bytes, None);
+        return None;
+    }
+    if response.status != expected {
+        record(
+            ctx,
+            user,
+            method,
+            name,
+            elapsed,
+            bytes,
+            Some(&http_error(response.status)),
+        );
+        return None;
+    }
+    match serde_json::from_slice(&response.body) {
+        Ok(v) => {
+            record(ctx, user, method, name, elapsed, bytes, None);
+            Some(v)
+        }
+        Err(e) => {
+            let error = format!("malformed JSON answer: {e}");
+            record(ctx, user, method, name, elapsed, bytes, Some(&error));
+            None
+        }
+    }
+}
+
+/// A JSON-RPC request body with pre-serialized `params`.
+pub fn rpc_body(method: &str, params: &str) -> String {
+    format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#)
+}

@@ -1,0 +1,230 @@
+//! `report.html`: one self-contained page for stakeholders. Inline CSS, inline SVG charts,
+//! no scripts and no external resources, so it opens anywhere, offline, and prints well.
+use std::fmt::Write;
+
+use crate::capacity::capacity;
+use crate::charts;
+use crate::error::ReportError;
+use crate::junit::xml_escape as esc;
+use crate::markdown::verdict_line;
+use crate::model::RunResult;
+
+const STYLE: &str = "
+body{font-family:'Liberation Sans','DejaVu Sans',Helvetica,Arial,sans-serif;margin:0;color:#222;background:#f6f7f9}
+main{max-width:1000px;margin:0 auto;padding:24px}
+h1{font-size:26px;margin:0 0 4px} h2{font-size:19px;margin:32px 0 10px;border-bottom:1px solid #ddd;padding-bottom:4px}
+.sub{color:#666;margin-bottom:16px}
+.verdict{font-size:20px;font-weight:bold;padding:14px 18px;border-radius:6px;margin:16px 0}
+.pass{background:#e3f4e3;color:#1b5e20;border:1px solid #a5d6a7}.fail{background:#fdecea;color:#b71c1c;border:1px solid #ef9a9a}
+.warn{background:#fff8e1;color:#8d6e00;border:1px solid #ffe082}
+.kpis{display:flex;gap:12px;flex-wrap:wrap;margin:12px 0}.kpi{background:#fff;border:1px solid #e0e0e0;border-radius:6px;padding:10px 14px;min-width:130px}
+.kpi b{display:block;font-size:20px}.kpi span{color:#666;font-size:12px}
+table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
+th,td{border:1px solid #e0e0e0;padding:5px 8px;text-align:right}th{background:#eef1f5}
+td:first-child,th:first-child{text-align:left}td.l{text-align:left}
+.ok{color:#1b5e20;font-weight:bold}.bad{color:#b71c1c;font-weight:bold}
+.chart{background:#fff;border:1px solid #e0e0e0;border-radius:6px;margin:10px 0;padding:4px}
+.chart svg{width:100%;height:auto;display:block}
+.note{color:#555;font-size:13px}
+";
+
+fn pass_cell(passed: bool) -> &'static str {
+    if passed {
+        "<td class=\"ok\">pass</td>"
+    } else {
+        "<td class=\"bad\">FAIL</td>"
+    }
+}
+
+pub fn render(result: &RunResult) -> Result<String, ReportError> {
+    let m = &result.metadata;
+    let overall = result.overall();
+    let cap = capacity(result);
+    let mut h = String::with_capacity(256 * 1024);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Skein report: {}</title><style>{STYLE}</style></head><body><main>",
+        esc(&m.scenario_name)
+    );
+    let _ = write!(
+        h,
+        "<h1>Load test report: {}</h1><div class=\"sub\">{} → {} UTC against <code>{}</code></div>",
+        esc(&m.scenario_name),
+        m.started_at.format("%Y-%m-%d %H:%M:%S"),
+        m.ended_at.format("%H:%M:%S"),
+        esc(&m.host)
+    );
+    let class = if m.interrupted || m.partial {
+        "warn"
+    } else if result.passed() {
+        "pass"
+    } else {
+        "fail"
+    };
+    let _ = write!(
+        h,
+        "<div class=\"verdict {class}\">{}</div>",
+        esc(&verdict_line(result))
+    );
+    let _ = write!(
+        h,
+        "<div class=\"kpis\"><div class=\"kpi\"><b>{}</b><span>requests</span></div><div class=\"kpi\"><b>{:.1}</b><span>requests/s</span></div><div class=\"kpi\"><b>{:.2} %</b><span>failed</span></div><div class=\"kpi\"><b>{:.1} ms</b><span>p50</span></div><div class=\"kpi\"><b>{:.1} ms</b><span>p95</span></div><div class=\"kpi\"><b>{:.1} ms</b><span>p99</span></div><div class=\"kpi\"><b>{:.0} s</b><span>duration</span></div></div>",
+        overall.requests,
+        result.rps(),
+        overall.error_rate() * 100.0,
+        overall.latency.value_at_quantile(0.5),
+        overall.latency.value_at_quantile(0.95),
+        overall.latency.value_at_quantile(0.99),
+        result.duration_secs()
+    );
+
+    h.push_str("<h2>Service level objectives</h2><table><tr><th>Threshold</th><th>Limit</th><th>Measured</th><th>Result</th></tr>");
+    for v in &result.slas {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td>{}</tr>",
+            esc(&v.threshold.describe()),
+            esc(&v.threshold.metric.format(v.threshold.limit)),
+            esc(&v.threshold.metric.format(v.measured)),
+            pass_cell(v.passed)
+        );
+    }
+    h.push_str("</table>");
+
+    if !cap.rows.is_empty() {
+        let _ = write!(h, "<h2>Capacity</h2><p><b>{}</b></p>", esc(&cap.verdict()));
+        h.push_str("<table><tr><th>Stage</th><th>Users</th><th>Req/s</th><th>Avg ms</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>Success rate</th><th>SLAs</th></tr>");
+        for r in &cap.rows {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.2} %</td>{}</tr>",
+                r.stage + 1, r.users, r.rps, r.avg_ms, r.p50_ms, r.p95_ms, r.p99_ms, r.success_rate * 100.0,
+                if r.slas_held { "<td class=\"ok\">held</td>" } else { "<td class=\"bad\">broken</td>" }
+            );
+        }
+        h.push_str("</table><p class=\"note\">A stage's SLAs are the all-request latency and error-rate thresholds measured on that stage alone, ramp included.</p>");
+        if cap.rows.len() > 1 {
+            let _ = write!(
+                h,
+                "<div class=\"chart\">{}</div>",
+                charts::capacity_chart(result, &cap)?
+            );
+        }
+    }
+
+    h.push_str("<h2>Over time</h2>");
+    for chart in [
+        charts::users_and_rps(result)?,
+        charts::latency_over_time(result)?,
+        charts::error_rate_over_time(result)?,
+    ] {
+        let _ = write!(h, "<div class=\"chart\">{chart}</div>");
+    }
+    h.push_str("<h2>Latency distribution</h2>");
+    let _ = write!(
+        h,
+        "<div class=\"chart\">{}</div>",
+        charts::percentile_spectrum(result)?
+    );
+    if !result.requests.is_empty() {
+        let _ = write!(
+            h,
+            "<div class=\"chart\">{}</div>",
+            charts::per_request(result)?
+        );
+    }
+
+    h.push_str("<h2>Requests</h2><table><tr><th>Name</th><th>Method</th><th>Requests</th><th>Failures</th><th>Req/s</th><th>Avg ms</th><th>Min ms</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>Max ms</th><th>Avg bytes</th></tr>");
+    let duration = result.duration_secs();
+    for r in result.requests.iter().chain(std::iter::once(&overall)) {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.0}</td></tr>",
+            esc(&r.name), esc(&r.method), r.requests, r.failures, r.requests as f64 / duration,
+            r.latency.mean(), r.latency.min(), r.latency.value_at_quantile(0.5),
+            r.latency.value_at_quantile(0.95), r.latency.value_at_quantile(0.99), r.latency.max(),
+            if r.requests == 0 { 0.0 } else { r.content_bytes as f64 / r.requests as f64 }
+        );
+    }
+    h.push_str("</table>");
+
+    h.push_str("<h2>Failures</h2>");
+    if result.failures.is_empty() {
+        h.push_str("<p>No failures.</p>");
+    } else {
+        h.push_str("<table><tr><th>Method</th><th>Name</th><th>Error</th><th>Occurrences</th><th>First seen</th><th>Last seen</th></tr>");
+        for f in &result.failures {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&f.method), esc(&f.name), esc(&f.error), f.occurrences,
+                f.first_seen.format("%H:%M:%S"), f.last_seen.format("%H:%M:%S")
+            );
+        }
+        h.push_str("</table>");
+    }
+
+    if !result.workers.is_empty() {
+        h.push_str("<h2>Workers</h2><table><tr><th>Worker</th><th>Address</th><th>Requests</th><th>Failures</th><th>Joined</th><th>Lost</th><th>CPU s</th><th>Peak RSS MiB</th></tr>");
+        for w in &result.workers {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td></tr>",
+                esc(&w.worker_id),
+                esc(w.address.as_deref().unwrap_or("")),
+                w.requests,
+                w.failures,
+                w.joined_at.format("%H:%M:%S"),
+                w.lost_at.map_or("".to_string(), |t| format!("<span class=\"bad\">{}</span>", t.format("%H:%M:%S"))),
+                w.resources.cpu_seconds,
+                w.resources.peak_rss_bytes as f64 / 1048576.0
+            );
+        }
+        h.push_str("</table>");
+    }
+
+    h.push_str("<h2>Run</h2><table>");
+    let rows: Vec<(&str, String)> = vec![
+        (
+            "Scenario",
+            format!("{} ({})", m.scenario_name, m.scenario_source),
+        ),
+        ("Scenario hash", m.scenario_hash.clone()),
+        ("Settings", m.scenario_settings.to_string()),
+        ("Command line", m.command_line.join(" ")),
+        (
+            "Tool version",
+            format!(
+                "skein {}{}",
+                m.tool_version,
+                m.git_sha
+                    .as_deref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default()
+            ),
+        ),
+        ("Machine cores", m.machine_cores.to_string()),
+        (
+            "Generator CPU",
+            format!(
+                "{:.1} s ({:.0} % of one core)",
+                result.resources.cpu_seconds,
+                100.0 * result.resources.cpu_seconds / duration
+            ),
+        ),
+        (
+            "Generator peak RSS",
+            format!(
+                "{:.1} MiB",
+                result.resources.peak_rss_bytes as f64 / 1048576.0
+            ),
+        ),
+        ("Interrupted", m.interrupted.to_string()),
+        ("Partial", m.partial.to_string()),
+    ];
+    for (k, v) in rows {
+        let _ = write!(h, "<tr><td>{k}</td><td class=\"l\">{}</td></tr>", esc(&v));
+    }
+    h.push_str("</table></main></body></html>\n");
+    Ok(h)
+}

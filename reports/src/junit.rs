@@ -1,0 +1,65 @@
+//! JUnit XML: one test case per SLA threshold, so CI systems show SLA failures natively.
+use std::fmt::Write;
+
+use crate::model::RunResult;
+
+/// Escapes the five XML special characters.
+pub fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn render(result: &RunResult) -> String {
+    let failures = result.slas.iter().filter(|v| !v.passed).count();
+    let suite = xml_escape(&format!("skein.{}", result.metadata.scenario_name));
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"skein\" tests=\"{}\" failures=\"{failures}\" time=\"{:.3}\">",
+        result.slas.len(),
+        result.duration_secs()
+    );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"{suite}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{:.3}\" timestamp=\"{}\">",
+        result.slas.len(),
+        result.duration_secs(),
+        result.metadata.started_at.format("%Y-%m-%dT%H:%M:%S")
+    );
+    for v in &result.slas {
+        let name = xml_escape(&v.threshold.describe());
+        let measured = v.threshold.metric.format(v.measured);
+        let _ = write!(
+            out,
+            "    <testcase classname=\"{suite}\" name=\"{name}\" time=\"0\">"
+        );
+        if v.passed {
+            let _ = writeln!(
+                out,
+                "<system-out>measured {}</system-out></testcase>",
+                xml_escape(&measured)
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "<failure message=\"measured {} breaks {}\" type=\"SlaFailed\">measured {} against the limit {}</failure></testcase>",
+                xml_escape(&measured),
+                name,
+                xml_escape(&measured),
+                xml_escape(&v.threshold.metric.format(v.threshold.limit))
+            );
+        }
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}

@@ -1,0 +1,112 @@
+//! `summary.md`: the verdict, SLA table, capacity and top requests, for CI job summaries and
+//! PR comments (no links, so it reads the same anywhere it is pasted).
+use std::fmt::Write;
+
+use crate::capacity::capacity;
+use crate::model::RunResult;
+
+pub fn verdict_line(result: &RunResult) -> String {
+    let failed = result.slas.iter().filter(|v| !v.passed).count();
+    let status = if result.metadata.interrupted {
+        "INTERRUPTED"
+    } else if failed == 0 {
+        "PASSED"
+    } else {
+        "FAILED"
+    };
+    let partial = if result.metadata.partial {
+        " (partial: some data was lost)"
+    } else {
+        ""
+    };
+    format!(
+        "{status}: {} of {} SLAs held{partial}",
+        result.slas.len() - failed,
+        result.slas.len()
+    )
+}
+
+/// Escapes `|` so a value cannot break a Markdown table.
+pub fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn render(result: &RunResult) -> String {
+    let m = &result.metadata;
+    let overall = result.overall();
+    let mut out = String::new();
+    let _ = writeln!(out, "# Skein run: {}\n", cell(&m.scenario_name));
+    let _ = writeln!(out, "**{}**\n", verdict_line(result));
+    let _ = writeln!(
+        out,
+        "{} requests, {} failures ({:.2} %), {:.1} req/s over {:.0} s against `{}`.\n",
+        overall.requests,
+        overall.failures,
+        overall.error_rate() * 100.0,
+        result.rps(),
+        result.duration_secs(),
+        cell(&m.host)
+    );
+    let _ = writeln!(out, "| SLA | Measured | Result |\n|---|---:|:---:|");
+    for v in &result.slas {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            cell(&v.threshold.describe()),
+            v.threshold.metric.format(v.measured),
+            if v.passed { "pass" } else { "**FAIL**" }
+        );
+    }
+    if result.stages.len() > 1 {
+        let cap = capacity(result);
+        let _ = writeln!(out, "\n## Capacity\n\n{}\n", cap.verdict());
+        let _ = writeln!(out, "| Stage | Users | Req/s | Avg ms | p50 ms | p95 ms | p99 ms | Success | SLAs |\n|---:|---:|---:|---:|---:|---:|---:|---:|:---:|");
+        for r in &cap.rows {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} % | {} |",
+                r.stage + 1,
+                r.users,
+                r.rps,
+                r.avg_ms,
+                r.p50_ms,
+                r.p95_ms,
+                r.p99_ms,
+                r.success_rate * 100.0,
+                if r.slas_held { "held" } else { "broken" }
+            );
+        }
+    }
+    let mut top = result.requests.clone();
+    top.sort_by_key(|r| std::cmp::Reverse(r.requests));
+    let _ = writeln!(out, "\n## Top requests\n\n| Name | Requests | Failures | p50 ms | p95 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|");
+    for r in top.iter().take(10) {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.1} | {:.1} | {:.1} |",
+            cell(&r.name),
+            r.requests,
+            r.failures,
+            r.latency.value_at_quantile(0.5),
+            r.latency.value_at_quantile(0.95),
+            r.latency.value_at_quantile(0.99)
+        );
+    }
+    if !result.failures.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n## Failures\n\n| Method | Name | Error | Occurrences |\n|---|---|---|---:|"
+        );
+        for f in result.failures.iter().take(10) {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                cell(&f.method),
+                cell(&f.name),
+                cell(&f.error),
+                f.occurrences
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,40 @@
+//! Writing every output of a run into one directory.
+use std::path::{Path, PathBuf};
+
+use crate::error::ReportError;
+use crate::model::RunResult;
+use crate::{csv_files, html, junit, markdown};
+
+/// The file-name prefix of the CSV files (Locust's `--csv` prefix).
+pub const CSV_PREFIX: &str = "skein";
+
+fn write_text(path: PathBuf, text: &str) -> Result<PathBuf, ReportError> {
+    std::fs::write(&path, text).map_err(|source| ReportError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}
+
+/// Writes results.json, the four CSV files, report.html, summary.md and junit.xml into `dir`
+/// (created if needed). results.json goes first: if anything later fails, the measurements
+/// are already safe on disk.
+pub fn write_all(result: &RunResult, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let json = dir.join("results.json");
+    result.write_to(&json)?;
+    let p = |name: &str| dir.join(format!("{CSV_PREFIX}_{name}.csv"));
+    Ok(vec![
+        json,
+        csv_files::write_stats(result, &p("stats"))?,
+        csv_files::write_history(result, &p("stats_history"))?,
+        csv_files::write_failures(result, &p("failures"))?,
+        csv_files::write_capacity(result, &p("capacity"))?,
+        write_text(dir.join("report.html"), &html::render(result)?)?,
+        write_text(dir.join("summary.md"), &markdown::render(result))?,
+        write_text(dir.join("junit.xml"), &junit::render(result))?,
+    ])
+}
