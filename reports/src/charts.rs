@@ -298,7 +298,10 @@ pub fn per_request(result: &RunResult) -> Result<String, ReportError> {
         ) * 1.15;
         let names: Vec<String> = result.requests.iter().map(|r| r.name.clone()).collect();
         let mut chart = ChartBuilder::on(root)
-            .caption("p50 / p95 / p99 by request (ms)", ("sans-serif", 18))
+            .caption(
+                "p50 (green), p95 (orange), p99 (red) by request (ms)",
+                ("sans-serif", 18),
+            )
             .margin(10)
             .x_label_area_size(35)
             .y_label_area_size(230)

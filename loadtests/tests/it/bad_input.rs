@@ -1,0 +1,103 @@
+//! Bad scenario files and arguments exit 2 with file:line:col and what to write instead.
+use crate::support::*;
+
+const GOOD_TAIL: &str = "[[user_classes]]\nclass = \"TrainingAPIUser\"\nweight = 1\n";
+
+/// (file text, expected line:col, a phrase of the message, a phrase of the hint)
+fn cases() -> Vec<(String, &'static str, &'static str, &'static str)> {
+    vec![
+        (format!("users = 5\nrun_time = \"5s\"\nspawn_rat = 2\n{GOOD_TAIL}"), "3:1", "unknown field `spawn_rat`", "spawn_rate"),
+        (format!("users = \"many\"\nrun_time = \"5s\"\n{GOOD_TAIL}"), "1:9", "invalid type", ""),
+        (format!("users = -5\nrun_time = \"5s\"\n{GOOD_TAIL}"), "1:9", "cannot be negative", "users = 20"),
+        (format!("users = 5\nrun_time = \"0s\"\n{GOOD_TAIL}"), "2:12", "zero", "run_time = \"60s\""),
+        ("users = 5\nrun_time = \"5s\"\n[[user_classes]]\nclass = \"TrainingUser\"\nweight = 1\n".to_string(), "4:9", "unknown user class `TrainingUser`", "TrainingAPIUser"),
+        ("users = 5\nrun_time = \"5s\"\n[[user_classes]]\nclass = \"TrainingAPIUser\"\nweight = 0\n".to_string(), "", "weights sum to 0", "positive weight"),
+        (format!("users = 5\nrun_time = \"5 minutes\"\n{GOOD_TAIL}"), "2:12", "not a duration", ""),
+    ]
+}
+
+#[test]
+fn every_kind_of_bad_file_names_its_location_and_a_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (text, at, message, hint)) in cases().into_iter().enumerate() {
+        let path = scenario_file(dir.path(), &format!("bad{i}"), &text);
+        let err = skein::scenario::load(path.to_str().unwrap())
+            .unwrap_err()
+            .to_string();
+        let location = format!("{}:{at}", path.display());
+        if !at.is_empty() {
+            assert!(
+                err.contains(&location),
+                "case {i}: expected {location} in:\n{err}"
+            );
+        } else {
+            assert!(
+                err.contains(&format!("{}:", path.display())),
+                "case {i}: {err}"
+            );
+        }
+        assert!(
+            err.contains(message),
+            "case {i}: expected `{message}` in:\n{err}"
+        );
+        assert!(
+            err.contains(hint),
+            "case {i}: expected hint `{hint}` in:\n{err}"
+        );
+    }
+}
+
+#[test]
+fn the_binary_exits_2_on_a_bad_file_and_on_bad_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario_file(
+        dir.path(),
+        "neg",
+        &format!("users = -1\nrun_time = \"5s\"\n{GOOD_TAIL}"),
+    );
+    let o = run(&[
+        "run",
+        "--scenario",
+        path.to_str().unwrap(),
+        "--host",
+        "http://127.0.0.1:9",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(&format!("{}:1:9", path.display())),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = run(&["run", "--scenario", "no-such-scenario"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("gradual-ramp"),
+        "lists the shipped ones: {}",
+        stderr(&o)
+    );
+
+    let o = run(&["run", "--scenario", "light", "-u", "0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let o = run(&["run", "--scenario", "light", "-t", "soon"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
+fn skein_scenarios_lists_every_shipped_scenario() {
+    let o = run(&["scenarios"]);
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    for name in [
+        "light",
+        "moderate",
+        "heavy",
+        "stress",
+        "gradual-ramp",
+        "spike",
+        "sustained",
+        "orchestration",
+    ] {
+        assert!(text.contains(name), "{name} missing:\n{text}");
+    }
+}

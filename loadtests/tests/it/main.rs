@@ -1,0 +1,6 @@
+//! Integration tests of the `skein` binary against the reference server on 127.0.0.1:0.
+mod support;
+
+mod bad_input;
+mod exits;
+mod user_classes;

@@ -1,0 +1,60 @@
+//! A reference server on its own runtime thread, and running the real `skein` binary.
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use target_server::ServerConfig;
+
+/// The reference server, serving on a background runtime until dropped.
+pub struct Server {
+    pub url: String,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Server {
+    pub fn start(adjust: impl FnOnce(&mut ServerConfig)) -> Server {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut config = ServerConfig::in_memory_on_loopback();
+        adjust(&mut config);
+        let server = runtime.block_on(target_server::spawn(config)).unwrap();
+        let url = server.base_url();
+        // The runtime owns the serving task; dropping it stops the server.
+        std::mem::forget(server);
+        Server {
+            url,
+            _runtime: runtime,
+        }
+    }
+
+    pub fn fast() -> Server {
+        Server::start(|c| c.no_latency = true)
+    }
+}
+
+pub fn skein() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_skein"));
+    c.env_remove("SKEIN_HOST").env_remove("SKEIN_TARGET_TOKEN");
+    c
+}
+
+/// Writes a scenario file into `dir` and returns its path.
+pub fn scenario_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+pub fn run(args: &[&str]) -> Output {
+    skein().args(args).output().expect("run skein")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn results(dir: &Path) -> reports::RunResult {
+    reports::RunResult::read_from(&dir.join("results.json")).expect("results.json")
+}
