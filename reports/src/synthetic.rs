@@ -121,3 +121,20 @@ pub fn synthetic_run(seconds: i64, names: usize, stages: usize) -> RunResult {
     result.slas = evaluate_slas(&result, &thresholds);
     result
 }
+
+/// `run` with every request latency scaled by `factor` (histograms re-recorded): a
+/// synthetic regression (factor > 1) or improvement for testing the comparison gate.
+pub fn scaled(run: &RunResult, factor: f64) -> RunResult {
+    let mut out = run.clone();
+    for r in &mut out.requests {
+        let mut h = LatencyHistogram::new();
+        for v in r.latency.inner().iter_recorded() {
+            let value = (v.value_iterated_to() as f64 * factor) as u64;
+            for _ in 0..v.count_at_value() {
+                h.record(value);
+            }
+        }
+        r.latency = h;
+    }
+    out
+}

@@ -3,4 +3,6 @@ mod support;
 
 mod bad_input;
 mod exits;
+mod report_commands;
+mod report_html;
 mod user_classes;

@@ -1,3 +1,5 @@
 //! Integration tests of the reports crate.
+mod compare_gate;
 mod merge_exactness;
 mod model_format;
+mod renderers;
