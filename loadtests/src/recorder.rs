@@ -1,9 +1,9 @@
 //! The recorder: every finished request goes here, on the hot path of every user.
 //!
 //! Latency is the full response time (send → last body byte) in microseconds, into HDR
-//! histograms per request name, per wall-clock second, and (at the end) per stage. Users write
-//! into one of several shards chosen by user index, so concurrent users rarely share a lock;
-//! a snapshot merges the shards. Nothing is stored per request: memory grows with request
+//! histograms per request name, per wall-clock second, and (at the end) per stage. Each
+//! runtime thread writes into its own shard (chosen once per thread), so the lock a request
+//! takes is almost never contended; a snapshot merges the shards. Nothing is stored per request: memory grows with request
 //! names, failure kinds and run seconds, never with request count.
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -16,6 +16,14 @@ use reports::{FailureGroup, LatencyHistogram, RequestStats, SecondSample, StageR
 use crate::resources;
 
 const SHARDS: usize = 16;
+
+thread_local! {
+    /// This thread's shard, handed out round-robin on first use.
+    static SHARD: usize = {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS
+    };
+}
 
 #[derive(Default)]
 struct Shard {
@@ -76,17 +84,16 @@ impl Recorder {
         self.started_at
     }
 
-    /// Records one request; `user` picks the shard (any stable per-user number).
-    pub fn record(&self, user: usize, sample: Sample<'_>) {
+    /// Records one request.
+    pub fn record(&self, sample: Sample<'_>) {
         if !self.enabled {
             return;
         }
         let now = SystemTime::now();
         let micros = sample.latency.as_micros().min(u64::MAX as u128) as u64;
         let failed = sample.error.is_some();
-        let mut shard = self.shards[user % SHARDS]
-            .lock()
-            .expect("recorder poisoned");
+        let index = SHARD.with(|i| *i);
+        let mut shard = self.shards[index].lock().expect("recorder poisoned");
         let stats = shard
             .names
             .entry(sample.name)

@@ -17,11 +17,7 @@ use reports::{evaluate_slas, RunMetadata, RunResult, FORMAT_VERSION};
 
 use crate::recorder::{stages_from_series, Recorder};
 use crate::scenario::{Allocation, ClassMix, Scenario, Stage};
-use crate::users::{goose_scenario, UserContext};
-
-/// Per-request timeout: long enough for a 10,000-row export under load, short enough that a
-/// hung server shows as failures rather than a stuck run.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::users::{goose_scenario, UserContext, REQUEST_TIMEOUT};
 
 #[derive(Clone, Debug)]
 pub struct RunPlan {
@@ -147,6 +143,9 @@ pub async fn run_plan(
     config.no_error_summary = true;
     config.no_telnet = true;
     config.no_status_codes = true;
+    // Skein records every request itself (full-response timing); goose's metrics would
+    // only cost memory and CPU.
+    config.no_metrics = true;
     let mut attack = GooseAttack::initialize_with_config(config)?
         .set_client_builder_without_cookies(
             GooseClientBuilder::new()

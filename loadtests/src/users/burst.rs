@@ -9,11 +9,11 @@ use super::{transaction, UserContext};
 
 /// A status query of an id nobody started; "not found" (-32001) is the expected answer.
 pub fn random_status(ctx: &Arc<UserContext>) -> Transaction {
-    transaction(ctx, "training.get_status", |ctx, user| {
+    transaction(ctx, "training.get_status", |ctx, _user| {
         Box::pin(async move {
             let params = format!(r#"{{"job_id":"{}"}}"#, uuid::Uuid::new_v4());
             let body = rpc_body("training.get_status", &params);
-            rpc(&ctx, user, "training.get_status", body, &[-32001]).await;
+            rpc(&ctx, "training.get_status", body, &[-32001]).await;
             Ok(())
         })
     })

@@ -4,7 +4,6 @@
 //! trajectory page would look fast. Here the clock stops when the whole body is read.
 use std::time::{Duration, Instant};
 
-use goose::goose::GooseUser;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde_json::Value;
 
@@ -52,23 +51,19 @@ fn without_url(e: &reqwest::Error) -> String {
 
 fn record(
     ctx: &UserContext,
-    user: &GooseUser,
     method: &'static str,
     name: &'static str,
     elapsed: Duration,
     bytes: u64,
     error: Option<&str>,
 ) {
-    ctx.recorder.record(
-        user.weighted_users_index,
-        Sample {
-            method,
-            name,
-            latency: elapsed,
-            content_bytes: bytes,
-            error,
-        },
-    );
+    ctx.recorder.record(Sample {
+        method,
+        name,
+        latency: elapsed,
+        content_bytes: bytes,
+        error,
+    });
 }
 
 fn http_error(status: u16) -> String {
@@ -84,12 +79,11 @@ fn http_error(status: u16) -> String {
 /// "not found" for a status query of a job this user never started).
 pub async fn rpc(
     ctx: &UserContext,
-    user: &GooseUser,
     name: &'static str,
     body: String,
     tolerated: &[i64],
 ) -> Option<Value> {
-    let request = user
+    let request = ctx
         .client
         .post(&ctx.jsonrpc_url)
         .header(AUTHORIZATION, &ctx.authorization)
@@ -99,7 +93,7 @@ pub async fn rpc(
     let response = match outcome {
         Ok(r) => r,
         Err(e) => {
-            record(ctx, user, "POST", name, elapsed, 0, Some(&e));
+            record(ctx, "POST", name, elapsed, 0, Some(&e));
             return None;
         }
     };
@@ -107,7 +101,6 @@ pub async fn rpc(
     if response.status != 200 {
         record(
             ctx,
-            user,
             "POST",
             name,
             elapsed,
@@ -120,29 +113,29 @@ pub async fn rpc(
         Ok(v) => v,
         Err(e) => {
             let error = format!("malformed JSON-RPC answer: {e}");
-            record(ctx, user, "POST", name, elapsed, bytes, Some(&error));
+            record(ctx, "POST", name, elapsed, bytes, Some(&error));
             return None;
         }
     };
     if let Some(error) = answer.get("error") {
         let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
         if tolerated.contains(&code) {
-            record(ctx, user, "POST", name, elapsed, bytes, None);
+            record(ctx, "POST", name, elapsed, bytes, None);
         } else {
             let message = error.get("message").and_then(Value::as_str).unwrap_or("");
             let error = format!("JSON-RPC error {code}: {message}");
-            record(ctx, user, "POST", name, elapsed, bytes, Some(&error));
+            record(ctx, "POST", name, elapsed, bytes, Some(&error));
         }
         return None;
     }
     match answer.get("result") {
         Some(result) => {
-            record(ctx, user, "POST", name, elapsed, bytes, None);
+            record(ctx, "POST", name, elapsed, bytes, None);
             Some(result.clone())
         }
         None => {
             let error = "malformed JSON-RPC answer: neither `result` nor `error`";
-            record(ctx, user, "POST", name, elapsed, bytes, Some(error));
+            record(ctx, "POST", name, elapsed, bytes, Some(error));
             None
         }
     }
@@ -189,7 +182,7 @@ impl<'a> RestCall<'a> {
 }
 
 /// One REST call; returns the parsed body of an expected answer.
-pub async fn rest(ctx: &UserContext, user: &GooseUser, call: RestCall<'_>) -> Option<Value> {
+pub async fn rest(ctx: &UserContext, call: RestCall<'_>) -> Option<Value> {
     let RestCall {
         method,
         name,
@@ -200,30 +193,29 @@ pub async fn rest(ctx: &UserContext, user: &GooseUser, call: RestCall<'_>) -> Op
     } = call;
     let url = format!("{}{path}", ctx.base_url);
     let request = match body {
-        Some(body) => user
+        Some(body) => ctx
             .client
             .post(url)
             .header(CONTENT_TYPE, "application/json")
             .body(body),
-        None => user.client.get(url),
+        None => ctx.client.get(url),
     };
     let (outcome, elapsed) = exchange(request).await;
     let response = match outcome {
         Ok(r) => r,
         Err(e) => {
-            record(ctx, user, method, name, elapsed, 0, Some(&e));
+            record(ctx, method, name, elapsed, 0, Some(&e));
             return None;
         }
     };
     let bytes = response.body.len() as u64;
     if tolerated.contains(&response.status) {
-        record(ctx, user, method, name, elapsed, bytes, None);
+        record(ctx, method, name, elapsed, bytes, None);
         return None;
     }
     if response.status != expected {
         record(
             ctx,
-            user,
             method,
             name,
             elapsed,
@@ -234,12 +226,12 @@ pub async fn rest(ctx: &UserContext, user: &GooseUser, call: RestCall<'_>) -> Op
     }
     match serde_json::from_slice(&response.body) {
         Ok(v) => {
-            record(ctx, user, method, name, elapsed, bytes, None);
+            record(ctx, method, name, elapsed, bytes, None);
             Some(v)
         }
         Err(e) => {
             let error = format!("malformed JSON answer: {e}");
-            record(ctx, user, method, name, elapsed, bytes, Some(&error));
+            record(ctx, method, name, elapsed, bytes, Some(&error));
             None
         }
     }

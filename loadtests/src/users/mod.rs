@@ -24,6 +24,8 @@ use crate::scenario::ClassMix;
 
 /// What every transaction needs: where to send, how to authenticate, where to record.
 pub struct UserContext {
+    /// One HTTP client shared by every user (goose would build one per user, ~145 KiB each).
+    pub client: reqwest::Client,
     pub base_url: String,
     pub jsonrpc_url: String,
     pub authorization: String,
@@ -33,7 +35,16 @@ pub struct UserContext {
 impl UserContext {
     pub fn new(host: &str, token: &str, recorder: Arc<Recorder>) -> Arc<UserContext> {
         let base_url = host.trim_end_matches('/').to_string();
+        let client = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .tcp_nodelay(true)
+            // Users that think keep no connection of their own: idle connections beyond this
+            // are closed, so waiting users cost little memory.
+            .pool_max_idle_per_host(MAX_IDLE_CONNECTIONS)
+            .build()
+            .expect("a plain HTTP client always builds");
         Arc::new(UserContext {
+            client,
             jsonrpc_url: format!("{base_url}/api/v1/jsonrpc"),
             base_url,
             authorization: format!("Bearer {token}"),
@@ -41,6 +52,13 @@ impl UserContext {
         })
     }
 }
+
+/// Per-request timeout: long enough for a 10,000-row export under load, short enough that a
+/// hung server shows as failures rather than a stuck run.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Idle keep-alive connections kept for reuse.
+pub const MAX_IDLE_CONNECTIONS: usize = 64;
 
 type TransactionFuture<'a> = Pin<Box<dyn Future<Output = TransactionResult> + Send + 'a>>;
 

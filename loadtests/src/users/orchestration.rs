@@ -82,11 +82,11 @@ pub fn events_body(count: usize) -> String {
 
 /// `publish_event_batch` with `count` events (shared with `HighThroughputUser`).
 pub fn publish_events(ctx: &Arc<UserContext>, count: usize) -> Transaction {
-    transaction(ctx, "publish_event_batch", move |ctx, user| {
+    transaction(ctx, "publish_event_batch", move |ctx, _user| {
         Box::pin(async move {
             let body = events_body(count);
             let call = RestCall::post("publish_event_batch", "/api/v1/events/batch", body, 200);
-            rest(&ctx, user, call).await;
+            rest(&ctx, call).await;
             Ok(())
         })
     })
@@ -98,7 +98,7 @@ pub fn scenario(ctx: &Arc<UserContext>) -> Result<Scenario, GooseError> {
             let id = format!("wf-{}", uuid::Uuid::new_v4());
             let body = workflow_body(&id);
             let call = RestCall::post("create_workflow", "/api/v1/workflows", body, 201);
-            if rest(&ctx, user, call).await.is_some() {
+            if rest(&ctx, call).await.is_some() {
                 let known = &mut workflows(user).0;
                 if known.len() >= MAX_REMEMBERED_WORKFLOWS {
                     known.remove(0);
@@ -116,7 +116,7 @@ pub fn scenario(ctx: &Arc<UserContext>) -> Result<Scenario, GooseError> {
             let body = r#"{"input_data":{"topic":"quarterly capacity review"},"execution_options":{"timeout_s":300,"priority":"normal"}}"#;
             let path = format!("/api/v1/workflows/{id}/execute");
             let call = RestCall::post("execute_workflow", &path, body.to_string(), 200);
-            rest(&ctx, user, call.tolerate(&[404])).await;
+            rest(&ctx, call.tolerate(&[404])).await;
             Ok(())
         })
     })
@@ -127,7 +127,7 @@ pub fn scenario(ctx: &Arc<UserContext>) -> Result<Scenario, GooseError> {
             let id = pick_workflow(user);
             let path = format!("/api/v1/workflows/{id}/status");
             let call = RestCall::get("get_workflow_status", &path).tolerate(&[404]);
-            rest(&ctx, user, call).await;
+            rest(&ctx, call).await;
             Ok(())
         })
     })

@@ -70,7 +70,7 @@ pub fn scenario(ctx: &Arc<UserContext>) -> Result<Scenario, GooseError> {
         Box::pin(async move {
             let (job, _) = pick_job(user);
             let body = rpc_body("training.get_status", &format!(r#"{{"job_id":"{job}"}}"#));
-            rpc(&ctx, user, "training.get_status", body, &[NOT_FOUND]).await;
+            rpc(&ctx, "training.get_status", body, &[NOT_FOUND]).await;
             Ok(())
         })
     })
@@ -79,7 +79,7 @@ pub fn scenario(ctx: &Arc<UserContext>) -> Result<Scenario, GooseError> {
     let start_grpo = transaction(ctx, "training.start_grpo", |ctx, user| {
         Box::pin(async move {
             let body = rpc_body("training.start_grpo", &start_grpo_params());
-            if let Some(result) = rpc(&ctx, user, "training.start_grpo", body, &[]).await {
+            if let Some(result) = rpc(&ctx, "training.start_grpo", body, &[]).await {
                 if let Some(id) = result.get("job_id").and_then(|v| v.as_str()) {
                     let known = &mut jobs(user).0;
                     if known.len() >= MAX_REMEMBERED_JOBS {
@@ -99,14 +99,7 @@ pub fn scenario(ctx: &Arc<UserContext>) -> Result<Scenario, GooseError> {
             let params =
                 format!(r#"{{"job_id":"{job}","success_only":true,"limit":50,"offset":0}}"#);
             let body = rpc_body("training.export_trajectories", &params);
-            rpc(
-                &ctx,
-                user,
-                "training.export_trajectories",
-                body,
-                &[NOT_FOUND],
-            )
-            .await;
+            rpc(&ctx, "training.export_trajectories", body, &[NOT_FOUND]).await;
             Ok(())
         })
     })
@@ -120,14 +113,7 @@ pub fn scenario(ctx: &Arc<UserContext>) -> Result<Scenario, GooseError> {
             );
             let body = rpc_body("training.cancel", &params);
             // A job may have finished since it was started: "cannot cancel" is expected then.
-            rpc(
-                &ctx,
-                user,
-                "training.cancel",
-                body,
-                &[NOT_FOUND, CANNOT_CANCEL],
-            )
-            .await;
+            rpc(&ctx, "training.cancel", body, &[NOT_FOUND, CANNOT_CANCEL]).await;
             jobs(user).0.retain(|j| j != &job);
             Ok(())
         })

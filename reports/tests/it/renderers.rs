@@ -171,7 +171,10 @@ fn junit_is_well_formed_with_one_case_per_threshold() {
     let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(summary.contains("FAILED") && summary.contains("| SLA |"));
     // Link-free: no Markdown links or autolinks (the host appears only as inline code).
-    assert!(!summary.contains("](") && !summary.contains("<http"), "{summary}");
+    assert!(
+        !summary.contains("](") && !summary.contains("<http"),
+        "{summary}"
+    );
 }
 
 #[test]
