@@ -16,6 +16,7 @@
 //! it runs, [`runner::result_of`] for cumulative snapshots.
 pub mod cli;
 pub mod commands;
+pub mod distributed;
 pub mod exit;
 pub mod live;
 pub mod recorder;

@@ -194,6 +194,15 @@ impl Recorder {
     /// Cumulative totals since the start: per-name stats (sorted by name), failure groups,
     /// and the finished seconds of the series.
     pub fn totals(&self) -> (Vec<RequestStats>, Vec<FailureGroup>, Vec<SecondSample>) {
+        self.totals_with_tail(None)
+    }
+
+    /// [`Recorder::totals`] with only the last `tail` finished seconds of the series (a
+    /// worker's regular report), or all of them for `None`.
+    pub fn totals_with_tail(
+        &self,
+        tail: Option<usize>,
+    ) -> (Vec<RequestStats>, Vec<FailureGroup>, Vec<SecondSample>) {
         let mut names: BTreeMap<&'static str, RequestStats> = BTreeMap::new();
         let mut failures: BTreeMap<(String, String), FailureGroup> = BTreeMap::new();
         for shard in &self.shards {
@@ -217,13 +226,11 @@ impl Recorder {
                 }
             }
         }
-        let series = self
-            .series
-            .lock()
-            .expect("recorder poisoned")
-            .values()
-            .cloned()
-            .collect();
+        let series = {
+            let all = self.series.lock().expect("recorder poisoned");
+            let skip = tail.map_or(0, |n| all.len().saturating_sub(n));
+            all.values().skip(skip).cloned().collect()
+        };
         (
             names.into_values().collect(),
             failures.into_values().collect(),

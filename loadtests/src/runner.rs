@@ -82,6 +82,8 @@ impl RunPlan {
 pub enum StopReason {
     Interrupted,
     Aborted,
+    /// Stopped on a manager's command (end of run or a new assignment): not an interrupt.
+    Commanded,
 }
 
 /// Stops a running plan. goose has one killswitch per process, so a process runs one plan at
@@ -94,6 +96,7 @@ impl StopHandle {
         let code = match reason {
             StopReason::Interrupted => 1,
             StopReason::Aborted => 2,
+            StopReason::Commanded => 3,
         };
         let _ = self
             .0
@@ -101,6 +104,7 @@ impl StopHandle {
         goose::trigger_killswitch(match reason {
             StopReason::Interrupted => "interrupted",
             StopReason::Aborted => "aborted",
+            StopReason::Commanded => "stopped by the manager",
         });
     }
 
@@ -108,6 +112,7 @@ impl StopHandle {
         match self.0.load(Ordering::SeqCst) {
             1 => Some(StopReason::Interrupted),
             2 => Some(StopReason::Aborted),
+            3 => Some(StopReason::Commanded),
             _ => None,
         }
     }
@@ -195,7 +200,19 @@ pub fn result_of(
     started_at: chrono::DateTime<Utc>,
     stopped: Option<StopReason>,
 ) -> RunResult {
-    let (requests, failures, series) = recorder.totals();
+    result_with_tail(plan, recorder, started_at, stopped, None)
+}
+
+/// [`result_of`] carrying only the last `tail` seconds of the series (see
+/// [`Recorder::totals_with_tail`]).
+pub fn result_with_tail(
+    plan: &RunPlan,
+    recorder: &Recorder,
+    started_at: chrono::DateTime<Utc>,
+    stopped: Option<StopReason>,
+    tail: Option<usize>,
+) -> RunResult {
+    let (requests, failures, series) = recorder.totals_with_tail(tail);
     let ended_at = Utc::now();
     let stage_plan: Vec<(u64, Duration)> =
         plan.stages.iter().map(|s| (s.users, s.duration)).collect();

@@ -44,7 +44,7 @@ pub struct RunArgs {
     pub live_every: u64,
 }
 
-fn parse_run_time(text: &str) -> Result<Duration, String> {
+pub fn parse_run_time(text: &str) -> Result<Duration, String> {
     parse_duration(text)
 }
 
@@ -164,8 +164,8 @@ fn run_scenario(
                     Failure::Aborted("the run was aborted; partial results written".into()).into(),
                 )
             }
-            None if result.passed() => Outcome::Passed,
-            None => Outcome::SlaFailed,
+            None | Some(StopReason::Commanded) if result.passed() => Outcome::Passed,
+            None | Some(StopReason::Commanded) => Outcome::SlaFailed,
         })
     })
 }

@@ -1,9 +1,74 @@
-//! `skein worker` (not built yet).
+//! `skein worker`: run a share of a distributed run for a manager.
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::commands::run::parse_run_time;
+use crate::distributed::worker::{run_worker, WorkerConfig, WorkerEnd};
 use crate::exit::{Failure, Outcome};
+use crate::scenario;
 
 #[derive(Debug, clap::Args)]
-pub struct WorkerArgs {}
+pub struct WorkerArgs {
+    /// The manager's URL, e.g. http://manager:5557.
+    #[arg(long, env = "SKEIN_MANAGER")]
+    pub manager: String,
+    /// Shared secret of the manager/worker channel.
+    #[arg(long, env = "SKEIN_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// This worker's name in reports (default: hostname-pid).
+    #[arg(long, env = "SKEIN_WORKER_ID")]
+    pub id: Option<String>,
+    /// Refuse to run anything but this scenario (name or path) — a guard against joining the wrong run.
+    #[arg(long)]
+    pub scenario: Option<String>,
+    /// Where to write partial results if the manager is lost.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// How long to keep trying to reach the manager at start.
+    #[arg(long, default_value = "60s", value_parser = parse_run_time)]
+    pub connect_timeout: Duration,
+}
 
-pub fn execute(_args: WorkerArgs) -> anyhow::Result<Outcome> {
-    Err(Failure::Usage("`skein worker` is not available in this build yet".into()).into())
+fn default_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "worker".into());
+    format!("{host}-{}", std::process::id())
+}
+
+pub fn execute(args: WorkerArgs) -> anyhow::Result<Outcome> {
+    if args.token.trim().is_empty() {
+        return Err(Failure::Usage("--token (or SKEIN_TOKEN) must not be empty".into()).into());
+    }
+    let pinned_hash = match &args.scenario {
+        Some(s) => Some(
+            scenario::load(s)
+                .map_err(|e| Failure::Usage(e.to_string()))?
+                .hash(),
+        ),
+        None => None,
+    };
+    let config = WorkerConfig {
+        manager: args.manager.trim_end_matches('/').to_string(),
+        token: args.token,
+        id: args.id.unwrap_or_else(default_id),
+        pinned_hash,
+        out: args.out,
+        connect_timeout: args.connect_timeout,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    match runtime.block_on(run_worker(config))? {
+        WorkerEnd::Finished => Ok(Outcome::Passed),
+        WorkerEnd::Interrupted => Ok(Outcome::Interrupted),
+        WorkerEnd::ManagerLost { results } => Err(Failure::Aborted(format!(
+            "the manager was lost; this worker's partial results are in {}",
+            results.display()
+        ))
+        .into()),
+    }
 }

@@ -84,8 +84,26 @@ pub const SHIPPED: [(&str, &str); 8] = [
 
 /// Loads a shipped scenario by name, or a scenario file by path.
 pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
+    let source = load_source(name_or_path)?;
+    file::parse(&source.name, &source.file, &source.text)
+}
+
+/// A scenario's text and where it came from, before validation.
+pub struct ScenarioSource {
+    pub name: String,
+    /// Shown in error locations: the path, or `scenarios/<name>.toml` for a shipped one.
+    pub file: String,
+    pub text: String,
+}
+
+/// Finds a scenario's text by shipped name or path (the manager sends it to workers).
+pub fn load_source(name_or_path: &str) -> Result<ScenarioSource, ScenarioError> {
     if let Some((name, text)) = SHIPPED.iter().find(|(n, _)| *n == name_or_path) {
-        return file::parse(name, &format!("scenarios/{name}.toml"), text);
+        return Ok(ScenarioSource {
+            name: name.to_string(),
+            file: format!("scenarios/{name}.toml"),
+            text: text.to_string(),
+        });
     }
     let path = Path::new(name_or_path);
     if path.exists() || name_or_path.ends_with(".toml") || name_or_path.contains('/') {
@@ -96,7 +114,11 @@ pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
         let name = path
             .file_stem()
             .map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
-        return file::parse(&name, name_or_path, &text);
+        return Ok(ScenarioSource {
+            name,
+            file: name_or_path.to_string(),
+            text,
+        });
     }
     Err(ScenarioError::Unknown {
         name: name_or_path.to_string(),

@@ -1,0 +1,155 @@
+//! The manager's view of its workers: who is there, their latest cumulative report, their
+//! series, and who was lost when. Merging the latest reports is the run's result.
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use reports::{RunResult, SecondSample, WorkerContribution};
+
+use super::protocol::Report;
+
+pub struct WorkerRecord {
+    pub id: String,
+    pub address: Option<String>,
+    pub joined_at: DateTime<Utc>,
+    pub last_seen: Instant,
+    pub lost_at: Option<DateTime<Utc>>,
+    pub last_seq: Option<u64>,
+    /// The latest cumulative report's result, without its series.
+    pub latest: Option<RunResult>,
+    /// Finished seconds, merged by overwriting (a finished second never changes).
+    pub series: BTreeMap<i64, SecondSample>,
+    pub active_users: u64,
+    pub final_received: bool,
+}
+
+impl WorkerRecord {
+    pub fn is_lost(&self) -> bool {
+        self.lost_at.is_some()
+    }
+
+    /// This worker's whole result: its latest totals with every second it reported.
+    pub fn result(&self) -> Option<RunResult> {
+        let mut r = self.latest.clone()?;
+        r.series = self.series.values().cloned().collect();
+        let overall = r.overall();
+        r.workers = vec![WorkerContribution {
+            worker_id: self.id.clone(),
+            address: self.address.clone(),
+            requests: overall.requests,
+            failures: overall.failures,
+            joined_at: self.joined_at,
+            lost_at: self.lost_at,
+            resources: r.resources.clone(),
+        }];
+        Some(r)
+    }
+}
+
+/// What happened to a report.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Accepted {
+    /// Newer than anything seen: totals replaced.
+    Fresh,
+    /// Repeated or out of order: only its series seconds were kept (idempotent).
+    Stale,
+    /// From a worker that was lost: it is back, its cumulative totals count once.
+    Returned,
+}
+
+#[derive(Default)]
+pub struct Registry {
+    /// In registration order: the rank used to share users.
+    workers: Vec<WorkerRecord>,
+}
+
+impl Registry {
+    /// Registers a worker; `false` when the id is already known (a restart or a retry).
+    pub fn register(&mut self, id: &str, address: Option<String>) -> bool {
+        if let Some(w) = self.workers.iter_mut().find(|w| w.id == id) {
+            w.last_seen = Instant::now();
+            w.lost_at = None;
+            return false;
+        }
+        self.workers.push(WorkerRecord {
+            id: id.to_string(),
+            address,
+            joined_at: Utc::now(),
+            last_seen: Instant::now(),
+            lost_at: None,
+            last_seq: None,
+            latest: None,
+            series: BTreeMap::new(),
+            active_users: 0,
+            final_received: false,
+        });
+        true
+    }
+
+    pub fn get(&self, id: &str) -> Option<&WorkerRecord> {
+        self.workers.iter().find(|w| w.id == id)
+    }
+
+    pub fn accept(&mut self, report: Report) -> Option<Accepted> {
+        let w = self.workers.iter_mut().find(|w| w.id == report.worker_id)?;
+        w.last_seen = Instant::now();
+        let returned = w.lost_at.take().is_some();
+        for s in &report.result.series {
+            w.series.insert(s.unix_second, s.clone());
+        }
+        let fresh = w.last_seq.is_none_or(|seq| report.seq > seq);
+        if fresh {
+            w.last_seq = Some(report.seq);
+            w.active_users = report.active_users;
+            w.final_received |= report.final_report;
+            let mut totals = report.result;
+            totals.series.clear();
+            w.latest = Some(totals);
+        }
+        Some(if returned {
+            Accepted::Returned
+        } else if fresh {
+            Accepted::Fresh
+        } else {
+            Accepted::Stale
+        })
+    }
+
+    /// Marks workers silent for longer than `timeout` as lost; returns the newly lost.
+    pub fn mark_lost(&mut self, timeout: Duration) -> Vec<String> {
+        let mut lost = Vec::new();
+        for w in &mut self.workers {
+            if w.lost_at.is_none() && !w.final_received && w.last_seen.elapsed() > timeout {
+                w.lost_at = Some(Utc::now());
+                lost.push(w.id.clone());
+            }
+        }
+        lost
+    }
+
+    /// Workers not lost, in registration order.
+    pub fn active(&self) -> Vec<&WorkerRecord> {
+        self.workers.iter().filter(|w| !w.is_lost()).collect()
+    }
+
+    pub fn all(&self) -> &[WorkerRecord] {
+        &self.workers
+    }
+
+    /// Rank of an active worker among the active ones.
+    pub fn rank(&self, id: &str) -> Option<usize> {
+        self.active().iter().position(|w| w.id == id)
+    }
+
+    /// Every worker's whole result (lost ones with their last report).
+    pub fn results(&self) -> Vec<RunResult> {
+        self.workers
+            .iter()
+            .filter_map(WorkerRecord::result)
+            .collect()
+    }
+
+    pub fn active_users(&self) -> u64 {
+        self.active().iter().map(|w| w.active_users).sum()
+    }
+}
