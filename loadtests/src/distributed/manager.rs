@@ -235,12 +235,21 @@ async fn report(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     let worker = message.worker_id.clone();
     let is_final = message.final_report;
     let mut shared = state.shared.lock().expect("manager state poisoned");
+    let was_final = shared
+        .registry
+        .get(&worker)
+        .is_some_and(|w| w.final_received);
     let Some(accepted) = shared.registry.accept(message) else {
         return refuse(
             StatusCode::CONFLICT,
             format!("unknown worker `{worker}`: register first"),
         );
     };
+    if is_final && !was_final && shared.phase == Phase::Running {
+        // The worker leaves early (SIGTERM, scale-down): its users move to the others.
+        eprintln!("skein manager: worker {worker} left with its final report");
+        rebalance(&state, &mut shared);
+    }
     if accepted == Accepted::Returned {
         eprintln!("skein manager: worker {worker} is back; its cumulative totals count once");
         if shared.phase == Phase::Running {
@@ -248,6 +257,7 @@ async fn report(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
         }
     }
     let command = match shared.phase {
+        _ if is_final => Command::Ack,
         Phase::Waiting => Command::Wait,
         Phase::Running => match shared.assignments.get(&worker) {
             Some(a) => Command::Run {
@@ -255,7 +265,6 @@ async fn report(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
             },
             None => Command::Wait,
         },
-        Phase::Stopping | Phase::Done if is_final => Command::Ack,
         Phase::Stopping | Phase::Done => Command::Stop,
     };
     drop(shared);
@@ -276,7 +285,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
     let shared = state.shared.lock().expect("manager state poisoned");
     let total = merged_totals(&shared.registry);
     let active = shared.registry.active().len();
-    let lost = shared.registry.all().len() - active;
+    let lost = shared.registry.all().iter().filter(|w| w.is_lost()).count();
     let last_second_rps: u64 = {
         let newest = shared
             .registry
@@ -442,11 +451,13 @@ async fn drive(state: &AppState, config: &ManagerConfig) -> Result<ManagerOutcom
                 for id in &lost {
                     eprintln!("skein manager: worker {id} lost (silent for {}s); its last report is kept and its users move to the others", LOSS_TIMEOUT.as_secs());
                 }
-                if shared.registry.active().is_empty()
-                    && !shared.registry.all().iter().any(|w| w.final_received)
-                {
+                let any_final = shared.registry.all().iter().any(|w| w.final_received);
+                if shared.registry.active().is_empty() && !any_final {
                     eprintln!("skein manager: the last worker was lost: ending the run");
                     all_lost = true;
+                    shared.phase = Phase::Done;
+                } else if shared.registry.active().is_empty() && shared.phase == Phase::Running {
+                    eprintln!("skein manager: every worker has left: ending the run");
                     shared.phase = Phase::Done;
                 } else if shared.phase == Phase::Running {
                     if !lost.is_empty() {
@@ -494,7 +505,7 @@ fn live_line(registry: &Registry, start: Option<SystemTime>, run_time: Duration)
         crate::scenario::format_duration(elapsed),
         crate::scenario::format_duration(run_time),
         registry.active().len(),
-        registry.all().len() - registry.active().len(),
+        registry.all().iter().filter(|w| w.is_lost()).count(),
         registry.active_users(),
         total.requests,
         total.failures,

@@ -127,9 +127,12 @@ impl Registry {
         lost
     }
 
-    /// Workers not lost, in registration order.
+    /// Workers neither lost nor finished (final report received), in registration order.
     pub fn active(&self) -> Vec<&WorkerRecord> {
-        self.workers.iter().filter(|w| !w.is_lost()).collect()
+        self.workers
+            .iter()
+            .filter(|w| !w.is_lost() && !w.final_received)
+            .collect()
     }
 
     pub fn all(&self) -> &[WorkerRecord] {
@@ -151,5 +154,111 @@ impl Registry {
 
     pub fn active_users(&self) -> u64 {
         self.active().iter().map(|w| w.active_users).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reports::synthetic::synthetic_run;
+    use reports::LatencyHistogram;
+
+    fn report(worker: &str, seq: u64, samples: &[u64], seconds: std::ops::Range<i64>) -> Report {
+        let mut result = synthetic_run(2, 1, 1);
+        result.requests[0].requests = samples.len() as u64;
+        result.requests[0].failures = 0;
+        result.requests[0].latency = LatencyHistogram::new();
+        samples
+            .iter()
+            .for_each(|&s| result.requests[0].latency.record(s));
+        result.series = seconds
+            .map(|t| {
+                let mut s = SecondSample::empty(t);
+                s.requests = 1;
+                s
+            })
+            .collect();
+        result.failures.clear();
+        Report {
+            worker_id: worker.into(),
+            run_id: "run".into(),
+            seq,
+            scenario_hash: result.metadata.scenario_hash.clone(),
+            active_users: 1,
+            result,
+            final_report: false,
+        }
+    }
+
+    fn merged(registry: &Registry) -> RunResult {
+        reports::merge(&registry.results()).unwrap()
+    }
+
+    #[test]
+    fn a_dropped_or_repeated_report_changes_nothing() {
+        let samples: Vec<u64> = (1..=300).map(|i| i * 97).collect();
+        let mut every = Registry::default();
+        let mut lossy = Registry::default();
+        every.register("w", None);
+        lossy.register("w", None);
+        for seq in 0..3u64 {
+            let upto = 100 * (seq as usize + 1);
+            let r = report("w", seq, &samples[..upto], 0..(seq as i64 + 3));
+            every.accept(r.clone());
+            if seq != 1 {
+                // Report 1 is lost; report 2 arrives twice, and report 0 again after it.
+                lossy.accept(r.clone());
+                lossy.accept(r);
+            }
+        }
+        assert_eq!(
+            lossy.accept(report("w", 0, &samples[..100], 0..3)),
+            Some(Accepted::Stale)
+        );
+        let (a, b) = (merged(&every), merged(&lossy));
+        assert_eq!(a.overall().requests, 300);
+        assert_eq!(a.requests, b.requests);
+        assert_eq!(a.series, b.series);
+    }
+
+    #[test]
+    fn merged_percentiles_equal_one_histogram_of_all_samples() {
+        let mut registry = Registry::default();
+        let mut all = LatencyHistogram::new();
+        for (i, worker) in ["a", "b", "c"].into_iter().enumerate() {
+            registry.register(worker, None);
+            let samples: Vec<u64> = (0..500)
+                .map(|k| 1 + (k * 7919 + i as u64 * 104_729) % 250_000)
+                .collect();
+            samples.iter().for_each(|&s| all.record(s));
+            registry.accept(report(worker, 0, &samples, 0..2));
+        }
+        let m = merged(&registry);
+        for q in [0.5, 0.9, 0.95, 0.99, 0.999, 1.0] {
+            assert_eq!(
+                m.overall().latency.value_at_quantile(q),
+                all.value_at_quantile(q)
+            );
+        }
+        assert_eq!(m.workers.len(), 3);
+    }
+
+    #[test]
+    fn a_silent_worker_is_lost_and_counted_once_when_it_returns() {
+        let mut registry = Registry::default();
+        registry.register("w", None);
+        registry.accept(report("w", 0, &[1000; 50], 0..2));
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(
+            registry.mark_lost(Duration::from_millis(10)),
+            vec!["w".to_string()]
+        );
+        assert!(registry.active().is_empty());
+        assert_eq!(
+            registry.accept(report("w", 1, &[1000; 80], 0..4)),
+            Some(Accepted::Returned)
+        );
+        assert_eq!(merged(&registry).overall().requests, 80);
+        assert_eq!(registry.active().len(), 1);
     }
 }

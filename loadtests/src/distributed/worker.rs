@@ -50,6 +50,8 @@ struct Link {
     refused: Mutex<Option<String>>,
     final_requested: AtomicBool,
     final_acked: AtomicBool,
+    /// Tells the report thread to end (the final report was not acknowledged in time).
+    quit: AtomicBool,
     seq: AtomicU64,
 }
 
@@ -172,6 +174,9 @@ fn spawn_reporter(
             let idle = Arc::new(Recorder::new());
             let mut last_ok = Instant::now();
             loop {
+                if link.quit.load(Ordering::SeqCst) {
+                    return;
+                }
                 let is_final = link.final_requested.load(Ordering::SeqCst);
                 let (recorder, plan, started) = link
                     .run
@@ -277,6 +282,7 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
         refused: Mutex::new(None),
         final_requested: AtomicBool::new(false),
         final_acked: AtomicBool::new(false),
+        quit: AtomicBool::new(false),
         seq: AtomicU64::new(0),
     });
     let idle_plan = plan_for(&scenario, &registered, scenario.stages.clone());
@@ -418,6 +424,7 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
     {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    link.quit.store(true, Ordering::SeqCst);
     let _ = tokio::task::spawn_blocking(move || reporter.join()).await;
     if !link.final_acked.load(Ordering::SeqCst) {
         eprintln!(

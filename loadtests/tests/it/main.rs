@@ -1,7 +1,9 @@
 //! Integration tests of the `skein` binary against the reference server on 127.0.0.1:0.
+mod distributed_support;
 mod support;
 
 mod bad_input;
+mod distributed;
 mod exits;
 mod report_commands;
 mod report_html;
