@@ -15,22 +15,25 @@ pub struct Proc {
 }
 
 impl Proc {
+    /// Spawns `command`, collecting its stderr and stdout lines into one buffer.
     pub fn spawn(mut command: Command) -> Proc {
         let mut child = command
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn");
         let stderr = Arc::new(Mutex::new(String::new()));
-        let pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let mut s = sink.lock().unwrap();
-                s.push_str(&line);
-                s.push('\n');
-            }
-        });
+        let collect = |pipe: Box<dyn std::io::Read + Send>, sink: Arc<Mutex<String>>| {
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    let mut s = sink.lock().unwrap();
+                    s.push_str(&line);
+                    s.push('\n');
+                }
+            });
+        };
+        collect(Box::new(child.stderr.take().unwrap()), stderr.clone());
+        collect(Box::new(child.stdout.take().unwrap()), stderr.clone());
         Proc { child, stderr }
     }
 
