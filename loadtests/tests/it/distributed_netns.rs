@@ -231,7 +231,8 @@ fn three_workers_on_three_hosts_one_killed_mid_run() {
         });
     let served = server_requests(&metrics);
     // w3's rate while it ran: it was killed about LOSS_TIMEOUT (3 s) before it was marked lost.
-    let w3_secs = (lost[0].lost_at.unwrap() - r.metadata.started_at).num_milliseconds() as f64 / 1000.0 - 3.0;
+    let w3_secs =
+        (lost[0].lost_at.unwrap() - r.metadata.started_at).num_milliseconds() as f64 / 1000.0 - 3.0;
     let w3_rate = lost[0].requests as f64 / w3_secs.max(1.0);
     // Up to 2 s of w3's requests after its last report, plus requests in flight when users
     // stopped (9 users, stopped at the rebalance and at the end).

@@ -4,6 +4,7 @@ mod support;
 
 mod bad_input;
 mod distributed;
+mod distributed_deploy;
 mod distributed_netns;
 mod exits;
 mod report_commands;
