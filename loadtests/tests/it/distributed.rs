@@ -335,3 +335,50 @@ fn sigint_on_the_manager_collects_final_reports_and_exits_130() {
         r.workers.iter().map(|w| w.requests).sum::<u64>()
     );
 }
+
+#[test]
+fn a_worker_joining_mid_run_gets_a_share() {
+    let server = Server::fast();
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path(), 14);
+    let out = dir.path().join("out");
+    let (mut m, url) = manager(&[
+        "--scenario",
+        path.to_str().unwrap(),
+        "--expect-workers",
+        "1",
+        "--host",
+        &server.url,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let first = worker(&url, "first", &[]);
+    m.wait_for("users     6", Duration::from_secs(20));
+    let late = worker(&url, "late", &[]);
+    m.wait_for("worker late registered (2 active)", Duration::from_secs(10));
+    first.wait_for("new share from the manager", Duration::from_secs(10));
+    assert_eq!(
+        m.exit_code(Duration::from_secs(40)),
+        Some(0),
+        "{}",
+        m.text()
+    );
+    let r = results(&out);
+    assert_eq!(r.workers.len(), 2);
+    let late_requests = r
+        .workers
+        .iter()
+        .find(|w| w.worker_id == "late")
+        .unwrap()
+        .requests;
+    assert!(
+        late_requests > 0,
+        "the late worker ran users: {:?}",
+        r.workers
+    );
+    assert_eq!(
+        r.overall().requests,
+        r.workers.iter().map(|w| w.requests).sum::<u64>()
+    );
+    drop((first, late));
+}
