@@ -79,3 +79,50 @@ async fn acknowledged_jobs_and_events_survive_kill_9() {
     let conn = rusqlite::Connection::open(&db).unwrap();
     assert_eq!(target_server::store::count_events(&conn).unwrap(), 500);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_in_flight_requests_then_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_target-server"))
+        .args([
+            "--bind",
+            "127.0.0.1:0",
+            "--latency",
+            "get_workflow_status=800",
+            "--db",
+        ])
+        .arg(dir.path().join("store.db"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("target-server listening on ")
+        .unwrap()
+        .to_string();
+    let slow = tokio::spawn(
+        client()
+            .get(format!("{url}/api/v1/workflows/w/status"))
+            .send(),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    // The request in flight when SIGTERM arrived still gets its answer...
+    assert_eq!(slow.await.unwrap().unwrap().status(), 404);
+    // ...and the process then exits cleanly.
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status}");
+}
