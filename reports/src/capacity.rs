@@ -1,13 +1,15 @@
 //! Capacity planning: per stage, what the system did at that many users, and the highest
-//! step whose SLAs held.
+//! step whose SLAs held before they first broke.
 use crate::model::RunResult;
-use crate::sla::stage_holds;
+use crate::sla::stage_breaches;
 
 /// One row of the capacity table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CapacityRow {
     pub stage: usize,
     pub users: u64,
+    /// Requests completed in this stage; a stage without any is neither held nor broken.
+    pub requests: u64,
     pub rps: f64,
     pub avg_ms: f64,
     pub p50_ms: f64,
@@ -16,14 +18,35 @@ pub struct CapacityRow {
     /// Successful requests / requests, 0..1 (1 when there were none).
     pub success_rate: f64,
     pub slas_held: bool,
+    /// Metric keys of the thresholds this stage broke (`p95_ms`, `error_rate`), so the
+    /// table says *why* a step failed.
+    pub broken_by: Vec<&'static str>,
+}
+
+impl CapacityRow {
+    pub fn has_data(&self) -> bool {
+        self.requests > 0
+    }
+
+    /// "held", "broken (p95_ms, error_rate)" or "no data".
+    pub fn status(&self) -> String {
+        if !self.has_data() {
+            "no data".to_string()
+        } else if self.slas_held {
+            "held".to_string()
+        } else {
+            format!("broken ({})", self.broken_by.join(", "))
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Capacity {
     pub rows: Vec<CapacityRow>,
-    /// The highest step (most users) whose SLAs held, if any.
+    /// The step with the most users whose SLAs held, among the steps before the first break:
+    /// a step that holds again after an earlier, lighter step broke is luck, not capacity.
     pub recommended: Option<CapacityRow>,
-    /// The first step whose SLAs broke, if any.
+    /// The first step (in run order) whose SLAs broke, if any.
     pub first_broken: Option<CapacityRow>,
 }
 
@@ -31,20 +54,29 @@ pub fn capacity(result: &RunResult) -> Capacity {
     let rows: Vec<CapacityRow> = result
         .stages
         .iter()
-        .map(|s| CapacityRow {
-            stage: s.index,
-            users: s.target_users,
-            rps: s.rps(),
-            avg_ms: s.latency.mean(),
-            p50_ms: s.latency.value_at_quantile(0.50),
-            p95_ms: s.latency.value_at_quantile(0.95),
-            p99_ms: s.latency.value_at_quantile(0.99),
-            success_rate: 1.0 - s.error_rate(),
-            slas_held: s.requests > 0 && stage_holds(s, &result.thresholds),
+        .map(|s| {
+            let broken_by: Vec<&'static str> = stage_breaches(s, &result.thresholds)
+                .iter()
+                .map(|t| t.metric.key())
+                .collect();
+            CapacityRow {
+                stage: s.index,
+                users: s.target_users,
+                requests: s.requests,
+                rps: s.rps(),
+                avg_ms: s.latency.mean(),
+                p50_ms: s.latency.value_at_quantile(0.50),
+                p95_ms: s.latency.value_at_quantile(0.95),
+                p99_ms: s.latency.value_at_quantile(0.99),
+                success_rate: 1.0 - s.error_rate(),
+                slas_held: s.requests > 0 && broken_by.is_empty(),
+                broken_by,
+            }
         })
         .collect();
-    let first_broken = rows.iter().find(|r| !r.slas_held).cloned();
-    let recommended = rows
+    let first_broken_at = rows.iter().position(|r| r.has_data() && !r.slas_held);
+    let first_broken = first_broken_at.map(|i| rows[i].clone());
+    let recommended = rows[..first_broken_at.unwrap_or(rows.len())]
         .iter()
         .filter(|r| r.slas_held)
         .max_by_key(|r| r.users)
@@ -61,18 +93,19 @@ impl Capacity {
     pub fn verdict(&self) -> String {
         match (&self.recommended, &self.first_broken) {
             (Some(ok), Some(broken)) => format!(
-                "Recommended maximum: {} users at {:.1} req/s (stage {}); SLAs first broke at {} users (stage {}).",
-                ok.users, ok.rps, ok.stage + 1, broken.users, broken.stage + 1
+                "Recommended maximum: {} users at {:.1} req/s (stage {}); SLAs first broke at {} users (stage {}: {}).",
+                ok.users, ok.rps, ok.stage + 1, broken.users, broken.stage + 1, broken.broken_by.join(", ")
             ),
             (Some(ok), None) => format!(
                 "SLAs held at every step; the highest tested was {} users at {:.1} req/s. Capacity is at least this.",
                 ok.users, ok.rps
             ),
             (None, Some(broken)) => format!(
-                "SLAs broke already at the first step ({} users); no tested load is within SLA.",
-                broken.users
+                "SLAs broke already at the first loaded step ({} users: {}); no tested load is within SLA.",
+                broken.users,
+                broken.broken_by.join(", ")
             ),
-            (None, None) => "No stage data.".to_string(),
+            (None, None) => "No stage completed any request.".to_string(),
         }
     }
 }

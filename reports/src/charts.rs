@@ -40,6 +40,28 @@ fn svg(
     Ok(out)
 }
 
+/// Axis tick text: "250" rather than "250.0", "0.25" rather than "0.25000000000000006".
+fn tick(v: &f64) -> String {
+    let text = format!("{v:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// Tick-label font: readable when the SVG is scaled to the page width.
+const TICK_FONT: (&str, u32) = ("sans-serif", 13);
+
+/// The legend box every chart uses: upper left, translucent, grey border.
+fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(GREY)
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(e)
+}
+
 fn e<E: std::fmt::Debug>(err: E) -> String {
     format!("{err:?}")
 }
@@ -75,13 +97,18 @@ pub fn users_and_rps(result: &RunResult) -> Result<String, ReportError> {
             .set_secondary_coord(0.0..x_max, 0.0..users_max);
         chart
             .configure_mesh()
+            .label_style(TICK_FONT)
             .x_desc("seconds since start")
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
             .y_desc("requests/s")
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(e)?;
         chart
             .configure_secondary_axes()
+            .label_style(TICK_FONT)
+            .y_label_formatter(&tick)
             .y_desc("users")
             .draw()
             .map_err(e)?;
@@ -105,13 +132,7 @@ pub fn users_and_rps(result: &RunResult) -> Result<String, ReportError> {
             .map_err(e)?
             .label("users")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], ORANGE.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(GREY)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(e)?;
+        draw_legend(&mut chart)?;
         Ok(())
     })
 }
@@ -151,7 +172,10 @@ pub fn latency_over_time(result: &RunResult) -> Result<String, ReportError> {
             .map_err(e)?;
         chart
             .configure_mesh()
+            .label_style(TICK_FONT)
             .x_desc("seconds since start")
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
             .y_desc("ms")
             .light_line_style(WHITE.mix(0.0))
             .draw()
@@ -174,16 +198,10 @@ pub fn latency_over_time(result: &RunResult) -> Result<String, ReportError> {
                     GREY.stroke_width(1),
                 ))
                 .map_err(e)?
-                .label(format!("SLA p95 < {limit} ms"))
+                .label(format!("SLA p95 < {} ms", tick(&limit)))
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREY));
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(GREY)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(e)?;
+        draw_legend(&mut chart)?;
         Ok(())
     })
 }
@@ -215,7 +233,10 @@ pub fn error_rate_over_time(result: &RunResult) -> Result<String, ReportError> {
             .map_err(e)?;
         chart
             .configure_mesh()
+            .label_style(TICK_FONT)
             .x_desc("seconds since start")
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
             .y_desc("% failed")
             .light_line_style(WHITE.mix(0.0))
             .draw()
@@ -224,7 +245,9 @@ pub fn error_rate_over_time(result: &RunResult) -> Result<String, ReportError> {
             .draw_series(
                 AreaSeries::new(rate, 0.0, RED.mix(0.25)).border_style(RED.stroke_width(2)),
             )
-            .map_err(e)?;
+            .map_err(e)?
+            .label("% of requests failed")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
         if let Some(limit) = sla {
             chart
                 .draw_series(DashedLineSeries::new(
@@ -233,8 +256,11 @@ pub fn error_rate_over_time(result: &RunResult) -> Result<String, ReportError> {
                     4,
                     GREY.stroke_width(1),
                 ))
-                .map_err(e)?;
+                .map_err(e)?
+                .label(format!("SLA error rate < {} %", tick(&limit)))
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREY));
         }
+        draw_legend(&mut chart)?;
         Ok(())
     })
 }
@@ -258,13 +284,16 @@ pub fn percentile_spectrum(result: &RunResult) -> Result<String, ReportError> {
                 ("sans-serif", 18),
             )
             .margin(10)
+            .margin_right(40)
             .x_label_area_size(35)
             .y_label_area_size(60)
             .build_cartesian_2d(0.0..4.0, 0.0..y_max)
             .map_err(e)?;
         chart
             .configure_mesh()
+            .label_style(TICK_FONT)
             .x_desc("percentile")
+            .y_label_formatter(&tick)
             .y_desc("ms")
             .x_labels(5)
             .x_label_formatter(&|n: &f64| match n.round() as i64 {
@@ -309,6 +338,7 @@ pub fn per_request(result: &RunResult) -> Result<String, ReportError> {
             .map_err(e)?;
         chart
             .configure_mesh()
+            .label_style(TICK_FONT)
             .disable_y_mesh()
             .y_labels(rows * 2 + 1)
             .y_label_formatter(&|y: &f64| {
@@ -320,6 +350,7 @@ pub fn per_request(result: &RunResult) -> Result<String, ReportError> {
                 }
             })
             .x_desc("ms")
+            .x_label_formatter(&tick)
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(e)?;
@@ -363,13 +394,18 @@ pub fn capacity_chart(result: &RunResult, cap: &Capacity) -> Result<String, Repo
             .set_secondary_coord(0.0..x_max, 0.0..p95_max);
         chart
             .configure_mesh()
+            .label_style(TICK_FONT)
             .x_desc("concurrent users")
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
             .y_desc("requests/s")
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(e)?;
         chart
             .configure_secondary_axes()
+            .label_style(TICK_FONT)
+            .y_label_formatter(&tick)
             .y_desc("p95 ms")
             .draw()
             .map_err(e)?;
@@ -404,16 +440,10 @@ pub fn capacity_chart(result: &RunResult, cap: &Capacity) -> Result<String, Repo
                     RED.stroke_width(1),
                 ))
                 .map_err(e)?
-                .label(format!("SLA p95 < {limit} ms"))
+                .label(format!("SLA p95 < {} ms", tick(&limit)))
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(GREY)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(e)?;
+        draw_legend(&mut chart)?;
         Ok(())
     })
 }

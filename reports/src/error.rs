@@ -39,3 +39,18 @@ pub enum ReportError {
     #[error(transparent)]
     Model(#[from] ModelError),
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScreenshotError {
+    #[error("Chromium not found (tried chromium, chromium-browser, google-chrome): install it, e.g. `apt-get install chromium`")]
+    NoChromium,
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("chromium exited with {0}")]
+    Failed(String),
+    #[error("chromium did not finish within {0:?} and was killed")]
+    TimedOut(std::time::Duration),
+}

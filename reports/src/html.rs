@@ -2,7 +2,7 @@
 //! no scripts and no external resources, so it opens anywhere, offline, and prints well.
 use std::fmt::Write;
 
-use crate::capacity::capacity;
+use crate::capacity::{capacity, CapacityRow};
 use crate::charts;
 use crate::error::ReportError;
 use crate::junit::xml_escape as esc;
@@ -17,16 +17,41 @@ h1{font-size:26px;margin:0 0 4px} h2{font-size:19px;margin:32px 0 10px;border-bo
 .verdict{font-size:20px;font-weight:bold;padding:14px 18px;border-radius:6px;margin:16px 0}
 .pass{background:#e3f4e3;color:#1b5e20;border:1px solid #a5d6a7}.fail{background:#fdecea;color:#b71c1c;border:1px solid #ef9a9a}
 .warn{background:#fff8e1;color:#8d6e00;border:1px solid #ffe082}
-.kpis{display:flex;gap:12px;flex-wrap:wrap;margin:12px 0}.kpi{background:#fff;border:1px solid #e0e0e0;border-radius:6px;padding:10px 14px;min-width:130px}
+.kpis{display:flex;gap:10px;flex-wrap:wrap;margin:12px 0}.kpi{flex:1;background:#fff;border:1px solid #e0e0e0;border-radius:6px;padding:10px 12px;min-width:96px}
 .kpi b{display:block;font-size:20px}.kpi span{color:#666;font-size:12px}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
 th,td{border:1px solid #e0e0e0;padding:5px 8px;text-align:right}th{background:#eef1f5}
-td:first-child,th:first-child{text-align:left}td.l{text-align:left}
+td:first-child,th:first-child{text-align:left}td.l,th.l{text-align:left}
+table.meta td:first-child{width:180px;color:#555}
 .ok{color:#1b5e20;font-weight:bold}.bad{color:#b71c1c;font-weight:bold}
 .chart{background:#fff;border:1px solid #e0e0e0;border-radius:6px;margin:10px 0;padding:4px}
 .chart svg{width:100%;height:auto;display:block}
 .note{color:#555;font-size:13px}
 ";
+
+fn status_cell(row: &CapacityRow) -> String {
+    let class = match (row.has_data(), row.slas_held) {
+        (false, _) => "note",
+        (true, true) => "ok",
+        (true, false) => "bad",
+    };
+    format!("<td class=\"{class} l\">{}</td>", esc(&row.status()))
+}
+
+/// 57000 → "57,000": counts a reader can take in at a glance.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let first = match digits.len() % 3 {
+        0 => 3,
+        r => r,
+    };
+    let mut out = digits[..first].to_string();
+    for group in digits.as_bytes()[first..].chunks(3) {
+        out.push(',');
+        out.push_str(std::str::from_utf8(group).expect("ASCII digits"));
+    }
+    out
+}
 
 fn pass_cell(passed: bool) -> &'static str {
     if passed {
@@ -69,7 +94,7 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
     let _ = write!(
         h,
         "<div class=\"kpis\"><div class=\"kpi\"><b>{}</b><span>requests</span></div><div class=\"kpi\"><b>{:.1}</b><span>requests/s</span></div><div class=\"kpi\"><b>{:.2} %</b><span>failed</span></div><div class=\"kpi\"><b>{:.1} ms</b><span>p50</span></div><div class=\"kpi\"><b>{:.1} ms</b><span>p95</span></div><div class=\"kpi\"><b>{:.1} ms</b><span>p99</span></div><div class=\"kpi\"><b>{:.0} s</b><span>duration</span></div></div>",
-        overall.requests,
+        thousands(overall.requests),
         result.rps(),
         overall.error_rate() * 100.0,
         overall.latency.value_at_quantile(0.5),
@@ -93,13 +118,13 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
 
     if !cap.rows.is_empty() {
         let _ = write!(h, "<h2>Capacity</h2><p><b>{}</b></p>", esc(&cap.verdict()));
-        h.push_str("<table><tr><th>Stage</th><th>Users</th><th>Req/s</th><th>Avg ms</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>Success rate</th><th>SLAs</th></tr>");
+        h.push_str("<table><tr><th>Stage</th><th>Users</th><th>Req/s</th><th>Avg ms</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>Success rate</th><th class=\"l\">SLAs</th></tr>");
         for r in &cap.rows {
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.2} %</td>{}</tr>",
                 r.stage + 1, r.users, r.rps, r.avg_ms, r.p50_ms, r.p95_ms, r.p99_ms, r.success_rate * 100.0,
-                if r.slas_held { "<td class=\"ok\">held</td>" } else { "<td class=\"bad\">broken</td>" }
+                status_cell(r)
             );
         }
         h.push_str("</table><p class=\"note\">A stage's SLAs are the all-request latency and error-rate thresholds measured on that stage alone, ramp included.</p>");
@@ -134,13 +159,13 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
         );
     }
 
-    h.push_str("<h2>Requests</h2><table><tr><th>Name</th><th>Method</th><th>Requests</th><th>Failures</th><th>Req/s</th><th>Avg ms</th><th>Min ms</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>Max ms</th><th>Avg bytes</th></tr>");
+    h.push_str("<h2>Requests</h2><table><tr><th>Name</th><th class=\"l\">Method</th><th>Requests</th><th>Failures</th><th>Req/s</th><th>Avg ms</th><th>Min ms</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>Max ms</th><th>Avg bytes</th></tr>");
     let duration = result.duration_secs();
     for r in result.requests.iter().chain(std::iter::once(&overall)) {
         let _ = write!(
             h,
             "<tr><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.0}</td></tr>",
-            esc(&r.name), esc(&r.method), r.requests, r.failures, r.requests as f64 / duration,
+            esc(&r.name), esc(&r.method), thousands(r.requests), thousands(r.failures), r.requests as f64 / duration,
             r.latency.mean(), r.latency.min(), r.latency.value_at_quantile(0.5),
             r.latency.value_at_quantile(0.95), r.latency.value_at_quantile(0.99), r.latency.max(),
             if r.requests == 0 { 0.0 } else { r.content_bytes as f64 / r.requests as f64 }
@@ -152,12 +177,12 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
     if result.failures.is_empty() {
         h.push_str("<p>No failures.</p>");
     } else {
-        h.push_str("<table><tr><th>Method</th><th>Name</th><th>Error</th><th>Occurrences</th><th>First seen</th><th>Last seen</th></tr>");
+        h.push_str("<table><tr><th>Method</th><th class=\"l\">Name</th><th class=\"l\">Error</th><th>Occurrences</th><th>First seen</th><th>Last seen</th></tr>");
         for f in &result.failures {
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&f.method), esc(&f.name), esc(&f.error), f.occurrences,
+                esc(&f.method), esc(&f.name), esc(&f.error), thousands(f.occurrences),
                 f.first_seen.format("%H:%M:%S"), f.last_seen.format("%H:%M:%S")
             );
         }
@@ -165,15 +190,15 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
     }
 
     if !result.workers.is_empty() {
-        h.push_str("<h2>Workers</h2><table><tr><th>Worker</th><th>Address</th><th>Requests</th><th>Failures</th><th>Joined</th><th>Lost</th><th>CPU s</th><th>Peak RSS MiB</th></tr>");
+        h.push_str("<h2>Workers</h2><table><tr><th>Worker</th><th class=\"l\">Address</th><th>Requests</th><th>Failures</th><th>Joined</th><th>Lost</th><th>CPU s</th><th>Peak RSS MiB</th></tr>");
         for w in &result.workers {
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td></tr>",
                 esc(&w.worker_id),
                 esc(w.address.as_deref().unwrap_or("")),
-                w.requests,
-                w.failures,
+                thousands(w.requests),
+                thousands(w.failures),
                 w.joined_at.format("%H:%M:%S"),
                 w.lost_at.map_or("".to_string(), |t| format!("<span class=\"bad\">{}</span>", t.format("%H:%M:%S"))),
                 w.resources.cpu_seconds,
@@ -183,7 +208,7 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
         h.push_str("</table>");
     }
 
-    h.push_str("<h2>Run</h2><table>");
+    h.push_str("<h2>Run</h2><table class=\"meta\">");
     let rows: Vec<(&str, String)> = vec![
         (
             "Scenario",
@@ -227,4 +252,18 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
     }
     h.push_str("</table></main></body></html>\n");
     Ok(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(57_000), "57,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
 }

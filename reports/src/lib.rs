@@ -6,7 +6,8 @@
 //! encoding), [`sla`] (thresholds and verdicts), [`merge`](mod@merge) (exact combination of
 //! results), [`capacity`] (per-stage capacity table), [`compare`] (baseline regression
 //! gate), renderers [`csv_files`], [`html`] with [`charts`], [`markdown`], [`junit`], and
-//! [`output::write_all`] which writes them all.
+//! [`output::write_all`] which writes them all; [`screenshot`] renders a report to PNG with
+//! headless Chromium.
 pub mod capacity;
 pub mod charts;
 pub mod compare;
@@ -19,10 +20,11 @@ pub mod markdown;
 pub mod merge;
 pub mod model;
 pub mod output;
+pub mod screenshot;
 pub mod sla;
 pub mod synthetic;
 
-pub use error::{MergeError, ModelError, ReportError};
+pub use error::{MergeError, ModelError, ReportError, ScreenshotError};
 pub use merge::merge;
 pub use model::*;
 pub use output::write_all;

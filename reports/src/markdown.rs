@@ -73,7 +73,7 @@ pub fn render(result: &RunResult) -> String {
                 r.p95_ms,
                 r.p99_ms,
                 r.success_rate * 100.0,
-                if r.slas_held { "held" } else { "broken" }
+                r.status()
             );
         }
     }

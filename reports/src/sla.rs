@@ -135,9 +135,12 @@ pub fn evaluate_slas(result: &RunResult, thresholds: &[SlaThreshold]) -> Vec<Sla
         .collect()
 }
 
-/// Whether the all-request latency and error thresholds held within one stage (per-request
-/// and rps thresholds need per-name stage data and are judged on the whole run only).
-pub fn stage_holds(stage: &StageResult, thresholds: &[SlaThreshold]) -> bool {
+/// The all-request latency and error thresholds that broke within one stage (per-request and
+/// rps thresholds need per-name stage data and are judged on the whole run only).
+pub fn stage_breaches<'t>(
+    stage: &StageResult,
+    thresholds: &'t [SlaThreshold],
+) -> Vec<&'t SlaThreshold> {
     let stats = RequestStats {
         method: String::new(),
         name: String::new(),
@@ -149,5 +152,11 @@ pub fn stage_holds(stage: &StageResult, thresholds: &[SlaThreshold]) -> bool {
     thresholds
         .iter()
         .filter(|t| t.request.is_none() && t.metric != SlaMetric::MinRps)
-        .all(|t| t.holds(measure(&stats, t.metric, stage.duration_secs())))
+        .filter(|t| !t.holds(measure(&stats, t.metric, stage.duration_secs())))
+        .collect()
+}
+
+/// Whether the all-request latency and error thresholds held within one stage.
+pub fn stage_holds(stage: &StageResult, thresholds: &[SlaThreshold]) -> bool {
+    stage_breaches(stage, thresholds).is_empty()
 }

@@ -1,4 +1,5 @@
 //! Integration tests of the reports crate.
+mod chromium_render;
 mod compare_gate;
 mod merge_exactness;
 mod model_format;

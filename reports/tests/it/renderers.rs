@@ -193,3 +193,37 @@ fn capacity_names_the_highest_step_that_held_and_the_first_that_broke() {
         .verdict()
         .contains(&format!("{} users", recommended.users)));
 }
+
+#[test]
+fn capacity_recommends_only_steps_before_the_first_break_and_skips_empty_ones() {
+    let mut run = synthetic_run(300, 4, 5);
+    // Step 3 (index 2) breaks the p95 SLA; step 4 happens to hold again; step 5 saw nothing.
+    let slow = {
+        let mut h = reports::LatencyHistogram::new();
+        (0..100).for_each(|_| h.record(900_000));
+        h
+    };
+    run.stages[2].latency = slow;
+    run.stages[2].failures = 0;
+    run.stages[3].latency = run.stages[0].latency.clone();
+    run.stages[3].failures = 0;
+    run.stages[4].requests = 0;
+    run.stages[4].failures = 0;
+    run.stages[4].latency = reports::LatencyHistogram::new();
+    let cap = reports::capacity::capacity(&run);
+    assert!(cap.rows[3].slas_held, "{:?}", cap.rows[3]);
+    let broken = cap.first_broken.clone().unwrap();
+    assert_eq!(broken.stage, 2);
+    assert_eq!(broken.broken_by, ["p95_ms"]);
+    assert!(cap.recommended.clone().unwrap().users < broken.users);
+    assert_eq!(cap.rows[4].status(), "no data");
+    assert!(
+        cap.verdict().contains("(stage 3: p95_ms)"),
+        "{}",
+        cap.verdict()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write_all(&run, dir.path()).unwrap();
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(html.contains("broken (p95_ms)") && html.contains("no data"));
+}
