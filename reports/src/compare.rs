@@ -56,6 +56,10 @@ pub struct RequestComparison {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Comparison {
     pub rows: Vec<RequestComparison>,
+    /// Request names only one side ran: listed, since a renamed or dropped request would
+    /// otherwise vanish from the gate silently.
+    pub only_in_baseline: Vec<String>,
+    pub only_in_current: Vec<String>,
 }
 
 fn change(baseline: f64, current: f64) -> f64 {
@@ -151,7 +155,18 @@ pub fn compare(baseline: &RunResult, current: &RunResult, t: &Tolerances) -> Com
         cs,
         t,
     ));
-    Comparison { rows }
+    let missing_from = |run: &RunResult, other: &RunResult| -> Vec<String> {
+        run.requests
+            .iter()
+            .filter(|r| !other.requests.iter().any(|o| o.name == r.name))
+            .map(|r| r.name.clone())
+            .collect()
+    };
+    Comparison {
+        rows,
+        only_in_baseline: missing_from(baseline, current),
+        only_in_current: missing_from(current, baseline),
+    }
 }
 
 impl Comparison {
@@ -183,9 +198,27 @@ impl Comparison {
         }
     }
 
+    /// "Only in the baseline: a, b" lines (empty when both runs have the same names).
+    fn unmatched_names(&self) -> String {
+        let mut out = String::new();
+        for (side, names) in [
+            ("baseline", &self.only_in_baseline),
+            ("current run", &self.only_in_current),
+        ] {
+            if !names.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "Only in the {side} (not compared): {}",
+                    names.join(", ")
+                );
+            }
+        }
+        out
+    }
+
     /// A plain-text table for the terminal.
     pub fn to_text(&self) -> String {
-        let mut out = String::new();
+        let mut out = self.unmatched_names();
         let _ = writeln!(
             out,
             "{:<32} {:<10} {:>12} {:>12} {:>9}  verdict",
@@ -217,10 +250,18 @@ impl Comparison {
     /// The same table in Markdown.
     pub fn to_markdown(&self) -> String {
         let n = self.regressions().len();
-        let mut out = format!(
-            "# Skein comparison\n\n**{}**\n\n| Name | Metric | Baseline | Current | Change | Verdict |\n|---|---|---:|---:|---:|:---:|\n",
-            if n == 0 { "No regression over the thresholds".to_string() } else { format!("{n} regression(s) over the thresholds") }
-        );
+        let verdict = if n == 0 {
+            "No regression over the thresholds".to_string()
+        } else {
+            format!("{n} regression(s) over the thresholds")
+        };
+        let mut out = format!("# Skein comparison\n\n**{verdict}**\n\n");
+        let unmatched = self.unmatched_names();
+        if !unmatched.is_empty() {
+            // One paragraph per line: a blank line between them in Markdown.
+            let _ = writeln!(out, "{}", unmatched.replace('\n', "\n\n"));
+        }
+        out.push_str("| Name | Metric | Baseline | Current | Change | Verdict |\n|---|---|---:|---:|---:|:---:|\n");
         for r in &self.rows {
             for d in &r.deltas {
                 let verdict = if d.regression {

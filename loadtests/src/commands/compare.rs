@@ -40,8 +40,20 @@ pub struct CompareArgs {
 }
 
 pub fn execute(args: CompareArgs) -> anyhow::Result<Outcome> {
-    if args.threshold < 0.0 {
-        return Err(Failure::Usage("--threshold must be 0 or more percent".into()).into());
+    for (flag, value) in [
+        ("--threshold", Some(args.threshold)),
+        ("--p50", args.p50),
+        ("--p95", args.p95),
+        ("--p99", args.p99),
+        ("--rps", args.rps),
+        ("--error-rate", args.error_rate),
+    ] {
+        if let Some(v) = value.filter(|v| !(v.is_finite() && *v >= 0.0)) {
+            return Err(Failure::Usage(format!(
+                "{flag} {v}: give a percentage of 0 or more, e.g. {flag} 10"
+            ))
+            .into());
+        }
     }
     let runs = read_inputs(&[args.baseline.clone(), args.current.clone()])?;
     let (baseline, current) = (&runs[0], &runs[1]);

@@ -16,3 +16,22 @@ fn a_twenty_percent_p95_regression_is_caught_and_five_percent_noise_is_not() {
     assert!(noisy.regressions().is_empty(), "{}", noisy.to_text());
     assert!(slow.to_markdown().contains("**REGRESSION**"));
 }
+
+#[test]
+fn names_run_on_one_side_only_are_listed_not_dropped_silently() {
+    let base = synthetic_run(60, 4, 1);
+    let mut current = base.clone();
+    current.requests[3].name = "training.renamed".into();
+    let c = compare(&base, &current, &Tolerances::default());
+    assert_eq!(c.only_in_baseline, ["training.cancel"]);
+    assert_eq!(c.only_in_current, ["training.renamed"]);
+    assert!(c
+        .to_text()
+        .contains("Only in the current run (not compared): training.renamed"));
+    let md = c.to_markdown();
+    assert!(
+        md.contains("Only in the baseline (not compared): training.cancel"),
+        "{md}"
+    );
+    assert!(md.contains("| Name | Metric |"), "{md}");
+}
