@@ -114,6 +114,9 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
             pass_cell(v.passed)
         );
     }
+    if result.slas.is_empty() {
+        h.push_str("<tr><td colspan=\"4\" class=\"note\">No SLA thresholds were set for this scenario: nothing to pass or fail.</td></tr>");
+    }
     h.push_str("</table>");
 
     if !cap.rows.is_empty() {

@@ -19,6 +19,9 @@ pub fn verdict_line(result: &RunResult) -> String {
     } else {
         ""
     };
+    if result.slas.is_empty() {
+        return format!("{status}: no SLA thresholds were set{partial}");
+    }
     format!(
         "{status}: {} of {} SLAs held{partial}",
         result.slas.len() - failed,
@@ -47,7 +50,9 @@ pub fn render(result: &RunResult) -> String {
         result.duration_secs(),
         cell(&m.host)
     );
-    let _ = writeln!(out, "| SLA | Measured | Result |\n|---|---:|:---:|");
+    if !result.slas.is_empty() {
+        let _ = writeln!(out, "| SLA | Measured | Result |\n|---|---:|:---:|");
+    }
     for v in &result.slas {
         let _ = writeln!(
             out,

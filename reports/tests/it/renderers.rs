@@ -227,3 +227,28 @@ fn capacity_recommends_only_steps_before_the_first_break_and_skips_empty_ones() 
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
     assert!(html.contains("broken (p95_ms)") && html.contains("no data"));
 }
+
+#[test]
+fn a_run_without_thresholds_says_so_instead_of_zero_of_zero() {
+    let mut run = synthetic_run(20, 2, 1);
+    run.thresholds.clear();
+    run.slas.clear();
+    let dir = tempfile::tempdir().unwrap();
+    write_all(&run, dir.path()).unwrap();
+    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert!(
+        summary.contains("PASSED: no SLA thresholds were set"),
+        "{summary}"
+    );
+    assert!(!summary.contains("| SLA |"), "{summary}");
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(html.contains("No SLA thresholds were set"));
+    let xml = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .count(),
+        0
+    );
+}
