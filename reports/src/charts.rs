@@ -313,6 +313,19 @@ pub fn percentile_spectrum(result: &RunResult) -> Result<String, ReportError> {
     })
 }
 
+/// Longest request name that fits the label area of the per-request chart.
+const MAX_LABEL_CHARS: usize = 34;
+
+/// `name`, cut to fit the label area with an ellipsis (the tables keep the full name).
+fn short_label(name: &str) -> String {
+    if name.chars().count() <= MAX_LABEL_CHARS {
+        name.to_string()
+    } else {
+        let head: String = name.chars().take(MAX_LABEL_CHARS - 1).collect();
+        format!("{head}…")
+    }
+}
+
 /// p50, p95, p99 of every request name as grouped horizontal bars.
 pub fn per_request(result: &RunResult) -> Result<String, ReportError> {
     let rows = result.requests.len().max(1);
@@ -325,7 +338,11 @@ pub fn per_request(result: &RunResult) -> Result<String, ReportError> {
                 .map(|r| r.latency.value_at_quantile(0.99)),
             1.0,
         ) * 1.15;
-        let names: Vec<String> = result.requests.iter().map(|r| r.name.clone()).collect();
+        let names: Vec<String> = result
+            .requests
+            .iter()
+            .map(|r| short_label(&r.name))
+            .collect();
         let mut chart = ChartBuilder::on(root)
             .caption(
                 "p50 (green), p95 (orange), p99 (red) by request (ms)",
@@ -446,4 +463,25 @@ pub fn capacity_chart(result: &RunResult, cap: &Capacity) -> Result<String, Repo
         draw_legend(&mut chart)?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_request_names_are_cut_to_fit_the_label_area() {
+        assert_eq!(short_label("training.get_status"), "training.get_status");
+        let long = "orchestration.workflows.steps.retry_with_backoff";
+        let cut = short_label(long);
+        assert_eq!(cut.chars().count(), MAX_LABEL_CHARS);
+        assert!(cut.ends_with('…') && long.starts_with(cut.trim_end_matches('…')));
+    }
+
+    #[test]
+    fn ticks_drop_needless_decimals() {
+        assert_eq!(tick(&250.0), "250");
+        assert_eq!(tick(&0.25), "0.25");
+        assert_eq!(tick(&(0.1 + 0.2)), "0.3");
+    }
 }
