@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::capacity::capacity;
 use crate::error::ReportError;
-use crate::model::{RequestStats, RunResult};
+use crate::model::{LatencyHistogram, RequestStats, RunResult};
 
 pub const PERCENTILES: [(f64, &str); 11] = [
     (0.50, "50%"),
@@ -79,6 +79,18 @@ fn ms(v: f64) -> String {
     format!("{v:.3}")
 }
 
+/// The percentile columns of a histogram: "N/A" for each when it holds no request, as
+/// Locust writes them (a 0 would read as an instant response).
+fn percentile_fields(latency: &LatencyHistogram) -> impl Iterator<Item = String> + '_ {
+    PERCENTILES.iter().map(move |(q, _)| {
+        if latency.is_empty() {
+            "N/A".to_string()
+        } else {
+            ms(latency.value_at_quantile(*q))
+        }
+    })
+}
+
 fn writer(path: &Path) -> Result<csv::Writer<std::fs::File>, ReportError> {
     csv::Writer::from_path(path).map_err(|source| ReportError::Csv {
         path: path.to_path_buf(),
@@ -107,11 +119,7 @@ fn stats_row(r: &RequestStats, duration: f64) -> Vec<String> {
         format!("{:.6}", r.requests as f64 / duration),
         format!("{:.6}", r.failures as f64 / duration),
     ];
-    row.extend(
-        PERCENTILES
-            .iter()
-            .map(|(q, _)| ms(r.latency.value_at_quantile(*q))),
-    );
+    row.extend(percentile_fields(&r.latency));
     row
 }
 
@@ -146,7 +154,8 @@ pub fn write_stats(result: &RunResult, path: &Path) -> Result<PathBuf, ReportErr
 }
 
 /// One row per second, as Locust's `Aggregated` rows: that second's rates and percentiles,
-/// then the running totals since the start.
+/// then the running totals since the start. (Locust's default history writes cumulative
+/// percentiles; per-second ones show when latency moved, and the totals stay cumulative.)
 pub fn write_history(result: &RunResult, path: &Path) -> Result<PathBuf, ReportError> {
     let mut w = writer(path)?;
     let header: Vec<&str> = HISTORY_HEADER_START
@@ -170,11 +179,7 @@ pub fn write_history(result: &RunResult, path: &Path) -> Result<PathBuf, ReportE
             format!("{:.6}", s.requests as f64),
             format!("{:.6}", s.failures as f64),
         ];
-        row.extend(
-            PERCENTILES
-                .iter()
-                .map(|(q, _)| ms(s.latency.value_at_quantile(*q))),
-        );
+        row.extend(percentile_fields(&s.latency));
         row.extend([
             total.requests.to_string(),
             total.failures.to_string(),

@@ -252,3 +252,24 @@ fn a_run_without_thresholds_says_so_instead_of_zero_of_zero() {
         0
     );
 }
+
+#[test]
+fn seconds_without_requests_get_locusts_na_percentiles() {
+    let mut run = synthetic_run(10, 2, 1);
+    run.series[0].requests = 0;
+    run.series[0].failures = 0;
+    run.series[0].latency = reports::LatencyHistogram::new();
+    let dir = tempfile::tempdir().unwrap();
+    write_all(&run, dir.path()).unwrap();
+    let mut r = csv::Reader::from_path(dir.path().join("skein_stats_history.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let p50 = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "50%")
+        .unwrap();
+    assert_eq!(&rows[0][p50], "N/A");
+    assert_eq!(&rows[0][p50 + 10], "N/A", "100%");
+    assert!(rows[1][p50].parse::<f64>().unwrap() > 0.0);
+}
