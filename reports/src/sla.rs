@@ -108,8 +108,8 @@ fn measure(stats: &RequestStats, metric: SlaMetric, duration_secs: f64) -> f64 {
     }
 }
 
-/// Evaluates every threshold on the run's totals. A threshold naming a request that never ran
-/// is measured on empty data (0 requests: latency 0, error rate 0, rps 0).
+/// Evaluates every threshold on the run's totals. A threshold measured on no requests (an
+/// empty run, or a request that never ran) fails: there is nothing that shows it held.
 pub fn evaluate_slas(result: &RunResult, thresholds: &[SlaThreshold]) -> Vec<SlaVerdict> {
     let overall = result.overall();
     let duration = result.duration_secs();
@@ -129,7 +129,8 @@ pub fn evaluate_slas(result: &RunResult, thresholds: &[SlaThreshold]) -> Vec<Sla
             SlaVerdict {
                 threshold: t.clone(),
                 measured,
-                passed: t.holds(measured),
+                // No requests is no evidence: a gate must not pass on an empty run.
+                passed: stats.requests > 0 && t.holds(measured),
             }
         })
         .collect()

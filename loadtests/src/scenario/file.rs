@@ -74,7 +74,7 @@ struct RawSla {
     error_rate: Option<Spanned<f64>>,
     min_rps: Option<Spanned<f64>>,
     #[serde(default)]
-    requests: BTreeMap<String, RawLimits>,
+    requests: BTreeMap<String, Spanned<RawLimits>>,
 }
 
 const DOCS: &str = "see docs/scenarios.md for the format";
@@ -322,7 +322,29 @@ fn validate(
     let mut thresholds = Vec::new();
     push_limits(&all, None, &mut thresholds, at, true)?;
     for (request, limits) in &sla.requests {
-        push_limits(limits, Some(request.clone()), &mut thresholds, at, false)?;
+        // A threshold on a request no class sends would pass on no data: say so instead.
+        let sent: Vec<&str> = classes
+            .iter()
+            .filter(|c| c.weight > 0)
+            .flat_map(|c| c.class.request_names().iter().copied())
+            .collect();
+        if !sent.contains(&request.as_str()) {
+            let mut names = sent.clone();
+            names.sort_unstable();
+            names.dedup();
+            return Err(at.at(
+                limits.span(),
+                format!("SLA for request `{request}`, which no user class of this scenario sends"),
+                format!("use one of: {}", names.join(", ")),
+            ));
+        }
+        push_limits(
+            limits.get_ref(),
+            Some(request.clone()),
+            &mut thresholds,
+            at,
+            false,
+        )?;
     }
 
     Ok(Scenario {

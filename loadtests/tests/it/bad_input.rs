@@ -13,6 +13,7 @@ fn cases() -> Vec<(String, &'static str, &'static str, &'static str)> {
         ("users = 5\nrun_time = \"5s\"\n[[user_classes]]\nclass = \"TrainingUser\"\nweight = 1\n".to_string(), "4:9", "unknown user class `TrainingUser`", "TrainingAPIUser"),
         ("users = 5\nrun_time = \"5s\"\n[[user_classes]]\nclass = \"TrainingAPIUser\"\nweight = 0\n".to_string(), "", "weights sum to 0", "positive weight"),
         (format!("users = 5\nrun_time = \"5 minutes\"\n{GOOD_TAIL}"), "2:12", "not a duration", ""),
+        (format!("users = 5\nrun_time = \"5s\"\n{GOOD_TAIL}[sla.requests.\"training.get_stats\"]\np95_ms = 100\n"), "", "which no user class of this scenario sends", "training.get_status"),
     ]
 }
 

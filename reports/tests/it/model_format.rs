@@ -36,3 +36,21 @@ fn the_committed_fixture_of_the_current_version_still_loads() {
     assert_eq!(run.format_version, 1);
     assert!(run.overall().requests > 0);
 }
+
+#[test]
+fn thresholds_on_no_requests_fail_rather_than_pass_vacuously() {
+    let mut run = synthetic_run(10, 2, 1);
+    run.thresholds.push(reports::SlaThreshold {
+        metric: reports::SlaMetric::P95Ms,
+        request: Some("never_sent".into()),
+        limit: 200.0,
+    });
+    let verdicts = reports::evaluate_slas(&run, &run.thresholds);
+    assert!(!verdicts.last().unwrap().passed, "a request that never ran");
+    run.requests.clear();
+    let verdicts = reports::evaluate_slas(&run, &run.thresholds);
+    assert!(
+        verdicts.iter().all(|v| !v.passed),
+        "an empty run passes nothing"
+    );
+}
