@@ -163,7 +163,13 @@ pub async fn run_plan(
         })
         .set_default(GooseDefault::Host, plan.host.as_str())?
         .set_default(GooseDefault::TestPlan, plan.goose_test_plan().as_str())?;
-    for mix in plan.classes.iter().filter(|m| m.weight > 0) {
+    // goose launches users from the end of its weighted list, so for `serial` the classes are
+    // registered in reverse: the scenario file's first class then starts first.
+    let mut classes: Vec<&ClassMix> = plan.classes.iter().filter(|m| m.weight > 0).collect();
+    if plan.allocation == Allocation::Serial {
+        classes.reverse();
+    }
+    for mix in classes {
         *attack = attack.register_scenario(goose_scenario(mix, &ctx)?);
     }
 

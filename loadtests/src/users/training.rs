@@ -1,6 +1,9 @@
 //! `TrainingAPIUser`: the training API as an ML engineer's tooling uses it.
 //!
-//! Weights: get_status 40, start_grpo 30, export_trajectories 20, cancel 10. Each user keeps
+//! Weights: get_status 40, start_grpo 30, export_trajectories 20, cancel 10, given to goose
+//! reduced (4/3/2/1): goose does not reduce them itself (the weight-1 lifecycle transactions
+//! make the divisor 1), and under `allocation = "serial"` it runs a user's transactions in
+//! weighted blocks, so 40 would mean forty status calls before the first start. Each user keeps
 //! the jobs it started and works on them; before it has any, it queries a random id, where
 //! "not found" is the right answer rather than a failure.
 use std::sync::{Arc, OnceLock};
@@ -74,7 +77,7 @@ pub fn scenario(ctx: &Arc<UserContext>) -> Result<Scenario, GooseError> {
             Ok(())
         })
     })
-    .set_weight(40)?;
+    .set_weight(4)?;
 
     let start_grpo = transaction(ctx, "training.start_grpo", |ctx, user| {
         Box::pin(async move {
@@ -91,7 +94,7 @@ pub fn scenario(ctx: &Arc<UserContext>) -> Result<Scenario, GooseError> {
             Ok(())
         })
     })
-    .set_weight(30)?;
+    .set_weight(3)?;
 
     let export = transaction(ctx, "training.export_trajectories", |ctx, user| {
         Box::pin(async move {
@@ -103,7 +106,7 @@ pub fn scenario(ctx: &Arc<UserContext>) -> Result<Scenario, GooseError> {
             Ok(())
         })
     })
-    .set_weight(20)?;
+    .set_weight(2)?;
 
     let cancel = transaction(ctx, "training.cancel", |ctx, user| {
         Box::pin(async move {
@@ -118,7 +121,7 @@ pub fn scenario(ctx: &Arc<UserContext>) -> Result<Scenario, GooseError> {
             Ok(())
         })
     })
-    .set_weight(10)?;
+    .set_weight(1)?;
 
     Ok(Scenario::new("TrainingAPIUser")
         .register_transaction(get_status)
