@@ -4,8 +4,10 @@
 //!    goose test of the same request (goose's own client per user and its own metrics), Skein
 //!    with recording off, Skein with recording on. Requests are counted by the reference
 //!    server's `/metrics`, so every mode is counted the same way.
+//!    Then `Recorder::record` alone, timed over 1,000,000 calls, as a share of that CPU.
 //! 2. Memory per waiting user: RSS growth with 500 users that made one request and wait,
-//!    for goose's default (a client per user) and for Skein (one shared client).
+//!    for goose's default (a client per user), goose with one shared client (the floor of
+//!    goose's own per-user state) and Skein (one shared client).
 //!
 //! Each mode runs in a child process (this binary re-run with SKEIN_BENCH_MODE) so its CPU
 //! and RSS are its own; the reference server runs in the parent, latency model off.
@@ -22,6 +24,7 @@ use skein::runner::{run_plan, RunPlan, StopHandle};
 const CPU_USERS: usize = 10;
 const CPU_SECONDS: u64 = 5;
 const MEMORY_USERS: usize = 500;
+const ROUNDS: usize = 5;
 
 fn main() {
     if let Ok(mode) = std::env::var("SKEIN_BENCH_MODE") {
@@ -59,15 +62,15 @@ fn main() {
         cpu / requests as f64
     };
     println!("CPU per request (generator process only, {CPU_USERS} users, {CPU_SECONDS} s each):");
-    // Alternate the modes over three rounds and keep each one's best: the machine is shared.
+    // Alternate the modes over five rounds and keep each one's best: the machine is shared.
     let (mut goose, mut off, mut on) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
-    for _ in 0..3 {
+    for _ in 0..ROUNDS {
         goose = goose.min(cpu("bare-goose"));
         off = off.min(cpu("skein-off"));
         on = on.min(cpu("skein-on"));
     }
     println!(
-        "best of 3: bare goose {:.1}, skein-off {:.1}, skein-on {:.1} µs CPU/request",
+        "best of {ROUNDS}: bare goose {:.1}, skein-off {:.1}, skein-on {:.1} µs CPU/request",
         goose * 1e6,
         off * 1e6,
         on * 1e6
@@ -77,6 +80,13 @@ fn main() {
         on / off
     );
     println!("skein-on / bare goose = {:.3}", on / goose);
+    // The end-to-end ratio is noisy on a shared machine; this isolates what recording adds.
+    let record = record_cost();
+    println!(
+        "Recorder::record alone: {:.0} ns per sample = {:.2} % of skein-off's CPU per request",
+        record * 1e9,
+        100.0 * record / off
+    );
 
     println!("\nMemory per waiting user ({MEMORY_USERS} users after one request each):");
     let per_user = |mode: &str| -> f64 {
@@ -87,12 +97,34 @@ fn main() {
         bytes
     };
     let goose_mem = per_user("mem-goose");
+    let shared_mem = per_user("mem-goose-shared");
     let skein_mem = per_user("mem-skein");
+    println!(
+        "goose with one shared client (its own per-user floor): {:.1} KiB",
+        shared_mem / 1024.0
+    );
     println!(
         "skein / goose default = {:.3} (aim: skein <= 20 KiB per user)",
         skein_mem / goose_mem
     );
     drop(server);
+}
+
+/// Seconds of CPU one `Recorder::record` costs (1,000,000 calls on this thread).
+fn record_cost() -> f64 {
+    let recorder = Recorder::new();
+    let n = 1_000_000u32;
+    let started = Instant::now();
+    for i in 0..n {
+        recorder.record(skein::recorder::Sample {
+            method: "POST",
+            name: "training.get_status",
+            latency: Duration::from_micros(500 + u64::from(i % 20_000)),
+            content_bytes: 180,
+            error: None,
+        });
+    }
+    started.elapsed().as_secs_f64() / f64::from(n)
 }
 
 /// `training.get_status` calls the server has answered so far.
@@ -161,9 +193,16 @@ fn quiet_config() -> goose::config::GooseConfiguration {
     config
 }
 
-async fn bare_goose(host: &str, wait: Duration, plan: &str) {
-    GooseAttack::initialize_with_config(quiet_config())
-        .unwrap()
+async fn bare_goose(host: &str, wait: Duration, plan: &str, shared_client: bool) {
+    let mut attack = GooseAttack::initialize_with_config(quiet_config()).unwrap();
+    if shared_client {
+        attack = attack
+            .set_client_builder_without_cookies(
+                goose::client::GooseClientBuilder::new().without_cookies(),
+            )
+            .unwrap();
+    }
+    attack
         .register_scenario(
             scenario!("bare")
                 .set_wait_time(wait, wait)
@@ -196,7 +235,7 @@ async fn child(mode: &str, host: &str) {
     match mode {
         "bare-goose" => {
             let cpu = resources::cpu_seconds();
-            bare_goose(host, Duration::ZERO, &cpu_plan).await;
+            bare_goose(host, Duration::ZERO, &cpu_plan, false).await;
             println!("{}", resources::cpu_seconds() - cpu);
         }
         "skein-off" | "skein-on" => {
@@ -208,7 +247,7 @@ async fn child(mode: &str, host: &str) {
                 .unwrap();
             println!("{}", resources::cpu_seconds() - cpu);
         }
-        "mem-goose" | "mem-skein" => {
+        "mem-goose" | "mem-goose-shared" | "mem-skein" => {
             let before = resources::rss_bytes();
             let measure = tokio::spawn(async move {
                 // 500 users start at 250/s: all are up and waiting after ~2 s; sample at 6 s.
@@ -218,9 +257,15 @@ async fn child(mode: &str, host: &str) {
                 goose::trigger_killswitch("measured");
             });
             let started = Instant::now();
-            if mode == "mem-goose" {
+            if mode.starts_with("mem-goose") {
                 let plan = format!("{MEMORY_USERS},2s;{MEMORY_USERS},30s;0,0s");
-                bare_goose(host, Duration::from_secs(60), &plan).await;
+                bare_goose(
+                    host,
+                    Duration::from_secs(60),
+                    &plan,
+                    mode == "mem-goose-shared",
+                )
+                .await;
             } else {
                 let plan = skein_plan(host, MEMORY_USERS, "60s", 30);
                 run_plan(&plan, Arc::new(Recorder::new()), &StopHandle::default())
