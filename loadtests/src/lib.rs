@@ -9,6 +9,7 @@
 //! - [`users`]: the user classes (goose scenarios) and how they send and judge requests.
 //! - [`recorder`]: the hot path: full-response latencies into sharded HDR histograms.
 //! - [`runner`]: a [`runner::RunPlan`] run on goose, a [`runner::StopHandle`], the result.
+//! - [`start_order`]: which class each user is, in the order goose starts them.
 //! - [`live`]: the live line and the final summary table.
 //!
 //! For a distributed worker: build a [`runner::RunPlan`] (its own users per stage, a start
@@ -23,6 +24,7 @@ pub mod recorder;
 pub mod resources;
 pub mod runner;
 pub mod scenario;
+pub mod start_order;
 pub mod users;
 
 /// Runs one parsed command line and returns how the run ended.

@@ -17,7 +17,8 @@ use reports::{evaluate_slas, RunMetadata, RunResult, FORMAT_VERSION};
 
 use crate::recorder::{stages_from_series, Recorder};
 use crate::scenario::{Allocation, ClassMix, Scenario, Stage};
-use crate::users::{goose_scenario, UserContext, REQUEST_TIMEOUT};
+use crate::start_order::{registrations, total_users};
+use crate::users::{goose_scenario, UserClass, UserContext, REQUEST_TIMEOUT};
 
 #[derive(Clone, Debug)]
 pub struct RunPlan {
@@ -25,6 +26,9 @@ pub struct RunPlan {
     /// The user mix this process runs (a worker's share may differ from the scenario's).
     pub classes: Vec<ClassMix>,
     pub allocation: Allocation,
+    /// Each user's class in start order, when it is not the weights' own order (a
+    /// distributed worker's dealt users, see [`crate::distributed::share`]).
+    pub start_order: Option<Vec<UserClass>>,
     /// The stages this process runs, users being this process's own.
     pub stages: Vec<Stage>,
     pub host: String,
@@ -39,6 +43,7 @@ impl RunPlan {
         RunPlan {
             classes: scenario.classes.clone(),
             allocation: scenario.allocation,
+            start_order: None,
             stages: scenario.stages.clone(),
             scenario,
             host,
@@ -151,25 +156,25 @@ pub async fn run_plan(
     // Skein records every request itself (full-response timing); goose's metrics would
     // only cost memory and CPU.
     config.no_metrics = true;
+    let (registered, allocation) = registrations(
+        &plan.classes,
+        plan.allocation,
+        plan.start_order.as_deref(),
+        total_users(&plan.stages),
+    );
     let mut attack = GooseAttack::initialize_with_config(config)?
         .set_client_builder_without_cookies(
             GooseClientBuilder::new()
                 .without_cookies()
                 .timeout(REQUEST_TIMEOUT),
         )?
-        .set_scheduler(match plan.allocation {
+        .set_scheduler(match allocation {
             Allocation::RoundRobin => GooseScheduler::RoundRobin,
             Allocation::Serial => GooseScheduler::Serial,
         })
         .set_default(GooseDefault::Host, plan.host.as_str())?
         .set_default(GooseDefault::TestPlan, plan.goose_test_plan().as_str())?;
-    // goose launches users from the end of its weighted list, so for `serial` the classes are
-    // registered in reverse: the scenario file's first class then starts first.
-    let mut classes: Vec<&ClassMix> = plan.classes.iter().filter(|m| m.weight > 0).collect();
-    if plan.allocation == Allocation::Serial {
-        classes.reverse();
-    }
-    for mix in classes {
+    for mix in &registered {
         *attack = attack.register_scenario(goose_scenario(mix, &ctx)?);
     }
 

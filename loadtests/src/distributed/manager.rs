@@ -16,7 +16,7 @@ use reports::{RequestStats, RunResult};
 
 use super::protocol::*;
 use super::registry::{Accepted, Registry};
-use super::share::worker_stages;
+use super::share::{worker_launch_order, worker_stages};
 use crate::exit::Failure;
 use crate::recorder::stages_from_series;
 use crate::scenario::Scenario;
@@ -145,6 +145,7 @@ fn rebalance(state: &AppState, shared: &mut Shared) {
                 version: shared.version,
                 run_start_unix_ms: unix_ms(start),
                 stages: worker_stages(&state.scenario.stages, active.len(), rank),
+                launch_order: worker_launch_order(&state.scenario, active.len(), rank),
             },
         );
     }

@@ -8,7 +8,7 @@ use reports::{RunResult, SecondSample};
 use serde::{Deserialize, Serialize};
 
 /// Bump on any incompatible change to the messages below.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 pub const PROTOCOL_HEADER: &str = "x-skein-protocol";
 /// The manager's proof of the token on every reply.
 pub const REPLY_TOKEN_HEADER: &str = "x-skein-token";
@@ -56,14 +56,25 @@ pub struct StageShare {
     pub duration_ms: u64,
 }
 
-/// What one worker runs: its users in every stage of the run's schedule. A new `version`
-/// replaces the previous assignment (rebalance after a worker was lost or joined).
+/// `users` consecutive users of one class in a worker's launch order.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ClassRun {
+    /// A user class name as in scenario files (`TrainingAPIUser`, ...).
+    pub class: String,
+    pub users: u32,
+}
+
+/// What one worker runs: its users in every stage of the run's schedule, and which class
+/// each of them is, in the order it starts them. A new `version` replaces the previous
+/// assignment (rebalance after a worker was lost or joined).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Assignment {
     pub version: u64,
     /// The agreed start of the whole run (unix ms); stage times count from it.
     pub run_start_unix_ms: i64,
     pub stages: Vec<StageShare>,
+    /// The worker's users by class, in start order (see [`super::share`]).
+    pub launch_order: Vec<ClassRun>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use super::protocol::*;
+use super::share::{expand, summary};
 use crate::exit::Failure;
 use crate::recorder::Recorder;
 use crate::runner::{result_with_tail, run_plan, RunPlan, StopHandle, StopReason};
@@ -336,7 +337,13 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
         if stages.is_empty() {
             break;
         }
-        let plan = plan_for(&scenario, &registered, stages);
+        eprintln!(
+            "skein worker {}: users dealt to this worker: {}",
+            config.id,
+            summary(&assignment.launch_order)
+        );
+        let mut plan = plan_for(&scenario, &registered, stages);
+        plan.start_order = Some(expand(&assignment.launch_order).map_err(Failure::Usage)?);
         let stop = StopHandle::default();
         let segment = {
             let (recorder, stop) = (recorder.clone(), stop.clone());

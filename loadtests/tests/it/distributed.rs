@@ -2,6 +2,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use skein::distributed::protocol::PROTOCOL_VERSION;
 
 use crate::distributed_support::*;
 use crate::support::*;
@@ -44,11 +45,12 @@ fn missing_token_other_protocol_and_other_scenario_are_refused_with_the_cause() 
         "--wait-timeout",
         "30s",
     ]);
-    let register = json!({ "worker_id": "x", "protocol_version": 1, "scenario_hash": null });
+    let register =
+        json!({ "worker_id": "x", "protocol_version": PROTOCOL_VERSION, "scenario_hash": null });
     let (status, body) = post(
         &format!("{url}/v1/register"),
         None,
-        Some("1"),
+        Some(&PROTOCOL_VERSION.to_string()),
         register.clone(),
     );
     assert_eq!(status, 401);
@@ -56,7 +58,7 @@ fn missing_token_other_protocol_and_other_scenario_are_refused_with_the_cause() 
     let (status, _) = post(
         &format!("{url}/v1/register"),
         Some("wrong"),
-        Some("1"),
+        Some(&PROTOCOL_VERSION.to_string()),
         register.clone(),
     );
     assert_eq!(status, 401);
@@ -71,8 +73,8 @@ fn missing_token_other_protocol_and_other_scenario_are_refused_with_the_cause() 
     let (status, body) = post(
         &format!("{url}/v1/register"),
         Some(TOKEN),
-        Some("1"),
-        json!({ "worker_id": "x", "protocol_version": 1, "scenario_hash": "feedface" }),
+        Some(&PROTOCOL_VERSION.to_string()),
+        json!({ "worker_id": "x", "protocol_version": PROTOCOL_VERSION, "scenario_hash": "feedface" }),
     );
     assert_eq!(status, 409);
     assert!(body.contains("scenario mismatch"), "{body}");
@@ -128,16 +130,7 @@ fn sigterm_to_a_worker_delivers_its_final_report() {
     let dir = tempfile::tempdir().unwrap();
     let path = scenario(dir.path(), 30);
     let out = dir.path().join("out");
-    let (mut m, url) = manager(&[
-        "--scenario",
-        path.to_str().unwrap(),
-        "--expect-workers",
-        "1",
-        "--host",
-        &server.url,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (mut m, url) = manager_for(&path, 1, &server.url, &out);
     let mut w = worker(&url, "w1", &[]);
     m.wait_for("users     6", Duration::from_secs(20));
     std::thread::sleep(Duration::from_secs(1));
@@ -218,16 +211,7 @@ fn losing_the_last_worker_ends_the_run_with_exit_3_and_partial_results() {
     let dir = tempfile::tempdir().unwrap();
     let path = scenario(dir.path(), 60);
     let out = dir.path().join("out");
-    let (mut m, url) = manager(&[
-        "--scenario",
-        path.to_str().unwrap(),
-        "--expect-workers",
-        "1",
-        "--host",
-        &server.url,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (mut m, url) = manager_for(&path, 1, &server.url, &out);
     let mut w = worker(&url, "doomed", &[]);
     m.wait_for("users     6", Duration::from_secs(20));
     w.child.kill().unwrap();
@@ -250,16 +234,7 @@ fn a_worker_that_stalls_and_resumes_is_counted_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = scenario(dir.path(), 14);
     let out = dir.path().join("out");
-    let (mut m, url) = manager(&[
-        "--scenario",
-        path.to_str().unwrap(),
-        "--expect-workers",
-        "2",
-        "--host",
-        &server.url,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (mut m, url) = manager_for(&path, 2, &server.url, &out);
     let w1 = worker(&url, "steady", &[]);
     let w2 = worker(&url, "staller", &[]);
     m.wait_for("users     6", Duration::from_secs(20));
@@ -295,16 +270,7 @@ fn sigint_on_the_manager_collects_final_reports_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     let path = scenario(dir.path(), 60);
     let out = dir.path().join("out");
-    let (mut m, url) = manager(&[
-        "--scenario",
-        path.to_str().unwrap(),
-        "--expect-workers",
-        "2",
-        "--host",
-        &server.url,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (mut m, url) = manager_for(&path, 2, &server.url, &out);
     let mut w1 = worker(&url, "a", &[]);
     let mut w2 = worker(&url, "b", &[]);
     m.wait_for("users     6", Duration::from_secs(20));
@@ -342,16 +308,7 @@ fn a_worker_joining_mid_run_gets_a_share() {
     let dir = tempfile::tempdir().unwrap();
     let path = scenario(dir.path(), 14);
     let out = dir.path().join("out");
-    let (mut m, url) = manager(&[
-        "--scenario",
-        path.to_str().unwrap(),
-        "--expect-workers",
-        "1",
-        "--host",
-        &server.url,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (mut m, url) = manager_for(&path, 1, &server.url, &out);
     let first = worker(&url, "first", &[]);
     m.wait_for("users     6", Duration::from_secs(20));
     let late = worker(&url, "late", &[]);
@@ -381,4 +338,64 @@ fn a_worker_joining_mid_run_gets_a_share() {
         r.workers.iter().map(|w| w.requests).sum::<u64>()
     );
     drop((first, late));
+}
+
+#[test]
+fn workers_share_users_class_by_class_like_a_standalone_run() {
+    let server = Server::fast();
+    let dir = tempfile::tempdir().unwrap();
+    // Two users of a 1:1 mix: a standalone run starts one of each class. Were each worker to
+    // apply the weights to its own single user, both would run the same class.
+    let path = scenario_file(
+        dir.path(),
+        "mix",
+        "users = 2\nspawn_rate = 2\nrun_time = \"5s\"\n\
+         [[user_classes]]\nclass = \"BurstTrainingUser\"\nweight = 1\nthink_time = [\"20ms\", \"50ms\"]\n\
+         [[user_classes]]\nclass = \"HighThroughputUser\"\nweight = 1\nthink_time = [\"200ms\", \"400ms\"]\n\
+         [sla]\np95_ms = 5000\n",
+    );
+    let out = dir.path().join("out");
+    let (mut m, url) = manager_for(&path, 2, &server.url, &out);
+    let workers = [worker(&url, "a", &[]), worker(&url, "b", &[])];
+    // Each worker is dealt one user, of a different class.
+    let dealt: Vec<String> = workers
+        .iter()
+        .map(|w| w.wait_for("users dealt to this worker: ", Duration::from_secs(20)))
+        .collect();
+    let one_each = |class: &str| {
+        dealt
+            .iter()
+            .filter(|t| t.contains(&format!("users dealt to this worker: {class} 1\n")))
+            .count()
+            == 1
+    };
+    assert!(
+        one_each("BurstTrainingUser") && one_each("HighThroughputUser"),
+        "{dealt:?}"
+    );
+    assert_eq!(
+        m.exit_code(Duration::from_secs(40)),
+        Some(0),
+        "{}",
+        m.text()
+    );
+    let r = results(&out);
+    for name in ["training.get_status", "publish_event_batch"] {
+        let n = r
+            .requests
+            .iter()
+            .find(|s| s.name == name)
+            .map_or(0, |s| s.requests);
+        assert!(
+            n > 0,
+            "no {name}: {:?}",
+            r.requests.iter().map(|s| &s.name).collect::<Vec<_>>()
+        );
+    }
+    assert!(
+        r.workers.iter().all(|w| w.requests > 0),
+        "each worker ran its user: {:?}",
+        r.workers
+    );
+    drop(workers);
 }

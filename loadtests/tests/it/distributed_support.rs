@@ -114,6 +114,25 @@ pub fn manager(args: &[&str]) -> (Proc, String) {
     (p, url)
 }
 
+/// A manager running the scenario at `path` on `workers` workers against `host`, writing to `out`.
+pub fn manager_for(
+    path: &std::path::Path,
+    workers: u32,
+    host: &str,
+    out: &std::path::Path,
+) -> (Proc, String) {
+    manager(&[
+        "--scenario",
+        path.to_str().unwrap(),
+        "--expect-workers",
+        &workers.to_string(),
+        "--host",
+        host,
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
 pub fn worker(manager: &str, id: &str, extra: &[&str]) -> Proc {
     let mut c = skein();
     c.args(["worker", "--manager", manager, "--token", TOKEN, "--id", id])

@@ -9,4 +9,5 @@ mod distributed_netns;
 mod exits;
 mod report_commands;
 mod report_html;
+mod start_order;
 mod user_classes;
