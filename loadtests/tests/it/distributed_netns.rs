@@ -125,8 +125,23 @@ fn server_requests(metrics: &str) -> u64 {
         .sum()
 }
 
+/// Network namespaces need root: say so plainly instead of failing on `ip`'s first refusal.
+fn assert_root() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let euid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1))
+        .unwrap_or("?");
+    assert_eq!(
+        euid, "0",
+        "this test builds network namespaces and needs root, as in CI (sudo cargo test, or bash .ci/run)"
+    );
+}
+
 #[test]
 fn three_workers_on_three_hosts_one_killed_mid_run() {
+    assert_root();
     let net = Network::new(&["target", "manager", "w1", "w2", "w3"]);
     let skein_bin = PathBuf::from(env!("CARGO_BIN_EXE_skein"));
     let dir = tempfile::tempdir().unwrap();
