@@ -8,7 +8,21 @@ use reports::synthetic::synthetic_run;
 
 fn main() {
     let started = Instant::now();
-    let run = synthetic_run(3600, 20, 6);
+    let mut run = synthetic_run(3600, 20, 6);
+    // The per-second series as a run holds it: finished seconds compacted (the recorder and
+    // results.json reading both do this), against the dense histograms it was built with.
+    let series_bytes = |run: &reports::RunResult| -> usize {
+        run.series.iter().map(|s| s.latency.memory_bytes()).sum()
+    };
+    let dense = series_bytes(&run);
+    run.series.iter_mut().for_each(|s| s.latency.compact());
+    let compact = series_bytes(&run);
+    println!(
+        "series memory for 3,600 s: dense {:.1} MiB, compact {:.2} MiB (ratio {:.3})",
+        dense as f64 / 1048576.0,
+        compact as f64 / 1048576.0,
+        compact as f64 / dense as f64
+    );
     println!(
         "synthetic run: {} s, {} request names, {} requests, built in {:.2} s",
         run.series.len(),

@@ -12,8 +12,24 @@ use serde::{Deserialize, Serialize};
 pub const SIGNIFICANT_DIGITS: u8 = 3;
 
 /// A latency distribution in microseconds; reported values are in milliseconds.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LatencyHistogram(Histogram<u64>);
+///
+/// A finished histogram can be [`compact`](LatencyHistogram::compact)ed: a dense HDR
+/// histogram holds a counter for every bucket up to its maximum (about 72 KiB for latencies
+/// up to 130 ms at 3 digits), which for a per-second series would grow by that much every
+/// second of a run. The compact form keeps only the recorded buckets (value, count) and is
+/// inflated back, exactly, when read.
+#[derive(Clone, Debug)]
+pub struct LatencyHistogram(Repr);
+
+#[derive(Clone, Debug)]
+enum Repr {
+    Dense(Histogram<u64>),
+    /// Recorded buckets as (highest equivalent value, count), ascending.
+    Compact {
+        buckets: Vec<(u64, u64)>,
+        total: u64,
+    },
+}
 
 impl Default for LatencyHistogram {
     fn default() -> Self {
@@ -21,73 +37,153 @@ impl Default for LatencyHistogram {
     }
 }
 
+impl PartialEq for LatencyHistogram {
+    /// Equal when they hold the same samples (in the same buckets), whatever the form.
+    fn eq(&self, other: &Self) -> bool {
+        self.count() == other.count() && self.buckets() == other.buckets()
+    }
+}
+
+fn empty_dense() -> Histogram<u64> {
+    let mut h = Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is valid");
+    h.auto(true);
+    h
+}
+
 impl LatencyHistogram {
     pub fn new() -> Self {
-        let mut h = Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is valid");
-        h.auto(true);
-        LatencyHistogram(h)
+        LatencyHistogram(Repr::Dense(empty_dense()))
+    }
+
+    /// The dense form, inflating the compact one (a temporary).
+    pub fn dense(&self) -> std::borrow::Cow<'_, Histogram<u64>> {
+        match &self.0 {
+            Repr::Dense(h) => std::borrow::Cow::Borrowed(h),
+            Repr::Compact { buckets, .. } => {
+                let mut h = empty_dense();
+                for &(value, count) in buckets {
+                    h.record_n(value, count)
+                        .expect("an auto-resizing histogram takes any value");
+                }
+                std::borrow::Cow::Owned(h)
+            }
+        }
+    }
+
+    fn dense_mut(&mut self) -> &mut Histogram<u64> {
+        if let Repr::Compact { .. } = self.0 {
+            self.0 = Repr::Dense(self.dense().into_owned());
+        }
+        match &mut self.0 {
+            Repr::Dense(h) => h,
+            Repr::Compact { .. } => unreachable!("just inflated"),
+        }
+    }
+
+    /// The recorded buckets as (highest equivalent value, count), ascending.
+    fn buckets(&self) -> Vec<(u64, u64)> {
+        match &self.0 {
+            Repr::Dense(h) => h
+                .iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect(),
+            Repr::Compact { buckets, .. } => buckets.clone(),
+        }
+    }
+
+    /// Keeps only the recorded buckets (see the type's doc); reading or adding inflates it
+    /// again. Call on histograms that are done growing, such as a finished second's.
+    pub fn compact(&mut self) {
+        if let Repr::Dense(h) = &self.0 {
+            let total = h.len();
+            let mut buckets = self.buckets();
+            buckets.shrink_to_fit();
+            self.0 = Repr::Compact { buckets, total };
+        }
     }
 
     /// Records one latency. The histogram grows to fit (`saturating_record` would clamp
     /// instead of growing), so no value is ever rejected or distorted.
     pub fn record(&mut self, micros: u64) {
-        if self.0.record(micros).is_err() {
-            self.0.saturating_record(micros);
+        let h = self.dense_mut();
+        if h.record(micros).is_err() {
+            h.saturating_record(micros);
         }
     }
 
     /// Adds every sample of `other`: merge is exact because both share the same precision.
     pub fn add(&mut self, other: &LatencyHistogram) {
-        self.0
-            .add(&other.0)
+        if other.is_empty() {
+            return;
+        }
+        let other = other.dense();
+        self.dense_mut()
+            .add(other.as_ref())
             .expect("auto-resizing histograms of equal precision always add");
     }
 
     pub fn count(&self) -> u64 {
-        self.0.len()
+        match &self.0 {
+            Repr::Dense(h) => h.len(),
+            Repr::Compact { total, .. } => *total,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.count() == 0
     }
 
     /// The latency at quantile `q` (0..=1) in milliseconds; 0 when empty.
     pub fn value_at_quantile(&self, q: f64) -> f64 {
-        if self.0.is_empty() {
+        if self.is_empty() {
             return 0.0;
         }
-        self.0.value_at_quantile(q) as f64 / 1000.0
+        self.dense().value_at_quantile(q) as f64 / 1000.0
     }
 
     pub fn min(&self) -> f64 {
-        if self.0.is_empty() {
+        if self.is_empty() {
             0.0
         } else {
-            self.0.min() as f64 / 1000.0
+            self.dense().min() as f64 / 1000.0
         }
     }
 
     pub fn max(&self) -> f64 {
-        self.0.max() as f64 / 1000.0
+        if self.is_empty() {
+            0.0
+        } else {
+            self.dense().max() as f64 / 1000.0
+        }
     }
 
     pub fn mean(&self) -> f64 {
-        self.0.mean() / 1000.0
+        if self.is_empty() {
+            0.0
+        } else {
+            self.dense().mean() / 1000.0
+        }
     }
 
-    pub fn inner(&self) -> &Histogram<u64> {
-        &self.0
+    /// Bytes this histogram holds in memory (its counters or its compact buckets).
+    pub fn memory_bytes(&self) -> usize {
+        match &self.0 {
+            Repr::Dense(h) => h.distinct_values() * std::mem::size_of::<u64>(),
+            Repr::Compact { buckets, .. } => buckets.capacity() * std::mem::size_of::<(u64, u64)>(),
+        }
     }
 
     /// HDR V2+DEFLATE, base64 (standard alphabet).
     pub fn to_base64(&self) -> String {
         let mut bytes = Vec::new();
         V2DeflateSerializer::new()
-            .serialize(&self.0, &mut bytes)
+            .serialize(self.dense().as_ref(), &mut bytes)
             .expect("serializing into memory cannot fail");
         base64::engine::general_purpose::STANDARD.encode(bytes)
     }
 
+    /// Decodes [`to_base64`](Self::to_base64)'s text into the compact form (read results
+    /// are done growing; adding to one inflates it).
     pub fn from_base64(text: &str) -> Result<Self, String> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text)
@@ -96,7 +192,9 @@ impl LatencyHistogram {
             .deserialize(&mut bytes.as_slice())
             .map_err(|e| format!("histogram is not HDR V2 encoded: {e:?}"))?;
         h.auto(true);
-        Ok(LatencyHistogram(h))
+        let mut histogram = LatencyHistogram(Repr::Dense(h));
+        histogram.compact();
+        Ok(histogram)
     }
 }
 
@@ -131,6 +229,57 @@ mod tests {
             "max {} vs {}",
             back.max(),
             h.max()
+        );
+    }
+
+    #[test]
+    fn the_compact_form_reads_and_adds_exactly_like_the_dense_one() {
+        let mut dense = LatencyHistogram::new();
+        let mut x: u64 = 12_345;
+        for _ in 0..5_000 {
+            // A spread of latencies over five orders of magnitude.
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            dense.record(1 + (x >> 33) % 10u64.pow(1 + (x % 5) as u32 + 2));
+        }
+        let mut compact = dense.clone();
+        compact.compact();
+        assert!(compact.memory_bytes() < dense.memory_bytes());
+        assert_eq!(compact, dense);
+        for q in [
+            0.0, 0.001, 0.25, 0.5, 0.66, 0.9, 0.95, 0.99, 0.999, 0.9999, 1.0,
+        ] {
+            assert_eq!(
+                compact.value_at_quantile(q),
+                dense.value_at_quantile(q),
+                "q {q}"
+            );
+        }
+        assert_eq!(compact.min(), dense.min());
+        assert_eq!(compact.max(), dense.max());
+        assert_eq!(compact.mean(), dense.mean());
+        assert_eq!(compact.to_base64(), dense.to_base64());
+        let (mut a, mut b) = (compact.clone(), dense.clone());
+        a.add(&dense);
+        b.add(&dense);
+        assert_eq!(a, b);
+        assert_eq!(a.value_at_quantile(0.99), b.value_at_quantile(0.99));
+        a.record(7);
+        b.record(7);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn a_compact_second_of_300_requests_is_a_tenth_of_the_dense_one() {
+        let mut h = LatencyHistogram::new();
+        for i in 0..300u64 {
+            h.record(1_000 + i * 433);
+        }
+        let dense = h.memory_bytes();
+        h.compact();
+        assert!(
+            h.memory_bytes() * 10 < dense,
+            "{} vs {dense}",
+            h.memory_bytes()
         );
     }
 

@@ -105,7 +105,13 @@ pub fn merge(results: &[RunResult]) -> Result<RunResult, MergeError> {
         metadata,
         requests: requests.into_values().collect(),
         failures: failures.into_values().collect(),
-        series: series.into_values().collect(),
+        series: series
+            .into_values()
+            .map(|mut s| {
+                s.latency.compact();
+                s
+            })
+            .collect(),
         stages: stages.into_values().collect(),
         thresholds: first.thresholds.clone(),
         slas: Vec::new(),

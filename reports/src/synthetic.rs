@@ -128,7 +128,7 @@ pub fn scaled(run: &RunResult, factor: f64) -> RunResult {
     let mut out = run.clone();
     for r in &mut out.requests {
         let mut h = LatencyHistogram::new();
-        for v in r.latency.inner().iter_recorded() {
+        for v in r.latency.dense().iter_recorded() {
             let value = (v.value_iterated_to() as f64 * factor) as u64;
             for _ in 0..v.count_at_value() {
                 h.record(value);
