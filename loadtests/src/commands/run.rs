@@ -17,9 +17,10 @@ const CONNECT_CHECK: Duration = Duration::from_secs(3);
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Shipped scenario name (see `skein scenarios`) or path to a scenario .toml file.
-    #[arg(long, short = 's', default_value = "light")]
-    pub scenario: String,
+    /// Shipped scenario name (see `skein scenarios`) or path to a scenario .toml file
+    /// [default: light; with no host either, a 30 s light run like `skein demo`].
+    #[arg(long, short = 's')]
+    pub scenario: Option<String>,
     /// Target base URL, e.g. http://127.0.0.1:8080. Without it (and without a host in the
     /// scenario) Skein starts the reference server in-process and runs against it.
     #[arg(long, short = 'H', env = "SKEIN_HOST")]
@@ -58,14 +59,18 @@ pub struct DemoArgs {
     pub out: Option<PathBuf>,
 }
 
+/// A bare `skein run` (no scenario, host or run time) is the demo's short run.
+const BARE_RUN_TIME: Duration = Duration::from_secs(30);
+
 pub fn execute(args: RunArgs) -> anyhow::Result<Outcome> {
+    let bare = args.scenario.is_none() && args.host.is_none() && args.run_time.is_none();
     let overrides = Overrides {
         users: args.users,
         spawn_rate: args.spawn_rate,
-        run_time: args.run_time,
+        run_time: args.run_time.or(bare.then_some(BARE_RUN_TIME)),
         host: args.host.clone(),
     };
-    let scenario = scenario::load(&args.scenario)
+    let scenario = scenario::load(args.scenario.as_deref().unwrap_or("light"))
         .and_then(|s| s.with_overrides(&overrides))
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let out = args.out.clone();

@@ -119,3 +119,29 @@ fn sigint_exits_130_with_results_on_disk() {
 fn sigterm_exits_130_with_results_on_disk() {
     interrupted_with("-TERM");
 }
+
+/// README's first command, shortened: `skein demo` and a `skein run` without a host both
+/// start the reference server in-process and pass the light scenario's SLAs against it.
+#[test]
+fn demo_and_run_without_a_host_use_the_embedded_reference_server() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, name) in [
+        (&["demo", "-t", "4s"][..], "demo"),
+        (&["run", "-t", "4s"][..], "light"),
+    ] {
+        let out = dir.path().join(name);
+        let mut all = args.to_vec();
+        all.extend(["--out", out.to_str().unwrap()]);
+        let o = run(&all);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("running against the embedded reference server"),
+            "{}",
+            stderr(&o)
+        );
+        let r = results(&out);
+        assert_eq!(r.metadata.scenario_name, name);
+        assert!(r.overall().requests > 0, "{args:?} sent no requests");
+        assert!(out.join("report.html").exists());
+    }
+}
