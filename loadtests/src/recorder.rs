@@ -176,7 +176,6 @@ impl Recorder {
             series.entry(t).or_insert_with(|| {
                 let mut s = SecondSample::empty(t);
                 s.users = users;
-                s.latency.compact();
                 s
             });
         }

@@ -51,8 +51,13 @@ fn empty_dense() -> Histogram<u64> {
 }
 
 impl LatencyHistogram {
+    /// An empty histogram, compact until the first sample: an empty second of a series, or
+    /// a name never requested, costs nothing, and recording inflates it once.
     pub fn new() -> Self {
-        LatencyHistogram(Repr::Dense(empty_dense()))
+        LatencyHistogram(Repr::Compact {
+            buckets: Vec::new(),
+            total: 0,
+        })
     }
 
     /// The dense form, inflating the compact one (a temporary).
