@@ -49,13 +49,7 @@ pub fn registrations(
         }
         return (registered, allocation);
     };
-    let mut runs: Vec<(UserClass, u32)> = Vec::new();
-    for &class in order.iter().take(total.max(1)) {
-        match runs.last_mut() {
-            Some((c, n)) if *c == class => *n += 1,
-            _ => runs.push((class, 1)),
-        }
-    }
+    let mut runs = runs_of(order.iter().copied().take(total.max(1)));
     // goose divides the weights by their GCD and repeats the shorter list, which would
     // interleave the runs; a run of one user makes the GCD 1.
     if runs.iter().fold(0, |g, r| gcd(g, r.1)) > 1 {
@@ -76,6 +70,18 @@ pub fn registrations(
         })
         .collect();
     (registered, Allocation::Serial)
+}
+
+/// Consecutive users of one class as (class, users), in order.
+pub fn runs_of(order: impl IntoIterator<Item = UserClass>) -> Vec<(UserClass, u32)> {
+    let mut runs: Vec<(UserClass, u32)> = Vec::new();
+    for class in order {
+        match runs.last_mut() {
+            Some((c, n)) if *c == class => *n += 1,
+            _ => runs.push((class, 1)),
+        }
+    }
+    runs
 }
 
 /// The class of each of `total` users in the order goose starts them, for scenarios

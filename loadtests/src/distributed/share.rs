@@ -8,7 +8,7 @@
 //! users differ by at most one between workers (remainders spread evenly).
 use crate::distributed::protocol::{ClassRun, StageShare};
 use crate::scenario::{Scenario, Stage};
-use crate::start_order::order_of;
+use crate::start_order::{order_of, runs_of};
 use crate::users::UserClass;
 
 /// Worker `rank` of `workers`'s part of `total` dealt users.
@@ -41,17 +41,13 @@ pub fn worker_stages(stages: &[Stage], workers: usize, rank: usize) -> Vec<Stage
 /// One worker's users by class in its start order, as runs of equal classes.
 pub fn worker_launch_order(scenario: &Scenario, workers: usize, rank: usize) -> Vec<ClassRun> {
     let order = order_of(&scenario.classes, scenario.allocation, &scenario.stages);
-    let mut runs: Vec<ClassRun> = Vec::new();
-    for class in order.iter().skip(rank).step_by(workers.max(1)) {
-        match runs.last_mut() {
-            Some(run) if run.class == class.name() => run.users += 1,
-            _ => runs.push(ClassRun {
-                class: class.name().to_string(),
-                users: 1,
-            }),
-        }
-    }
-    runs
+    runs_of(order.into_iter().skip(rank).step_by(workers.max(1)))
+        .into_iter()
+        .map(|(class, users)| ClassRun {
+            class: class.name().to_string(),
+            users,
+        })
+        .collect()
 }
 
 /// A worker's users by class, for its log: `TrainingAPIUser 3, BurstTrainingUser 1`.
