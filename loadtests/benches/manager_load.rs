@@ -83,7 +83,6 @@ fn main() {
         for i in 0..WORKERS {
             let body = serde_json::to_string(&Register {
                 worker_id: format!("sim-{i}"),
-                protocol_version: PROTOCOL_VERSION,
                 scenario_hash: None,
             })
             .unwrap();

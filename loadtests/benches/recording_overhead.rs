@@ -17,9 +17,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use goose::prelude::*;
+use skein::engine::StopHandle;
 use skein::recorder::Recorder;
 use skein::resources;
-use skein::runner::{run_plan, RunPlan, StopHandle};
+use skein::runner::{run_plan, RunPlan};
 
 const CPU_USERS: usize = 10;
 const CPU_SECONDS: u64 = 5;
@@ -115,11 +116,16 @@ fn record_cost() -> f64 {
     let recorder = Recorder::new();
     let n = 1_000_000u32;
     let started = Instant::now();
+    let timing = skein::recorder::Timing::Closed {
+        expected_interval: Duration::from_millis(100),
+    };
     for i in 0..n {
         recorder.record(skein::recorder::Sample {
             method: "POST",
             name: "training.get_status",
             latency: Duration::from_micros(500 + u64::from(i % 20_000)),
+            sent_at: started,
+            timing,
             content_bytes: 180,
             error: None,
         });

@@ -1,30 +1,34 @@
-//! Skein: a Locust-style load generator for AI-agent platforms, on the goose engine.
+//! Skein: a Locust-style load generator for AI-agent platforms.
 //!
-//! Map of the crate:
-//! - [`cli`]: the command line (clap); each subcommand's arguments live beside its command.
-//! - [`exit`]: the documented exit codes and the one place errors become them.
-//! - [`commands`]: one module per subcommand (`run`, `demo`, `scenarios`, `report`, `compare`,
-//!   `manager`, `worker`).
-//! - [`scenario`]: scenario files, their validation, CLI overrides, the scenario hash.
-//! - [`users`]: the user classes (goose scenarios) and how they send and judge requests.
-//! - [`recorder`]: the hot path: full-response latencies into sharded HDR histograms.
-//! - [`runner`]: a [`runner::RunPlan`] run on goose, a [`runner::StopHandle`], the result.
-//! - [`start_order`]: which class each user is, in the order goose starts them.
-//! - [`live`]: the live line and the final summary table.
+//! The data path: scenario file → validated [`scenario::Scenario`] → [`plan::LaunchPlan`]
+//! (users in start order, stages, think times; a worker's dealt share) → an executor in
+//! [`engine`] → the [`users`]' requests → [`recorder`] → [`results`] (stages, SLAs) → reports
+//! (the `reports` crate: merge, renderers). [`distributed`] sits beside [`runner`]: a worker
+//! runs the same [`runner::run_plan`] as a standalone run, on its share.
 //!
-//! For a distributed worker: build a [`runner::RunPlan`] (its own users per stage, a start
-//! instant), share an `Arc<`[`recorder::Recorder`]`>`, call [`runner::run_plan`] and, while
-//! it runs, [`runner::result_of`] for cumulative snapshots.
+//! Map of the crate (dependencies point down this list):
+//! - [`cli`], [`commands`]: the command line and one module per subcommand.
+//! - [`runner`]: one process's run; [`distributed`]: manager, worker, protocol, shares.
+//! - [`engine`]: executors; the only code that knows goose.
+//! - [`plan`]: launch plans; [`results`]: measurements into a result.
+//! - [`scenario`]: scenario files, validation, CLI overrides, the scenario hash.
+//! - [`users`]: the user classes against Skein's own user model.
+//! - [`recorder`]: the hot path: latencies into sharded HDR histograms.
+//! - [`live`] (live line, summary table), [`signals`] (SIGINT/SIGTERM), [`exit`] (exit
+//!   codes), [`resources`] (the process's CPU and memory).
 pub mod cli;
 pub mod commands;
 pub mod distributed;
+pub mod engine;
 pub mod exit;
 pub mod live;
+pub mod plan;
 pub mod recorder;
 pub mod resources;
+pub mod results;
 pub mod runner;
 pub mod scenario;
-pub mod start_order;
+pub mod signals;
 pub mod users;
 
 /// Runs one parsed command line and returns how the run ended.

@@ -6,12 +6,12 @@
 //! takes is almost never contended; a snapshot merges the shards. Nothing is stored per request: memory grows with request
 //! names, failure kinds and run seconds, never with request count.
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use chrono::{DateTime, TimeZone, Utc};
-use reports::{FailureGroup, LatencyHistogram, RequestStats, SecondSample, StageResult};
+use chrono::{DateTime, Utc};
+use reports::{FailureGroup, RequestStats, SecondSample};
 
 use crate::resources;
 
@@ -33,11 +33,27 @@ struct Shard {
     failures: HashMap<(&'static str, String), FailureGroup>,
 }
 
+/// When a request was meant to be sent, so latency can be measured from there too.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Timing {
+    /// A closed-loop user: it sends again after its response and a think time, so its
+    /// intended cadence is known only as an expected interval between its sends
+    /// (HdrHistogram's expected-interval correction fills in the sends a slow response held
+    /// back).
+    Closed { expected_interval: Duration },
+    /// An open-model arrival scheduled for this instant: latency counts from it.
+    Open { intended: Instant },
+}
+
 /// One finished request, as a user class reports it.
 pub struct Sample<'a> {
     pub method: &'static str,
     pub name: &'static str,
+    /// Service time: from the actual send to the last byte of the response.
     pub latency: Duration,
+    /// When the request actually went out.
+    pub sent_at: Instant,
+    pub timing: Timing,
     pub content_bytes: u64,
     /// `Some(message)` when the request failed.
     pub error: Option<&'a str>,
@@ -53,7 +69,6 @@ pub struct Recorder {
     active_users: AtomicU64,
     peak_users: AtomicU64,
     cpu_at_start: f64,
-    stopped: AtomicBool,
 }
 
 fn unix_second(t: SystemTime) -> i64 {
@@ -76,7 +91,6 @@ impl Recorder {
             active_users: AtomicU64::new(0),
             peak_users: AtomicU64::new(0),
             cpu_at_start: resources::cpu_seconds(),
-            stopped: AtomicBool::new(false),
         }
     }
 
@@ -153,8 +167,8 @@ impl Recorder {
     }
 
     /// Moves every second before the current one from the shards into the series, stamping
-    /// it with the active users. Call about once a second; [`Recorder::finish`] calls it for
-    /// the last time with `all = true`.
+    /// it with the active users. Call about once a second, and once with `all = true` when
+    /// the users have stopped (every second, the current one included, is then finished).
     pub fn roll(&self, all: bool) {
         let current = unix_second(SystemTime::now());
         let users = self.active_users();
@@ -254,63 +268,10 @@ impl Recorder {
             peak_rss_bytes: resources::peak_rss_bytes(),
         }
     }
-
-    pub fn mark_stopped(&self) {
-        self.stopped.store(true, Ordering::Relaxed);
-    }
-
-    pub fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::Relaxed)
-    }
 }
 
 impl Default for Recorder {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// Splits the series into stages by their planned start offsets (seconds from `start`):
-/// exact, since each second's histogram belongs to exactly one stage.
-pub fn stages_from_series(
-    series: &[SecondSample],
-    start: DateTime<Utc>,
-    plan: &[(u64, Duration)],
-    ended_at: DateTime<Utc>,
-) -> Vec<StageResult> {
-    let mut offset = Duration::ZERO;
-    let mut stages = Vec::with_capacity(plan.len());
-    for (index, (users, duration)) in plan.iter().enumerate() {
-        let from = start + chrono::Duration::from_std(offset).unwrap_or_default();
-        offset += *duration;
-        let to = (start + chrono::Duration::from_std(offset).unwrap_or_default()).min(ended_at);
-        if from >= ended_at {
-            break;
-        }
-        let mut stage = StageResult {
-            index,
-            target_users: *users,
-            started_at: from,
-            ended_at: to,
-            requests: 0,
-            failures: 0,
-            latency: LatencyHistogram::new(),
-        };
-        let (lo, hi) = (from.timestamp(), to.timestamp());
-        for s in series.iter().filter(|s| {
-            s.unix_second >= lo
-                && (s.unix_second < hi || (index + 1 == plan.len() && s.unix_second <= hi))
-        }) {
-            stage.requests += s.requests;
-            stage.failures += s.failures;
-            stage.latency.add(&s.latency);
-        }
-        stages.push(stage);
-    }
-    stages
-}
-
-/// The UTC instant of a unix second (for tests and renderers).
-pub fn at_second(t: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(t, 0).single().unwrap_or_default()
 }

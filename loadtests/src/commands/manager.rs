@@ -1,22 +1,20 @@
 //! `skein manager`: coordinate a distributed run.
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::commands::run::parse_run_time;
+use crate::cli::LoadArgs;
 use crate::distributed::manager::{default_out, run_manager, ManagerConfig};
 use crate::distributed::protocol::ScenarioSpec;
 use crate::exit::{Failure, Outcome};
 use crate::live::summary_table;
-use crate::scenario::{self, file, Overrides};
+use crate::scenario::{self, file, parse_duration};
 
 #[derive(Debug, clap::Args)]
 pub struct ManagerArgs {
-    /// Shipped scenario name or path to a scenario .toml file (sent to the workers).
-    #[arg(long, short = 's')]
-    pub scenario: String,
+    #[command(flatten)]
+    pub load: LoadArgs,
     /// Workers to wait for before starting.
     #[arg(long)]
     pub expect_workers: usize,
@@ -26,30 +24,9 @@ pub struct ManagerArgs {
     /// Shared secret of the manager/worker channel (required on every message both ways).
     #[arg(long, env = "SKEIN_TOKEN", hide_env_values = true)]
     pub token: String,
-    /// Target base URL the workers load (default: the scenario's host).
-    #[arg(long, short = 'H', env = "SKEIN_HOST")]
-    pub host: Option<String>,
-    /// Bearer token for the target's training API.
-    #[arg(long, env = "SKEIN_TARGET_TOKEN", hide_env_values = true)]
-    pub target_token: Option<String>,
-    /// Users in total (peak users of a staged scenario).
-    #[arg(long, short = 'u')]
-    pub users: Option<u64>,
-    /// Users started per second, in total.
-    #[arg(long, short = 'r')]
-    pub spawn_rate: Option<f64>,
-    /// Run time, e.g. 30s, 5m.
-    #[arg(long, short = 't', value_parser = parse_run_time)]
-    pub run_time: Option<Duration>,
     /// How long to wait for --expect-workers before giving up (exit 3).
-    #[arg(long, default_value = "60s", value_parser = parse_run_time)]
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub wait_timeout: Duration,
-    /// Results directory (default: reports/out/<scenario>-distributed-<UTC timestamp>/).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Seconds between live lines.
-    #[arg(long, default_value_t = 5)]
-    pub live_every: u64,
 }
 
 pub fn execute(args: ManagerArgs) -> anyhow::Result<Outcome> {
@@ -59,36 +36,30 @@ pub fn execute(args: ManagerArgs) -> anyhow::Result<Outcome> {
     if args.expect_workers == 0 {
         return Err(Failure::Usage("--expect-workers must be at least 1".into()).into());
     }
-    let source =
-        scenario::load_source(&args.scenario).map_err(|e| Failure::Usage(e.to_string()))?;
-    let overrides = Overrides {
-        users: args.users,
-        spawn_rate: args.spawn_rate,
-        run_time: args.run_time,
-        host: None,
-    };
+    let load = args.load;
+    let source = scenario::load_source(load.scenario.as_deref().unwrap_or("light"))
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let overrides = load.overrides();
     let scenario = file::parse(&source.name, &source.file, &source.text)
         .and_then(|s| s.with_overrides(&overrides))
         .map_err(|e| Failure::Usage(e.to_string()))?;
-    let host = args
-        .host
-        .clone()
-        .or_else(|| scenario.host.clone())
-        .ok_or_else(|| {
-            Failure::Usage(
-                "a distributed run needs a target: give --host or a `host` in the scenario".into(),
-            )
-        })?;
+    let host = scenario.host.clone().ok_or_else(|| {
+        Failure::Usage(
+            "a distributed run needs a target: give --host or a `host` in the scenario".into(),
+        )
+    })?;
     let spec = ScenarioSpec {
         name: source.name,
         source: source.file,
         text: source.text,
-        users: args.users,
-        spawn_rate: args.spawn_rate,
-        run_time_ms: args.run_time.map(|d| d.as_millis() as u64),
+        users: load.users,
+        spawn_rate: load.spawn_rate,
+        run_time_ms: load
+            .run_time
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         hash: scenario.hash(),
     };
-    let target_token = args
+    let target_token = load
         .target_token
         .clone()
         .or_else(|| scenario.token.clone())
@@ -103,7 +74,7 @@ pub fn execute(args: ManagerArgs) -> anyhow::Result<Outcome> {
         expect_workers: args.expect_workers,
         bind: args.bind,
         wait_timeout: args.wait_timeout,
-        live_every: Duration::from_secs(args.live_every.max(1)),
+        live_every: load.live_every(),
         command_line: std::env::args().collect(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -113,7 +84,7 @@ pub fn execute(args: ManagerArgs) -> anyhow::Result<Outcome> {
     let outcome = runtime.block_on(run_manager(config))?;
     let result = outcome.result;
     println!("{}", summary_table(&result));
-    let dir = args.out.unwrap_or_else(|| default_out(&name));
+    let dir = load.out.unwrap_or_else(|| default_out(&name));
     reports::write_all(&result, &dir)
         .map_err(|e| Failure::Aborted(format!("cannot write results: {e}")))?;
     eprintln!(

@@ -44,7 +44,7 @@ pub fn execute(args: ReportArgs) -> anyhow::Result<Outcome> {
         None if args.inputs.len() == 1 => results_path(&args.inputs[0])
             .parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
-        None => crate::commands::run::default_out_dir("merged"),
+        None => crate::results::default_out_dir("merged"),
     };
     let written = reports::write_all(&result, &out).map_err(|e| Failure::Aborted(e.to_string()))?;
     println!("{}", reports::markdown::verdict_line(&result));

@@ -6,53 +6,29 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::cli::LoadArgs;
+use crate::engine::{StopHandle, StopReason};
 use crate::exit::{Failure, Outcome};
 use crate::live::{spawn_live_line, summary_table};
 use crate::recorder::Recorder;
-use crate::runner::{run_plan, RunPlan, StopHandle, StopReason};
+use crate::results::default_out_dir;
+use crate::runner::{run_plan, RunPlan};
 use crate::scenario::{self, parse_duration, Overrides};
+use crate::signals;
 
 /// How long the unreachable-host check waits for a TCP connection.
 const CONNECT_CHECK: Duration = Duration::from_secs(3);
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Shipped scenario name (see `skein scenarios`) or path to a scenario .toml file
-    /// [default: light; with no host either, a 30 s light run like `skein demo`].
-    #[arg(long, short = 's')]
-    pub scenario: Option<String>,
-    /// Target base URL, e.g. http://127.0.0.1:8080. Without it (and without a host in the
-    /// scenario) Skein starts the reference server in-process and runs against it.
-    #[arg(long, short = 'H', env = "SKEIN_HOST")]
-    pub host: Option<String>,
-    /// Bearer token for the training API (default: the scenario's, else the reference server's).
-    #[arg(long, env = "SKEIN_TARGET_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
-    /// Users (peak users for a staged scenario, whose stages are scaled to it).
-    #[arg(long, short = 'u')]
-    pub users: Option<u64>,
-    /// Users started per second (every stage of a staged scenario).
-    #[arg(long, short = 'r')]
-    pub spawn_rate: Option<f64>,
-    /// Run time, e.g. 30s, 5m, 1h30m (a staged scenario's stages are scaled to fit).
-    #[arg(long, short = 't', value_parser = parse_run_time)]
-    pub run_time: Option<Duration>,
-    /// Results directory (default: reports/out/<scenario>-<UTC timestamp>/).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Seconds between live lines.
-    #[arg(long, default_value_t = 5)]
-    pub live_every: u64,
-}
-
-pub fn parse_run_time(text: &str) -> Result<Duration, String> {
-    parse_duration(text)
+    #[command(flatten)]
+    pub load: LoadArgs,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
     /// How long the demo runs.
-    #[arg(long, short = 't', default_value = "30s", value_parser = parse_run_time)]
+    #[arg(long, short = 't', default_value = "30s", value_parser = parse_duration)]
     pub run_time: Duration,
     /// Results directory (default: reports/out/demo-<UTC timestamp>/).
     #[arg(long)]
@@ -63,23 +39,17 @@ pub struct DemoArgs {
 const BARE_RUN_TIME: Duration = Duration::from_secs(30);
 
 pub fn execute(args: RunArgs) -> anyhow::Result<Outcome> {
-    let bare = args.scenario.is_none() && args.host.is_none() && args.run_time.is_none();
-    let overrides = Overrides {
-        users: args.users,
-        spawn_rate: args.spawn_rate,
-        run_time: args.run_time.or(bare.then_some(BARE_RUN_TIME)),
-        host: args.host.clone(),
-    };
-    let scenario = scenario::load(args.scenario.as_deref().unwrap_or("light"))
+    let load = args.load;
+    let bare = load.scenario.is_none() && load.host.is_none() && load.run_time.is_none();
+    let mut overrides = load.overrides();
+    if bare {
+        overrides.run_time = Some(BARE_RUN_TIME);
+    }
+    let scenario = scenario::load(load.scenario.as_deref().unwrap_or("light"))
         .and_then(|s| s.with_overrides(&overrides))
         .map_err(|e| Failure::Usage(e.to_string()))?;
-    let out = args.out.clone();
-    run_scenario(
-        scenario,
-        args.token,
-        out,
-        Duration::from_secs(args.live_every.max(1)),
-    )
+    let live_every = load.live_every();
+    run_scenario(scenario, load.target_token, load.out, live_every)
 }
 
 pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
@@ -98,10 +68,11 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
 
 fn run_scenario(
     scenario: scenario::Scenario,
-    token: Option<String>,
+    target_token: Option<String>,
     out: Option<PathBuf>,
     live_every: Duration,
 ) -> anyhow::Result<Outcome> {
+    signals::install();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -123,7 +94,7 @@ fn run_scenario(
             (None, Some(server)) => server.base_url(),
             (None, None) => unreachable!("embedded server is started when no host is given"),
         };
-        let token = token
+        let token = target_token
             .or_else(|| scenario.token.clone())
             .unwrap_or_else(|| target_server::DEFAULT_TOKEN.to_string());
         check_reachable(&host).await?;
@@ -143,11 +114,18 @@ fn run_scenario(
         let plan = RunPlan::new(scenario, host, token);
         let recorder = Arc::new(Recorder::new());
         let stop = StopHandle::default();
-        let sigterm = spawn_sigterm_handler(stop.clone());
+        let interrupt = {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                signals::first_interrupt().await;
+                eprintln!("skein: interrupted: stopping users, results will be written (again to exit at once)");
+                stop.stop(StopReason::Interrupted);
+            })
+        };
         let live = spawn_live_line(recorder.clone(), plan.run_time(), live_every);
         let result = run_plan(&plan, recorder, &stop).await;
         live.abort();
-        sigterm.abort();
+        interrupt.abort();
         if let Some(server) = embedded {
             let _ = server.shutdown().await;
         }
@@ -175,19 +153,9 @@ fn run_scenario(
     })
 }
 
-/// `reports/out/<scenario>-<UTC timestamp>/` relative to the working directory.
-pub fn default_out_dir(scenario: &str) -> PathBuf {
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-    PathBuf::from("reports/out").join(format!("{scenario}-{stamp}"))
-}
-
 /// Fails fast (exit 3) when nothing accepts TCP connections at the host's address.
 pub async fn check_reachable(host: &str) -> Result<(), Failure> {
-    let url = reqwest::Url::parse(host).map_err(|e| {
-        Failure::Usage(format!(
-            "--host `{host}` is not a URL ({e}); write e.g. http://127.0.0.1:8080"
-        ))
-    })?;
+    let url = scenario::target_url(host).map_err(Failure::Usage)?;
     let port = url.port_or_known_default().unwrap_or(80);
     let name = url
         .host_str()
@@ -214,20 +182,4 @@ pub async fn check_reachable(host: &str) -> Result<(), Failure> {
     Err(Failure::Aborted(format!(
         "target {host} unreachable: {last}; is the server running and the address right?"
     )))
-}
-
-/// SIGTERM stops the users like Ctrl-C does (goose handles SIGINT itself).
-fn spawn_sigterm_handler(stop: StopHandle) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        #[cfg(unix)]
-        if let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            term.recv().await;
-            eprintln!("skein: SIGTERM: stopping users, results will be written");
-            stop.stop(StopReason::Interrupted);
-        }
-        #[cfg(not(unix))]
-        std::future::pending::<()>().await;
-    })
 }

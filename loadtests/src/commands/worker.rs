@@ -4,10 +4,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::commands::run::parse_run_time;
 use crate::distributed::worker::{run_worker, WorkerConfig, WorkerEnd};
 use crate::exit::{Failure, Outcome};
-use crate::scenario;
+use crate::scenario::{self, parse_duration};
 
 #[derive(Debug, clap::Args)]
 pub struct WorkerArgs {
@@ -27,7 +26,7 @@ pub struct WorkerArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// How long to keep trying to reach the manager at start.
-    #[arg(long, default_value = "60s", value_parser = parse_run_time)]
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub connect_timeout: Duration,
 }
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -18,8 +18,9 @@ use super::protocol::*;
 use super::registry::{Accepted, Registry};
 use super::share::{worker_launch_order, worker_stages};
 use crate::exit::Failure;
-use crate::recorder::stages_from_series;
+use crate::results::{default_out_dir, judge};
 use crate::scenario::Scenario;
+use crate::signals;
 
 /// A worker silent this long is lost.
 pub const LOSS_TIMEOUT: Duration = Duration::from_secs(3);
@@ -156,7 +157,12 @@ fn rebalance(state: &AppState, shared: &mut Shared) {
     );
 }
 
-async fn register(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn register(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if let Err(r) = check_headers(&state, &headers) {
         return *r;
     }
@@ -181,7 +187,9 @@ async fn register(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         }
     }
     let mut shared = state.shared.lock().expect("manager state poisoned");
-    let new = shared.registry.register(&message.worker_id, None);
+    let new = shared
+        .registry
+        .register(&message.worker_id, Some(peer.to_string()));
     eprintln!(
         "skein manager: worker {} {} ({} active)",
         message.worker_id,
@@ -370,7 +378,8 @@ pub async fn run_manager(config: ManagerConfig) -> Result<ManagerOutcome, Failur
         config.spec.name, config.spec.hash, config.expect_workers
     );
     let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let _ = axum::serve(listener, service).await;
     });
     let signals = spawn_signal_handler(state.shared.clone());
 
@@ -382,34 +391,13 @@ pub async fn run_manager(config: ManagerConfig) -> Result<ManagerOutcome, Failur
     outcome
 }
 
-/// First SIGINT/SIGTERM: stop gracefully (final reports, results). Second: exit at once.
+/// First SIGINT/SIGTERM: stop gracefully (final reports, results); a second exits at once
+/// (see [`signals`]).
 fn spawn_signal_handler(shared: Arc<Mutex<Shared>>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut count = 0;
-        loop {
-            #[cfg(unix)]
-            {
-                let mut term =
-                    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    {
-                        Ok(t) => t,
-                        Err(_) => return,
-                    };
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {},
-                    _ = term.recv() => {},
-                }
-            }
-            #[cfg(not(unix))]
-            let _ = tokio::signal::ctrl_c().await;
-            count += 1;
-            if count > 1 {
-                eprintln!("skein manager: second interrupt: exiting now");
-                std::process::exit(130);
-            }
-            eprintln!("skein manager: interrupted: stopping workers and collecting final reports (again to exit at once)");
-            shared.lock().expect("manager state poisoned").interrupted = true;
-        }
+        signals::first_interrupt().await;
+        eprintln!("skein manager: interrupted: stopping workers and collecting final reports (again to exit at once)");
+        shared.lock().expect("manager state poisoned").interrupted = true;
     })
 }
 
@@ -530,27 +518,22 @@ fn build_result(
     }
     let mut merged = reports::merge(&results).map_err(|e| Failure::Aborted(e.to_string()))?;
     let start: chrono::DateTime<Utc> = shared.run_start.unwrap_or_else(SystemTime::now).into();
-    let ended = Utc::now();
-    let schedule: Vec<(u64, Duration)> = state
-        .scenario
-        .stages
-        .iter()
-        .map(|s| (s.users, s.duration))
-        .collect();
-    merged.stages = stages_from_series(&merged.series, start, &schedule, ended);
+    let planned_end = chrono::Duration::from_std(config.scenario.run_time())
+        .ok()
+        .and_then(|d| start.checked_add_signed(d))
+        .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC);
+    let ended = Utc::now().min(planned_end).max(start);
     merged.metadata.started_at = start;
-    merged.metadata.ended_at = ended
-        .min(start + chrono::Duration::from_std(config.scenario.run_time()).unwrap_or_default())
-        .max(start);
+    merged.metadata.ended_at = ended;
     merged.metadata.partial = shared.registry.all().iter().any(|w| w.is_lost());
     merged.metadata.interrupted = shared.interrupted;
     merged.metadata.command_line = config.command_line.clone();
     merged.metadata.host = config.host.clone();
-    merged.slas = reports::evaluate_slas(&merged, &merged.thresholds);
+    judge(&mut merged, &state.scenario.stages, start, Utc::now());
     Ok(merged)
 }
 
 /// Where the manager writes when not told: `reports/out/<scenario>-<UTC>-distributed/`.
 pub fn default_out(scenario: &str) -> PathBuf {
-    crate::commands::run::default_out_dir(&format!("{scenario}-distributed"))
+    default_out_dir(&format!("{scenario}-distributed"))
 }

@@ -1,14 +1,15 @@
 //! The manager/worker protocol: versioned JSON over HTTP, workers calling the manager.
 //!
-//! Every request carries `Authorization: Bearer <token>` and `X-Skein-Protocol`; every reply
+//! Every request carries `Authorization: Bearer <token>` and `X-Skein-Protocol` (the version,
+//! checked before any body is read); every reply
 //! carries the token back in `X-Skein-Token`, so each side proves to the other that it holds
 //! the shared secret. Reports are cumulative with a sequence number, so a lost or repeated
 //! report loses or double-counts nothing. Refusals say why (token, version, scenario).
-use reports::{RunResult, SecondSample};
+use reports::RunResult;
 use serde::{Deserialize, Serialize};
 
 /// Bump on any incompatible change to the messages below.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 pub const PROTOCOL_HEADER: &str = "x-skein-protocol";
 /// The manager's proof of the token on every reply.
 pub const REPLY_TOKEN_HEADER: &str = "x-skein-token";
@@ -22,7 +23,6 @@ pub const SERIES_TAIL_SECONDS: usize = 10;
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Register {
     pub worker_id: String,
-    pub protocol_version: u32,
     /// Set when the worker was started with `--scenario`: the manager must run the same.
     pub scenario_hash: Option<String>,
 }
@@ -88,12 +88,6 @@ pub struct Report {
     /// [`SERIES_TAIL_SECONDS`] finished seconds unless `final_report`.
     pub result: RunResult,
     pub final_report: bool,
-}
-
-impl Report {
-    pub fn series(&self) -> &[SecondSample] {
-        &self.result.series
-    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

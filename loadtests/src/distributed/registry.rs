@@ -69,6 +69,9 @@ impl Registry {
         if let Some(w) = self.workers.iter_mut().find(|w| w.id == id) {
             w.last_seen = Instant::now();
             w.lost_at = None;
+            if address.is_some() {
+                w.address = address;
+            }
             return false;
         }
         self.workers.push(WorkerRecord {

@@ -1,14 +1,16 @@
 //! Sharing a run's users among workers, class by class.
 //!
 //! The manager works out the classes a standalone run would start, in their start order
-//! ([`crate::start_order`]), and deals them out like cards: the run's `p`-th user goes to
-//! worker `p mod n`. A worker's users in a stage are its dealt users among the stage's first
-//! ones, and it starts them in dealt order. Because goose stops the newest users first, at
-//! every stage the workers together run the classes a standalone run would, and each class's
-//! users differ by at most one between workers (remainders spread evenly).
+//! ([`crate::plan`]), and deals them out like cards: the run's `p`-th user goes to worker
+//! `p mod n`. A worker's users in a stage are its dealt users among the stage's first ones,
+//! and it starts them in dealt order. Because executors stop the newest users first, at every
+//! stage the workers together run the classes a standalone run would, and each class's users
+//! differ by at most one between workers (remainders spread evenly).
+use std::time::Duration;
+
 use crate::distributed::protocol::{ClassRun, StageShare};
+use crate::plan::{order_of, runs_of, think_times, LaunchPlan};
 use crate::scenario::{Scenario, Stage};
-use crate::start_order::{order_of, runs_of};
 use crate::users::UserClass;
 
 /// Worker `rank` of `workers`'s part of `total` dealt users.
@@ -32,7 +34,7 @@ pub fn worker_stages(stages: &[Stage], workers: usize, rank: usize) -> Vec<Stage
             StageShare {
                 users,
                 spawn_rate: spawn_rate.max(0.1),
-                duration_ms: s.duration.as_millis() as u64,
+                duration_ms: u64::try_from(s.duration.as_millis()).unwrap_or(u64::MAX),
             }
         })
         .collect()
@@ -48,6 +50,38 @@ pub fn worker_launch_order(scenario: &Scenario, workers: usize, rank: usize) -> 
             users,
         })
         .collect()
+}
+
+/// A worker's launch plan from its share: `stages` (what is left of them) and its dealt
+/// users' classes.
+pub fn worker_plan(
+    scenario: &Scenario,
+    stages: Vec<Stage>,
+    launch_order: &[ClassRun],
+) -> Result<LaunchPlan, String> {
+    Ok(LaunchPlan {
+        start_order: expand(launch_order)?,
+        think_times: think_times(&scenario.classes),
+        stages,
+    })
+}
+
+/// The stages left of a share once `elapsed` of the run has passed.
+pub fn remaining(stages: &[StageShare], elapsed: Duration) -> Vec<Stage> {
+    let mut t = Duration::ZERO;
+    let mut left = Vec::new();
+    for s in stages {
+        let end = t.saturating_add(Duration::from_millis(s.duration_ms));
+        if end > elapsed {
+            left.push(Stage {
+                users: s.users,
+                spawn_rate: s.spawn_rate,
+                duration: end - elapsed.max(t),
+            });
+        }
+        t = end;
+    }
+    left
 }
 
 /// A worker's users by class, for its log: `TrainingAPIUser 3, BurstTrainingUser 1`.
@@ -81,9 +115,9 @@ pub fn expand(runs: &[ClassRun]) -> Result<Vec<UserClass>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::closed::started_by_goose;
+    use crate::plan::total_users;
     use crate::scenario::{load, SHIPPED};
-    use crate::start_order::{goose_order, registrations, total_users};
-    use std::time::Duration;
 
     #[test]
     fn shares_add_up_and_differ_by_at_most_one() {
@@ -97,8 +131,8 @@ mod tests {
         }
     }
 
-    /// Replays goose on every worker: at each stage of every shipped scenario, the workers'
-    /// started users have, class by class, the counts of a standalone run's.
+    /// Replays the engine on every worker: at each stage of every shipped scenario, the
+    /// workers' started users have, class by class, the counts of a standalone run's.
     #[test]
     fn every_stage_runs_a_standalone_runs_classes_whatever_the_workers() {
         for (name, _) in SHIPPED {
@@ -107,24 +141,17 @@ mod tests {
             for workers in 1..=5 {
                 let started: Vec<Vec<UserClass>> = (0..workers)
                     .map(|rank| {
-                        let stages: Vec<Stage> = worker_stages(&scenario.stages, workers, rank)
-                            .iter()
-                            .map(|s| Stage {
-                                users: s.users,
-                                spawn_rate: s.spawn_rate,
-                                duration: Duration::from_millis(s.duration_ms),
-                            })
-                            .collect();
-                        let explicit =
-                            expand(&worker_launch_order(&scenario, workers, rank)).unwrap();
-                        let total = total_users(&stages);
-                        let (registered, allocation) = registrations(
-                            &scenario.classes,
-                            scenario.allocation,
-                            Some(&explicit),
-                            total,
+                        let stages = remaining(
+                            &worker_stages(&scenario.stages, workers, rank),
+                            Duration::ZERO,
                         );
-                        goose_order(&registered, allocation, total)
+                        let plan = worker_plan(
+                            &scenario,
+                            stages,
+                            &worker_launch_order(&scenario, workers, rank),
+                        )
+                        .unwrap();
+                        started_by_goose(&plan.start_order, total_users(&plan.stages))
                     })
                     .collect();
                 for stage in &scenario.stages {
@@ -143,12 +170,34 @@ mod tests {
         }
     }
 
+    /// Two users of a one-to-one mix on two workers: each worker runs one class, not both
+    /// the same one and not nothing.
     #[test]
     fn two_workers_share_a_one_to_one_mix_of_two_users_one_class_each() {
         let mut scenario = load("light").unwrap();
         scenario.stages[0].users = 2;
+        scenario.classes.iter_mut().for_each(|c| c.weight = 1);
         let first = expand(&worker_launch_order(&scenario, 2, 0)).unwrap();
         let second = expand(&worker_launch_order(&scenario, 2, 1)).unwrap();
+        assert_eq!(first.len(), 1, "{first:?}");
+        assert_eq!(second.len(), 1, "{second:?}");
         assert_ne!(first, second);
+    }
+
+    #[test]
+    fn remaining_cuts_the_elapsed_part_of_the_share() {
+        let share = |users, ms| StageShare {
+            users,
+            spawn_rate: 1.0,
+            duration_ms: ms,
+        };
+        let left = remaining(
+            &[share(2, 1_000), share(4, 2_000)],
+            Duration::from_millis(1_500),
+        );
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].users, 4);
+        assert_eq!(left[0].duration, Duration::from_millis(1_500));
+        assert!(remaining(&[share(2, 1_000)], Duration::from_secs(1)).is_empty());
     }
 }

@@ -2,24 +2,32 @@
 //! cumulative totals every second from a thread of its own, and follows the manager's
 //! commands (start, rebalance, stop). If the manager goes silent it stops its users and
 //! writes its own partial results locally.
+//!
+//! One `select!` loop reacts to whatever comes first: an event from the report thread (a
+//! command, a refusal, the manager lost, the final report acknowledged), the users' segment
+//! ending, or an interrupt. The report thread has its own runtime, so saturated users cannot
+//! delay reports; if it dies (a panic), its channel closes and the worker ends with an error.
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use chrono::{DateTime, Utc};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use super::protocol::*;
-use super::share::{expand, summary};
+use super::share::{remaining, summary, worker_plan};
+use crate::engine::{StopHandle, StopReason};
 use crate::exit::Failure;
 use crate::recorder::Recorder;
-use crate::runner::{result_with_tail, run_plan, RunPlan, StopHandle, StopReason};
+use crate::results::{self, default_out_dir};
+use crate::runner::{run_plan, RunPlan};
 use crate::scenario::{file, Overrides, Scenario, Stage};
+use crate::signals;
 
 /// The manager is considered gone after this long without a successful exchange.
 pub const MANAGER_SILENCE: Duration = Duration::from_secs(5);
 pub const REPORT_EVERY: Duration = Duration::from_secs(1);
+/// How long the worker waits for the manager to acknowledge its final report.
+const FINAL_ACK_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct WorkerConfig {
     /// The manager's base URL, e.g. http://manager:5557.
@@ -40,20 +48,16 @@ pub enum WorkerEnd {
     ManagerLost { results: PathBuf },
 }
 
-/// The running part the report thread reads: recorder, full plan (for stages), start.
-type RunningPart = (Arc<Recorder>, RunPlan, DateTime<Utc>);
+/// What the report thread reads: the recorder and the plan whose results it reports.
+type RunningPart = (Arc<Recorder>, RunPlan);
 
-/// What the report thread and the runner share.
-struct Link {
-    run: Mutex<Option<RunningPart>>,
-    commands: watch::Sender<Command>,
-    manager_lost: AtomicBool,
-    refused: Mutex<Option<String>>,
-    final_requested: AtomicBool,
-    final_acked: AtomicBool,
-    /// Tells the report thread to end (the final report was not acknowledged in time).
-    quit: AtomicBool,
-    seq: AtomicU64,
+/// What the report thread tells the worker's loop.
+#[derive(Debug)]
+enum Event {
+    Command(Command),
+    Refused(String),
+    ManagerLost(String),
+    FinalAcked,
 }
 
 pub fn scenario_of(spec: &ScenarioSpec) -> Result<Scenario, Failure> {
@@ -123,7 +127,6 @@ async fn register(config: &WorkerConfig) -> Result<Registered, Failure> {
     let client = client();
     let message = Register {
         worker_id: config.id.clone(),
-        protocol_version: PROTOCOL_VERSION,
         scenario_hash: config.pinned_hash.clone(),
     };
     let started = Instant::now();
@@ -151,13 +154,20 @@ async fn register(config: &WorkerConfig) -> Result<Registered, Failure> {
     }
 }
 
+/// The report thread's ends of its channels.
+struct ReporterLink {
+    part: watch::Receiver<Option<RunningPart>>,
+    final_requested: watch::Receiver<bool>,
+    events: mpsc::UnboundedSender<Event>,
+}
+
 /// The report loop, on its own thread and runtime so saturated users cannot delay it.
 fn spawn_reporter(
-    link: Arc<Link>,
+    mut link: ReporterLink,
     config: &WorkerConfig,
     registered: &Registered,
-    idle_plan: RunPlan,
-) -> std::thread::JoinHandle<()> {
+    idle: RunningPart,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
     let (manager, token, id, run_id, hash) = (
         config.manager.clone(),
         config.token.clone(),
@@ -165,170 +175,178 @@ fn spawn_reporter(
         registered.run_id.clone(),
         registered.scenario.hash.clone(),
     );
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let client = client();
-            let idle = Arc::new(Recorder::new());
-            let mut last_ok = Instant::now();
-            loop {
-                if link.quit.load(Ordering::SeqCst) {
-                    return;
-                }
-                let is_final = link.final_requested.load(Ordering::SeqCst);
-                let (recorder, plan, started) = link
-                    .run
-                    .lock()
-                    .expect("link poisoned")
-                    .clone()
-                    .unwrap_or_else(|| (idle.clone(), idle_plan.clone(), idle.started_at()));
-                let tail = if is_final {
-                    None
-                } else {
-                    Some(SERIES_TAIL_SECONDS)
-                };
-                let report = Report {
-                    worker_id: id.clone(),
-                    run_id: run_id.clone(),
-                    seq: link.seq.fetch_add(1, Ordering::SeqCst),
-                    scenario_hash: hash.clone(),
-                    active_users: recorder.active_users(),
-                    result: result_with_tail(&plan, &recorder, started, None, tail),
-                    final_report: is_final,
-                };
-                match exchange::<Command>(&client, &manager, REPORT_PATH, &token, &report).await {
-                    Ok(command) => {
-                        last_ok = Instant::now();
-                        if is_final && command == Command::Ack {
-                            link.final_acked.store(true, Ordering::SeqCst);
-                            return;
-                        }
-                        link.commands.send_replace(command);
-                    }
-                    Err(Ok(refusal)) => {
-                        *link.refused.lock().expect("link poisoned") = Some(refusal);
-                        link.manager_lost.store(true, Ordering::SeqCst);
-                        return;
-                    }
-                    Err(Err(problem)) => {
-                        if last_ok.elapsed() > MANAGER_SILENCE {
-                            eprintln!(
-                                "skein worker: manager silent for {}s ({problem})",
-                                MANAGER_SILENCE.as_secs()
-                            );
-                            link.manager_lost.store(true, Ordering::SeqCst);
+    std::thread::Builder::new()
+        .name("skein-reporter".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a current-thread runtime builds");
+            runtime.block_on(async move {
+                let client = client();
+                let mut last_ok = Instant::now();
+                for seq in 0.. {
+                    let is_final = *link.final_requested.borrow_and_update();
+                    let (recorder, plan) =
+                        link.part.borrow().clone().unwrap_or_else(|| idle.clone());
+                    let tail = (!is_final).then_some(SERIES_TAIL_SECONDS);
+                    let report = Report {
+                        worker_id: id.clone(),
+                        run_id: run_id.clone(),
+                        seq,
+                        scenario_hash: hash.clone(),
+                        active_users: recorder.active_users(),
+                        result: results::build(&plan.result_input(), &recorder, None, tail),
+                        final_report: is_final,
+                    };
+                    let event =
+                        match exchange::<Command>(&client, &manager, REPORT_PATH, &token, &report)
+                            .await
+                        {
+                            Ok(Command::Ack) if is_final => Some(Event::FinalAcked),
+                            Ok(command) => {
+                                last_ok = Instant::now();
+                                Some(Event::Command(command))
+                            }
+                            Err(Ok(refusal)) => Some(Event::Refused(refusal)),
+                            Err(Err(problem)) if last_ok.elapsed() > MANAGER_SILENCE => {
+                                Some(Event::ManagerLost(format!(
+                                    "silent for {}s ({problem})",
+                                    MANAGER_SILENCE.as_secs()
+                                )))
+                            }
+                            Err(Err(_)) => None,
+                        };
+                    let ends = matches!(
+                        event,
+                        Some(Event::FinalAcked | Event::Refused(_) | Event::ManagerLost(_))
+                    );
+                    if let Some(event) = event {
+                        if link.events.send(event).is_err() || ends {
                             return;
                         }
                     }
+                    let pause = if is_final {
+                        Duration::from_millis(200)
+                    } else {
+                        REPORT_EVERY
+                    };
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = link.final_requested.changed() => {}
+                    }
                 }
-                let pause = if link.final_requested.load(Ordering::SeqCst) {
-                    Duration::from_millis(200)
-                } else {
-                    REPORT_EVERY
-                };
-                tokio::time::sleep(pause).await;
-            }
-        });
-    })
-}
-
-/// The stages left of `stages` once `elapsed` of the run has passed.
-pub fn remaining(stages: &[StageShare], elapsed: Duration) -> Vec<Stage> {
-    let mut t = Duration::ZERO;
-    let mut left = Vec::new();
-    for s in stages {
-        let end = t + Duration::from_millis(s.duration_ms);
-        if end > elapsed {
-            left.push(Stage {
-                users: s.users,
-                spawn_rate: s.spawn_rate,
-                duration: end - elapsed.max(t),
             });
-        }
-        t = end;
-    }
-    left
+        })
 }
 
 fn from_unix_ms(ms: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
-fn plan_for(scenario: &Scenario, registered: &Registered, stages: Vec<Stage>) -> RunPlan {
+fn plan_for(
+    scenario: &Scenario,
+    registered: &Registered,
+    stages: Vec<Stage>,
+    assignment: Option<&Assignment>,
+) -> Result<RunPlan, Failure> {
     let mut plan = RunPlan::new(
         scenario.clone(),
         registered.host.clone(),
         registered.target_token.clone(),
     );
-    plan.stages = stages;
-    plan
+    let order = assignment.map_or(&[][..], |a| &a.launch_order[..]);
+    plan.launch = worker_plan(scenario, stages, order).map_err(Failure::Usage)?;
+    Ok(plan)
+}
+
+/// The whole share's plan (for the result's stages), whatever part of it is left.
+fn full_plan(
+    scenario: &Scenario,
+    registered: &Registered,
+    a: &Assignment,
+) -> Result<RunPlan, Failure> {
+    plan_for(
+        scenario,
+        registered,
+        remaining(&a.stages, Duration::ZERO),
+        Some(a),
+    )
+}
+
+/// Why the report thread stopped talking: its panic message when it panicked.
+fn reporter_failure(reporter: std::thread::JoinHandle<()>) -> Failure {
+    let why = match reporter.join() {
+        Err(payload) => payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into()),
+        Ok(()) => "it ended".into(),
+    };
+    Failure::Aborted(format!("the worker's report thread failed ({why})"))
 }
 
 /// Runs the worker's part of a distributed run.
 pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
+    signals::install();
     let registered = register(&config).await?;
     let scenario = scenario_of(&registered.scenario)?;
     eprintln!(
         "skein worker {}: registered with {} for scenario `{}` against {}",
         config.id, config.manager, scenario.name, registered.host
     );
-    let (commands, mut watch_commands) = watch::channel(Command::Wait);
-    let link = Arc::new(Link {
-        run: Mutex::new(None),
-        commands,
-        manager_lost: AtomicBool::new(false),
-        refused: Mutex::new(None),
-        final_requested: AtomicBool::new(false),
-        final_acked: AtomicBool::new(false),
-        quit: AtomicBool::new(false),
-        seq: AtomicU64::new(0),
-    });
-    let idle_plan = plan_for(&scenario, &registered, scenario.stages.clone());
-    let reporter = spawn_reporter(link.clone(), &config, &registered, idle_plan);
-    let sigterm = Arc::new(AtomicBool::new(false));
-    spawn_sigterm(sigterm.clone());
-
-    let lost_or_refused = |link: &Link| -> Option<Failure> {
-        if !link.manager_lost.load(Ordering::SeqCst) {
-            return None;
-        }
-        Some(match link.refused.lock().expect("link poisoned").clone() {
-            Some(refusal) => Failure::Usage(refusal),
-            None => Failure::Aborted(format!(
-                "manager {} lost before the run started",
-                config.manager
-            )),
-        })
+    let (part_tx, part_rx) = watch::channel(None);
+    let (final_tx, final_rx) = watch::channel(false);
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let idle = (
+        Arc::new(Recorder::new()),
+        plan_for(&scenario, &registered, scenario.stages.clone(), None)?,
+    );
+    let link = ReporterLink {
+        part: part_rx,
+        final_requested: final_rx,
+        events: events_tx,
     };
+    let reporter = spawn_reporter(link, &config, &registered, idle)
+        .map_err(|e| Failure::Aborted(format!("cannot start the report thread: {e}")))?;
+    let interrupt = signals::first_interrupt();
+    tokio::pin!(interrupt);
 
     // Wait for the first assignment.
     let mut assignment = loop {
-        if let Command::Run { assignment } = watch_commands.borrow_and_update().clone() {
-            break assignment;
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(Event::Command(Command::Run { assignment })) => break assignment,
+                Some(Event::Command(_) | Event::FinalAcked) => {}
+                Some(Event::Refused(refusal)) => return Err(Failure::Usage(refusal)),
+                Some(Event::ManagerLost(why)) => {
+                    return Err(Failure::Aborted(format!(
+                        "manager {} lost before the run started: {why}",
+                        config.manager
+                    )))
+                }
+                None => return Err(reporter_failure(reporter)),
+            },
+            _ = &mut interrupt => return Ok(WorkerEnd::Interrupted),
         }
-        if let Some(f) = lost_or_refused(&link) {
-            return Err(f);
-        }
-        if sigterm.load(Ordering::SeqCst) {
-            return Ok(WorkerEnd::Interrupted);
-        }
-        let _ = tokio::time::timeout(Duration::from_millis(200), watch_commands.changed()).await;
     };
     let run_start = from_unix_ms(assignment.run_start_unix_ms);
     if let Ok(wait) = run_start.duration_since(SystemTime::now()) {
-        tokio::time::sleep(wait).await;
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = &mut interrupt => return Ok(WorkerEnd::Interrupted),
+        }
     }
     let recorder = Arc::new(Recorder::new());
-    let started_at = recorder.started_at();
-    let full =
-        |a: &Assignment| plan_for(&scenario, &registered, remaining(&a.stages, Duration::ZERO));
-    *link.run.lock().expect("link poisoned") =
-        Some((recorder.clone(), full(&assignment), started_at));
+    part_tx.send_replace(Some((
+        recorder.clone(),
+        full_plan(&scenario, &registered, &assignment)?,
+    )));
 
     let mut end = WorkerEnd::Finished;
+    let mut lost: Option<String> = None;
+    let mut reporter_alive = true;
     loop {
         let elapsed = SystemTime::now()
             .duration_since(run_start)
@@ -342,25 +360,20 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
             config.id,
             summary(&assignment.launch_order)
         );
-        let mut plan = plan_for(&scenario, &registered, stages);
-        plan.start_order = Some(expand(&assignment.launch_order).map_err(Failure::Usage)?);
+        let plan = plan_for(&scenario, &registered, stages, Some(&assignment))?;
         let stop = StopHandle::default();
-        let segment = {
+        let mut segment = {
             let (recorder, stop) = (recorder.clone(), stop.clone());
             tokio::spawn(async move { run_plan(&plan, recorder, &stop).await })
         };
         let mut next = None;
         loop {
-            if segment.is_finished() {
-                break;
-            }
-            if link.manager_lost.load(Ordering::SeqCst) {
-                stop.stop(StopReason::Aborted);
-            } else if sigterm.load(Ordering::SeqCst) {
-                stop.stop(StopReason::Interrupted);
-            } else {
-                match watch_commands.borrow_and_update().clone() {
-                    Command::Run { assignment: a } if a.version != assignment.version => {
+            tokio::select! {
+                _ = &mut segment => break,
+                event = events.recv(), if reporter_alive => match event {
+                    Some(Event::Command(Command::Run { assignment: a }))
+                        if a.version != assignment.version =>
+                    {
                         eprintln!(
                             "skein worker {}: new share from the manager (version {})",
                             config.id, a.version
@@ -368,21 +381,28 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
                         next = Some(a);
                         stop.stop(StopReason::Commanded);
                     }
-                    Command::Stop | Command::Ack => stop.stop(StopReason::Commanded),
-                    _ => {}
+                    Some(Event::Command(Command::Stop | Command::Ack)) => {
+                        stop.stop(StopReason::Commanded)
+                    }
+                    Some(Event::Command(_) | Event::FinalAcked) => {}
+                    Some(Event::Refused(why) | Event::ManagerLost(why)) => {
+                        lost = Some(why);
+                        stop.stop(StopReason::Aborted);
+                    }
+                    None => {
+                        reporter_alive = false;
+                        lost = Some("the report thread ended".into());
+                        stop.stop(StopReason::Aborted);
+                    }
+                },
+                _ = &mut interrupt, if stop.reason().is_none() => {
+                    eprintln!("skein worker: interrupted: stopping users, sending the final report");
+                    stop.stop(StopReason::Interrupted);
                 }
             }
-            let _ =
-                tokio::time::timeout(Duration::from_millis(200), watch_commands.changed()).await;
         }
-        let _ = segment.await;
         match stop.reason() {
-            Some(StopReason::Aborted) => {
-                end = WorkerEnd::ManagerLost {
-                    results: PathBuf::new(),
-                };
-                break;
-            }
+            Some(StopReason::Aborted) => break,
             Some(StopReason::Interrupted) => {
                 end = WorkerEnd::Interrupted;
                 break;
@@ -392,22 +412,25 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
         match next {
             Some(a) => {
                 assignment = a;
-                *link.run.lock().expect("link poisoned") =
-                    Some((recorder.clone(), full(&assignment), started_at));
+                part_tx.send_replace(Some((
+                    recorder.clone(),
+                    full_plan(&scenario, &registered, &assignment)?,
+                )));
             }
             None => break,
         }
     }
     recorder.roll(true);
 
-    if matches!(end, WorkerEnd::ManagerLost { .. }) || link.manager_lost.load(Ordering::SeqCst) {
-        let dir = config.out.clone().unwrap_or_else(|| {
-            crate::commands::run::default_out_dir(&format!("worker-{}", config.id))
-        });
-        let mut result = result_with_tail(
-            &full(&assignment),
+    if let Some(why) = lost {
+        let dir = config
+            .out
+            .clone()
+            .unwrap_or_else(|| default_out_dir(&format!("worker-{}", config.id)));
+        let plan = full_plan(&scenario, &registered, &assignment)?;
+        let mut result = results::build(
+            &plan.result_input(),
             &recorder,
-            started_at,
             Some(StopReason::Aborted),
             None,
         );
@@ -415,42 +438,35 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
         reports::write_all(&result, &dir)
             .map_err(|e| Failure::Aborted(format!("cannot write local results: {e}")))?;
         eprintln!(
-            "skein worker {}: manager lost; partial results written to {}",
+            "skein worker {}: manager lost ({why}); partial results written to {}",
             config.id,
             dir.display()
         );
+        if !reporter_alive {
+            return Err(reporter_failure(reporter));
+        }
         return Ok(WorkerEnd::ManagerLost { results: dir });
     }
 
     // Final report: the whole series, until the manager acknowledges it.
-    link.final_requested.store(true, Ordering::SeqCst);
-    let waited = Instant::now();
-    while !link.final_acked.load(Ordering::SeqCst)
-        && !link.manager_lost.load(Ordering::SeqCst)
-        && waited.elapsed() < Duration::from_secs(10)
-    {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    link.quit.store(true, Ordering::SeqCst);
-    let _ = tokio::task::spawn_blocking(move || reporter.join()).await;
-    if !link.final_acked.load(Ordering::SeqCst) {
+    final_tx.send_replace(true);
+    let acked = tokio::time::timeout(FINAL_ACK_TIMEOUT, async {
+        loop {
+            match events.recv().await {
+                Some(Event::FinalAcked) => return true,
+                Some(Event::Refused(_) | Event::ManagerLost(_)) | None => return false,
+                Some(Event::Command(_)) => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    drop(events);
+    if !acked {
         eprintln!(
             "skein worker {}: the manager did not acknowledge the final report",
             config.id
         );
     }
     Ok(end)
-}
-
-fn spawn_sigterm(flag: Arc<AtomicBool>) {
-    tokio::spawn(async move {
-        #[cfg(unix)]
-        if let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            term.recv().await;
-            eprintln!("skein worker: SIGTERM: stopping users, sending the final report");
-            flag.store(true, Ordering::SeqCst);
-        }
-    });
 }

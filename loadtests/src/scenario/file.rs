@@ -288,17 +288,7 @@ fn validate(
         None => Allocation::RoundRobin,
         Some(a) => match a.get_ref().as_str() {
             "round-robin" => Allocation::RoundRobin,
-            "serial" => {
-                let g = classes.iter().fold(0u32, |g, c| gcd(g, c.weight));
-                if g > 1 {
-                    return Err(at.at(
-                        raw.user_classes.span(),
-                        format!("with `allocation = \"serial\"` the weights are user counts in order, but they share the factor {g}, which the engine would divide out"),
-                        "make the weights coprime, e.g. 25 and 226 instead of 25 and 225",
-                    ));
-                }
-                Allocation::Serial
-            }
+            "serial" => Allocation::Serial,
             other => {
                 return Err(at.at(
                     a.span(),
@@ -326,7 +316,7 @@ fn validate(
         let sent: Vec<&str> = classes
             .iter()
             .filter(|c| c.weight > 0)
-            .flat_map(|c| c.class.request_names().iter().copied())
+            .flat_map(|c| c.class.behaviour().requests.into_iter().map(|r| r.name))
             .collect();
         if !sent.contains(&request.as_str()) {
             let mut names = sent.clone();
@@ -420,12 +410,4 @@ fn push_limits(
         });
     }
     Ok(())
-}
-
-fn gcd(a: u32, b: u32) -> u32 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
-    }
 }

@@ -130,6 +130,24 @@ pub fn load_source(name_or_path: &str) -> Result<ScenarioSource, ScenarioError> 
     })
 }
 
+/// A target base URL Skein can load: `http` or `https`, with a host name. The error says
+/// what is wrong and what to write instead.
+pub fn target_url(host: &str) -> Result<reqwest::Url, String> {
+    let example = "write e.g. http://127.0.0.1:8080";
+    let url = reqwest::Url::parse(host)
+        .map_err(|e| format!("host `{host}` is not a URL ({e}); {example}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "host `{host}` uses `{}://`, but Skein sends HTTP: use http:// or https://",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("host `{host}` has no host name; {example}"));
+    }
+    Ok(url)
+}
+
 /// The CLI's overrides of a scenario.
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
@@ -175,6 +193,7 @@ impl Scenario {
             }
         }
         if let Some(host) = &o.host {
+            target_url(host).map_err(|e| ScenarioError::Override(format!("--{e}")))?;
             self.host = Some(host.clone());
         }
         Ok(self)

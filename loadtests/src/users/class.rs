@@ -55,26 +55,6 @@ impl UserClass {
             .join(", ")
     }
 
-    /// The request names this class sends (the names in every output and SLA).
-    pub fn request_names(self) -> &'static [&'static str] {
-        match self {
-            UserClass::TrainingApi => &[
-                "training.get_status",
-                "training.start_grpo",
-                "training.export_trajectories",
-                "training.cancel",
-            ],
-            UserClass::BurstTraining => &["training.get_status"],
-            UserClass::Orchestration => &[
-                "create_workflow",
-                "execute_workflow",
-                "get_workflow_status",
-                "publish_event_batch",
-            ],
-            UserClass::HighThroughput => &["publish_event_batch"],
-        }
-    }
-
     pub fn default_think_time(self) -> ThinkTime {
         match self {
             UserClass::TrainingApi => ThinkTime::ms(1_000, 5_000),

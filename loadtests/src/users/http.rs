@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde_json::Value;
 
-use super::UserContext;
+use super::behaviour::Call;
 use crate::recorder::Sample;
 
 /// A response read to its end.
@@ -16,10 +16,15 @@ pub struct FullResponse {
     pub body: bytes::Bytes,
 }
 
-/// Sends `request` and reads the whole body; returns the outcome and the full time taken.
-pub async fn exchange(
-    request: reqwest::RequestBuilder,
-) -> (Result<FullResponse, String>, Duration) {
+/// When a request went out and how long its whole response took.
+#[derive(Clone, Copy, Debug)]
+pub struct Timed {
+    pub sent_at: Instant,
+    pub elapsed: Duration,
+}
+
+/// Sends `request` and reads the whole body; returns the outcome and when and how long.
+pub async fn exchange(request: reqwest::RequestBuilder) -> (Result<FullResponse, String>, Timed) {
     let started = Instant::now();
     let outcome = match request.send().await {
         Ok(response) => {
@@ -37,7 +42,11 @@ pub async fn exchange(
             format!("transport error: {}", without_url(&e))
         }),
     };
-    (outcome, started.elapsed())
+    let timed = Timed {
+        sent_at: started,
+        elapsed: started.elapsed(),
+    };
+    (outcome, timed)
 }
 
 /// reqwest's message without the URL, so failures of one kind group together.
@@ -50,17 +59,19 @@ fn without_url(e: &reqwest::Error) -> String {
 }
 
 fn record(
-    ctx: &UserContext,
+    call: &Call,
     method: &'static str,
     name: &'static str,
-    elapsed: Duration,
+    timed: Timed,
     bytes: u64,
     error: Option<&str>,
 ) {
-    ctx.recorder.record(Sample {
+    call.ctx.recorder.record(Sample {
         method,
         name,
-        latency: elapsed,
+        latency: timed.elapsed,
+        sent_at: timed.sent_at,
+        timing: call.timing,
         content_bytes: bytes,
         error,
     });
@@ -78,32 +89,33 @@ fn http_error(status: u16) -> String {
 /// as a failure) or ended in one of the `tolerated` error codes (recorded as a success: e.g.
 /// "not found" for a status query of a job this user never started).
 pub async fn rpc(
-    ctx: &UserContext,
+    call: &Call,
     name: &'static str,
     body: String,
     tolerated: &[i64],
 ) -> Option<Value> {
+    let ctx = &call.ctx;
     let request = ctx
         .client
         .post(&ctx.jsonrpc_url)
         .header(AUTHORIZATION, &ctx.authorization)
         .header(CONTENT_TYPE, "application/json")
         .body(body);
-    let (outcome, elapsed) = exchange(request).await;
+    let (outcome, timed) = exchange(request).await;
     let response = match outcome {
         Ok(r) => r,
         Err(e) => {
-            record(ctx, "POST", name, elapsed, 0, Some(&e));
+            record(call, "POST", name, timed, 0, Some(&e));
             return None;
         }
     };
     let bytes = response.body.len() as u64;
     if response.status != 200 {
         record(
-            ctx,
+            call,
             "POST",
             name,
-            elapsed,
+            timed,
             bytes,
             Some(&http_error(response.status)),
         );
@@ -113,29 +125,29 @@ pub async fn rpc(
         Ok(v) => v,
         Err(e) => {
             let error = format!("malformed JSON-RPC answer: {e}");
-            record(ctx, "POST", name, elapsed, bytes, Some(&error));
+            record(call, "POST", name, timed, bytes, Some(&error));
             return None;
         }
     };
     if let Some(error) = answer.get("error") {
         let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
         if tolerated.contains(&code) {
-            record(ctx, "POST", name, elapsed, bytes, None);
+            record(call, "POST", name, timed, bytes, None);
         } else {
             let message = error.get("message").and_then(Value::as_str).unwrap_or("");
             let error = format!("JSON-RPC error {code}: {message}");
-            record(ctx, "POST", name, elapsed, bytes, Some(&error));
+            record(call, "POST", name, timed, bytes, Some(&error));
         }
         return None;
     }
     match answer.get("result") {
         Some(result) => {
-            record(ctx, "POST", name, elapsed, bytes, None);
+            record(call, "POST", name, timed, bytes, None);
             Some(result.clone())
         }
         None => {
             let error = "malformed JSON-RPC answer: neither `result` nor `error`";
-            record(ctx, "POST", name, elapsed, bytes, Some(error));
+            record(call, "POST", name, timed, bytes, Some(error));
             None
         }
     }
@@ -182,7 +194,7 @@ impl<'a> RestCall<'a> {
 }
 
 /// One REST call; returns the parsed body of an expected answer.
-pub async fn rest(ctx: &UserContext, call: RestCall<'_>) -> Option<Value> {
+pub async fn rest(call: &Call, rest_call: RestCall<'_>) -> Option<Value> {
     let RestCall {
         method,
         name,
@@ -190,7 +202,8 @@ pub async fn rest(ctx: &UserContext, call: RestCall<'_>) -> Option<Value> {
         body,
         expected,
         tolerated,
-    } = call;
+    } = rest_call;
+    let ctx = &call.ctx;
     let url = format!("{}{path}", ctx.base_url);
     let request = match body {
         Some(body) => ctx
@@ -200,25 +213,25 @@ pub async fn rest(ctx: &UserContext, call: RestCall<'_>) -> Option<Value> {
             .body(body),
         None => ctx.client.get(url),
     };
-    let (outcome, elapsed) = exchange(request).await;
+    let (outcome, timed) = exchange(request).await;
     let response = match outcome {
         Ok(r) => r,
         Err(e) => {
-            record(ctx, method, name, elapsed, 0, Some(&e));
+            record(call, method, name, timed, 0, Some(&e));
             return None;
         }
     };
     let bytes = response.body.len() as u64;
     if tolerated.contains(&response.status) {
-        record(ctx, method, name, elapsed, bytes, None);
+        record(call, method, name, timed, bytes, None);
         return None;
     }
     if response.status != expected {
         record(
-            ctx,
+            call,
             method,
             name,
-            elapsed,
+            timed,
             bytes,
             Some(&http_error(response.status)),
         );
@@ -226,12 +239,12 @@ pub async fn rest(ctx: &UserContext, call: RestCall<'_>) -> Option<Value> {
     }
     match serde_json::from_slice(&response.body) {
         Ok(v) => {
-            record(ctx, method, name, elapsed, bytes, None);
+            record(call, method, name, timed, bytes, None);
             Some(v)
         }
         Err(e) => {
             let error = format!("malformed JSON answer: {e}");
-            record(ctx, method, name, elapsed, bytes, Some(&error));
+            record(call, method, name, timed, bytes, Some(&error));
             None
         }
     }

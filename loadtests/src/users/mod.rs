@@ -1,8 +1,10 @@
-//! The user classes: goose scenarios whose weighted transactions speak the platform's APIs.
+//! The user classes, written against Skein's own user model ([`behaviour`]), not an engine's.
 //!
-//! Every transaction is a closure over one shared [`UserContext`] (target, token, recorder),
-//! sends with the attack's one shared HTTP client, and reports to the recorder itself (see
-//! [`http`]); goose supplies the users, weights, think times and the ramp.
+//! Every request is a function of a [`Call`] (the shared [`UserContext`]: target, token,
+//! recorder, one HTTP client; and how the request was scheduled) and the user's [`Session`];
+//! it sends, times to the last body byte, judges and records the answer itself (see [`http`]).
+//! Executors in [`crate::engine`] supply the users, think times and schedule.
+pub mod behaviour;
 pub mod burst;
 pub mod class;
 pub mod high_throughput;
@@ -10,21 +12,16 @@ pub mod http;
 pub mod orchestration;
 pub mod training;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
-use goose::goose::{GooseUser, Scenario as GooseScenario, Transaction, TransactionResult};
-use goose::GooseError;
-
+pub use behaviour::{Call, ClassBehaviour, Request, Session, Timing, WeightedPicker};
 pub use class::{ThinkTime, UserClass};
 
 use crate::recorder::Recorder;
-use crate::scenario::ClassMix;
 
-/// What every transaction needs: where to send, how to authenticate, where to record.
+/// What every request needs: where to send, how to authenticate, where to record.
 pub struct UserContext {
-    /// One HTTP client shared by every user (goose would build one per user, ~145 KiB each).
+    /// One HTTP client shared by every user (one per user would cost ~145 KiB each).
     pub client: reqwest::Client,
     pub base_url: String,
     pub jsonrpc_url: String,
@@ -60,50 +57,28 @@ pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 /// Idle keep-alive connections kept for reuse.
 pub const MAX_IDLE_CONNECTIONS: usize = 64;
 
-type TransactionFuture<'a> = Pin<Box<dyn Future<Output = TransactionResult> + Send + 'a>>;
-
-/// A goose transaction from an async fn taking the shared context and the user.
-pub fn transaction<F>(ctx: &Arc<UserContext>, name: &str, f: F) -> Transaction
-where
-    F: for<'a> Fn(Arc<UserContext>, &'a mut GooseUser) -> TransactionFuture<'a>
-        + Send
-        + Sync
-        + 'static,
-{
-    let ctx = ctx.clone();
-    Transaction::new(Arc::new(move |user| f(ctx.clone(), user))).set_name(name)
+impl UserClass {
+    /// What users of this class send.
+    pub fn behaviour(self) -> ClassBehaviour {
+        match self {
+            UserClass::TrainingApi => training::behaviour(),
+            UserClass::BurstTraining => burst::behaviour(),
+            UserClass::Orchestration => orchestration::behaviour(),
+            UserClass::HighThroughput => high_throughput::behaviour(),
+        }
+    }
 }
 
-/// Counts active users for the live view and the per-second series.
-fn lifecycle(ctx: &Arc<UserContext>, scenario: GooseScenario) -> GooseScenario {
-    let started = transaction(ctx, "on_start", |ctx, _user| {
-        Box::pin(async move {
-            ctx.recorder.user_started();
-            Ok(())
-        })
-    })
-    .set_on_start();
-    let stopped = transaction(ctx, "on_stop", |ctx, _user| {
-        Box::pin(async move {
-            ctx.recorder.user_stopped();
-            Ok(())
-        })
-    })
-    .set_on_stop();
-    scenario
-        .register_transaction(started)
-        .register_transaction(stopped)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The goose scenario of one class in the mix.
-pub fn goose_scenario(mix: &ClassMix, ctx: &Arc<UserContext>) -> Result<GooseScenario, GooseError> {
-    let scenario = match mix.class {
-        UserClass::TrainingApi => training::scenario(ctx),
-        UserClass::BurstTraining => burst::scenario(ctx),
-        UserClass::Orchestration => orchestration::scenario(ctx),
-        UserClass::HighThroughput => high_throughput::scenario(ctx),
-    }?;
-    lifecycle(ctx, scenario)
-        .set_weight(mix.weight as usize)?
-        .set_wait_time(mix.think_time.min, mix.think_time.max)
+    #[test]
+    fn every_class_behaves_under_its_own_name_and_sends_something() {
+        for class in UserClass::ALL {
+            let behaviour = class.behaviour();
+            assert_eq!(behaviour.name, class.name());
+            assert!(behaviour.requests.iter().any(|r| r.weight > 0));
+        }
+    }
 }

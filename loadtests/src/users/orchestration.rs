@@ -3,14 +3,11 @@
 //! Weights: create_workflow 3, execute_workflow 2, get_workflow_status 5,
 //! publish_event_batch 1 (1,000 events).
 use std::fmt::Write;
-use std::sync::Arc;
 
-use goose::goose::{GooseUser, Scenario, Transaction};
-use goose::GooseError;
 use rand::Rng;
 
+use super::behaviour::{ClassBehaviour, Request, Session};
 use super::http::{rest, RestCall};
-use super::{transaction, UserContext};
 
 /// Workflows this user created (bounded).
 #[derive(Clone, Default)]
@@ -19,17 +16,9 @@ pub struct CreatedWorkflows(Vec<String>);
 const MAX_REMEMBERED_WORKFLOWS: usize = 32;
 pub const EVENTS_PER_BATCH: usize = 1_000;
 
-fn workflows(user: &mut GooseUser) -> &mut CreatedWorkflows {
-    if user.get_session_data::<CreatedWorkflows>().is_none() {
-        user.set_session_data(CreatedWorkflows::default());
-    }
-    user.get_session_data_mut::<CreatedWorkflows>()
-        .expect("session data was just set")
-}
-
 /// One of this user's workflows, or an id nobody created (answered 404, not a failure).
-fn pick_workflow(user: &mut GooseUser) -> String {
-    let known = &workflows(user).0;
+fn pick_workflow(session: &mut Session) -> String {
+    let known = &session.data::<CreatedWorkflows>().0;
     if known.is_empty() {
         format!("wf-unknown-{}", uuid::Uuid::new_v4())
     } else {
@@ -81,61 +70,50 @@ pub fn events_body(count: usize) -> String {
 }
 
 /// `publish_event_batch` with `count` events (shared with `HighThroughputUser`).
-pub fn publish_events(ctx: &Arc<UserContext>, count: usize) -> Transaction {
-    transaction(ctx, "publish_event_batch", move |ctx, _user| {
+pub fn publish_events(weight: u32, count: usize) -> Request {
+    Request::new("publish_event_batch", weight, move |call, _session| {
         Box::pin(async move {
             let body = events_body(count);
-            let call = RestCall::post("publish_event_batch", "/api/v1/events/batch", body, 200);
-            rest(&ctx, call).await;
-            Ok(())
+            let post = RestCall::post("publish_event_batch", "/api/v1/events/batch", body, 200);
+            rest(&call, post).await;
         })
     })
 }
 
-pub fn scenario(ctx: &Arc<UserContext>) -> Result<Scenario, GooseError> {
-    let create = transaction(ctx, "create_workflow", |ctx, user| {
+pub fn behaviour() -> ClassBehaviour {
+    let create = Request::new("create_workflow", 3, |call, session| {
         Box::pin(async move {
             let id = format!("wf-{}", uuid::Uuid::new_v4());
             let body = workflow_body(&id);
-            let call = RestCall::post("create_workflow", "/api/v1/workflows", body, 201);
-            if rest(&ctx, call).await.is_some() {
-                let known = &mut workflows(user).0;
+            let post = RestCall::post("create_workflow", "/api/v1/workflows", body, 201);
+            if rest(&call, post).await.is_some() {
+                let known = &mut session.data::<CreatedWorkflows>().0;
                 if known.len() >= MAX_REMEMBERED_WORKFLOWS {
                     known.remove(0);
                 }
                 known.push(id);
             }
-            Ok(())
         })
-    })
-    .set_weight(3)?;
-
-    let execute = transaction(ctx, "execute_workflow", |ctx, user| {
+    });
+    let execute = Request::new("execute_workflow", 2, |call, session| {
         Box::pin(async move {
-            let id = pick_workflow(user);
+            let id = pick_workflow(session);
             let body = r#"{"input_data":{"topic":"quarterly capacity review"},"execution_options":{"timeout_s":300,"priority":"normal"}}"#;
             let path = format!("/api/v1/workflows/{id}/execute");
-            let call = RestCall::post("execute_workflow", &path, body.to_string(), 200);
-            rest(&ctx, call.tolerate(&[404])).await;
-            Ok(())
+            let post = RestCall::post("execute_workflow", &path, body.to_string(), 200);
+            rest(&call, post.tolerate(&[404])).await;
         })
-    })
-    .set_weight(2)?;
-
-    let status = transaction(ctx, "get_workflow_status", |ctx, user| {
+    });
+    let status = Request::new("get_workflow_status", 5, |call, session| {
         Box::pin(async move {
-            let id = pick_workflow(user);
+            let id = pick_workflow(session);
             let path = format!("/api/v1/workflows/{id}/status");
-            let call = RestCall::get("get_workflow_status", &path).tolerate(&[404]);
-            rest(&ctx, call).await;
-            Ok(())
+            let get = RestCall::get("get_workflow_status", &path).tolerate(&[404]);
+            rest(&call, get).await;
         })
-    })
-    .set_weight(5)?;
-
-    Ok(Scenario::new("OrchestrationUser")
-        .register_transaction(create)
-        .register_transaction(execute)
-        .register_transaction(status)
-        .register_transaction(publish_events(ctx, EVENTS_PER_BATCH).set_weight(1)?))
+    });
+    ClassBehaviour {
+        name: "OrchestrationUser",
+        requests: vec![create, execute, status, publish_events(1, EVENTS_PER_BATCH)],
+    }
 }

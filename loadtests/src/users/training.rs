@@ -1,19 +1,14 @@
 //! `TrainingAPIUser`: the training API as an ML engineer's tooling uses it.
 //!
-//! Weights: get_status 40, start_grpo 30, export_trajectories 20, cancel 10, given to goose
-//! reduced (4/3/2/1): goose does not reduce them itself (the weight-1 lifecycle transactions
-//! make the divisor 1), and under `allocation = "serial"` it runs a user's transactions in
-//! weighted blocks, so 40 would mean forty status calls before the first start. Each user keeps
+//! Weights: get_status 40, start_grpo 30, export_trajectories 20, cancel 10. Each user keeps
 //! the jobs it started and works on them; before it has any, it queries a random id, where
 //! "not found" is the right answer rather than a failure.
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use goose::goose::{GooseUser, Scenario};
-use goose::GooseError;
 use rand::Rng;
 
+use super::behaviour::{ClassBehaviour, Request, Session};
 use super::http::{rpc, rpc_body};
-use super::{transaction, UserContext};
 
 /// Jobs one user started and has not cancelled (bounded: oldest dropped first).
 #[derive(Clone, Default)]
@@ -23,22 +18,13 @@ const MAX_REMEMBERED_JOBS: usize = 32;
 const NOT_FOUND: i64 = -32001;
 const CANNOT_CANCEL: i64 = -40003;
 
-fn jobs(user: &mut GooseUser) -> &mut StartedJobs {
-    if user.get_session_data::<StartedJobs>().is_none() {
-        user.set_session_data(StartedJobs::default());
-    }
-    user.get_session_data_mut::<StartedJobs>()
-        .expect("session data was just set")
-}
-
 /// One of this user's jobs at random, or a random id (answered "not found").
-fn pick_job(user: &mut GooseUser) -> (String, bool) {
-    let known = &jobs(user).0;
+fn pick_job(session: &mut Session) -> String {
+    let known = &session.data::<StartedJobs>().0;
     if known.is_empty() {
-        (uuid::Uuid::new_v4().to_string(), false)
+        uuid::Uuid::new_v4().to_string()
     } else {
-        let i = rand::rng().random_range(0..known.len());
-        (known[i].clone(), true)
+        known[rand::rng().random_range(0..known.len())].clone()
     }
 }
 
@@ -68,64 +54,52 @@ pub fn start_grpo_params() -> String {
     )
 }
 
-pub fn scenario(ctx: &Arc<UserContext>) -> Result<Scenario, GooseError> {
-    let get_status = transaction(ctx, "training.get_status", |ctx, user| {
+pub fn behaviour() -> ClassBehaviour {
+    let get_status = Request::new("training.get_status", 40, |call, session| {
         Box::pin(async move {
-            let (job, _) = pick_job(user);
+            let job = pick_job(session);
             let body = rpc_body("training.get_status", &format!(r#"{{"job_id":"{job}"}}"#));
-            rpc(&ctx, "training.get_status", body, &[NOT_FOUND]).await;
-            Ok(())
+            rpc(&call, "training.get_status", body, &[NOT_FOUND]).await;
         })
-    })
-    .set_weight(4)?;
-
-    let start_grpo = transaction(ctx, "training.start_grpo", |ctx, user| {
+    });
+    let start_grpo = Request::new("training.start_grpo", 30, |call, session| {
         Box::pin(async move {
             let body = rpc_body("training.start_grpo", &start_grpo_params());
-            if let Some(result) = rpc(&ctx, "training.start_grpo", body, &[]).await {
-                if let Some(id) = result.get("job_id").and_then(|v| v.as_str()) {
-                    let known = &mut jobs(user).0;
-                    if known.len() >= MAX_REMEMBERED_JOBS {
-                        known.remove(0);
-                    }
-                    known.push(id.to_string());
+            let Some(result) = rpc(&call, "training.start_grpo", body, &[]).await else {
+                return;
+            };
+            if let Some(id) = result.get("job_id").and_then(|v| v.as_str()) {
+                let known = &mut session.data::<StartedJobs>().0;
+                if known.len() >= MAX_REMEMBERED_JOBS {
+                    known.remove(0);
                 }
+                known.push(id.to_string());
             }
-            Ok(())
         })
-    })
-    .set_weight(3)?;
-
-    let export = transaction(ctx, "training.export_trajectories", |ctx, user| {
+    });
+    let export = Request::new("training.export_trajectories", 20, |call, session| {
         Box::pin(async move {
-            let (job, _) = pick_job(user);
+            let job = pick_job(session);
             let params =
                 format!(r#"{{"job_id":"{job}","success_only":true,"limit":50,"offset":0}}"#);
             let body = rpc_body("training.export_trajectories", &params);
-            rpc(&ctx, "training.export_trajectories", body, &[NOT_FOUND]).await;
-            Ok(())
+            rpc(&call, "training.export_trajectories", body, &[NOT_FOUND]).await;
         })
-    })
-    .set_weight(2)?;
-
-    let cancel = transaction(ctx, "training.cancel", |ctx, user| {
+    });
+    let cancel = Request::new("training.cancel", 10, |call, session| {
         Box::pin(async move {
-            let (job, _) = pick_job(user);
+            let job = pick_job(session);
             let params = format!(
                 r#"{{"job_id":"{job}","reason":"load test: cancelling to free a trainer"}}"#
             );
             let body = rpc_body("training.cancel", &params);
             // A job may have finished since it was started: "cannot cancel" is expected then.
-            rpc(&ctx, "training.cancel", body, &[NOT_FOUND, CANNOT_CANCEL]).await;
-            jobs(user).0.retain(|j| j != &job);
-            Ok(())
+            rpc(&call, "training.cancel", body, &[NOT_FOUND, CANNOT_CANCEL]).await;
+            session.data::<StartedJobs>().0.retain(|j| j != &job);
         })
-    })
-    .set_weight(1)?;
-
-    Ok(Scenario::new("TrainingAPIUser")
-        .register_transaction(get_status)
-        .register_transaction(start_grpo)
-        .register_transaction(export)
-        .register_transaction(cancel))
+    });
+    ClassBehaviour {
+        name: "TrainingAPIUser",
+        requests: vec![get_status, start_grpo, export, cancel],
+    }
 }

@@ -1,8 +1,9 @@
-//! goose, driven in-process, starts exactly the users a distributed worker was dealt.
+//! The engine, driven in-process, starts exactly the users a distributed worker was dealt.
 use std::sync::Arc;
 
+use skein::engine::StopHandle;
 use skein::recorder::Recorder;
-use skein::runner::{run_plan, RunPlan, StopHandle};
+use skein::runner::{run_plan, RunPlan};
 use skein::users::UserClass;
 
 use crate::support::*;
@@ -38,10 +39,10 @@ think_time = ["200ms", "400ms"]
         server.url.clone(),
         target_server::DEFAULT_TOKEN.into(),
     );
-    // Runs of two and two: goose alone would reduce them to one of each and interleave,
+    // Runs of two and two: an engine that reduced the weights would interleave them,
     // starting a BurstTrainingUser second. The first stage must run only the first two.
     use UserClass::{BurstTraining as B, HighThroughput as H};
-    plan.start_order = Some(vec![H, H, B, B]);
+    plan.launch.start_order = vec![H, H, B, B];
     let recorder = Arc::new(Recorder::new());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let run = {

@@ -1,0 +1,284 @@
+//! Closed-loop users on goose: each user sends, waits for the answer, thinks, sends again.
+//!
+//! This is the only module that knows goose. What it hides:
+//! - goose builds its user list from the registered scenarios' weights divided by their GCD,
+//!   and starts users from the list's end; a falling stage stops the newest users first.
+//!   To start the plan's exact order, every run of equal classes in it is registered as a
+//!   scenario of its own, weights being run lengths, under goose's serial scheduler; a run
+//!   of one user keeps the GCD at 1 so nothing is divided out ([`registrations`]).
+//! - goose's test plan is whole seconds per step ([`test_plan`]).
+//! - goose has one killswitch per process, so a process runs one plan at a time.
+//! - each goose user holds a [`Session`] in its session data; a class's requests are chosen
+//!   by the class itself ([`crate::users::ClassBehaviour::step`]), so goose sees one
+//!   transaction per class and its transaction scheduler plays no part.
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use goose::client::GooseClientBuilder;
+use goose::config::GooseDefault;
+use goose::goose::{GooseUser, Scenario as GooseScenario, Transaction};
+use goose::prelude::{GooseAttack, GooseDefaultType, GooseScheduler};
+
+use super::{EngineError, StopHandle, StopReason};
+use crate::plan::{runs_of, total_users, LaunchPlan};
+use crate::recorder::Timing;
+use crate::scenario::Stage;
+use crate::users::{Call, ClassBehaviour, Session, ThinkTime, UserClass, UserContext};
+
+impl From<goose::GooseError> for EngineError {
+    fn from(e: goose::GooseError) -> Self {
+        EngineError::Refused(e.to_string())
+    }
+}
+
+/// Triggers goose's process-wide killswitch (see [`StopHandle::stop`]).
+pub(super) fn stop_users(reason: StopReason) {
+    goose::trigger_killswitch(match reason {
+        StopReason::Interrupted => "interrupted",
+        StopReason::Aborted => "aborted",
+        StopReason::Commanded => "stopped by the manager",
+    });
+}
+
+/// Runs the plan's users on goose until its stages end or `stop` is used.
+pub async fn run(
+    plan: &LaunchPlan,
+    ctx: Arc<UserContext>,
+    stop: &StopHandle,
+) -> Result<(), EngineError> {
+    let total = total_users(&plan.stages);
+    if total == 0 || plan.start_order.is_empty() {
+        // goose refuses a plan without users; an idle share just waits out its stages.
+        tokio::select! {
+            _ = tokio::time::sleep(plan.run_time()) => {}
+            _ = stop.stopped() => {}
+        }
+        return Ok(());
+    }
+    let mut config = goose::config::GooseConfiguration::default();
+    config.quiet = 1;
+    config.no_print_metrics = true;
+    config.no_error_summary = true;
+    config.no_telnet = true;
+    config.no_status_codes = true;
+    // Skein records every request itself (full-response timing); goose's metrics would
+    // only cost memory and CPU.
+    config.no_metrics = true;
+    let mut attack = GooseAttack::initialize_with_config(config)?
+        // Users send with the context's shared client; goose's own per-user client stays
+        // minimal (no cookie store).
+        .set_client_builder_without_cookies(GooseClientBuilder::new().without_cookies())?
+        .set_scheduler(GooseScheduler::Serial)
+        .set_default(GooseDefault::Host, ctx.base_url.as_str())?
+        .set_default(GooseDefault::TestPlan, test_plan(&plan.stages).as_str())?;
+    let mut behaviours: Vec<(UserClass, Arc<ClassBehaviour>)> = Vec::new();
+    for (class, weight) in registrations(&plan.start_order[..total.min(plan.start_order.len())]) {
+        let behaviour = match behaviours.iter().find(|(c, _)| *c == class) {
+            Some((_, b)) => b.clone(),
+            None => {
+                let b = Arc::new(class.behaviour());
+                behaviours.push((class, b.clone()));
+                b
+            }
+        };
+        let scenario =
+            goose_scenario(behaviour, plan.think_time(class), &ctx).set_weight(weight as usize)?;
+        *attack = attack.register_scenario(scenario);
+    }
+    let outcome = attack.execute().await;
+    if let Err(e) = outcome {
+        // A goose error after users ran still leaves measurements: they are reported.
+        tracing::warn!("load engine ended with an error: {e}");
+    }
+    Ok(())
+}
+
+/// A goose user's [`Session`], lent out for the length of one request (goose requires
+/// session data to be `Clone + Sync`; the slot is, the session need not be).
+#[derive(Clone, Default)]
+struct SessionSlot(Arc<Mutex<Option<Session>>>);
+
+impl SessionSlot {
+    fn take(&self) -> Option<Session> {
+        self.0.lock().expect("session slot poisoned").take()
+    }
+
+    fn put(&self, session: Session) {
+        *self.0.lock().expect("session slot poisoned") = Some(session);
+    }
+}
+
+/// The mean of a think time: a closed user's expected interval between sends.
+fn cadence(think: ThinkTime) -> Duration {
+    (think.min + think.max) / 2
+}
+
+/// One class as a goose scenario: on start a session, then one step per iteration.
+fn goose_scenario(
+    behaviour: Arc<ClassBehaviour>,
+    think: ThinkTime,
+    ctx: &Arc<UserContext>,
+) -> GooseScenario {
+    let name = behaviour.name;
+    let timing = Timing::Closed {
+        expected_interval: cadence(think),
+    };
+    let on_start = {
+        let (ctx, behaviour) = (ctx.clone(), behaviour.clone());
+        Transaction::new(Arc::new(move |user: &mut GooseUser| {
+            let slot = SessionSlot::default();
+            slot.put(behaviour.new_session());
+            user.set_session_data(slot);
+            ctx.recorder.user_started();
+            Box::pin(async { Ok(()) })
+        }))
+        .set_on_start()
+    };
+    let on_stop = {
+        let ctx = ctx.clone();
+        Transaction::new(Arc::new(move |_user: &mut GooseUser| {
+            ctx.recorder.user_stopped();
+            Box::pin(async { Ok(()) })
+        }))
+        .set_on_stop()
+    };
+    let step = {
+        let (ctx, behaviour) = (ctx.clone(), behaviour.clone());
+        Transaction::new(Arc::new(move |user: &mut GooseUser| {
+            let slot = user.get_session_data::<SessionSlot>().cloned();
+            let call = Call {
+                ctx: ctx.clone(),
+                timing,
+            };
+            let behaviour = behaviour.clone();
+            Box::pin(async move {
+                let Some(slot) = slot else { return Ok(()) };
+                if let Some(mut session) = slot.take() {
+                    behaviour.step(call, &mut session).await;
+                    slot.put(session);
+                }
+                Ok(())
+            })
+        }))
+        .set_name(name)
+    };
+    GooseScenario::new(name)
+        .register_transaction(on_start)
+        .register_transaction(on_stop)
+        .register_transaction(step)
+        .set_wait_time(think.min, think.max)
+        .expect("a validated think time has min <= max")
+}
+
+/// goose's `--test-plan`: per stage, a ramp at the stage's spawn rate, then a hold until the
+/// stage's end; finally all users stop. goose steps are whole seconds: the ramp is rounded
+/// up, each stage's total kept.
+pub fn test_plan(stages: &[Stage]) -> String {
+    let mut steps = Vec::new();
+    let mut users_now = 0u64;
+    for s in stages {
+        let total_ms = u64::try_from(s.duration.as_millis()).unwrap_or(u64::MAX);
+        let delta = s.users.abs_diff(users_now) as f64;
+        let ramp_ms = ((delta / s.spawn_rate) * 1000.0)
+            .round()
+            .min(u64::MAX as f64) as u64;
+        let ramp_s = ramp_ms.min(total_ms).div_ceil(1000);
+        let total_s = (total_ms as f64 / 1000.0).round().max(1.0) as u64;
+        let ramp_s = ramp_s.min(total_s);
+        steps.push(format!("{},{}s", s.users, ramp_s));
+        if total_s > ramp_s {
+            steps.push(format!("{},{}s", s.users, total_s - ramp_s));
+        }
+        users_now = s.users;
+    }
+    steps.push("0,0s".into());
+    steps.join(";")
+}
+
+/// The scenarios to register, in registration order, with their weights, so that goose's
+/// serial scheduler starts exactly `order`.
+fn registrations(order: &[UserClass]) -> Vec<(UserClass, u32)> {
+    let mut runs = runs_of(order.iter().copied());
+    // goose divides the weights by their GCD and repeats the shorter list, which would
+    // interleave the runs; a run of one user makes the GCD 1.
+    if runs.iter().fold(0, |g, r| gcd(g, r.1)) > 1 {
+        let (class, n) = runs[0];
+        runs[0].1 = 1;
+        runs.insert(1, (class, n - 1));
+    }
+    // goose starts users from the end of its list.
+    runs.reverse();
+    runs
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// goose's start order for scenarios registered with these weights under its serial
+/// scheduler: the oracle the tests check [`registrations`] against.
+#[cfg(test)]
+pub(crate) fn goose_serial_order(registered: &[(UserClass, u32)], total: usize) -> Vec<UserClass> {
+    let divisor = registered.iter().fold(0, |g, r| gcd(g, r.1));
+    if registered.is_empty() || total == 0 || divisor == 0 {
+        return Vec::new();
+    }
+    let pattern: Vec<UserClass> = registered
+        .iter()
+        .flat_map(|&(c, w)| std::iter::repeat_n(c, (w / divisor) as usize))
+        .collect();
+    let mut list: Vec<UserClass> = pattern.iter().copied().cycle().take(total).collect();
+    list.reverse();
+    list
+}
+
+/// What goose starts for `order` cut to `total` users (see [`registrations`]).
+#[cfg(test)]
+pub(crate) fn started_by_goose(order: &[UserClass], total: usize) -> Vec<UserClass> {
+    goose_serial_order(&registrations(&order[..total.min(order.len())]), total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn any_order_is_started_exactly_whatever_its_runs() {
+        let mut rng = StdRng::seed_from_u64(7);
+        for _ in 0..500 {
+            let len = rng.random_range(1..60);
+            let runs = rng.random_range(1..5);
+            // Few distinct runs make equal run lengths (a GCD above one) likely.
+            let order: Vec<UserClass> = (0..len)
+                .map(|i| UserClass::ALL[(i * runs / len) % UserClass::ALL.len()])
+                .collect();
+            let total = rng.random_range(1..=len);
+            assert_eq!(
+                started_by_goose(&order, total),
+                order[..total],
+                "{order:?} first {total}"
+            );
+        }
+    }
+
+    #[test]
+    fn test_plan_ramps_then_holds_each_stage_and_stops() {
+        let stage = |users, spawn_rate, secs| Stage {
+            users,
+            spawn_rate,
+            duration: Duration::from_secs(secs),
+        };
+        assert_eq!(
+            test_plan(&[stage(10, 5.0, 10), stage(4, 2.0, 5)]),
+            "10,2s;10,8s;4,3s;4,2s;0,0s"
+        );
+        // A ramp longer than its stage is cut to the stage.
+        assert_eq!(test_plan(&[stage(100, 1.0, 3)]), "100,3s;0,0s");
+    }
+}

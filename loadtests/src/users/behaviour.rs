@@ -1,0 +1,184 @@
+//! Skein's own model of a user, independent of any load engine.
+//!
+//! A user class is a [`ClassBehaviour`]: named, weighted [`Request`]s. A request is an async
+//! function of a [`Call`] (the shared target plus how this request was scheduled) and the
+//! user's [`Session`] (per-user state such as the jobs it started). An executor (closed users
+//! on goose, open-model arrivals) owns the sessions and calls [`ClassBehaviour::step`]; it never
+//! needs to know what a class sends, and a class never needs to know which executor runs it.
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use super::UserContext;
+pub use crate::recorder::Timing;
+
+/// The future of one request.
+pub type RequestFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// What one request of a class does.
+pub type RequestFn = dyn for<'a> Fn(Call, &'a mut Session) -> RequestFuture<'a> + Send + Sync;
+
+/// One kind of request a class sends, with its share among the class's requests.
+#[derive(Clone)]
+pub struct Request {
+    /// The name every output and SLA uses (e.g. `training.get_status`).
+    pub name: &'static str,
+    pub weight: u32,
+    pub send: Arc<RequestFn>,
+}
+
+impl Request {
+    pub fn new<F>(name: &'static str, weight: u32, send: F) -> Request
+    where
+        F: for<'a> Fn(Call, &'a mut Session) -> RequestFuture<'a> + Send + Sync + 'static,
+    {
+        Request {
+            name,
+            weight,
+            send: Arc::new(send),
+        }
+    }
+}
+
+/// A user class: what its users send, in which proportions.
+#[derive(Clone)]
+pub struct ClassBehaviour {
+    pub name: &'static str,
+    pub requests: Vec<Request>,
+}
+
+impl ClassBehaviour {
+    /// A fresh user of this class.
+    pub fn new_session(&self) -> Session {
+        Session {
+            picker: WeightedPicker::new(self.requests.iter().map(|r| r.weight)),
+            data: HashMap::new(),
+        }
+    }
+
+    /// The user's next request, chosen by the request weights, sent and recorded.
+    pub async fn step(&self, call: Call, session: &mut Session) {
+        let Some(index) = session.picker.pick() else {
+            return;
+        };
+        (self.requests[index].send)(call, session).await;
+    }
+}
+
+/// Everything a request needs besides the user's own state.
+#[derive(Clone)]
+pub struct Call {
+    pub ctx: Arc<UserContext>,
+    pub timing: Timing,
+}
+
+/// One user's state: which request comes next, and whatever its class remembers.
+pub struct Session {
+    picker: WeightedPicker,
+    data: HashMap<TypeId, Box<dyn Any + Send>>,
+}
+
+impl Session {
+    /// This user's `T` (created on first use): e.g. the jobs a training user started.
+    pub fn data<T: Default + Send + 'static>(&mut self) -> &mut T {
+        self.data
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Box::new(T::default()))
+            .downcast_mut::<T>()
+            .expect("session data is keyed by its own type")
+    }
+}
+
+/// Smooth weighted round-robin (nginx's): every window of `sum(weights)` picks has each index
+/// exactly `weight` times, interleaved rather than in blocks, whatever the executor.
+#[derive(Clone, Debug)]
+pub struct WeightedPicker {
+    weights: Vec<i64>,
+    current: Vec<i64>,
+    total: i64,
+}
+
+impl WeightedPicker {
+    pub fn new(weights: impl IntoIterator<Item = u32>) -> WeightedPicker {
+        let weights: Vec<i64> = weights.into_iter().map(i64::from).collect();
+        let total = weights.iter().sum();
+        WeightedPicker {
+            current: vec![0; weights.len()],
+            weights,
+            total,
+        }
+    }
+
+    /// The next index, or `None` when every weight is 0.
+    pub fn pick(&mut self) -> Option<usize> {
+        if self.total == 0 {
+            return None;
+        }
+        let mut best = 0;
+        for i in 0..self.weights.len() {
+            self.current[i] += self.weights[i];
+            if self.current[i] > self.current[best] {
+                best = i;
+            }
+        }
+        self.current[best] -= self.total;
+        Some(best)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picker_gives_each_index_its_weight_in_every_window() {
+        let mut p = WeightedPicker::new([40, 30, 20, 10]);
+        for _ in 0..3 {
+            let mut counts = [0; 4];
+            for _ in 0..100 {
+                counts[p.pick().unwrap()] += 1;
+            }
+            assert_eq!(counts, [40, 30, 20, 10]);
+        }
+    }
+
+    #[test]
+    fn picker_interleaves_instead_of_blocks() {
+        let mut p = WeightedPicker::new([2, 1]);
+        let picks: Vec<usize> = (0..6).map(|_| p.pick().unwrap()).collect();
+        assert_eq!(picks, [0, 1, 0, 0, 1, 0]);
+        let mut longest = 0;
+        let mut p = WeightedPicker::new([40, 30, 20, 10]);
+        let mut run = 0;
+        let mut last = usize::MAX;
+        for _ in 0..1000 {
+            let i = p.pick().unwrap();
+            run = if i == last { run + 1 } else { 1 };
+            last = i;
+            longest = longest.max(run);
+        }
+        assert!(longest <= 2, "runs of {longest}");
+    }
+
+    #[test]
+    fn picker_skips_zero_weights_and_all_zero_gives_none() {
+        let mut p = WeightedPicker::new([0, 3, 0]);
+        assert!((0..9).all(|_| p.pick() == Some(1)));
+        assert_eq!(WeightedPicker::new([0, 0]).pick(), None);
+    }
+
+    #[test]
+    fn session_data_is_per_type_and_kept() {
+        let class = ClassBehaviour {
+            name: "X",
+            requests: vec![],
+        };
+        let mut s = class.new_session();
+        s.data::<Vec<u32>>().push(3);
+        *s.data::<u64>() += 2;
+        assert_eq!(s.data::<Vec<u32>>(), &vec![3]);
+        assert_eq!(*s.data::<u64>(), 2);
+    }
+}
