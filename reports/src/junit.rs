@@ -4,7 +4,7 @@ use std::fmt::Write;
 use crate::model::RunResult;
 
 /// Escapes the five XML special characters.
-pub fn xml_escape(text: &str) -> String {
+pub(crate) fn xml_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -30,7 +30,7 @@ pub fn verdict_line(result: &RunResult) -> String {
 }
 
 /// Escapes `|` so a value cannot break a Markdown table.
-pub fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 

@@ -21,7 +21,7 @@ fn another_format_version_is_refused_with_both_versions_named() {
         "{err}"
     );
     assert!(
-        err.contains(&format!("reads version {FORMAT_VERSION}")),
+        err.contains(&format!("reads versions 1 to {FORMAT_VERSION}")),
         "{err}"
     );
     let err = RunResult::from_json("{\"hello\": 1}").unwrap_err();
@@ -40,11 +40,11 @@ fn the_committed_fixture_of_the_current_version_still_loads() {
 #[test]
 fn thresholds_on_no_requests_fail_rather_than_pass_vacuously() {
     let mut run = synthetic_run(10, 2, 1);
-    run.thresholds.push(reports::SlaThreshold {
-        metric: reports::SlaMetric::P95Ms,
-        request: Some("never_sent".into()),
-        limit: 200.0,
-    });
+    run.thresholds.push(reports::SlaThreshold::new(
+        reports::SlaMetric::P95Ms,
+        Some("never_sent".into()),
+        200.0,
+    ));
     let verdicts = reports::evaluate_slas(&run, &run.thresholds);
     assert!(!verdicts.last().unwrap().passed, "a request that never ran");
     run.requests.clear();
