@@ -546,6 +546,8 @@ pub fn capacity_chart(result: &RunResult, cap: &Capacity) -> Result<String, Repo
                 "p95 intended-time ms (right)",
             ));
         }
+        // Stages are marked with points; the SLA limit pushed next is a plain line.
+        let marked = latency.len();
         if let Some(limit) = sla_limit(result, SlaMetric::P95Ms) {
             latency.push(Line::limit(
                 limit,
@@ -572,14 +574,16 @@ pub fn capacity_chart(result: &RunResult, cap: &Capacity) -> Result<String, Repo
             .draw_series(rps.iter().map(|p| Circle::new(*p, 4, BLUE.filled())))
             .map_err(e)?;
         Line::solid(rps, BLUE, "requests/s (left)").draw(&mut chart)?;
-        for line in latency {
-            chart
-                .draw_secondary_series(
-                    line.points
-                        .iter()
-                        .map(|p| Circle::new(*p, 4, line.color.filled())),
-                )
-                .map_err(e)?;
+        for (i, line) in latency.into_iter().enumerate() {
+            if i < marked {
+                chart
+                    .draw_secondary_series(
+                        line.points
+                            .iter()
+                            .map(|p| Circle::new(*p, 4, line.color.filled())),
+                    )
+                    .map_err(e)?;
+            }
             line.draw_secondary(&mut chart)?;
         }
         draw_legend(&mut chart)
