@@ -142,6 +142,10 @@ fn html_is_self_contained_with_svg_charts() {
         assert!(!lower.contains(forbidden), "found {forbidden}");
     }
     assert!(html.contains("worker-1"));
+    assert!(
+        html.contains("<td class=\"l\">10.0.0.2</td>"),
+        "the worker's address is shown"
+    );
 }
 
 #[test]
