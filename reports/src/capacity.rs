@@ -1,9 +1,10 @@
 //! Capacity planning: per stage, what the system did at that many users, and the highest
 //! step whose SLAs held before they first broke.
+use crate::evaluation::stage_breaches;
 use crate::model::RunResult;
-use crate::sla::stage_breaches;
 
-/// One row of the capacity table.
+/// One row of the capacity table. Latency columns are service time (as Locust's); the SLA
+/// verdict judges each threshold on its own basis (intended-time by default).
 #[derive(Clone, Debug, PartialEq)]
 pub struct CapacityRow {
     pub stage: usize,
@@ -15,6 +16,12 @@ pub struct CapacityRow {
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub p99_ms: f64,
+    /// p95 of intended-time latency, when the stage recorded any.
+    pub intended_p95_ms: Option<f64>,
+    /// Arrivals dropped in this stage (open model).
+    pub dropped: u64,
+    /// Dropped / offered arrivals, 0..1.
+    pub dropped_rate: f64,
     /// Successful requests / requests, 0..1 (1 when there were none).
     pub success_rate: f64,
     pub slas_held: bool,
@@ -68,6 +75,10 @@ pub fn capacity(result: &RunResult) -> Capacity {
                 p50_ms: s.latency.value_at_quantile(0.50),
                 p95_ms: s.latency.value_at_quantile(0.95),
                 p99_ms: s.latency.value_at_quantile(0.99),
+                intended_p95_ms: (!s.intended.is_empty())
+                    .then(|| s.intended.value_at_quantile(0.95)),
+                dropped: s.dropped,
+                dropped_rate: s.dropped_rate(),
                 success_rate: 1.0 - s.error_rate(),
                 slas_held: s.requests > 0 && broken_by.is_empty(),
                 broken_by,

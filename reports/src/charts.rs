@@ -1,20 +1,34 @@
 //! The report's charts, drawn with plotters into inline SVG strings (no scripts, no fetches).
+//!
+//! Every chart is built by [`frame`] (caption, margins, label areas) and most share
+//! [`standard_mesh`] and [`Line`], so they look alike and a style change is made once.
+//! Service time is drawn solid and intended-time latency dashed in the same colour, so the
+//! two read as a pair.
+use plotters::chart::DualCoordChartContext;
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use crate::capacity::Capacity;
 use crate::error::ReportError;
-use crate::model::RunResult;
+use crate::model::{ratio, RunResult};
 use crate::sla::SlaMetric;
 
-pub const WIDTH: u32 = 960;
-pub const HEIGHT: u32 = 300;
+const WIDTH: u32 = 960;
+const HEIGHT: u32 = 300;
 
 const BLUE: RGBColor = RGBColor(31, 119, 180);
 const ORANGE: RGBColor = RGBColor(255, 127, 14);
 const GREEN: RGBColor = RGBColor(44, 160, 44);
 const RED: RGBColor = RGBColor(214, 39, 40);
 const GREY: RGBColor = RGBColor(120, 120, 120);
+const PURPLE: RGBColor = RGBColor(148, 103, 189);
+
+type Area<'b> = DrawingArea<SVGBackend<'b>, Shift>;
+type Xy = Cartesian2d<RangedCoordf64, RangedCoordf64>;
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Xy>;
+type DualChart<'a, 'b> = DualCoordChartContext<'a, SVGBackend<'b>, Xy, Xy>;
 
 fn chart_err(chart: &str) -> impl Fn(String) -> ReportError + '_ {
     move |problem| ReportError::Chart {
@@ -27,7 +41,7 @@ fn chart_err(chart: &str) -> impl Fn(String) -> ReportError + '_ {
 fn svg(
     name: &str,
     height: u32,
-    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), String>,
+    draw: impl FnOnce(&Area<'_>) -> Result<(), String>,
 ) -> Result<String, ReportError> {
     let mut out = String::new();
     {
@@ -66,14 +80,164 @@ fn e<E: std::fmt::Debug>(err: E) -> String {
     format!("{err:?}")
 }
 
-/// Seconds since the run's first sample.
-fn elapsed(result: &RunResult) -> Vec<f64> {
+/// Which y label areas a chart needs.
+#[derive(Clone, Copy, PartialEq)]
+enum YLabels {
+    Left,
+    /// A secondary axis on the right.
+    Both,
+    /// Request names on the left.
+    Names,
+}
+
+/// The chart every figure starts from: caption, margins and label areas, over
+/// `0..x_max` × `0..y_max`.
+fn frame<'a, 'b>(
+    root: &'a Area<'b>,
+    caption: &str,
+    x_max: f64,
+    y_max: f64,
+    labels: YLabels,
+) -> Result<Chart<'a, 'b>, String> {
+    ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", 18))
+        .margin(10)
+        .margin_right(if labels == YLabels::Both { 10 } else { 40 })
+        .x_label_area_size(35)
+        .y_label_area_size(if labels == YLabels::Names { 230 } else { 60 })
+        .right_y_label_area_size(if labels == YLabels::Both { 60 } else { 0 })
+        .build_cartesian_2d(0.0..x_max, 0.0..y_max)
+        .map_err(e)
+}
+
+/// Ticks without needless decimals, axis names, no light grid.
+fn standard_mesh(chart: &mut Chart<'_, '_>, x_desc: &str, y_desc: &str) -> Result<(), String> {
+    chart
+        .configure_mesh()
+        .label_style(TICK_FONT)
+        .x_desc(x_desc)
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .y_desc(y_desc)
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(e)
+}
+
+/// One labelled line of a chart: solid, or dashed (intended-time latency, SLA limits).
+struct Line {
+    points: Vec<(f64, f64)>,
+    color: RGBColor,
+    width: u32,
+    dashed: bool,
+    label: String,
+}
+
+impl Line {
+    fn solid(points: Vec<(f64, f64)>, color: RGBColor, label: impl Into<String>) -> Line {
+        Line {
+            points,
+            color,
+            width: 2,
+            dashed: false,
+            label: label.into(),
+        }
+    }
+
+    fn dashed(points: Vec<(f64, f64)>, color: RGBColor, label: impl Into<String>) -> Line {
+        Line {
+            dashed: true,
+            ..Line::solid(points, color, label)
+        }
+    }
+
+    /// A thin dashed horizontal line at an SLA `limit` across `0..x_max`.
+    fn limit(limit: f64, x_max: f64, color: RGBColor, label: String) -> Line {
+        Line {
+            width: 1,
+            ..Line::dashed(vec![(0.0, limit), (x_max, limit)], color, label)
+        }
+    }
+
+    /// The line as one drawable element, dashed or solid.
+    fn element<DB: DrawingBackend>(&self) -> DynElement<'static, DB, (f64, f64)> {
+        let style = self.color.stroke_width(self.width);
+        if self.dashed {
+            DashedPathElement::new(self.points.clone(), 6, 4, style).into_dyn()
+        } else {
+            PathElement::new(self.points.clone(), style).into_dyn()
+        }
+    }
+
+    /// Its legend sample: a short stretch of the same line.
+    fn sample(&self) -> Line {
+        Line {
+            points: Vec::new(),
+            label: String::new(),
+            ..*self
+        }
+    }
+
+    fn legend<DB: DrawingBackend>(
+        self,
+    ) -> impl Fn((i32, i32)) -> DynElement<'static, DB, (i32, i32)> {
+        let style = self.color.stroke_width(self.width);
+        move |(x, y)| {
+            let points = vec![(x, y), (x + 20, y)];
+            if self.dashed {
+                DashedPathElement::new(points, 4, 3, style).into_dyn()
+            } else {
+                PathElement::new(points, style).into_dyn()
+            }
+        }
+    }
+
+    fn draw<'a, 'b: 'a>(self, chart: &mut Chart<'a, 'b>) -> Result<(), String> {
+        chart
+            .draw_series(std::iter::once(self.element()))
+            .map_err(e)?
+            .label(&self.label)
+            .legend(self.sample().legend());
+        Ok(())
+    }
+
+    fn draw_secondary<'a, 'b: 'a>(self, chart: &mut DualChart<'a, 'b>) -> Result<(), String> {
+        chart
+            .draw_secondary_series(std::iter::once(self.element()))
+            .map_err(e)?
+            .label(&self.label)
+            .legend(self.sample().legend());
+        Ok(())
+    }
+}
+
+/// Points of `value` per second, x in seconds since the run's first sample.
+fn per_second(
+    result: &RunResult,
+    keep: impl Fn(&crate::model::SecondSample) -> bool,
+    value: impl Fn(&crate::model::SecondSample) -> f64,
+) -> Vec<(f64, f64)> {
     let t0 = result.series.first().map_or(0, |s| s.unix_second);
     result
         .series
         .iter()
-        .map(|s| (s.unix_second - t0) as f64)
+        .filter(|s| keep(s))
+        .map(|s| ((s.unix_second - t0) as f64, value(s)))
         .collect()
+}
+
+/// The x range of the over-time charts: the run's seconds, at least one.
+fn seconds_max(result: &RunResult) -> f64 {
+    match (result.series.first(), result.series.last()) {
+        (Some(a), Some(b)) => ((b.unix_second - a.unix_second) as f64).max(1.0),
+        _ => 1.0,
+    }
+}
+
+/// Head-room above the highest value for a legend of `entries` lines in the upper left, so
+/// the legend sits over empty space rather than over the data.
+fn headroom(entries: usize) -> f64 {
+    1.1 + 0.09 * entries as f64
 }
 
 fn max_or(values: impl Iterator<Item = f64>, floor: f64) -> f64 {
@@ -82,59 +246,35 @@ fn max_or(values: impl Iterator<Item = f64>, floor: f64) -> f64 {
 
 pub fn users_and_rps(result: &RunResult) -> Result<String, ReportError> {
     svg("users and rps", HEIGHT, |root| {
-        let t = elapsed(result);
-        let x_max = t.last().copied().unwrap_or(1.0).max(1.0);
-        let rps_max = max_or(result.series.iter().map(|s| s.requests as f64), 1.0) * 1.1;
-        let users_max = max_or(result.series.iter().map(|s| s.users as f64), 1.0) * 1.1;
-        let mut chart = ChartBuilder::on(root)
-            .caption("Users and requests per second", ("sans-serif", 18))
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(60)
-            .right_y_label_area_size(60)
-            .build_cartesian_2d(0.0..x_max, 0.0..rps_max)
-            .map_err(e)?
-            .set_secondary_coord(0.0..x_max, 0.0..users_max);
-        chart
-            .configure_mesh()
-            .label_style(TICK_FONT)
-            .x_desc("seconds since start")
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .y_desc("requests/s")
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(e)?;
-        chart
-            .configure_secondary_axes()
-            .label_style(TICK_FONT)
-            .y_label_formatter(&tick)
-            .y_desc("users")
-            .draw()
-            .map_err(e)?;
-        chart
-            .draw_series(LineSeries::new(
-                t.iter()
-                    .zip(&result.series)
-                    .map(|(x, s)| (*x, s.requests as f64)),
-                BLUE.stroke_width(2),
-            ))
-            .map_err(e)?
-            .label("requests/s")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
-        chart
-            .draw_secondary_series(LineSeries::new(
-                t.iter()
-                    .zip(&result.series)
-                    .map(|(x, s)| (*x, s.users as f64)),
-                ORANGE.stroke_width(2),
-            ))
-            .map_err(e)?
-            .label("users")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], ORANGE.stroke_width(2)));
-        draw_legend(&mut chart)?;
-        Ok(())
+        let x_max = seconds_max(result);
+        let rps = per_second(result, |_| true, |s| s.requests as f64);
+        let users = per_second(result, |_| true, |s| s.users as f64);
+        let rps_max = max_or(rps.iter().map(|p| p.1), 1.0) * headroom(2);
+        let users_max = max_or(users.iter().map(|p| p.1), 1.0) * headroom(2);
+        let mut chart = frame(
+            root,
+            "Users and requests per second",
+            x_max,
+            rps_max,
+            YLabels::Both,
+        )?
+        .set_secondary_coord(0.0..x_max, 0.0..users_max);
+        standard_mesh(&mut chart, "seconds since start", "requests/s")?;
+        secondary_axis(&mut chart, "users")?;
+        Line::solid(rps, BLUE, "requests/s").draw(&mut chart)?;
+        Line::solid(users, ORANGE, "users").draw_secondary(&mut chart)?;
+        draw_legend(&mut chart)
     })
+}
+
+fn secondary_axis(chart: &mut DualChart<'_, '_>, y_desc: &str) -> Result<(), String> {
+    chart
+        .configure_secondary_axes()
+        .label_style(TICK_FONT)
+        .y_label_formatter(&tick)
+        .y_desc(y_desc)
+        .draw()
+        .map_err(e)
 }
 
 /// The limit of an all-requests threshold on `metric`, to draw as a dashed SLA line.
@@ -146,101 +286,97 @@ fn sla_limit(result: &RunResult, metric: SlaMetric) -> Option<f64> {
         .map(|t| t.limit)
 }
 
+/// p50/p95/p99 of service time per second and, when recorded, p95/p99 of intended-time
+/// latency (dashed), with the p95 SLA line.
 pub fn latency_over_time(result: &RunResult) -> Result<String, ReportError> {
     svg("latency over time", HEIGHT, |root| {
-        let t = elapsed(result);
-        let x_max = t.last().copied().unwrap_or(1.0).max(1.0);
-        let p = |q: f64| -> Vec<(f64, f64)> {
-            t.iter()
-                .zip(&result.series)
-                .filter(|(_, s)| s.requests > 0)
-                .map(|(x, s)| (*x, s.latency.value_at_quantile(q)))
-                .collect()
-        };
-        let (p50, p95, p99) = (p(0.5), p(0.95), p(0.99));
-        let sla = sla_limit(result, SlaMetric::P95Ms);
-        let y_max = max_or(p99.iter().map(|v| v.1).chain(sla), 1.0) * 1.1;
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                "Response time percentiles per second (ms)",
-                ("sans-serif", 18),
+        let x_max = seconds_max(result);
+        let service = |q: f64| {
+            per_second(
+                result,
+                |s| s.requests > 0,
+                move |s| s.latency.value_at_quantile(q),
             )
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0.0..x_max, 0.0..y_max)
-            .map_err(e)?;
-        chart
-            .configure_mesh()
-            .label_style(TICK_FONT)
-            .x_desc("seconds since start")
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .y_desc("ms")
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(e)?;
-        for (data, color, label) in [(p50, GREEN, "p50"), (p95, ORANGE, "p95"), (p99, RED, "p99")] {
-            chart
-                .draw_series(LineSeries::new(data, color.stroke_width(2)))
-                .map_err(e)?
-                .label(label)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+        };
+        let intended = |q: f64| {
+            per_second(
+                result,
+                |s| !s.intended.is_empty(),
+                move |s| s.intended.value_at_quantile(q),
+            )
+        };
+        let mut lines = vec![
+            Line::solid(service(0.5), GREEN, "p50 service"),
+            Line::solid(service(0.95), ORANGE, "p95 service"),
+            Line::solid(service(0.99), RED, "p99 service"),
+        ];
+        if result.has_intended() {
+            lines.push(Line::dashed(intended(0.95), ORANGE, "p95 intended-time"));
+            lines.push(Line::dashed(intended(0.99), RED, "p99 intended-time"));
         }
+        let sla = sla_limit(result, SlaMetric::P95Ms);
         if let Some(limit) = sla {
-            chart
-                .draw_series(DashedLineSeries::new(
-                    vec![(0.0, limit), (x_max, limit)],
-                    6,
-                    4,
-                    GREY.stroke_width(1),
-                ))
-                .map_err(e)?
-                .label(format!("SLA p95 < {} ms", tick(&limit)))
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREY));
+            lines.push(Line::limit(
+                limit,
+                x_max,
+                GREY,
+                format!("SLA p95 < {} ms", tick(&limit)),
+            ));
         }
-        draw_legend(&mut chart)?;
-        Ok(())
+        let top = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
+        let y_max = max_or(top, 1.0) * headroom(lines.len());
+        let mut chart = frame(
+            root,
+            "Response time percentiles per second (ms)",
+            x_max,
+            y_max,
+            YLabels::Left,
+        )?;
+        standard_mesh(&mut chart, "seconds since start", "ms")?;
+        for line in lines {
+            line.draw(&mut chart)?;
+        }
+        draw_legend(&mut chart)
     })
 }
 
+/// Failed requests per second as a share of requests and, when any arrival was dropped,
+/// dropped arrivals as a share of offered arrivals (requests + dropped).
 pub fn error_rate_over_time(result: &RunResult) -> Result<String, ReportError> {
     svg("error rate over time", HEIGHT, |root| {
-        let t = elapsed(result);
-        let x_max = t.last().copied().unwrap_or(1.0).max(1.0);
-        let rate: Vec<(f64, f64)> = t
+        let x_max = seconds_max(result);
+        let rate = per_second(result, |_| true, |s| s.error_rate() * 100.0);
+        let mut lines = Vec::new();
+        if result.dropped_arrivals > 0 || result.series.iter().any(|s| s.dropped > 0) {
+            let dropped = per_second(
+                result,
+                |_| true,
+                |s| ratio(s.dropped, s.requests + s.dropped) * 100.0,
+            );
+            lines.push(Line::solid(dropped, PURPLE, "% of arrivals dropped"));
+        }
+        if let Some(limit) = sla_limit(result, SlaMetric::ErrorRate) {
+            let limit = limit * 100.0;
+            lines.push(Line::limit(
+                limit,
+                x_max,
+                GREY,
+                format!("SLA error rate < {} %", tick(&limit)),
+            ));
+        }
+        let top = rate
             .iter()
-            .zip(&result.series)
-            .map(|(x, s)| {
-                let r = if s.requests == 0 {
-                    0.0
-                } else {
-                    s.failures as f64 / s.requests as f64
-                };
-                (*x, r * 100.0)
-            })
-            .collect();
-        let sla = sla_limit(result, SlaMetric::ErrorRate).map(|l| l * 100.0);
-        let y_max = max_or(rate.iter().map(|v| v.1).chain(sla), 1.0) * 1.1;
-        let mut chart = ChartBuilder::on(root)
-            .caption("Error rate per second (%)", ("sans-serif", 18))
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0.0..x_max, 0.0..y_max)
-            .map_err(e)?;
-        chart
-            .configure_mesh()
-            .label_style(TICK_FONT)
-            .x_desc("seconds since start")
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .y_desc("% failed")
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(e)?;
+            .chain(lines.iter().flat_map(|l| l.points.iter()))
+            .map(|p| p.1);
+        let y_max = max_or(top, 1.0) * headroom(lines.len() + 1);
+        let mut chart = frame(
+            root,
+            "Failed requests and dropped arrivals per second (%)",
+            x_max,
+            y_max,
+            YLabels::Left,
+        )?;
+        standard_mesh(&mut chart, "seconds since start", "%")?;
         chart
             .draw_series(
                 AreaSeries::new(rate, 0.0, RED.mix(0.25)).border_style(RED.stroke_width(2)),
@@ -248,47 +384,44 @@ pub fn error_rate_over_time(result: &RunResult) -> Result<String, ReportError> {
             .map_err(e)?
             .label("% of requests failed")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
-        if let Some(limit) = sla {
-            chart
-                .draw_series(DashedLineSeries::new(
-                    vec![(0.0, limit), (x_max, limit)],
-                    6,
-                    4,
-                    GREY.stroke_width(1),
-                ))
-                .map_err(e)?
-                .label(format!("SLA error rate < {} %", tick(&limit)))
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREY));
+        for line in lines {
+            line.draw(&mut chart)?;
         }
-        draw_legend(&mut chart)?;
-        Ok(())
+        draw_legend(&mut chart)
     })
 }
 
 /// Latency against percentile on a "nines" axis: x = -log10(1 - q), so 90 %, 99 %, 99.9 %
-/// are evenly spaced, the way HDR percentile plots are read.
+/// are evenly spaced, the way HDR percentile plots are read. Service time solid and, when
+/// recorded, intended-time latency dashed.
 pub fn percentile_spectrum(result: &RunResult) -> Result<String, ReportError> {
     svg("percentile spectrum", HEIGHT, |root| {
         let overall = result.overall();
-        let points: Vec<(f64, f64)> = (0..=400)
-            .map(|i| {
-                let nines = i as f64 / 100.0; // 0 .. 4 nines
-                let q = 1.0 - 10f64.powf(-nines);
-                (nines, overall.latency.value_at_quantile(q))
-            })
-            .collect();
-        let y_max = max_or(points.iter().map(|p| p.1), 1.0) * 1.1;
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                "Latency by percentile, all requests (ms)",
-                ("sans-serif", 18),
-            )
-            .margin(10)
-            .margin_right(40)
-            .x_label_area_size(35)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0.0..4.0, 0.0..y_max)
-            .map_err(e)?;
+        let curve = |h: &crate::model::LatencyHistogram| -> Vec<(f64, f64)> {
+            (0..=400)
+                .map(|i| {
+                    let nines = i as f64 / 100.0; // 0 .. 4 nines
+                    (nines, h.value_at_quantile(1.0 - 10f64.powf(-nines)))
+                })
+                .collect()
+        };
+        let mut lines = vec![Line::solid(curve(&overall.latency), BLUE, "service time")];
+        if !overall.intended.is_empty() {
+            lines.push(Line::dashed(
+                curve(&overall.intended),
+                PURPLE,
+                "intended-time",
+            ));
+        }
+        let top = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
+        let y_max = max_or(top, 1.0) * 1.1;
+        let mut chart = frame(
+            root,
+            "Latency by percentile, all requests (ms)",
+            4.0,
+            y_max,
+            YLabels::Left,
+        )?;
         chart
             .configure_mesh()
             .label_style(TICK_FONT)
@@ -306,10 +439,11 @@ pub fn percentile_spectrum(result: &RunResult) -> Result<String, ReportError> {
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(e)?;
-        chart
-            .draw_series(LineSeries::new(points, BLUE.stroke_width(2)))
-            .map_err(e)?;
-        Ok(())
+        for line in lines {
+            line.draw(&mut chart)?;
+        }
+        // The curves rise to the right: the upper left is empty.
+        draw_legend(&mut chart)
     })
 }
 
@@ -343,16 +477,13 @@ pub fn per_request(result: &RunResult) -> Result<String, ReportError> {
             .iter()
             .map(|r| short_label(&r.name))
             .collect();
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                "p50 (green), p95 (orange), p99 (red) by request (ms)",
-                ("sans-serif", 18),
-            )
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(230)
-            .build_cartesian_2d(0.0..x_max, 0.0..rows as f64)
-            .map_err(e)?;
+        let mut chart = frame(
+            root,
+            "Service time p50 (green), p95 (orange), p99 (red) by request (ms)",
+            x_max,
+            rows as f64,
+            YLabels::Names,
+        )?;
         chart
             .configure_mesh()
             .label_style(TICK_FONT)
@@ -390,78 +521,72 @@ pub fn per_request(result: &RunResult) -> Result<String, ReportError> {
     })
 }
 
-/// Throughput and p95 against users, one point per stage, with the p95 SLA line.
+/// Throughput and p95 against users, one point per stage, with the p95 SLA line; the p95 of
+/// intended-time latency dashed when it was recorded.
 pub fn capacity_chart(result: &RunResult, cap: &Capacity) -> Result<String, ReportError> {
     svg("capacity", HEIGHT, |root| {
         let x_max = max_or(cap.rows.iter().map(|r| r.users as f64), 1.0) * 1.1;
-        let rps_max = max_or(cap.rows.iter().map(|r| r.rps), 1.0) * 1.15;
-        let sla = sla_limit(result, SlaMetric::P95Ms);
-        let p95_max = max_or(cap.rows.iter().map(|r| r.p95_ms).chain(sla), 1.0) * 1.15;
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                "Capacity: throughput and p95 by concurrent users",
-                ("sans-serif", 18),
-            )
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(60)
-            .right_y_label_area_size(60)
-            .build_cartesian_2d(0.0..x_max, 0.0..rps_max)
-            .map_err(e)?
-            .set_secondary_coord(0.0..x_max, 0.0..p95_max);
-        chart
-            .configure_mesh()
-            .label_style(TICK_FONT)
-            .x_desc("concurrent users")
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .y_desc("requests/s")
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(e)?;
-        chart
-            .configure_secondary_axes()
-            .label_style(TICK_FONT)
-            .y_label_formatter(&tick)
-            .y_desc("p95 ms")
-            .draw()
-            .map_err(e)?;
-        let rps: Vec<(f64, f64)> = cap.rows.iter().map(|r| (r.users as f64, r.rps)).collect();
-        let p95: Vec<(f64, f64)> = cap
-            .rows
-            .iter()
-            .map(|r| (r.users as f64, r.p95_ms))
-            .collect();
-        chart
-            .draw_series(LineSeries::new(rps.clone(), BLUE.stroke_width(2)))
-            .map_err(e)?
-            .label("requests/s (left)")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+        let at_users = |value: &dyn Fn(&crate::capacity::CapacityRow) -> Option<f64>| {
+            cap.rows
+                .iter()
+                .filter_map(|r| Some((r.users as f64, value(r)?)))
+                .collect::<Vec<_>>()
+        };
+        let rps = at_users(&|r| Some(r.rps));
+        let mut latency = vec![Line::solid(
+            at_users(&|r| Some(r.p95_ms)),
+            ORANGE,
+            "p95 ms (right)",
+        )];
+        let intended = at_users(&|r| r.intended_p95_ms);
+        if !intended.is_empty() {
+            latency.push(Line::dashed(
+                intended,
+                ORANGE,
+                "p95 intended-time ms (right)",
+            ));
+        }
+        // Stages are marked with points; the SLA limit pushed next is a plain line.
+        let marked = latency.len();
+        if let Some(limit) = sla_limit(result, SlaMetric::P95Ms) {
+            latency.push(Line::limit(
+                limit,
+                x_max,
+                RED,
+                format!("SLA p95 < {} ms", tick(&limit)),
+            ));
+        }
+        let entries = latency.len() + 1;
+        let rps_max = max_or(rps.iter().map(|p| p.1), 1.0) * headroom(entries);
+        let top = latency.iter().flat_map(|l| l.points.iter().map(|p| p.1));
+        let p95_max = max_or(top, 1.0) * headroom(entries);
+        let mut chart = frame(
+            root,
+            "Capacity: throughput and p95 by concurrent users",
+            x_max,
+            rps_max,
+            YLabels::Both,
+        )?
+        .set_secondary_coord(0.0..x_max, 0.0..p95_max);
+        standard_mesh(&mut chart, "concurrent users", "requests/s")?;
+        secondary_axis(&mut chart, "p95 ms")?;
         chart
             .draw_series(rps.iter().map(|p| Circle::new(*p, 4, BLUE.filled())))
             .map_err(e)?;
-        chart
-            .draw_secondary_series(LineSeries::new(p95.clone(), ORANGE.stroke_width(2)))
-            .map_err(e)?
-            .label("p95 ms (right)")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], ORANGE.stroke_width(2)));
-        chart
-            .draw_secondary_series(p95.iter().map(|p| Circle::new(*p, 4, ORANGE.filled())))
-            .map_err(e)?;
-        if let Some(limit) = sla {
-            chart
-                .draw_secondary_series(DashedLineSeries::new(
-                    vec![(0.0, limit), (x_max, limit)],
-                    6,
-                    4,
-                    RED.stroke_width(1),
-                ))
-                .map_err(e)?
-                .label(format!("SLA p95 < {} ms", tick(&limit)))
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
+        Line::solid(rps, BLUE, "requests/s (left)").draw(&mut chart)?;
+        for (i, line) in latency.into_iter().enumerate() {
+            if i < marked {
+                chart
+                    .draw_secondary_series(
+                        line.points
+                            .iter()
+                            .map(|p| Circle::new(*p, 4, line.color.filled())),
+                    )
+                    .map_err(e)?;
+            }
+            line.draw_secondary(&mut chart)?;
         }
-        draw_legend(&mut chart)?;
-        Ok(())
+        draw_legend(&mut chart)
     })
 }
 

@@ -1,10 +1,14 @@
 //! Baseline comparison: per-request deltas of p50, p95, p99, rps and error rate, and the
 //! regressions that exceed their thresholds (the CI regression gate).
+//!
+//! Latency is compared on intended-time latency when both runs recorded it (it is what users
+//! saw, and it does not hide a stall), otherwise on service time; the comparison says which.
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use crate::markdown::cell;
-use crate::model::{RequestStats, RunResult};
+use crate::model::{LatencyHistogram, RequestStats, RunResult};
+use crate::sla::LatencyBasis;
 
 /// Allowed relative change per metric, as fractions (0.10 = 10 %).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -50,6 +54,8 @@ pub struct MetricDelta {
 pub struct RequestComparison {
     pub name: String,
     pub judged: bool,
+    /// The latency the p50/p95/p99 deltas compare.
+    pub latency: LatencyBasis,
     pub deltas: Vec<MetricDelta>,
 }
 
@@ -74,6 +80,18 @@ fn change(baseline: f64, current: f64) -> f64 {
     }
 }
 
+/// Intended-time latency when both sides have it, else service time.
+fn latencies<'a>(
+    b: &'a RequestStats,
+    c: &'a RequestStats,
+) -> (&'a LatencyHistogram, &'a LatencyHistogram, LatencyBasis) {
+    if b.intended.is_empty() || c.intended.is_empty() {
+        (&b.latency, &c.latency, LatencyBasis::Service)
+    } else {
+        (&b.intended, &c.intended, LatencyBasis::Intended)
+    }
+}
+
 fn compare_stats(
     b: &RequestStats,
     b_secs: f64,
@@ -83,14 +101,15 @@ fn compare_stats(
 ) -> RequestComparison {
     let judged = b.requests >= t.min_requests && c.requests >= t.min_requests;
     let mut deltas = Vec::new();
+    let (b_latency, c_latency, latency) = latencies(b, c);
     for (metric, q, tol) in [
         ("p50", 0.5, t.p50),
         ("p95", 0.95, t.p95),
         ("p99", 0.99, t.p99),
     ] {
         let (bv, cv) = (
-            b.latency.value_at_quantile(q),
-            c.latency.value_at_quantile(q),
+            b_latency.value_at_quantile(q),
+            c_latency.value_at_quantile(q),
         );
         let ch = change(bv, cv);
         deltas.push(MetricDelta {
@@ -122,6 +141,7 @@ fn compare_stats(
     RequestComparison {
         name: c.name.clone(),
         judged,
+        latency,
         deltas,
     }
 }
@@ -198,9 +218,21 @@ impl Comparison {
         }
     }
 
-    /// "Only in the baseline: a, b" lines (empty when both runs have the same names).
-    fn unmatched_names(&self) -> String {
-        let mut out = String::new();
+    /// Which latency the percentiles compare, e.g. "Latency compared: intended-time (both
+    /// runs recorded it)." (from the aggregate row, which every comparison has).
+    pub fn latency_note(&self) -> String {
+        match self.rows.last().map(|r| r.latency) {
+            Some(LatencyBasis::Intended) => {
+                "Latency compared: intended-time (both runs recorded it).".to_string()
+            }
+            _ => "Latency compared: service time (intended-time latency is not in both runs)."
+                .to_string(),
+        }
+    }
+
+    /// The latency note and "Only in the baseline: a, b" lines.
+    fn preamble(&self) -> String {
+        let mut out = format!("{}\n", self.latency_note());
         for (side, names) in [
             ("baseline", &self.only_in_baseline),
             ("current run", &self.only_in_current),
@@ -218,7 +250,7 @@ impl Comparison {
 
     /// A plain-text table for the terminal.
     pub fn to_text(&self) -> String {
-        let mut out = self.unmatched_names();
+        let mut out = self.preamble();
         let _ = writeln!(
             out,
             "{:<32} {:<10} {:>12} {:>12} {:>9}  verdict",
@@ -256,10 +288,10 @@ impl Comparison {
             format!("{n} regression(s) over the thresholds")
         };
         let mut out = format!("# Skein comparison\n\n**{verdict}**\n\n");
-        let unmatched = self.unmatched_names();
-        if !unmatched.is_empty() {
+        let preamble = self.preamble();
+        if !preamble.is_empty() {
             // One paragraph per line: a blank line between them in Markdown.
-            let _ = writeln!(out, "{}", unmatched.replace('\n', "\n\n"));
+            let _ = writeln!(out, "{}", preamble.replace('\n', "\n\n"));
         }
         out.push_str("| Name | Metric | Baseline | Current | Change | Verdict |\n|---|---|---:|---:|---:|:---:|\n");
         for r in &self.rows {

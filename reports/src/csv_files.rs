@@ -1,5 +1,9 @@
 //! Locust-compatible CSV files, with Locust's exact column names so existing tooling reads
 //! them. Times are milliseconds with sub-millisecond precision kept (three decimals).
+//!
+//! Locust's files keep Locust's meaning: response times are service time. Intended-time
+//! latencies (corrected for coordinated omission) go to `skein_stats_corrected.csv`, with
+//! exactly the columns of `skein_stats.csv`, so the same tooling reads both.
 use std::path::{Path, PathBuf};
 
 use crate::capacity::capacity;
@@ -62,7 +66,7 @@ pub const FAILURES_HEADER: [&str; 6] = [
     "Last Seen",
 ];
 
-pub const CAPACITY_HEADER: [&str; 10] = [
+pub const CAPACITY_HEADER: [&str; 12] = [
     "Stage",
     "User Count",
     "Requests/s",
@@ -73,6 +77,9 @@ pub const CAPACITY_HEADER: [&str; 10] = [
     "Success Rate",
     "SLAs Held",
     "Recommended",
+    // Skein's own columns, after Locust-style ones so positions stay stable.
+    "Dropped/s",
+    "Intended 95%",
 ];
 
 fn ms(v: f64) -> String {
@@ -91,61 +98,21 @@ fn percentile_fields(latency: &LatencyHistogram) -> impl Iterator<Item = String>
     })
 }
 
-fn writer(path: &Path) -> Result<csv::Writer<std::fs::File>, ReportError> {
-    csv::Writer::from_path(path).map_err(|source| ReportError::Csv {
+/// Writes `header` then `rows` to `path`: the one way every CSV file here is written.
+fn write_csv(
+    path: &Path,
+    header: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> Result<PathBuf, ReportError> {
+    let csv_err = |source| ReportError::Csv {
         path: path.to_path_buf(),
         source,
-    })
-}
-
-fn csv_err(path: &Path) -> impl Fn(csv::Error) -> ReportError + '_ {
-    move |source| ReportError::Csv {
-        path: path.to_path_buf(),
-        source,
+    };
+    let mut w = csv::Writer::from_path(path).map_err(csv_err)?;
+    w.write_record(header).map_err(csv_err)?;
+    for row in rows {
+        w.write_record(row).map_err(csv_err)?;
     }
-}
-
-fn stats_row(r: &RequestStats, duration: f64) -> Vec<String> {
-    let mut row = vec![
-        r.method.clone(),
-        r.name.clone(),
-        r.requests.to_string(),
-        r.failures.to_string(),
-        ms(r.latency.value_at_quantile(0.5)),
-        ms(r.latency.mean()),
-        ms(r.latency.min()),
-        ms(r.latency.max()),
-        format!("{:.2}", avg_size(r.content_bytes, r.requests)),
-        format!("{:.6}", r.requests as f64 / duration),
-        format!("{:.6}", r.failures as f64 / duration),
-    ];
-    row.extend(percentile_fields(&r.latency));
-    row
-}
-
-fn avg_size(bytes: u64, n: u64) -> f64 {
-    if n == 0 {
-        0.0
-    } else {
-        bytes as f64 / n as f64
-    }
-}
-
-pub fn write_stats(result: &RunResult, path: &Path) -> Result<PathBuf, ReportError> {
-    let mut w = writer(path)?;
-    let header: Vec<&str> = STATS_HEADER
-        .iter()
-        .copied()
-        .chain(PERCENTILES.iter().map(|(_, h)| *h))
-        .collect();
-    w.write_record(&header).map_err(csv_err(path))?;
-    let duration = result.duration_secs();
-    for r in &result.requests {
-        w.write_record(stats_row(r, duration))
-            .map_err(csv_err(path))?;
-    }
-    w.write_record(stats_row(&result.overall(), duration))
-        .map_err(csv_err(path))?;
     w.flush().map_err(|source| ReportError::Io {
         path: path.to_path_buf(),
         source,
@@ -153,20 +120,78 @@ pub fn write_stats(result: &RunResult, path: &Path) -> Result<PathBuf, ReportErr
     Ok(path.to_path_buf())
 }
 
+/// The latency a row of a stats file reports.
+fn stats_row(r: &RequestStats, latency: &LatencyHistogram, duration: f64) -> Vec<String> {
+    let mut row = vec![
+        r.method.clone(),
+        r.name.clone(),
+        r.requests.to_string(),
+        r.failures.to_string(),
+        ms(latency.value_at_quantile(0.5)),
+        ms(latency.mean()),
+        ms(latency.min()),
+        ms(latency.max()),
+        format!("{:.2}", r.avg_content_bytes()),
+        format!("{:.6}", r.requests as f64 / duration),
+        format!("{:.6}", r.failures as f64 / duration),
+    ];
+    row.extend(percentile_fields(latency));
+    row
+}
+
+fn stats_header() -> Vec<&'static str> {
+    STATS_HEADER
+        .iter()
+        .copied()
+        .chain(PERCENTILES.iter().map(|(_, h)| *h))
+        .collect()
+}
+
+/// `skein_stats.csv`: per request name and `Aggregated`, service time (Locust's meaning).
+pub fn write_stats(result: &RunResult, path: &Path) -> Result<PathBuf, ReportError> {
+    write_stats_of(result, path, |r| &r.latency)
+}
+
+/// `skein_stats_corrected.csv`: the columns of `skein_stats.csv`, with the times taken from
+/// intended-time latency. `None` (and no file) when the run recorded none: a file of `N/A`s
+/// would only look like data.
+pub fn write_stats_corrected(
+    result: &RunResult,
+    path: &Path,
+) -> Result<Option<PathBuf>, ReportError> {
+    if !result.has_intended() {
+        return Ok(None);
+    }
+    write_stats_of(result, path, |r| &r.intended).map(Some)
+}
+
+fn write_stats_of(
+    result: &RunResult,
+    path: &Path,
+    latency: impl Fn(&RequestStats) -> &LatencyHistogram,
+) -> Result<PathBuf, ReportError> {
+    let duration = result.duration_secs();
+    let overall = result.overall();
+    let rows = result
+        .requests
+        .iter()
+        .chain(std::iter::once(&overall))
+        .map(|r| stats_row(r, latency(r), duration));
+    write_csv(path, &stats_header(), rows)
+}
+
 /// One row per second, as Locust's `Aggregated` rows: that second's rates and percentiles,
 /// then the running totals since the start. (Locust's default history writes cumulative
 /// percentiles; per-second ones show when latency moved, and the totals stay cumulative.)
 pub fn write_history(result: &RunResult, path: &Path) -> Result<PathBuf, ReportError> {
-    let mut w = writer(path)?;
     let header: Vec<&str> = HISTORY_HEADER_START
         .iter()
         .copied()
         .chain(PERCENTILES.iter().map(|(_, h)| *h))
         .chain(HISTORY_HEADER_END.iter().copied())
         .collect();
-    w.write_record(&header).map_err(csv_err(path))?;
     let mut total = RequestStats::new("", "Aggregated");
-    for s in &result.series {
+    let rows = result.series.iter().map(|s| {
         total.requests += s.requests;
         total.failures += s.failures;
         total.content_bytes += s.content_bytes;
@@ -187,45 +212,36 @@ pub fn write_history(result: &RunResult, path: &Path) -> Result<PathBuf, ReportE
             ms(total.latency.mean()),
             ms(total.latency.min()),
             ms(total.latency.max()),
-            format!("{:.2}", avg_size(total.content_bytes, total.requests)),
+            format!("{:.2}", total.avg_content_bytes()),
         ]);
-        w.write_record(row).map_err(csv_err(path))?;
-    }
-    w.flush().map_err(|source| ReportError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(path.to_path_buf())
+        row
+    });
+    write_csv(path, &header, rows)
 }
 
 pub fn write_failures(result: &RunResult, path: &Path) -> Result<PathBuf, ReportError> {
-    let mut w = writer(path)?;
-    w.write_record(FAILURES_HEADER).map_err(csv_err(path))?;
-    for f in &result.failures {
-        w.write_record([
+    let rows = result.failures.iter().map(|f| {
+        vec![
             f.method.clone(),
             f.name.clone(),
             f.error.clone(),
             f.occurrences.to_string(),
             f.first_seen.to_rfc3339(),
             f.last_seen.to_rfc3339(),
-        ])
-        .map_err(csv_err(path))?;
-    }
-    w.flush().map_err(|source| ReportError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(path.to_path_buf())
+        ]
+    });
+    write_csv(path, &FAILURES_HEADER, rows)
 }
 
+/// Per stage: Locust-style columns (service time), then Skein's `Dropped/s` (open-model
+/// arrivals not sent, per second of the stage) and `Intended 95%` (`N/A` without
+/// intended-time latency).
 pub fn write_capacity(result: &RunResult, path: &Path) -> Result<PathBuf, ReportError> {
-    let mut w = writer(path)?;
-    w.write_record(CAPACITY_HEADER).map_err(csv_err(path))?;
     let cap = capacity(result);
-    for r in &cap.rows {
+    let durations: Vec<f64> = result.stages.iter().map(|s| s.duration_secs()).collect();
+    let rows = cap.rows.iter().zip(durations).map(|(r, secs)| {
         let recommended = cap.recommended.as_ref().is_some_and(|x| x.stage == r.stage);
-        w.write_record([
+        vec![
             (r.stage + 1).to_string(),
             r.users.to_string(),
             format!("{:.3}", r.rps),
@@ -236,12 +252,9 @@ pub fn write_capacity(result: &RunResult, path: &Path) -> Result<PathBuf, Report
             format!("{:.5}", r.success_rate),
             r.slas_held.to_string(),
             recommended.to_string(),
-        ])
-        .map_err(csv_err(path))?;
-    }
-    w.flush().map_err(|source| ReportError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(path.to_path_buf())
+            format!("{:.3}", r.dropped as f64 / secs),
+            r.intended_p95_ms.map_or("N/A".to_string(), ms),
+        ]
+    });
+    write_csv(path, &CAPACITY_HEADER, rows)
 }

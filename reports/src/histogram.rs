@@ -116,6 +116,23 @@ impl LatencyHistogram {
         }
     }
 
+    /// Records one latency corrected for coordinated omission, as HdrHistogram's
+    /// `record_correct`: when `micros` exceeds the interval at which requests were expected
+    /// (`expected_interval_micros`, 0 for none), the requests that a stalled closed-model
+    /// user did not send in the meantime are recorded too, at `micros - interval`,
+    /// `micros - 2·interval`, ... So the histogram may hold more samples than requests.
+    pub fn record_corrected(&mut self, micros: u64, expected_interval_micros: u64) {
+        self.record(micros);
+        if expected_interval_micros == 0 {
+            return;
+        }
+        let mut missing = micros.saturating_sub(expected_interval_micros);
+        while missing >= expected_interval_micros {
+            self.record(missing);
+            missing -= expected_interval_micros;
+        }
+    }
+
     /// Adds every sample of `other`: merge is exact because both share the same precision.
     pub fn add(&mut self, other: &LatencyHistogram) {
         if other.is_empty() {
@@ -285,6 +302,23 @@ mod tests {
             h.memory_bytes() * 10 < dense,
             "{} vs {dense}",
             h.memory_bytes()
+        );
+    }
+
+    #[test]
+    fn corrected_recording_fills_in_the_requests_a_stall_held_back() {
+        let mut h = LatencyHistogram::new();
+        h.record_corrected(10_000, 1_000);
+        // 10 ms with one request expected every 1 ms: 10, 9, ..., 1 ms.
+        assert_eq!(h.count(), 10);
+        assert!((h.min() - 1.0).abs() < 0.01, "{}", h.min());
+        let mut plain = LatencyHistogram::new();
+        plain.record_corrected(500, 1_000);
+        plain.record_corrected(500, 0);
+        assert_eq!(
+            plain.count(),
+            2,
+            "no correction under the interval or without one"
         );
     }
 

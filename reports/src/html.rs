@@ -7,7 +7,23 @@ use crate::charts;
 use crate::error::ReportError;
 use crate::junit::xml_escape as esc;
 use crate::markdown::verdict_line;
-use crate::model::RunResult;
+use crate::model::{LoadModel, RunResult};
+
+/// Under the charts that show both latencies: what the difference means.
+const INTENDED_CAPTION: &str = "Solid: service time, from the actual send. Dashed: intended-time latency, from when the request should have been sent, so it includes the time a request waited to be sent; service time alone hides that wait (coordinated omission).";
+
+/// One sentence on dropped arrivals, for every place failures are shown.
+fn dropped_sentence(result: &RunResult) -> String {
+    format!(
+        "{} arrivals dropped ({:.2} % of offered arrivals): the open model did not send them because max_in_flight requests were already outstanding.",
+        thousands(result.dropped_arrivals),
+        result.dropped_rate() * 100.0
+    )
+}
+
+fn kpi(value: &str, label: &str) -> String {
+    format!("<div class=\"kpi\"><b>{value}</b><span>{label}</span></div>")
+}
 
 const STYLE: &str = "
 body{font-family:'Liberation Sans','DejaVu Sans',Helvetica,Arial,sans-serif;margin:0;color:#222;background:#f6f7f9}
@@ -73,11 +89,12 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
     );
     let _ = write!(
         h,
-        "<h1>Load test report: {}</h1><div class=\"sub\">{} → {} UTC against <code>{}</code></div>",
+        "<h1>Load test report: {}</h1><div class=\"sub\">{} → {} UTC against <code>{}</code>, {} load model</div>",
         esc(&m.scenario_name),
         m.started_at.format("%Y-%m-%d %H:%M:%S"),
         m.ended_at.format("%H:%M:%S"),
-        esc(&m.host)
+        esc(&m.host),
+        m.load_model.as_str()
     );
     let class = if m.interrupted || m.partial {
         "warn"
@@ -91,24 +108,41 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
         "<div class=\"verdict {class}\">{}</div>",
         esc(&verdict_line(result))
     );
-    let _ = write!(
-        h,
-        "<div class=\"kpis\"><div class=\"kpi\"><b>{}</b><span>requests</span></div><div class=\"kpi\"><b>{:.1}</b><span>requests/s</span></div><div class=\"kpi\"><b>{:.2} %</b><span>failed</span></div><div class=\"kpi\"><b>{:.1} ms</b><span>p50</span></div><div class=\"kpi\"><b>{:.1} ms</b><span>p95</span></div><div class=\"kpi\"><b>{:.1} ms</b><span>p99</span></div><div class=\"kpi\"><b>{:.0} s</b><span>duration</span></div></div>",
-        thousands(overall.requests),
-        result.rps(),
-        overall.error_rate() * 100.0,
-        overall.latency.value_at_quantile(0.5),
-        overall.latency.value_at_quantile(0.95),
-        overall.latency.value_at_quantile(0.99),
-        result.duration_secs()
-    );
+    let has_intended = result.has_intended();
+    let has_dropped = result.dropped_arrivals > 0 || m.load_model == LoadModel::Open;
+    let ms = |v: f64| format!("{v:.1} ms");
+    let mut kpis = vec![
+        kpi(&thousands(overall.requests), "requests"),
+        kpi(&format!("{:.1}", result.rps()), "requests/s"),
+        kpi(&format!("{:.2} %", overall.error_rate() * 100.0), "failed"),
+    ];
+    if has_dropped {
+        kpis.push(kpi(&thousands(result.dropped_arrivals), "arrivals dropped"));
+    }
+    kpis.extend([
+        kpi(&ms(overall.latency.value_at_quantile(0.5)), "p50"),
+        kpi(&ms(overall.latency.value_at_quantile(0.95)), "p95"),
+        kpi(&ms(overall.latency.value_at_quantile(0.99)), "p99"),
+    ]);
+    if has_intended {
+        kpis.push(kpi(
+            &ms(overall.intended.value_at_quantile(0.95)),
+            "p95 intended-time",
+        ));
+        kpis.push(kpi(
+            &ms(overall.intended.value_at_quantile(0.99)),
+            "p99 intended-time",
+        ));
+    }
+    kpis.push(kpi(&format!("{:.0} s", result.duration_secs()), "duration"));
+    let _ = write!(h, "<div class=\"kpis\">{}</div>", kpis.concat());
 
     h.push_str("<h2>Service level objectives</h2><table><tr><th>Threshold</th><th>Limit</th><th>Measured</th><th>Result</th></tr>");
     for v in &result.slas {
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td>{}</tr>",
-            esc(&v.threshold.describe()),
+            esc(&v.describe()),
             esc(&v.threshold.metric.format(v.threshold.limit)),
             esc(&v.threshold.metric.format(v.measured)),
             pass_cell(v.passed)
@@ -121,11 +155,31 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
 
     if !cap.rows.is_empty() {
         let _ = write!(h, "<h2>Capacity</h2><p><b>{}</b></p>", esc(&cap.verdict()));
-        h.push_str("<table><tr><th>Stage</th><th>Users</th><th>Req/s</th><th>Avg ms</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>Success rate</th><th class=\"l\">SLAs</th></tr>");
+        let intended_th = if has_intended {
+            "<th>p95 intended ms</th>"
+        } else {
+            ""
+        };
+        let dropped_th = if has_dropped { "<th>Dropped</th>" } else { "" };
+        let _ = write!(h, "<table><tr><th>Stage</th><th>Users</th><th>Req/s</th><th>Avg ms</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th>{intended_th}<th>Success rate</th>{dropped_th}<th class=\"l\">SLAs</th></tr>");
         for r in &cap.rows {
+            let intended = match (has_intended, r.intended_p95_ms) {
+                (false, _) => String::new(),
+                (true, Some(v)) => format!("<td>{v:.1}</td>"),
+                (true, None) => "<td>–</td>".to_string(),
+            };
+            let dropped = if has_dropped {
+                format!(
+                    "<td>{} ({:.2} %)</td>",
+                    thousands(r.dropped),
+                    r.dropped_rate * 100.0
+                )
+            } else {
+                String::new()
+            };
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.2} %</td>{}</tr>",
+                "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td>{intended}<td>{:.2} %</td>{dropped}{}</tr>",
                 r.stage + 1, r.users, r.rps, r.avg_ms, r.p50_ms, r.p95_ms, r.p99_ms, r.success_rate * 100.0,
                 status_cell(r)
             );
@@ -140,18 +194,23 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
         }
     }
 
+    let caption = if has_intended {
+        format!("<p class=\"note\">{INTENDED_CAPTION}</p>")
+    } else {
+        String::new()
+    };
     h.push_str("<h2>Over time</h2>");
-    for chart in [
-        charts::users_and_rps(result)?,
-        charts::latency_over_time(result)?,
-        charts::error_rate_over_time(result)?,
+    for (chart, note) in [
+        (charts::users_and_rps(result)?, ""),
+        (charts::latency_over_time(result)?, caption.as_str()),
+        (charts::error_rate_over_time(result)?, ""),
     ] {
-        let _ = write!(h, "<div class=\"chart\">{chart}</div>");
+        let _ = write!(h, "<div class=\"chart\">{chart}</div>{note}");
     }
     h.push_str("<h2>Latency distribution</h2>");
     let _ = write!(
         h,
-        "<div class=\"chart\">{}</div>",
+        "<div class=\"chart\">{}</div>{caption}",
         charts::percentile_spectrum(result)?
     );
     if !result.requests.is_empty() {
@@ -162,21 +221,44 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
         );
     }
 
-    h.push_str("<h2>Requests</h2><table><tr><th>Name</th><th class=\"l\">Method</th><th>Requests</th><th>Failures</th><th>Req/s</th><th>Avg ms</th><th>Min ms</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>Max ms</th><th>Avg bytes</th></tr>");
+    let intended_th = if has_intended {
+        "<th>p95 intended ms</th><th>p99 intended ms</th>"
+    } else {
+        ""
+    };
+    let _ = write!(h, "<h2>Requests</h2><table><tr><th>Name</th><th class=\"l\">Method</th><th>Requests</th><th>Failures</th><th>Req/s</th><th>Avg ms</th><th>Min ms</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>Max ms</th>{intended_th}<th>Avg bytes</th></tr>");
     let duration = result.duration_secs();
     for r in result.requests.iter().chain(std::iter::once(&overall)) {
+        let intended = if has_intended {
+            format!(
+                "<td>{:.1}</td><td>{:.1}</td>",
+                r.intended.value_at_quantile(0.95),
+                r.intended.value_at_quantile(0.99)
+            )
+        } else {
+            String::new()
+        };
         let _ = write!(
             h,
-            "<tr><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.0}</td></tr>",
+            "<tr><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td>{intended}<td>{:.0}</td></tr>",
             esc(&r.name), esc(&r.method), thousands(r.requests), thousands(r.failures), r.requests as f64 / duration,
             r.latency.mean(), r.latency.min(), r.latency.value_at_quantile(0.5),
             r.latency.value_at_quantile(0.95), r.latency.value_at_quantile(0.99), r.latency.max(),
-            if r.requests == 0 { 0.0 } else { r.content_bytes as f64 / r.requests as f64 }
+            r.avg_content_bytes()
         );
     }
-    h.push_str("</table>");
+    h.push_str("</table><p class=\"note\">Latencies are service time");
+    if has_intended {
+        h.push_str(
+            "; the intended-time columns count from when each request should have been sent",
+        );
+    }
+    h.push_str(".</p>");
 
     h.push_str("<h2>Failures</h2>");
+    if has_dropped {
+        let _ = write!(h, "<p><b>{}</b></p>", esc(&dropped_sentence(result)));
+    }
     if result.failures.is_empty() {
         h.push_str("<p>No failures.</p>");
     } else {
@@ -231,6 +313,7 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
                     .unwrap_or_default()
             ),
         ),
+        ("Load model", m.load_model.as_str().to_string()),
         ("Machine cores", m.machine_cores.to_string()),
         (
             "Generator CPU",

@@ -1,10 +1,12 @@
-//! JUnit XML: one test case per SLA threshold, so CI systems show SLA failures natively.
+//! JUnit XML: one test case per SLA threshold, so CI systems show SLA failures natively. The
+//! suite's properties carry the run's totals (dropped arrivals, both latencies) for CI systems
+//! that display them.
 use std::fmt::Write;
 
 use crate::model::RunResult;
 
 /// Escapes the five XML special characters.
-pub fn xml_escape(text: &str) -> String {
+pub(crate) fn xml_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -36,8 +38,37 @@ pub fn render(result: &RunResult) -> String {
         result.duration_secs(),
         result.metadata.started_at.format("%Y-%m-%dT%H:%M:%S")
     );
+    let overall = result.overall();
+    let mut properties = vec![
+        (
+            "load_model",
+            result.metadata.load_model.as_str().to_string(),
+        ),
+        ("requests", overall.requests.to_string()),
+        ("failures", overall.failures.to_string()),
+        ("dropped_arrivals", result.dropped_arrivals.to_string()),
+        (
+            "p95_service_ms",
+            format!("{:.3}", overall.latency.value_at_quantile(0.95)),
+        ),
+    ];
+    if !overall.intended.is_empty() {
+        properties.push((
+            "p95_intended_ms",
+            format!("{:.3}", overall.intended.value_at_quantile(0.95)),
+        ));
+    }
+    out.push_str("    <properties>\n");
+    for (name, value) in properties {
+        let _ = writeln!(
+            out,
+            "      <property name=\"{name}\" value=\"{}\"/>",
+            xml_escape(&value)
+        );
+    }
+    out.push_str("    </properties>\n");
     for v in &result.slas {
-        let name = xml_escape(&v.threshold.describe());
+        let name = xml_escape(&v.describe());
         let measured = v.threshold.metric.format(v.measured);
         let _ = write!(
             out,

@@ -3,16 +3,19 @@
 //! plus baseline comparison.
 //!
 //! Map: [`model`] (what a run measured), [`histogram`] (HDR latency histograms and their
-//! encoding), [`sla`] (thresholds and verdicts), [`merge`](mod@merge) (exact combination of
+//! encoding), [`sla`] (thresholds, verdicts, judging one measurement), [`evaluation`] (SLAs
+//! judged on a run and its stages), [`merge`](mod@merge) (exact combination of
 //! results), [`capacity`] (per-stage capacity table), [`compare`] (baseline regression
 //! gate), renderers [`csv_files`], [`html`] with [`charts`], [`markdown`], [`junit`], and
 //! [`output::write_all`] which writes them all; [`screenshot`] renders a report to PNG with
-//! headless Chromium.
+//! headless Chromium. With the `fixtures` feature (tests and benchmarks only), `synthetic`
+//! builds deterministic synthetic runs.
 pub mod capacity;
 pub mod charts;
 pub mod compare;
 pub mod csv_files;
 pub mod error;
+pub mod evaluation;
 pub mod histogram;
 pub mod html;
 pub mod junit;
@@ -22,10 +25,12 @@ pub mod model;
 pub mod output;
 pub mod screenshot;
 pub mod sla;
+#[cfg(feature = "fixtures")]
 pub mod synthetic;
 
 pub use error::{MergeError, ModelError, ReportError, ScreenshotError};
+pub use evaluation::evaluate_slas;
 pub use merge::merge;
 pub use model::*;
 pub use output::write_all;
-pub use sla::{evaluate_slas, SlaMetric, SlaThreshold, SlaVerdict};
+pub use sla::{LatencyBasis, SlaMetric, SlaThreshold, SlaVerdict};

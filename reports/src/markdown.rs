@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use crate::capacity::capacity;
-use crate::model::RunResult;
+use crate::model::{LoadModel, RunResult};
 
 pub fn verdict_line(result: &RunResult) -> String {
     let failed = result.slas.iter().filter(|v| !v.passed).count();
@@ -30,7 +30,7 @@ pub fn verdict_line(result: &RunResult) -> String {
 }
 
 /// Escapes `|` so a value cannot break a Markdown table.
-pub fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
@@ -42,14 +42,42 @@ pub fn render(result: &RunResult) -> String {
     let _ = writeln!(out, "**{}**\n", verdict_line(result));
     let _ = writeln!(
         out,
-        "{} requests, {} failures ({:.2} %), {:.1} req/s over {:.0} s against `{}`.\n",
+        "{} requests, {} failures ({:.2} %), {:.1} req/s over {:.0} s against `{}` ({} load model).\n",
         overall.requests,
         overall.failures,
         overall.error_rate() * 100.0,
         result.rps(),
         result.duration_secs(),
-        cell(&m.host)
+        cell(&m.host),
+        m.load_model.as_str()
     );
+    let has_intended = result.has_intended();
+    let has_dropped = result.dropped_arrivals > 0 || m.load_model == LoadModel::Open;
+    if has_dropped {
+        let _ = writeln!(
+            out,
+            "{} arrivals dropped ({:.2} % of offered arrivals): not sent because `max_in_flight` requests were outstanding.\n",
+            result.dropped_arrivals,
+            result.dropped_rate() * 100.0
+        );
+    }
+    let p = |h: &crate::LatencyHistogram| {
+        format!(
+            "p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
+            h.value_at_quantile(0.5),
+            h.value_at_quantile(0.95),
+            h.value_at_quantile(0.99)
+        )
+    };
+    let _ = writeln!(out, "Service time: {}.", p(&overall.latency));
+    if has_intended {
+        let _ = writeln!(
+            out,
+            "Intended-time latency (from when each request should have been sent, so including the wait to be sent): {}.",
+            p(&overall.intended)
+        );
+    }
+    out.push('\n');
     if !result.slas.is_empty() {
         let _ = writeln!(out, "| SLA | Measured | Result |\n|---|---:|:---:|");
     }
@@ -57,7 +85,7 @@ pub fn render(result: &RunResult) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} |",
-            cell(&v.threshold.describe()),
+            cell(&v.describe()),
             v.threshold.metric.format(v.measured),
             if v.passed { "pass" } else { "**FAIL**" }
         );
@@ -65,11 +93,14 @@ pub fn render(result: &RunResult) -> String {
     if result.stages.len() > 1 {
         let cap = capacity(result);
         let _ = writeln!(out, "\n## Capacity\n\n{}\n", cap.verdict());
-        let _ = writeln!(out, "| Stage | Users | Req/s | Avg ms | p50 ms | p95 ms | p99 ms | Success | SLAs |\n|---:|---:|---:|---:|---:|---:|---:|---:|:---:|");
+        let _ = writeln!(
+            out,
+            "| Stage | Users | Req/s | Avg ms | p50 ms | p95 ms | p99 ms | p95 intended ms | Success | Dropped | SLAs |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"
+        );
         for r in &cap.rows {
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} % | {} |",
+                "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {:.2} % | {} | {} |",
                 r.stage + 1,
                 r.users,
                 r.rps,
@@ -77,18 +108,35 @@ pub fn render(result: &RunResult) -> String {
                 r.p50_ms,
                 r.p95_ms,
                 r.p99_ms,
+                r.intended_p95_ms
+                    .map_or("–".to_string(), |v| format!("{v:.1}")),
                 r.success_rate * 100.0,
+                r.dropped,
                 r.status()
             );
         }
     }
     let mut top = result.requests.clone();
     top.sort_by_key(|r| std::cmp::Reverse(r.requests));
-    let _ = writeln!(out, "\n## Top requests\n\n| Name | Requests | Failures | p50 ms | p95 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|");
+    let (intended_head, intended_rule) = if has_intended {
+        (" p95 intended ms | p99 intended ms |", "---:|---:|")
+    } else {
+        ("", "")
+    };
+    let _ = writeln!(out, "\n## Top requests\n\n| Name | Requests | Failures | p50 ms | p95 ms | p99 ms |{intended_head}\n|---|---:|---:|---:|---:|---:|{intended_rule}");
     for r in top.iter().take(10) {
+        let intended = if has_intended {
+            format!(
+                " {:.1} | {:.1} |",
+                r.intended.value_at_quantile(0.95),
+                r.intended.value_at_quantile(0.99)
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.1} | {:.1} | {:.1} |",
+            "| {} | {} | {} | {:.1} | {:.1} | {:.1} |{intended}",
             cell(&r.name),
             r.requests,
             r.failures,

@@ -1,16 +1,17 @@
 //! Exact merge of many results (one per worker, or per run) into one.
 //!
-//! Histograms are added (HDR addition is exact at equal precision), counts summed, the series
-//! aligned on wall-clock seconds, failures grouped again, stages added by index. Each input is
-//! kept as a [`WorkerContribution`] so the report can show who did what.
+//! Histograms (service and intended-time) are added (HDR addition is exact at equal
+//! precision), counts and dropped arrivals summed, the series aligned on wall-clock seconds,
+//! failures grouped again, stages added by index. Each input is kept as a
+//! [`WorkerContribution`] so the report can show who did what.
 use std::collections::BTreeMap;
 
 use crate::error::MergeError;
+use crate::evaluation::evaluate_slas;
 use crate::model::{
     FailureGroup, GeneratorResources, RequestStats, RunResult, SecondSample, StageResult,
-    WorkerContribution,
+    WorkerContribution, FORMAT_VERSION,
 };
-use crate::sla::evaluate_slas;
 
 pub fn merge(results: &[RunResult]) -> Result<RunResult, MergeError> {
     let first = results.first().ok_or(MergeError::Empty)?;
@@ -32,6 +33,7 @@ pub fn merge(results: &[RunResult]) -> Result<RunResult, MergeError> {
     let mut resources = GeneratorResources::default();
     let mut workers = Vec::new();
     let mut metadata = first.metadata.clone();
+    let mut dropped_arrivals = 0;
 
     for (i, r) in results.iter().enumerate() {
         for s in &r.requests {
@@ -43,41 +45,27 @@ pub fn merge(results: &[RunResult]) -> Result<RunResult, MergeError> {
         for f in &r.failures {
             let key = (f.method.clone(), f.name.clone(), f.error.clone());
             match failures.get_mut(&key) {
-                Some(g) => {
-                    g.occurrences += f.occurrences;
-                    g.first_seen = g.first_seen.min(f.first_seen);
-                    g.last_seen = g.last_seen.max(f.last_seen);
-                }
+                Some(g) => g.add(f),
                 None => {
                     failures.insert(key, f.clone());
                 }
             }
         }
         for s in &r.series {
-            let into = series
+            series
                 .entry(s.unix_second)
-                .or_insert_with(|| SecondSample::empty(s.unix_second));
-            into.users += s.users;
-            into.requests += s.requests;
-            into.failures += s.failures;
-            into.content_bytes += s.content_bytes;
-            into.latency.add(&s.latency);
+                .or_insert_with(|| SecondSample::empty(s.unix_second))
+                .add(s);
         }
         for s in &r.stages {
             match stages.get_mut(&s.index) {
-                Some(into) => {
-                    into.target_users += s.target_users;
-                    into.started_at = into.started_at.min(s.started_at);
-                    into.ended_at = into.ended_at.max(s.ended_at);
-                    into.requests += s.requests;
-                    into.failures += s.failures;
-                    into.latency.add(&s.latency);
-                }
+                Some(into) => into.add(s),
                 None => {
                     stages.insert(s.index, s.clone());
                 }
             }
         }
+        dropped_arrivals += r.dropped_arrivals;
         resources.cpu_seconds += r.resources.cpu_seconds;
         resources.peak_rss_bytes = resources.peak_rss_bytes.max(r.resources.peak_rss_bytes);
         if r.workers.is_empty() {
@@ -101,14 +89,15 @@ pub fn merge(results: &[RunResult]) -> Result<RunResult, MergeError> {
     }
 
     let mut merged = RunResult {
-        format_version: first.format_version,
+        // The merged value has every field of the current format, whatever its inputs were.
+        format_version: FORMAT_VERSION,
         metadata,
         requests: requests.into_values().collect(),
         failures: failures.into_values().collect(),
         series: series
             .into_values()
             .map(|mut s| {
-                s.latency.compact();
+                s.compact();
                 s
             })
             .collect(),
@@ -117,6 +106,7 @@ pub fn merge(results: &[RunResult]) -> Result<RunResult, MergeError> {
         slas: Vec::new(),
         resources,
         workers,
+        dropped_arrivals,
     };
     merged.slas = evaluate_slas(&merged, &merged.thresholds);
     Ok(merged)

@@ -12,10 +12,33 @@ pub use crate::histogram::LatencyHistogram;
 use crate::sla::{SlaThreshold, SlaVerdict};
 
 /// Version of the `results.json` layout. Bump on any incompatible change; readers refuse
-/// other versions with a message that names both.
-pub const FORMAT_VERSION: u32 = 1;
+/// newer versions with a message that names both.
+///
+/// 2 added intended-time latencies, dropped arrivals and the load model; a version-1 file
+/// reads as a closed-model run that recorded neither (the new fields default to empty).
+pub const FORMAT_VERSION: u32 = 2;
 
-/// One request name's totals over the run (successes and failures alike in `latency`).
+/// The oldest `results.json` version this crate still reads.
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
+
+/// `part / whole`, 0 when `whole` is 0: the one definition of the error rate, the drop rate
+/// and averages per request, wherever they are shown.
+pub fn ratio(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// One request name's totals over the run (successes and failures alike in the histograms).
+///
+/// Two latencies per request: `latency` is service time, from the actual send (Locust's
+/// response time); `intended` counts from when the request should have been sent, so it
+/// includes the time it waited (see [`crate::sla::LatencyBasis`]). In the closed model the
+/// intended histogram is corrected for coordinated omission with the expected interval
+/// ([`LatencyHistogram::record_corrected`]) and may hold more samples than there were
+/// requests.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct RequestStats {
     /// HTTP method: "POST" or "GET".
@@ -24,7 +47,12 @@ pub struct RequestStats {
     pub requests: u64,
     pub failures: u64,
     pub content_bytes: u64,
+    /// Service time.
     pub latency: LatencyHistogram,
+    /// Intended-time latency; empty in results of version 1 or of a generator that did not
+    /// record it.
+    #[serde(default)]
+    pub intended: LatencyHistogram,
 }
 
 impl RequestStats {
@@ -36,6 +64,7 @@ impl RequestStats {
             failures: 0,
             content_bytes: 0,
             latency: LatencyHistogram::new(),
+            intended: LatencyHistogram::new(),
         }
     }
 
@@ -44,14 +73,15 @@ impl RequestStats {
         self.failures += other.failures;
         self.content_bytes += other.content_bytes;
         self.latency.add(&other.latency);
+        self.intended.add(&other.intended);
     }
 
     pub fn error_rate(&self) -> f64 {
-        if self.requests == 0 {
-            0.0
-        } else {
-            self.failures as f64 / self.requests as f64
-        }
+        ratio(self.failures, self.requests)
+    }
+
+    pub fn avg_content_bytes(&self) -> f64 {
+        ratio(self.content_bytes, self.requests)
     }
 }
 
@@ -66,6 +96,28 @@ pub struct FailureGroup {
     pub last_seen: DateTime<Utc>,
 }
 
+impl FailureGroup {
+    /// The group of one failure seen at `at`.
+    pub fn new(method: &str, name: &str, error: &str, at: DateTime<Utc>) -> Self {
+        FailureGroup {
+            method: method.to_string(),
+            name: name.to_string(),
+            error: error.to_string(),
+            occurrences: 1,
+            first_seen: at,
+            last_seen: at,
+        }
+    }
+
+    /// Adds `other`'s occurrences of the same failure (seen by another shard or worker):
+    /// counts add, the first sighting is the earliest, the last the latest.
+    pub fn add(&mut self, other: &FailureGroup) {
+        self.occurrences += other.occurrences;
+        self.first_seen = self.first_seen.min(other.first_seen);
+        self.last_seen = self.last_seen.max(other.last_seen);
+    }
+}
+
 /// One wall-clock second of the run.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct SecondSample {
@@ -75,8 +127,14 @@ pub struct SecondSample {
     pub requests: u64,
     pub failures: u64,
     pub content_bytes: u64,
-    /// Latencies of the requests completed in that second only.
+    /// Service times of the requests completed in that second only.
     pub latency: LatencyHistogram,
+    /// Intended-time latencies of the requests completed in that second only.
+    #[serde(default)]
+    pub intended: LatencyHistogram,
+    /// Open-model arrivals due in that second that were not sent (`max_in_flight` reached).
+    #[serde(default)]
+    pub dropped: u64,
 }
 
 impl SecondSample {
@@ -88,7 +146,32 @@ impl SecondSample {
             failures: 0,
             content_bytes: 0,
             latency: LatencyHistogram::new(),
+            intended: LatencyHistogram::new(),
+            dropped: 0,
         }
+    }
+
+    /// Adds another sample of the same second. Users add too: each sample counts the users
+    /// of its own generator (a recorder's shards carry 0 and stamp the users afterwards).
+    pub fn add(&mut self, other: &SecondSample) {
+        self.users += other.users;
+        self.requests += other.requests;
+        self.failures += other.failures;
+        self.content_bytes += other.content_bytes;
+        self.dropped += other.dropped;
+        self.latency.add(&other.latency);
+        self.intended.add(&other.intended);
+    }
+
+    /// Compacts both histograms: call once the second is finished (see
+    /// [`LatencyHistogram::compact`]).
+    pub fn compact(&mut self) {
+        self.latency.compact();
+        self.intended.compact();
+    }
+
+    pub fn error_rate(&self) -> f64 {
+        ratio(self.failures, self.requests)
     }
 }
 
@@ -102,9 +185,55 @@ pub struct StageResult {
     pub requests: u64,
     pub failures: u64,
     pub latency: LatencyHistogram,
+    #[serde(default)]
+    pub intended: LatencyHistogram,
+    #[serde(default)]
+    pub dropped: u64,
 }
 
 impl StageResult {
+    /// A stage with nothing measured yet; fill it with [`StageResult::add_second`].
+    pub fn new(
+        index: usize,
+        target_users: u64,
+        started_at: DateTime<Utc>,
+        ended_at: DateTime<Utc>,
+    ) -> Self {
+        StageResult {
+            index,
+            target_users,
+            started_at,
+            ended_at,
+            requests: 0,
+            failures: 0,
+            latency: LatencyHistogram::new(),
+            intended: LatencyHistogram::new(),
+            dropped: 0,
+        }
+    }
+
+    /// Adds one second of the series that belongs to this stage: exact, since each second's
+    /// histograms belong to exactly one stage.
+    pub fn add_second(&mut self, s: &SecondSample) {
+        self.requests += s.requests;
+        self.failures += s.failures;
+        self.dropped += s.dropped;
+        self.latency.add(&s.latency);
+        self.intended.add(&s.intended);
+    }
+
+    /// Adds the same stage as run by another generator: users add, the span covers both.
+    pub fn add(&mut self, other: &StageResult) {
+        self.target_users += other.target_users;
+        self.started_at = self.started_at.min(other.started_at);
+        self.ended_at = self.ended_at.max(other.ended_at);
+        self.requests += other.requests;
+        self.failures += other.failures;
+        self.dropped += other.dropped;
+        self.latency.add(&other.latency);
+        self.intended.add(&other.intended);
+    }
+
     pub fn duration_secs(&self) -> f64 {
         ((self.ended_at - self.started_at).num_milliseconds() as f64 / 1000.0).max(0.001)
     }
@@ -112,11 +241,11 @@ impl StageResult {
         self.requests as f64 / self.duration_secs()
     }
     pub fn error_rate(&self) -> f64 {
-        if self.requests == 0 {
-            0.0
-        } else {
-            self.failures as f64 / self.requests as f64
-        }
+        ratio(self.failures, self.requests)
+    }
+    /// Dropped arrivals / offered arrivals (requests + dropped).
+    pub fn dropped_rate(&self) -> f64 {
+        ratio(self.dropped, self.requests + self.dropped)
     }
 }
 
@@ -140,6 +269,29 @@ pub struct WorkerContribution {
     pub resources: GeneratorResources,
 }
 
+/// How load was generated, which decides what "latency" and "dropped" mean for the run.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadModel {
+    /// A fixed number of users, each sending its next request when the previous finished:
+    /// the offered load falls when the system slows down. Never drops arrivals.
+    #[default]
+    Closed,
+    /// Arrivals at a set rate whatever the system does; an arrival is dropped (counted, not
+    /// sent) when `max_in_flight` requests are already outstanding.
+    Open,
+}
+
+impl LoadModel {
+    /// "closed" or "open", as in results.json.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoadModel::Closed => "closed",
+            LoadModel::Open => "open",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct RunMetadata {
     pub tool_version: String,
@@ -159,6 +311,9 @@ pub struct RunMetadata {
     pub partial: bool,
     /// Stopped early by Ctrl-C or SIGTERM.
     pub interrupted: bool,
+    /// Version-1 results were all closed-model runs.
+    #[serde(default)]
+    pub load_model: LoadModel,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -174,9 +329,30 @@ pub struct RunResult {
     pub slas: Vec<SlaVerdict>,
     pub resources: GeneratorResources,
     pub workers: Vec<WorkerContribution>,
+    /// Open-model arrivals never sent over the whole run (the series holds them per second,
+    /// but a worker's report may carry only the tail of its series).
+    #[serde(default)]
+    pub dropped_arrivals: u64,
 }
 
 impl RunResult {
+    /// A result of the current format with nothing measured yet.
+    pub fn new(metadata: RunMetadata) -> Self {
+        RunResult {
+            format_version: FORMAT_VERSION,
+            metadata,
+            requests: Vec::new(),
+            failures: Vec::new(),
+            series: Vec::new(),
+            stages: Vec::new(),
+            thresholds: Vec::new(),
+            slas: Vec::new(),
+            resources: GeneratorResources::default(),
+            workers: Vec::new(),
+            dropped_arrivals: 0,
+        }
+    }
+
     /// All request names added together (the "Aggregated" row).
     pub fn overall(&self) -> RequestStats {
         let mut total = RequestStats::new("", "Aggregated");
@@ -194,6 +370,19 @@ impl RunResult {
     /// Requests per second over the whole run.
     pub fn rps(&self) -> f64 {
         self.overall().requests as f64 / self.duration_secs()
+    }
+
+    /// Dropped arrivals / offered arrivals (completed requests + dropped), 0..1.
+    pub fn dropped_rate(&self) -> f64 {
+        ratio(
+            self.dropped_arrivals,
+            self.overall().requests + self.dropped_arrivals,
+        )
+    }
+
+    /// Whether any intended-time latency was recorded (the renderers then show both).
+    pub fn has_intended(&self) -> bool {
+        self.requests.iter().any(|r| !r.intended.is_empty())
     }
 
     /// True when every SLA verdict passed (vacuously true without thresholds).
@@ -222,12 +411,13 @@ impl RunResult {
         let version: Version =
             serde_json::from_str(text).map_err(|e| format!("not a Skein results file: {e}"))?;
         match version.format_version {
-            Some(FORMAT_VERSION) => {}
+            Some(v) if (OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&v) => {}
             Some(other) => {
                 return Err(format!(
-                "results format version {other}, but this skein reads version {FORMAT_VERSION}; \
-                     re-run with the skein version that wrote it, or regenerate the results"
-            ))
+                    "results format version {other}, but this skein reads versions \
+                     {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION}; re-run with the skein \
+                     version that wrote it, or regenerate the results"
+                ))
             }
             None => return Err("not a Skein results file: no `format_version` field".into()),
         }

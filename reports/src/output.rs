@@ -16,9 +16,10 @@ fn write_text(path: PathBuf, text: &str) -> Result<PathBuf, ReportError> {
     Ok(path)
 }
 
-/// Writes results.json, the four CSV files, report.html, summary.md and junit.xml into `dir`
-/// (created if needed). results.json goes first: if anything later fails, the measurements
-/// are already safe on disk.
+/// Writes results.json, the CSV files, report.html, summary.md and junit.xml into `dir`
+/// (created if needed) and returns the paths written. results.json goes first: if anything
+/// later fails, the measurements are already safe on disk. `skein_stats_corrected.csv` is
+/// written only when the run recorded intended-time latencies.
 pub fn write_all(result: &RunResult, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
         path: dir.to_path_buf(),
@@ -27,6 +28,7 @@ pub fn write_all(result: &RunResult, dir: &Path) -> Result<Vec<PathBuf>, ReportE
     let json = dir.join("results.json");
     result.write_to(&json)?;
     let p = |name: &str| dir.join(format!("{CSV_PREFIX}_{name}.csv"));
+    let corrected = csv_files::write_stats_corrected(result, &p("stats_corrected"))?;
     Ok(vec![
         json,
         csv_files::write_stats(result, &p("stats"))?,
@@ -36,5 +38,8 @@ pub fn write_all(result: &RunResult, dir: &Path) -> Result<Vec<PathBuf>, ReportE
         write_text(dir.join("report.html"), &html::render(result)?)?,
         write_text(dir.join("summary.md"), &markdown::render(result))?,
         write_text(dir.join("junit.xml"), &junit::render(result))?,
-    ])
+    ]
+    .into_iter()
+    .chain(corrected)
+    .collect())
 }

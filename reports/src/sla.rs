@@ -1,7 +1,11 @@
-//! SLA thresholds and their evaluation on measured data.
+//! SLA thresholds, their verdicts, and how one threshold judges one [`Measurement`].
+//!
+//! This module knows nothing of the result model: a caller (see [`crate::evaluation`]) turns a
+//! run, a request name or a stage into a `Measurement` first. That keeps the dependency one
+//! way (model → sla), so the model can hold thresholds and verdicts without a cycle.
 use serde::{Deserialize, Serialize};
 
-use crate::model::{RequestStats, RunResult, StageResult};
+use crate::histogram::LatencyHistogram;
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
@@ -13,6 +17,9 @@ pub enum SlaMetric {
     AvgMs,
     /// Failures / requests, a fraction 0..1.
     ErrorRate,
+    /// Dropped arrivals / (requests + dropped arrivals), a fraction 0..1: how much of the
+    /// offered load (open model) never got sent because `max_in_flight` was reached.
+    DroppedRate,
     /// Requests per second must be at least the limit.
     MinRps,
 }
@@ -27,22 +34,9 @@ impl SlaMetric {
             SlaMetric::P99Ms => "p99_ms",
             SlaMetric::AvgMs => "avg_ms",
             SlaMetric::ErrorRate => "error_rate",
+            SlaMetric::DroppedRate => "dropped_rate",
             SlaMetric::MinRps => "min_rps",
         }
-    }
-
-    pub fn from_key(key: &str) -> Option<SlaMetric> {
-        [
-            SlaMetric::P50Ms,
-            SlaMetric::P90Ms,
-            SlaMetric::P95Ms,
-            SlaMetric::P99Ms,
-            SlaMetric::AvgMs,
-            SlaMetric::ErrorRate,
-            SlaMetric::MinRps,
-        ]
-        .into_iter()
-        .find(|m| m.key() == key)
     }
 
     /// `MinRps` is a floor; every other metric is a ceiling.
@@ -50,12 +44,50 @@ impl SlaMetric {
         self == SlaMetric::MinRps
     }
 
+    /// Whether the metric reads a latency histogram (and so has a [`LatencyBasis`]).
+    pub fn is_latency(self) -> bool {
+        matches!(
+            self,
+            SlaMetric::P50Ms
+                | SlaMetric::P90Ms
+                | SlaMetric::P95Ms
+                | SlaMetric::P99Ms
+                | SlaMetric::AvgMs
+        )
+    }
+
     /// Human form of a value of this metric.
     pub fn format(self, value: f64) -> String {
         match self {
-            SlaMetric::ErrorRate => format!("{:.2} %", value * 100.0),
+            SlaMetric::ErrorRate | SlaMetric::DroppedRate => format!("{:.2} %", value * 100.0),
             SlaMetric::MinRps => format!("{value:.1} req/s"),
             _ => format!("{value:.1} ms"),
+        }
+    }
+}
+
+/// Which latency a latency threshold judges.
+///
+/// Intended-time latency counts from when a request *should* have been sent (the arrival's
+/// scheduled instant in the open model, the expected interval in the closed one), so it
+/// includes the time a request waited to be sent: it is what a user of the system would see,
+/// and it does not hide a stall the way service time does (coordinated omission). Hence it is
+/// the default.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum LatencyBasis {
+    #[default]
+    Intended,
+    /// From the actual send to the last byte of the response (Locust's response time).
+    Service,
+}
+
+impl LatencyBasis {
+    /// "intended-time" or "service time", as the reports write it.
+    pub fn label(self) -> &'static str {
+        match self {
+            LatencyBasis::Intended => "intended-time",
+            LatencyBasis::Service => "service time",
         }
     }
 }
@@ -66,15 +98,62 @@ pub struct SlaThreshold {
     /// One request name, or `None` for all requests together.
     pub request: Option<String>,
     pub limit: f64,
+    /// Only read for latency metrics; results written before it existed judge intended-time,
+    /// which for them (no intended histogram) falls back to service time.
+    #[serde(default)]
+    pub latency: LatencyBasis,
+}
+
+/// The numbers one threshold is judged on: a run's, one request name's or one stage's.
+#[derive(Clone, Copy, Debug)]
+pub struct Measurement<'a> {
+    /// Completed requests: with none, nothing shows that a threshold held.
+    pub requests: u64,
+    pub service: &'a LatencyHistogram,
+    /// Empty when the generator recorded no intended-time latencies.
+    pub intended: &'a LatencyHistogram,
+    pub error_rate: f64,
+    pub dropped_rate: f64,
+    pub rps: f64,
+}
+
+impl Measurement<'_> {
+    /// The histogram a latency threshold on `basis` reads, and the basis it really is: the
+    /// intended-time one when asked for and recorded, else service time.
+    pub fn latency(&self, basis: LatencyBasis) -> (&LatencyHistogram, LatencyBasis) {
+        if basis == LatencyBasis::Intended && !self.intended.is_empty() {
+            (self.intended, LatencyBasis::Intended)
+        } else {
+            (self.service, LatencyBasis::Service)
+        }
+    }
 }
 
 impl SlaThreshold {
-    /// e.g. `p95_ms < 200 (all requests)`.
+    /// A threshold judging intended-time latency (the default basis).
+    pub fn new(metric: SlaMetric, request: Option<String>, limit: f64) -> Self {
+        SlaThreshold {
+            metric,
+            request,
+            limit,
+            latency: LatencyBasis::default(),
+        }
+    }
+
+    /// e.g. `p95_ms < 200.0 ms (intended-time, all requests)`; the basis is named for
+    /// latency metrics only.
     pub fn describe(&self) -> String {
+        self.describe_on(self.metric.is_latency().then_some(self.latency))
+    }
+
+    fn describe_on(&self, basis: Option<LatencyBasis>) -> String {
         let op = if self.metric.is_floor() { ">=" } else { "<" };
         let scope = self.request.as_deref().unwrap_or("all requests");
+        let basis = basis
+            .map(|b| format!("{}, ", b.label()))
+            .unwrap_or_default();
         format!(
-            "{} {op} {} ({scope})",
+            "{} {op} {} ({basis}{scope})",
             self.metric.key(),
             self.metric.format(self.limit)
         )
@@ -87,6 +166,34 @@ impl SlaThreshold {
             measured < self.limit
         }
     }
+
+    /// The measured value and, for latency metrics, the basis it was measured on.
+    fn measure(&self, m: &Measurement<'_>) -> (f64, Option<LatencyBasis>) {
+        let (latency, basis) = m.latency(self.latency);
+        let value = match self.metric {
+            SlaMetric::P50Ms => latency.value_at_quantile(0.50),
+            SlaMetric::P90Ms => latency.value_at_quantile(0.90),
+            SlaMetric::P95Ms => latency.value_at_quantile(0.95),
+            SlaMetric::P99Ms => latency.value_at_quantile(0.99),
+            SlaMetric::AvgMs => latency.mean(),
+            SlaMetric::ErrorRate => return (m.error_rate, None),
+            SlaMetric::DroppedRate => return (m.dropped_rate, None),
+            SlaMetric::MinRps => return (m.rps, None),
+        };
+        (value, Some(basis))
+    }
+
+    /// Judges this threshold on `m`. No requests is no evidence: a gate must not pass on an
+    /// empty run, so a threshold measured on none fails.
+    pub fn judge(&self, m: &Measurement<'_>) -> SlaVerdict {
+        let (measured, judged_on) = self.measure(m);
+        SlaVerdict {
+            threshold: self.clone(),
+            measured,
+            passed: m.requests > 0 && self.holds(measured),
+            judged_on,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -94,70 +201,95 @@ pub struct SlaVerdict {
     pub threshold: SlaThreshold,
     pub measured: f64,
     pub passed: bool,
+    /// The latency a latency threshold was really judged on (service time when no
+    /// intended-time latency was recorded); `None` for other metrics and in older results.
+    #[serde(default)]
+    pub judged_on: Option<LatencyBasis>,
 }
 
-fn measure(stats: &RequestStats, metric: SlaMetric, duration_secs: f64) -> f64 {
-    match metric {
-        SlaMetric::P50Ms => stats.latency.value_at_quantile(0.50),
-        SlaMetric::P90Ms => stats.latency.value_at_quantile(0.90),
-        SlaMetric::P95Ms => stats.latency.value_at_quantile(0.95),
-        SlaMetric::P99Ms => stats.latency.value_at_quantile(0.99),
-        SlaMetric::AvgMs => stats.latency.mean(),
-        SlaMetric::ErrorRate => stats.error_rate(),
-        SlaMetric::MinRps => stats.requests as f64 / duration_secs.max(0.001),
+impl SlaVerdict {
+    /// The threshold as [`SlaThreshold::describe`], naming the basis actually judged.
+    pub fn describe(&self) -> String {
+        self.threshold.describe_on(self.judged_on)
     }
 }
 
-/// Evaluates every threshold on the run's totals. A threshold measured on no requests (an
-/// empty run, or a request that never ran) fails: there is nothing that shows it held.
-pub fn evaluate_slas(result: &RunResult, thresholds: &[SlaThreshold]) -> Vec<SlaVerdict> {
-    let overall = result.overall();
-    let duration = result.duration_secs();
-    thresholds
-        .iter()
-        .map(|t| {
-            let stats = match &t.request {
-                None => overall.clone(),
-                Some(name) => result
-                    .requests
-                    .iter()
-                    .find(|r| &r.name == name)
-                    .cloned()
-                    .unwrap_or_else(|| RequestStats::new("", name)),
-            };
-            let measured = measure(&stats, t.metric, duration);
-            SlaVerdict {
-                threshold: t.clone(),
-                measured,
-                // No requests is no evidence: a gate must not pass on an empty run.
-                passed: stats.requests > 0 && t.holds(measured),
-            }
-        })
-        .collect()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The all-request latency and error thresholds that broke within one stage (per-request and
-/// rps thresholds need per-name stage data and are judged on the whole run only).
-pub fn stage_breaches<'t>(
-    stage: &StageResult,
-    thresholds: &'t [SlaThreshold],
-) -> Vec<&'t SlaThreshold> {
-    let stats = RequestStats {
-        method: String::new(),
-        name: String::new(),
-        requests: stage.requests,
-        failures: stage.failures,
-        content_bytes: 0,
-        latency: stage.latency.clone(),
-    };
-    thresholds
-        .iter()
-        .filter(|t| t.request.is_none() && t.metric != SlaMetric::MinRps)
-        .filter(|t| !t.holds(measure(&stats, t.metric, stage.duration_secs())))
-        .collect()
-}
+    fn histogram(micros: &[u64]) -> LatencyHistogram {
+        let mut h = LatencyHistogram::new();
+        micros.iter().for_each(|&v| h.record(v));
+        h
+    }
 
-/// Whether the all-request latency and error thresholds held within one stage.
-pub fn stage_holds(stage: &StageResult, thresholds: &[SlaThreshold]) -> bool {
-    stage_breaches(stage, thresholds).is_empty()
+    fn measurement<'a>(
+        service: &'a LatencyHistogram,
+        intended: &'a LatencyHistogram,
+    ) -> Measurement<'a> {
+        Measurement {
+            requests: service.count(),
+            service,
+            intended,
+            error_rate: 0.0,
+            dropped_rate: 0.25,
+            rps: 10.0,
+        }
+    }
+
+    #[test]
+    fn latency_thresholds_judge_intended_time_when_recorded_and_say_so() {
+        let service = histogram(&[100_000; 10]);
+        let intended = histogram(&[300_000; 12]);
+        let t = SlaThreshold::new(SlaMetric::P95Ms, None, 200.0);
+        let v = t.judge(&measurement(&service, &intended));
+        assert!(!v.passed && (v.measured - 300.0).abs() < 1.0, "{v:?}");
+        assert_eq!(
+            v.describe(),
+            "p95_ms < 200.0 ms (intended-time, all requests)"
+        );
+
+        let service_basis = SlaThreshold {
+            latency: LatencyBasis::Service,
+            ..t.clone()
+        };
+        let v = service_basis.judge(&measurement(&service, &intended));
+        assert!(v.passed && (v.measured - 100.0).abs() < 1.0, "{v:?}");
+
+        let none = LatencyHistogram::new();
+        let v = t.judge(&measurement(&service, &none));
+        assert!(v.passed, "falls back to service time: {v:?}");
+        assert_eq!(v.judged_on, Some(LatencyBasis::Service));
+        assert_eq!(
+            v.describe(),
+            "p95_ms < 200.0 ms (service time, all requests)"
+        );
+    }
+
+    #[test]
+    fn dropped_rate_is_a_ceiling_on_a_fraction_without_a_basis() {
+        let service = histogram(&[1_000]);
+        let t = SlaThreshold::new(SlaMetric::DroppedRate, None, 0.2);
+        let v = t.judge(&measurement(&service, &service));
+        assert!(!v.passed && v.measured == 0.25);
+        assert_eq!(v.judged_on, None);
+        assert_eq!(t.describe(), "dropped_rate < 20.00 % (all requests)");
+    }
+
+    #[test]
+    fn thresholds_written_before_the_basis_existed_read_as_intended_time() {
+        let t: SlaThreshold =
+            serde_json::from_str(r#"{"metric":"p95_ms","request":null,"limit":200.0}"#).unwrap();
+        assert_eq!(t.latency, LatencyBasis::Intended);
+        let v: SlaVerdict = serde_json::from_str(
+            r#"{"threshold":{"metric":"p95_ms","request":null,"limit":200.0},"measured":1.0,"passed":true}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            v.describe(),
+            "p95_ms < 200.0 ms (all requests)",
+            "unknown basis"
+        );
+    }
 }

@@ -1,12 +1,12 @@
 //! `report.html` renders in headless Chromium (Debian's, installed by `.ci/run`) to a real PNG.
 //!
 //! The run is synthetic but realistic in shape: ten minutes, five ramp steps past the knee,
-//! eight request names, failures and two workers (one lost). A missing Chromium fails the
+//! eight request names, failures, both latencies, dropped arrivals and two workers (one lost). A missing Chromium fails the
 //! test: the report's rendering is part of what CI checks.
 use std::time::Duration;
 
 use reports::screenshot::screenshot;
-use reports::synthetic::synthetic_run;
+use reports::synthetic::synthetic_open_run;
 use reports::{write_all, GeneratorResources, WorkerContribution};
 
 /// Width and height from the PNG's IHDR chunk (which must come first).
@@ -20,7 +20,7 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
 #[test]
 fn report_html_renders_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
-    let mut run = synthetic_run(600, 8, 5);
+    let mut run = synthetic_open_run(600, 8, 5);
     for (i, lost) in [(1, false), (2, true)] {
         run.workers.push(WorkerContribution {
             worker_id: format!("worker-{i}"),

@@ -1,6 +1,7 @@
 //! Integration tests of the reports crate.
 mod chromium_render;
 mod compare_gate;
+mod intended_and_dropped;
 mod merge_exactness;
 mod model_format;
 mod renderers;

@@ -1,6 +1,6 @@
 //! Merging split recordings gives exactly the single recording's percentiles.
 use proptest::prelude::*;
-use reports::synthetic::synthetic_run;
+use reports::synthetic::{synthetic_open_run, synthetic_run};
 use reports::{merge, LatencyHistogram, RequestStats};
 
 fn with_requests(name: &str, samples: &[u64]) -> reports::RunResult {
@@ -9,6 +9,8 @@ fn with_requests(name: &str, samples: &[u64]) -> reports::RunResult {
     for &s in samples {
         stats.requests += 1;
         stats.latency.record(s);
+        // A closed-model user expected every 50 ms: stalls add corrected samples.
+        stats.intended.record_corrected(s, 50_000);
     }
     run.requests = vec![stats];
     run.workers.clear();
@@ -20,8 +22,9 @@ proptest! {
     #[test]
     fn merged_halves_equal_the_whole(samples in prop::collection::vec(1u64..120_000_000, 1..2_000), split in 0usize..2_000) {
         let split = split.min(samples.len());
-        let mut whole = LatencyHistogram::new();
+        let (mut whole, mut whole_intended) = (LatencyHistogram::new(), LatencyHistogram::new());
         samples.iter().for_each(|&s| whole.record(s));
+        samples.iter().for_each(|&s| whole_intended.record_corrected(s, 50_000));
         let merged = merge(&[
             with_requests("x", &samples[..split]),
             with_requests("x", &samples[split..]),
@@ -32,6 +35,11 @@ proptest! {
             prop_assert_eq!(got.latency.value_at_quantile(q), whole.value_at_quantile(q));
         }
         prop_assert_eq!(got.latency.mean(), whole.mean());
+        for q in [0.0, 0.5, 0.9, 0.99, 0.999, 1.0] {
+            prop_assert_eq!(got.intended.value_at_quantile(q), whole_intended.value_at_quantile(q));
+        }
+        prop_assert_eq!(got.intended.count(), whole_intended.count());
+        prop_assert_eq!(got.intended.mean(), whole_intended.mean());
         prop_assert_eq!(merged.workers.len(), 2);
     }
 }
@@ -61,6 +69,38 @@ fn series_align_on_wall_clock_seconds_and_counts_add() {
         merged.stages[1].requests,
         a.stages[1].requests + b.stages[1].requests
     );
+}
+
+#[test]
+fn dropped_arrivals_add_per_second_per_stage_and_in_total() {
+    let a = synthetic_open_run(60, 3, 3);
+    let mut b = a.clone();
+    for s in &mut b.series {
+        s.unix_second += 10;
+    }
+    assert!(a.dropped_arrivals > 0, "the open synthetic run drops");
+    let merged = merge(&[a.clone(), b.clone()]).unwrap();
+    assert_eq!(merged.dropped_arrivals, 2 * a.dropped_arrivals);
+    let series_total: u64 = merged.series.iter().map(|s| s.dropped).sum();
+    assert_eq!(
+        series_total,
+        2 * a.series.iter().map(|s| s.dropped).sum::<u64>()
+    );
+    let t = a.series[45].unix_second;
+    let at = |r: &reports::RunResult| {
+        r.series
+            .iter()
+            .find(|s| s.unix_second == t)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(at(&merged).dropped, at(&a).dropped + at(&b).dropped);
+    assert_eq!(
+        at(&merged).intended.count(),
+        at(&a).intended.count() + at(&b).intended.count()
+    );
+    assert_eq!(merged.stages[2].dropped, 2 * a.stages[2].dropped);
+    assert_eq!(merged.format_version, reports::FORMAT_VERSION);
 }
 
 #[test]

@@ -142,17 +142,21 @@ fn html_is_self_contained_with_svg_charts() {
         assert!(!lower.contains(forbidden), "found {forbidden}");
     }
     assert!(html.contains("worker-1"));
+    assert!(
+        html.contains("<td class=\"l\">10.0.0.2</td>"),
+        "the worker's address is shown"
+    );
 }
 
 #[test]
 fn junit_is_well_formed_with_one_case_per_threshold() {
     let dir = tempfile::tempdir().unwrap();
     let mut run = synthetic_run(60, 3, 1);
-    run.thresholds.push(reports::SlaThreshold {
-        metric: reports::SlaMetric::P99Ms,
-        request: Some("training.get_status".into()),
-        limit: 0.5, // Fails on purpose.
-    });
+    run.thresholds.push(reports::SlaThreshold::new(
+        reports::SlaMetric::P99Ms,
+        Some("training.get_status".into()),
+        0.5, // Fails on purpose.
+    ));
     run.slas = reports::evaluate_slas(&run, &run.thresholds);
     write_all(&run, dir.path()).unwrap();
     let xml = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();

@@ -1,0 +1,64 @@
+//! Judging SLA thresholds on a run and on its stages.
+//!
+//! This is the one place that knows both the result model and the thresholds: it turns a run,
+//! a request name or a stage into an [`sla::Measurement`](crate::sla::Measurement) and lets
+//! each threshold judge it.
+use crate::model::{RequestStats, RunResult, StageResult};
+use crate::sla::{Measurement, SlaMetric, SlaThreshold, SlaVerdict};
+
+/// Evaluates every threshold on the run's totals. A threshold measured on no requests (an
+/// empty run, or a request that never ran) fails: there is nothing that shows it held.
+///
+/// Dropped arrivals have no request name (they were never sent), so `dropped_rate` is judged
+/// on the run's totals whatever the threshold's request.
+pub fn evaluate_slas(result: &RunResult, thresholds: &[SlaThreshold]) -> Vec<SlaVerdict> {
+    let overall = result.overall();
+    let duration = result.duration_secs();
+    let dropped_rate = result.dropped_rate();
+    thresholds
+        .iter()
+        .map(|t| {
+            let missing;
+            let stats = match (&t.request, t.metric) {
+                (None, _) | (_, SlaMetric::DroppedRate) => &overall,
+                (Some(name), _) => match result.requests.iter().find(|r| &r.name == name) {
+                    Some(stats) => stats,
+                    None => {
+                        missing = RequestStats::new("", name);
+                        &missing
+                    }
+                },
+            };
+            t.judge(&Measurement {
+                requests: stats.requests,
+                service: &stats.latency,
+                intended: &stats.intended,
+                error_rate: stats.error_rate(),
+                dropped_rate,
+                rps: stats.requests as f64 / duration,
+            })
+        })
+        .collect()
+}
+
+/// The all-request latency, error and drop thresholds that broke within one stage
+/// (per-request and rps thresholds need per-name stage data and are judged on the whole run
+/// only).
+pub fn stage_breaches<'t>(
+    stage: &StageResult,
+    thresholds: &'t [SlaThreshold],
+) -> Vec<&'t SlaThreshold> {
+    let m = Measurement {
+        requests: stage.requests,
+        service: &stage.latency,
+        intended: &stage.intended,
+        error_rate: stage.error_rate(),
+        dropped_rate: stage.dropped_rate(),
+        rps: stage.rps(),
+    };
+    thresholds
+        .iter()
+        .filter(|t| t.request.is_none() && t.metric != SlaMetric::MinRps)
+        .filter(|t| !t.holds(t.judge(&m).measured))
+        .collect()
+}
