@@ -25,9 +25,16 @@ thread_local! {
     };
 }
 
+/// A request name's stats on one shard, and the fastest service time seen for it (the
+/// closed-model correction's estimate of a request's own share of a user's cadence).
+struct NameStats {
+    stats: RequestStats,
+    fastest_micros: u64,
+}
+
 #[derive(Default)]
 struct Shard {
-    names: HashMap<&'static str, RequestStats>,
+    names: HashMap<&'static str, NameStats>,
     /// Seconds not yet rolled into the series (usually the current one).
     seconds: BTreeMap<i64, SecondSample>,
     failures: HashMap<(&'static str, String), FailureGroup>,
@@ -68,7 +75,44 @@ pub struct Recorder {
     series: Mutex<BTreeMap<i64, SecondSample>>,
     active_users: AtomicU64,
     peak_users: AtomicU64,
+    dropped: AtomicU64,
     cpu_at_start: f64,
+}
+
+fn micros_of(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// How a sample's intended-time latency is recorded.
+enum Intended {
+    /// Open model: the latency from the arrival's scheduled instant.
+    Exact(u64),
+    /// Closed model: the service time, with HdrHistogram's expected-interval correction.
+    Corrected { micros: u64, interval: u64 },
+}
+
+impl Intended {
+    /// A closed user's expected interval between sends is its mean think time plus the
+    /// request's fastest service time seen so far: a response slower than that by a whole
+    /// interval held back a send the user would have made.
+    fn of(sample: &Sample<'_>, micros: u64, fastest_micros: u64) -> Intended {
+        match sample.timing {
+            Timing::Open { intended } => Intended::Exact(micros_of(
+                sample.sent_at.saturating_duration_since(intended) + sample.latency,
+            )),
+            Timing::Closed { expected_interval } => Intended::Corrected {
+                micros,
+                interval: micros_of(expected_interval).saturating_add(fastest_micros),
+            },
+        }
+    }
+
+    fn record(&self, into: &mut reports::LatencyHistogram) {
+        match *self {
+            Intended::Exact(micros) => into.record(micros),
+            Intended::Corrected { micros, interval } => into.record_corrected(micros, interval),
+        }
+    }
 }
 
 fn unix_second(t: SystemTime) -> i64 {
@@ -90,6 +134,7 @@ impl Recorder {
             series: Mutex::new(BTreeMap::new()),
             active_users: AtomicU64::new(0),
             peak_users: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
             cpu_at_start: resources::cpu_seconds(),
         }
     }
@@ -98,24 +143,29 @@ impl Recorder {
         self.started_at
     }
 
-    /// Records one request.
+    /// Records one request: its service time, and its latency from the intended send time
+    /// (see [`Timing`]).
     pub fn record(&self, sample: Sample<'_>) {
         if !self.enabled {
             return;
         }
         let now = SystemTime::now();
-        let micros = sample.latency.as_micros().min(u64::MAX as u128) as u64;
+        let micros = micros_of(sample.latency);
         let failed = sample.error.is_some();
         let index = SHARD.with(|i| *i);
         let mut shard = self.shards[index].lock().expect("recorder poisoned");
-        let stats = shard
-            .names
-            .entry(sample.name)
-            .or_insert_with(|| RequestStats::new(sample.method, sample.name));
+        let named = shard.names.entry(sample.name).or_insert_with(|| NameStats {
+            stats: RequestStats::new(sample.method, sample.name),
+            fastest_micros: micros,
+        });
+        named.fastest_micros = named.fastest_micros.min(micros);
+        let intended = Intended::of(&sample, micros, named.fastest_micros);
+        let stats = &mut named.stats;
         stats.requests += 1;
         stats.failures += failed as u64;
         stats.content_bytes += sample.content_bytes;
         stats.latency.record(micros);
+        intended.record(&mut stats.intended);
         let second = unix_second(now);
         let s = shard
             .seconds
@@ -125,28 +175,38 @@ impl Recorder {
         s.failures += failed as u64;
         s.content_bytes += sample.content_bytes;
         s.latency.record(micros);
+        intended.record(&mut s.intended);
         if let Some(error) = sample.error {
-            let when: DateTime<Utc> = now.into();
+            let group = FailureGroup::new(sample.method, sample.name, error, now.into());
             match shard.failures.get_mut(&(sample.name, error.to_string())) {
-                Some(g) => {
-                    g.occurrences += 1;
-                    g.last_seen = when;
-                }
+                Some(g) => g.add(&group),
                 None => {
-                    shard.failures.insert(
-                        (sample.name, error.to_string()),
-                        FailureGroup {
-                            method: sample.method.to_string(),
-                            name: sample.name.to_string(),
-                            error: error.to_string(),
-                            occurrences: 1,
-                            first_seen: when,
-                            last_seen: when,
-                        },
-                    );
+                    shard
+                        .failures
+                        .insert((sample.name, error.to_string()), group);
                 }
             }
         }
+    }
+
+    /// Counts an open-model arrival that was never sent (too many in flight).
+    pub fn dropped(&self) {
+        if !self.enabled {
+            return;
+        }
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+        let second = unix_second(SystemTime::now());
+        let index = SHARD.with(|i| *i);
+        let mut shard = self.shards[index].lock().expect("recorder poisoned");
+        shard
+            .seconds
+            .entry(second)
+            .or_insert_with(|| SecondSample::empty(second))
+            .dropped += 1;
+    }
+
+    pub fn dropped_arrivals(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     pub fn user_started(&self) {
@@ -198,18 +258,16 @@ impl Recorder {
             let into = series
                 .entry(s.unix_second)
                 .or_insert_with(|| SecondSample::empty(s.unix_second));
+            // Shard samples carry no users: the second is stamped with the active users.
+            into.add(&s);
             into.users = into.users.max(users);
-            into.requests += s.requests;
-            into.failures += s.failures;
-            into.content_bytes += s.content_bytes;
-            into.latency.add(&s.latency);
             touched.push(s.unix_second);
         }
         // Finished seconds keep only their recorded buckets: the series then costs a few
         // KiB per second instead of a dense histogram (~72 KiB) per second.
         for t in touched {
             if let Some(s) = series.get_mut(&t) {
-                s.latency.compact();
+                s.compact();
             }
         }
     }
@@ -230,19 +288,15 @@ impl Recorder {
         let mut failures: BTreeMap<(String, String), FailureGroup> = BTreeMap::new();
         for shard in &self.shards {
             let shard = shard.lock().expect("recorder poisoned");
-            for (name, stats) in &shard.names {
+            for (name, named) in &shard.names {
                 names
                     .entry(name)
-                    .or_insert_with(|| RequestStats::new(&stats.method, name))
-                    .add(stats);
+                    .or_insert_with(|| RequestStats::new(&named.stats.method, name))
+                    .add(&named.stats);
             }
             for ((name, error), g) in &shard.failures {
                 match failures.get_mut(&(name.to_string(), error.clone())) {
-                    Some(into) => {
-                        into.occurrences += g.occurrences;
-                        into.first_seen = into.first_seen.min(g.first_seen);
-                        into.last_seen = into.last_seen.max(g.last_seen);
-                    }
+                    Some(into) => into.add(g),
                     None => {
                         failures.insert((name.to_string(), error.clone()), g.clone());
                     }

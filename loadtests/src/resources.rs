@@ -46,15 +46,31 @@ fn status_kib(key: &str) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Instant;
+
+    /// CPU time counts work done, and RSS counts memory touched.
     #[test]
     fn reads_this_process() {
+        let cpu_before = super::cpu_seconds();
+        let started = Instant::now();
         let mut x = 0u64;
-        for i in 0..5_000_000u64 {
-            x = x.wrapping_add(i * i);
+        while started.elapsed().as_millis() < 200 {
+            x = std::hint::black_box(x.wrapping_add(7));
         }
-        assert!(x > 0);
-        assert!(super::peak_rss_bytes() > 0);
-        assert!(super::rss_bytes() > 0);
-        assert!(super::cpu_seconds() >= 0.0);
+        let used = super::cpu_seconds() - cpu_before;
+        assert!(
+            used >= 0.05,
+            "200 ms of busy work measured as {used} s of CPU"
+        );
+
+        let rss_before = super::rss_bytes();
+        let block = vec![1u8; 64 << 20];
+        std::hint::black_box(&block);
+        let grown = super::rss_bytes().saturating_sub(rss_before);
+        assert!(
+            grown >= 48 << 20,
+            "64 MiB touched, RSS grew by {grown} bytes"
+        );
+        assert!(super::peak_rss_bytes() >= super::rss_bytes());
     }
 }

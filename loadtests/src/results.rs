@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use reports::{evaluate_slas, LatencyHistogram, RunMetadata, RunResult, SecondSample, StageResult};
+use reports::{evaluate_slas, RunMetadata, RunResult, SecondSample, StageResult};
 
 use crate::engine::StopReason;
 use crate::recorder::Recorder;
@@ -32,32 +32,28 @@ pub fn build(
     let (requests, failures, series) = recorder.totals_with_tail(tail);
     let started_at = recorder.started_at();
     let ended_at = Utc::now();
-    let mut result = RunResult {
-        format_version: reports::FORMAT_VERSION,
-        metadata: RunMetadata {
-            tool_version: env!("CARGO_PKG_VERSION").to_string(),
-            git_sha: option_env!("SKEIN_GIT_SHA").map(str::to_string),
-            scenario_name: input.scenario.name.clone(),
-            scenario_source: input.scenario.source.clone(),
-            scenario_settings: input.scenario.settings_json(),
-            scenario_hash: input.scenario.hash(),
-            command_line: input.command_line.to_vec(),
-            host: input.host.to_string(),
-            started_at,
-            ended_at,
-            machine_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            partial: stopped == Some(StopReason::Aborted),
-            interrupted: stopped == Some(StopReason::Interrupted),
-        },
-        requests,
-        failures,
-        series,
-        stages: Vec::new(),
-        thresholds: input.scenario.thresholds.clone(),
-        slas: Vec::new(),
-        resources: recorder.resources(),
-        workers: Vec::new(),
-    };
+    let mut result = RunResult::new(RunMetadata {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_sha: option_env!("SKEIN_GIT_SHA").map(str::to_string),
+        scenario_name: input.scenario.name.clone(),
+        scenario_source: input.scenario.source.clone(),
+        scenario_settings: input.scenario.settings_json(),
+        scenario_hash: input.scenario.hash(),
+        command_line: input.command_line.to_vec(),
+        host: input.host.to_string(),
+        started_at,
+        ended_at,
+        machine_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        partial: stopped == Some(StopReason::Aborted),
+        interrupted: stopped == Some(StopReason::Interrupted),
+        load_model: input.scenario.load_model(),
+    });
+    result.requests = requests;
+    result.failures = failures;
+    result.series = series;
+    result.thresholds = input.scenario.thresholds.clone();
+    result.resources = recorder.resources();
+    result.dropped_arrivals = recorder.dropped_arrivals();
     judge(&mut result, input.stages, started_at, ended_at);
     result
 }
@@ -97,15 +93,7 @@ pub fn stages_from_series(
         if from >= ended_at {
             break;
         }
-        let mut stage = StageResult {
-            index,
-            target_users: *users,
-            started_at: from,
-            ended_at: to,
-            requests: 0,
-            failures: 0,
-            latency: LatencyHistogram::new(),
-        };
+        let mut stage = StageResult::new(index, *users, from, to);
         let (lo, hi) = (from.timestamp(), to.timestamp());
         let last = index + 1 == plan.len();
         for s in series.iter().filter(|s| {

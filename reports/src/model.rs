@@ -297,7 +297,7 @@ pub struct RunMetadata {
     pub tool_version: String,
     pub git_sha: Option<String>,
     pub scenario_name: String,
-    /// Where the scenario came from: a file path or `builtin:<name>`.
+    /// Where the scenario came from: a file path, or `scenarios/<name>.toml` for a shipped one.
     pub scenario_source: String,
     /// The resolved settings the run used (after CLI overrides).
     pub scenario_settings: serde_json::Value,

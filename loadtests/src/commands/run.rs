@@ -23,6 +23,9 @@ const CONNECT_CHECK: Duration = Duration::from_secs(3);
 pub struct RunArgs {
     #[command(flatten)]
     pub load: LoadArgs,
+    /// Not a `run` flag: caught to say which flag is meant.
+    #[arg(long = "token", hide = true)]
+    pub misplaced_token: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -39,6 +42,12 @@ pub struct DemoArgs {
 const BARE_RUN_TIME: Duration = Duration::from_secs(30);
 
 pub fn execute(args: RunArgs) -> anyhow::Result<Outcome> {
+    if args.misplaced_token.is_some() {
+        return Err(Failure::Usage(
+            "`skein run` has no --token: the target's token is --target-token (or SKEIN_TARGET_TOKEN); --token is the manager/worker secret of `skein manager` and `skein worker`".into(),
+        )
+        .into());
+    }
     let load = args.load;
     let bare = load.scenario.is_none() && load.host.is_none() && load.run_time.is_none();
     let mut overrides = load.overrides();

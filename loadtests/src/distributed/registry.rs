@@ -142,11 +142,6 @@ impl Registry {
         &self.workers
     }
 
-    /// Rank of an active worker among the active ones.
-    pub fn rank(&self, id: &str) -> Option<usize> {
-        self.active().iter().position(|w| w.id == id)
-    }
-
     /// Every worker's whole result (lost ones with their last report).
     pub fn results(&self) -> Vec<RunResult> {
         self.workers

@@ -1,21 +1,36 @@
 //! Human durations in scenario files and on the command line: `90`, `30s`, `5m`, `1h30m`.
 use std::time::Duration;
 
+/// The longest duration Skein accepts anywhere (a run, a stage, a think time): 31 days.
+/// Longer ones are typos or overflow bait, and would not fit the reports' time axis.
+pub const MAX_DURATION: Duration = Duration::from_secs(31 * 24 * 3600);
+
 /// Parses `text` or says what is wrong with it.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let bad = || {
         format!("`{text}` is not a duration; write seconds (`90`) or units: `30s`, `5m`, `1h30m`, `500ms`")
     };
+    let too_long = || {
+        format!(
+            "`{text}` is longer than the longest duration Skein accepts ({}); write a shorter one",
+            format_duration(MAX_DURATION)
+        )
+    };
+    let checked = |secs: f64| -> Result<Duration, String> {
+        if !(secs.is_finite() && secs >= 0.0) {
+            return Err(bad());
+        }
+        match Duration::try_from_secs_f64(secs) {
+            Ok(d) if d <= MAX_DURATION => Ok(d),
+            _ => Err(too_long()),
+        }
+    };
     if t.is_empty() {
         return Err(bad());
     }
     if let Ok(secs) = t.parse::<f64>() {
-        return if secs.is_finite() && secs >= 0.0 {
-            Ok(Duration::from_secs_f64(secs))
-        } else {
-            Err(bad())
-        };
+        return checked(secs);
     }
     let mut total = Duration::ZERO;
     let mut number = String::new();
@@ -37,7 +52,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             's' => 1.0,
             _ => return Err(bad()),
         };
-        total += Duration::from_secs_f64(value * unit_secs);
+        total = total
+            .checked_add(checked(value * unit_secs)?)
+            .filter(|d| *d <= MAX_DURATION)
+            .ok_or_else(too_long)?;
     }
     if !number.is_empty() {
         return Err(bad());
@@ -70,6 +88,24 @@ mod tests {
         assert!(parse_duration("5 minutes").is_err());
         assert!(parse_duration("-3").is_err());
         assert!(parse_duration("10x").is_err());
+    }
+
+    #[test]
+    fn huge_durations_are_errors_not_panics() {
+        for text in [
+            "1e30",
+            "99999999999999999999h",
+            "10000000000000000000",
+            "inf",
+            "NaN",
+            "744h1s",
+            "1e308h",
+            "31d",
+        ] {
+            assert!(parse_duration(text).is_err(), "{text}");
+        }
+        assert_eq!(parse_duration("744h").unwrap(), MAX_DURATION);
+        assert!(parse_duration("1e30").unwrap_err().contains("longest"));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use reports::{SlaMetric, SlaThreshold};
+use reports::{LatencyBasis, SlaMetric, SlaThreshold};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -22,7 +22,7 @@ use crate::users::{ThinkTime, UserClass};
 struct RawScenario {
     #[serde(default)]
     description: String,
-    host: Option<String>,
+    host: Option<Spanned<String>>,
     token: Option<String>,
     users: Option<Spanned<i64>>,
     spawn_rate: Option<Spanned<f64>>,
@@ -73,11 +73,23 @@ struct RawSla {
     avg_ms: Option<Spanned<f64>>,
     error_rate: Option<Spanned<f64>>,
     min_rps: Option<Spanned<f64>>,
+    /// Open model: dropped arrivals / offered arrivals, a fraction (run-wide only).
+    dropped_rate: Option<Spanned<f64>>,
+    /// Which latency the latency limits judge: `intended` (default) or `service`.
+    latency: Option<Spanned<String>>,
     #[serde(default)]
     requests: BTreeMap<String, Spanned<RawLimits>>,
 }
 
 const DOCS: &str = "see docs/scenarios.md for the format";
+
+/// The most users one run starts (every rise of its stages added up): at ~21 KiB per waiting
+/// user (docs/generator.md), 100,000 users take about 2 GiB.
+pub const MAX_USERS: u64 = 100_000;
+/// Memory one waiting user costs, measured by the `recording_overhead` benchmark.
+pub const USER_MEMORY_BYTES: u64 = 21 * 1024;
+/// Weights are ratios; anything larger is a typo (and would not fit the engine's counters).
+pub const MAX_WEIGHT: i64 = 1_000_000;
 
 /// Parses and validates scenario `text` read from `file` (used in error locations).
 pub fn parse(name: &str, file: &str, text: &str) -> Result<Scenario, ScenarioError> {
@@ -120,6 +132,22 @@ fn positive_duration(
     Ok(d)
 }
 
+/// One of a few keywords, or an error naming the unknown one.
+fn choice<T: Copy>(
+    value: &Spanned<String>,
+    what: &str,
+    options: &[(&str, T)],
+    hint: &str,
+    at: &Locator<'_>,
+) -> Result<T, ScenarioError> {
+    let given = value.get_ref().as_str();
+    options
+        .iter()
+        .find(|(name, _)| *name == given)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| at.at(value.span(), format!("unknown {what} `{given}`"), hint))
+}
+
 fn user_count(value: &Spanned<i64>, what: &str, at: &Locator<'_>) -> Result<u64, ScenarioError> {
     let n = *value.get_ref();
     if n < 0 {
@@ -129,7 +157,24 @@ fn user_count(value: &Spanned<i64>, what: &str, at: &Locator<'_>) -> Result<u64,
             format!("write a count of 0 or more, e.g. `{what} = 20`"),
         ));
     }
-    Ok(n as u64)
+    let n = n as u64;
+    if n > MAX_USERS {
+        return Err(at.at(value.span(), too_many_users(n), users_hint()));
+    }
+    Ok(n)
+}
+
+/// What a user count over [`MAX_USERS`] would cost, for the error message.
+pub fn too_many_users(n: u64) -> String {
+    let gib = n as f64 * USER_MEMORY_BYTES as f64 / (1u64 << 30) as f64;
+    format!(
+        "{n} users would hold about {gib:.1} GiB of memory (~{} KiB each); a run holds at most {MAX_USERS}",
+        USER_MEMORY_BYTES / 1024
+    )
+}
+
+fn users_hint() -> String {
+    format!("write at most {MAX_USERS} users; past a few thousand, spread them over workers (docs/distributed.md)")
 }
 
 fn rate(value: &Spanned<f64>, at: &Locator<'_>) -> Result<f64, ScenarioError> {
@@ -214,6 +259,31 @@ fn validate(
                 "add `users = 20`, `spawn_rate = 5`, `run_time = \"5m\"`, or `[[stages]]` tables",
             )),
         };
+    let total = crate::plan::total_users(&stages) as u64;
+    if total > MAX_USERS {
+        return Err(at.at(
+            raw.stages.as_ref().map_or(0..0, |s| s.span()),
+            format!(
+                "the stages start {total} users in all (every rise added up): {}",
+                too_many_users(total)
+            ),
+            users_hint(),
+        ));
+    }
+    if stages
+        .iter()
+        .try_fold(Duration::ZERO, |sum, s| sum.checked_add(s.duration))
+        .is_none_or(|sum| sum > super::duration::MAX_DURATION)
+    {
+        return Err(at.at(
+            raw.stages.as_ref().map_or(0..0, |s| s.span()),
+            format!(
+                "the stages last longer than the longest run Skein accepts ({})",
+                super::format_duration(super::duration::MAX_DURATION)
+            ),
+            "shorten the stages' durations",
+        ));
+    }
     if stages.iter().all(|s| s.users == 0) {
         return Err(at.at(
             raw.users.as_ref().map_or(0..0, |u| u.span()),
@@ -245,6 +315,13 @@ fn validate(
                 c.weight.span(),
                 format!("weight is {weight}: weights cannot be negative"),
                 "write a weight of 0 or more, e.g. `weight = 3`",
+            ));
+        }
+        if weight > MAX_WEIGHT {
+            return Err(at.at(
+                c.weight.span(),
+                format!("weight is {weight}: weights are ratios, at most {MAX_WEIGHT}"),
+                "write the classes' shares in small numbers, e.g. `weight = 3` and `weight = 1`",
             ));
         }
         let think_time = match &c.think_time {
@@ -286,20 +363,26 @@ fn validate(
     }
     let allocation = match &raw.allocation {
         None => Allocation::RoundRobin,
-        Some(a) => match a.get_ref().as_str() {
-            "round-robin" => Allocation::RoundRobin,
-            "serial" => Allocation::Serial,
-            other => {
-                return Err(at.at(
-                    a.span(),
-                    format!("unknown allocation `{other}`"),
-                    "write `allocation = \"round-robin\"` (users interleaved by weight, the default) or `\"serial\"` (class by class in file order)",
-                ))
-            }
-        },
+        Some(a) => choice(
+            a,
+            "allocation",
+            &[("round-robin", Allocation::RoundRobin), ("serial", Allocation::Serial)],
+            "write `allocation = \"round-robin\"` (users interleaved by weight, the default) or `\"serial\"` (class by class in file order)",
+            at,
+        )?,
     };
 
     let sla = raw.sla.unwrap_or_default();
+    let basis = match &sla.latency {
+        None => LatencyBasis::Intended,
+        Some(b) => choice(
+            b,
+            "latency",
+            &[("intended", LatencyBasis::Intended), ("service", LatencyBasis::Service)],
+            "write `latency = \"intended\"` (from the intended send time, the default) or `\"service\"` (from the actual send)",
+            at,
+        )?,
+    };
     let all = RawLimits {
         p50_ms: sla.p50_ms,
         p90_ms: sla.p90_ms,
@@ -311,6 +394,17 @@ fn validate(
     };
     let mut thresholds = Vec::new();
     push_limits(&all, None, &mut thresholds, at, true)?;
+    if let Some(v) = &sla.dropped_rate {
+        let value = *v.get_ref();
+        if !(0.0..=1.0).contains(&value) {
+            return Err(at.at(
+                v.span(),
+                format!("dropped_rate = {value} is not a usable limit"),
+                "dropped_rate is a fraction: `dropped_rate = 0.001` means 0.1 %",
+            ));
+        }
+        thresholds.push(SlaThreshold::new(SlaMetric::DroppedRate, None, value));
+    }
     for (request, limits) in &sla.requests {
         // A threshold on a request no class sends would pass on no data: say so instead.
         let sent: Vec<&str> = classes
@@ -337,6 +431,17 @@ fn validate(
         )?;
     }
 
+    for t in &mut thresholds {
+        t.latency = basis;
+    }
+    let host = match raw.host {
+        None => None,
+        Some(h) => {
+            super::target_url(h.get_ref())
+                .map_err(|e| at.at(h.span(), e, "or leave `host` out and give --host"))?;
+            Some(h.into_inner())
+        }
+    };
     Ok(Scenario {
         name: name.to_string(),
         description: raw.description,
@@ -345,7 +450,7 @@ fn validate(
         allocation,
         classes,
         stages,
-        host: raw.host,
+        host,
         token: raw.token,
         thresholds,
     })
@@ -403,11 +508,7 @@ fn push_limits(
                 _ => continue,
             },
         };
-        out.push(SlaThreshold {
-            metric,
-            request: request.clone(),
-            limit,
-        });
+        out.push(SlaThreshold::new(metric, request.clone(), limit));
     }
     Ok(())
 }

@@ -49,7 +49,7 @@ pub enum Allocation {
 pub struct Scenario {
     pub name: String,
     pub description: String,
-    /// The file it came from, or `builtin:<name>`.
+    /// The file it came from, or `scenarios/<name>.toml` for a shipped one.
     pub source: String,
     pub classes: Vec<ClassMix>,
     /// A flat scenario has exactly one stage.
@@ -177,6 +177,12 @@ impl Scenario {
                 "--run-time 0: nothing would run; give e.g. `-t 30s`".into(),
             ));
         }
+        if let Some(users) = o.users.filter(|u| *u > file::MAX_USERS) {
+            return Err(ScenarioError::Override(format!(
+                "--users {users}: {}",
+                file::too_many_users(users)
+            )));
+        }
         if let Some(users) = o.users {
             let peak = self.peak_users().max(1) as f64;
             for s in &mut self.stages {
@@ -196,11 +202,23 @@ impl Scenario {
             target_url(host).map_err(|e| ScenarioError::Override(format!("--{e}")))?;
             self.host = Some(host.clone());
         }
+        let total = crate::plan::total_users(&self.stages) as u64;
+        if total > file::MAX_USERS {
+            return Err(ScenarioError::Override(format!(
+                "--users: {}; give a smaller --users",
+                file::too_many_users(total)
+            )));
+        }
         Ok(self)
     }
 
     pub fn run_time(&self) -> Duration {
         self.stages.iter().map(|s| s.duration).sum()
+    }
+
+    /// Closed-loop users today; the open model's arrival rate arrives with its executor.
+    pub fn load_model(&self) -> reports::LoadModel {
+        reports::LoadModel::Closed
     }
 
     pub fn peak_users(&self) -> u64 {

@@ -14,6 +14,15 @@ fn cases() -> Vec<(String, &'static str, &'static str, &'static str)> {
         ("users = 5\nrun_time = \"5s\"\n[[user_classes]]\nclass = \"TrainingAPIUser\"\nweight = 0\n".to_string(), "", "weights sum to 0", "positive weight"),
         (format!("users = 5\nrun_time = \"5 minutes\"\n{GOOD_TAIL}"), "2:12", "not a duration", ""),
         (format!("users = 5\nrun_time = \"5s\"\n{GOOD_TAIL}[sla.requests.\"training.get_stats\"]\np95_ms = 100\n"), "", "which no user class of this scenario sends", "training.get_status"),
+        // Found by generated input: each once panicked or was silently misread.
+        (format!("users = 5\nrun_time = 1e30\n{GOOD_TAIL}"), "2:12", "longer than the longest duration", "shorter"),
+        (format!("users = 5\nrun_time = \"99999999999999999999h\"\n{GOOD_TAIL}"), "2:12", "longer than the longest duration", "shorter"),
+        (format!("[[stages]]\nusers = 1\nduration = \"10000000000000000000\"\n[[stages]]\nusers = 2\nduration = \"10000000000000000000\"\n{GOOD_TAIL}"), "3:12", "longer than the longest duration", "shorter"),
+        (format!("[[stages]]\nusers = 1\nduration = \"744h\"\n[[stages]]\nusers = 2\nduration = \"744h\"\n{GOOD_TAIL}"), "1:1", "stages last longer", "shorten"),
+        ("users = 5\nrun_time = \"5s\"\n[[user_classes]]\nclass = \"TrainingAPIUser\"\nweight = 4294967297\n".to_string(), "5:10", "weights are ratios", "weight = 3"),
+        (format!("users = 1000000000000\nrun_time = \"5s\"\n{GOOD_TAIL}"), "1:9", "GiB of memory", "workers"),
+        (format!("host = \"ftp://x\"\nusers = 5\nrun_time = \"5s\"\n{GOOD_TAIL}"), "1:8", "use http:// or https://", "--host"),
+        (format!("users = 5\nrun_time = \"5s\"\n{GOOD_TAIL}[sla]\nlatency = \"wall\"\n"), "", "unknown latency `wall`", "service"),
     ]
 }
 
@@ -82,6 +91,18 @@ fn the_binary_exits_2_on_a_bad_file_and_on_bad_overrides() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let o = run(&["run", "--scenario", "light", "-t", "soon"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    for (flags, says) in [
+        (&["-t", "1e30"][..], "longest duration"),
+        (&["-u", "1000000000000"][..], "GiB of memory"),
+        (&["--host", "ftp://x"][..], "use http:// or https://"),
+        (&["--token", "x"][..], "--target-token"),
+    ] {
+        let mut args = vec!["run", "--scenario", "light"];
+        args.extend_from_slice(flags);
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{flags:?}: {}", stderr(&o));
+    }
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod distributed;
 mod distributed_deploy;
 mod distributed_netns;
 mod exits;
+mod input_properties;
 mod report_commands;
 mod report_html;
 mod start_order;

@@ -119,7 +119,18 @@ p95_ms = 60000
         );
     }
     assert_eq!(r.overall().failures, 0, "{:?}", r.failures);
-    // HighThroughputUser's 10,000-event batches are large: the content is the answer body.
+    // Content is the answer's body, counted for every request and the same in the series.
+    for s in &r.requests {
+        assert!(
+            s.content_bytes >= s.requests * 2,
+            "{}: {} bytes for {} answers",
+            s.name,
+            s.content_bytes,
+            s.requests
+        );
+    }
+    let series_bytes: u64 = r.series.iter().map(|s| s.content_bytes).sum();
+    assert_eq!(series_bytes, r.overall().content_bytes);
     let events = r
         .requests
         .iter()
