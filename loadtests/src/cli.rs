@@ -1,12 +1,9 @@
 //! The `skein` command line. Each subcommand's arguments are defined next to the command that
 //! uses them (`commands::*`); this file only lists the subcommands and the shared help text.
-use std::path::PathBuf;
-use std::time::Duration;
-
 use clap::{Parser, Subcommand};
 
 use crate::commands;
-use crate::scenario::{parse_duration, Overrides};
+use crate::exit::Outcome;
 
 /// Exit codes, shown at the end of `skein --help` and documented in README.
 pub const EXIT_CODES_HELP: &str = "\
@@ -43,51 +40,17 @@ pub enum Command {
     Worker(commands::worker::WorkerArgs),
 }
 
-/// What `skein run` and `skein manager` share: the scenario, the target and the overrides.
-///
-/// Names follow Locust (`-H/--host`, `-u`, `-r`, `-t`); `--target-token` is always the
-/// target's token, `--token` (only on `manager`/`worker`) always the manager/worker secret.
-#[derive(Debug, Clone, clap::Args)]
-pub struct LoadArgs {
-    /// Shipped scenario name (see `skein scenarios`) or path to a scenario .toml file
-    /// [default: light; `skein run` with no host either runs 30 s like `skein demo`].
-    #[arg(long, short = 's')]
-    pub scenario: Option<String>,
-    /// Target base URL (http or https), e.g. http://127.0.0.1:8080 [default: the scenario's
-    /// host; `skein run` without one starts the reference server in-process].
-    #[arg(long, short = 'H', env = "SKEIN_HOST")]
-    pub host: Option<String>,
-    /// Bearer token for the target's API [default: the scenario's, else the reference server's].
-    #[arg(long, env = "SKEIN_TARGET_TOKEN", hide_env_values = true)]
-    pub target_token: Option<String>,
-    /// Users (peak users of a staged scenario, whose stages are scaled to it).
-    #[arg(long, short = 'u')]
-    pub users: Option<u64>,
-    /// Users started per second (every stage of a staged scenario).
-    #[arg(long, short = 'r')]
-    pub spawn_rate: Option<f64>,
-    /// Run time, e.g. 30s, 5m, 1h30m (a staged scenario's stages are scaled to fit).
-    #[arg(long, short = 't', value_parser = parse_duration)]
-    pub run_time: Option<Duration>,
-    /// Results directory [default: reports/out/<scenario>-<UTC timestamp>/].
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Seconds between live lines.
-    #[arg(long, default_value_t = 5)]
-    pub live_every: u64,
-}
-
-impl LoadArgs {
-    pub fn overrides(&self) -> Overrides {
-        Overrides {
-            users: self.users,
-            spawn_rate: self.spawn_rate,
-            run_time: self.run_time,
-            host: self.host.clone(),
+impl Command {
+    /// Runs the subcommand and returns how it ended.
+    pub fn execute(self) -> anyhow::Result<Outcome> {
+        match self {
+            Command::Run(args) => commands::run::execute(args),
+            Command::Demo(args) => commands::run::demo(args),
+            Command::Scenarios(args) => commands::scenarios::execute(args),
+            Command::Report(args) => commands::report::execute(args),
+            Command::Compare(args) => commands::compare::execute(args),
+            Command::Manager(args) => commands::manager::execute(args),
+            Command::Worker(args) => commands::worker::execute(args),
         }
-    }
-
-    pub fn live_every(&self) -> Duration {
-        Duration::from_secs(self.live_every.max(1))
     }
 }

@@ -33,5 +33,5 @@ pub mod users;
 
 /// Runs one parsed command line and returns how the run ended.
 pub fn run(cli: cli::Cli) -> anyhow::Result<exit::Outcome> {
-    commands::dispatch(cli.command)
+    cli.command.execute()
 }

@@ -8,6 +8,7 @@
 //! the newest users first, and a later rise continues the order where it stopped.
 use std::time::Duration;
 
+pub use crate::scenario::total_users;
 use crate::scenario::{Allocation, ClassMix, Scenario, Stage};
 use crate::users::{ThinkTime, UserClass, WeightedPicker};
 
@@ -46,17 +47,6 @@ impl LaunchPlan {
 
 pub fn think_times(classes: &[ClassMix]) -> Vec<(UserClass, ThinkTime)> {
     classes.iter().map(|c| (c.class, c.think_time)).collect()
-}
-
-/// Users started over `stages`: the sum of every rise.
-pub fn total_users(stages: &[Stage]) -> usize {
-    let mut now = 0u64;
-    let mut total = 0u64;
-    for s in stages {
-        total = total.saturating_add(s.users.saturating_sub(now));
-        now = s.users;
-    }
-    usize::try_from(total).unwrap_or(usize::MAX)
 }
 
 /// The class of each user a standalone run of `classes` starts through `stages`, in order.
@@ -139,14 +129,6 @@ mod tests {
             let order = order_of(&classes, allocation, &[stage(7)]);
             assert_eq!(order, vec![B; 7]);
         }
-    }
-
-    #[test]
-    fn total_users_counts_every_rise() {
-        assert_eq!(
-            total_users(&[stage(10), stage(50), stage(20), stage(30)]),
-            60
-        );
     }
 
     #[test]

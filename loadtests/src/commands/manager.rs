@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::cli::LoadArgs;
+use crate::commands::load_args::LoadArgs;
 use crate::distributed::manager::{default_out, run_manager, ManagerConfig};
 use crate::distributed::protocol::ScenarioSpec;
 use crate::exit::{Failure, Outcome};

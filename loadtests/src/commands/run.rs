@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::cli::LoadArgs;
+use crate::commands::load_args::LoadArgs;
 use crate::engine::{StopHandle, StopReason};
 use crate::exit::{Failure, Outcome};
 use crate::live::{spawn_live_line, summary_table};

@@ -259,7 +259,7 @@ fn validate(
                 "add `users = 20`, `spawn_rate = 5`, `run_time = \"5m\"`, or `[[stages]]` tables",
             )),
         };
-    let total = crate::plan::total_users(&stages) as u64;
+    let total = super::total_users(&stages) as u64;
     if total > MAX_USERS {
         return Err(at.at(
             raw.stages.as_ref().map_or(0..0, |s| s.span()),

@@ -34,6 +34,17 @@ pub struct Stage {
     pub duration: Duration,
 }
 
+/// Users started over `stages`: the sum of every rise.
+pub fn total_users(stages: &[Stage]) -> usize {
+    let mut now = 0u64;
+    let mut total = 0u64;
+    for s in stages {
+        total = total.saturating_add(s.users.saturating_sub(now));
+        now = s.users;
+    }
+    usize::try_from(total).unwrap_or(usize::MAX)
+}
+
 /// The order in which users of the classes are started.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Allocation {
@@ -202,7 +213,7 @@ impl Scenario {
             target_url(host).map_err(|e| ScenarioError::Override(format!("--{e}")))?;
             self.host = Some(host.clone());
         }
-        let total = crate::plan::total_users(&self.stages) as u64;
+        let total = total_users(&self.stages) as u64;
         if total > file::MAX_USERS {
             return Err(ScenarioError::Override(format!(
                 "--users: {}; give a smaller --users",
@@ -267,6 +278,19 @@ mod tests {
             assert!(s.run_time() > Duration::ZERO, "{name}");
             assert!(!s.thresholds.is_empty(), "{name}");
         }
+    }
+
+    #[test]
+    fn total_users_counts_every_rise() {
+        let stage = |users| Stage {
+            users,
+            spawn_rate: 1.0,
+            duration: Duration::from_secs(1),
+        };
+        assert_eq!(
+            total_users(&[stage(10), stage(50), stage(20), stage(30)]),
+            60
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod distributed_deploy;
 mod distributed_netns;
 mod exits;
 mod input_properties;
+mod module_graph;
 mod report_commands;
 mod report_html;
 mod start_order;

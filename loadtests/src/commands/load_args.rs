@@ -1,0 +1,54 @@
+//! The arguments `skein run` and `skein manager` share.
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::scenario::{parse_duration, Overrides};
+
+/// What `skein run` and `skein manager` share: the scenario, the target and the overrides.
+///
+/// Names follow Locust (`-H/--host`, `-u`, `-r`, `-t`); `--target-token` is always the
+/// target's token, `--token` (only on `manager`/`worker`) always the manager/worker secret.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LoadArgs {
+    /// Shipped scenario name (see `skein scenarios`) or path to a scenario .toml file
+    /// [default: light; `skein run` with no host either runs 30 s like `skein demo`].
+    #[arg(long, short = 's')]
+    pub scenario: Option<String>,
+    /// Target base URL (http or https), e.g. http://127.0.0.1:8080 [default: the scenario's
+    /// host; `skein run` without one starts the reference server in-process].
+    #[arg(long, short = 'H', env = "SKEIN_HOST")]
+    pub host: Option<String>,
+    /// Bearer token for the target's API [default: the scenario's, else the reference server's].
+    #[arg(long, env = "SKEIN_TARGET_TOKEN", hide_env_values = true)]
+    pub target_token: Option<String>,
+    /// Users (peak users of a staged scenario, whose stages are scaled to it).
+    #[arg(long, short = 'u')]
+    pub users: Option<u64>,
+    /// Users started per second (every stage of a staged scenario).
+    #[arg(long, short = 'r')]
+    pub spawn_rate: Option<f64>,
+    /// Run time, e.g. 30s, 5m, 1h30m (a staged scenario's stages are scaled to fit).
+    #[arg(long, short = 't', value_parser = parse_duration)]
+    pub run_time: Option<Duration>,
+    /// Results directory [default: reports/out/<scenario>-<UTC timestamp>/].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Seconds between live lines.
+    #[arg(long, default_value_t = 5)]
+    pub live_every: u64,
+}
+
+impl LoadArgs {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            users: self.users,
+            spawn_rate: self.spawn_rate,
+            run_time: self.run_time,
+            host: self.host.clone(),
+        }
+    }
+
+    pub fn live_every(&self) -> Duration {
+        Duration::from_secs(self.live_every.max(1))
+    }
+}
