@@ -1,5 +1,6 @@
-//! The router and its shared state: every route, authentication, admission and metrics.
-use std::sync::Arc;
+//! The router: every route, authentication, admission and metrics wiring. Handlers of the two
+//! APIs live in [`crate::training`] (through [`crate::jsonrpc`]) and [`crate::orchestration`];
+//! this module only routes to them.
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -10,83 +11,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::admission::Admission;
-use crate::error::ServerError;
-use crate::faults::{FaultSettings, Faults};
-use crate::metrics::Metrics;
-use crate::store::{self, Store};
+use crate::faults::FaultSettings;
+use crate::rest_error::ApiError;
+use crate::state::AppState;
+use crate::store;
 use crate::{jsonrpc, orchestration};
-
-/// Everything a handler may touch; cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    pub metrics: Arc<Metrics>,
-    pub faults: Arc<Faults>,
-    pub admission: Arc<Admission>,
-    pub token: Arc<str>,
-    pub max_body_bytes: usize,
-}
-
-/// A REST error: status plus a JSON body `{error: {code, message, field?, detail?}}`.
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    pub field: Option<String>,
-    pub detail: Option<Value>,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            field: None,
-            detail: None,
-        }
-    }
-    pub fn unprocessable(field: &str, problem: impl std::fmt::Display) -> Self {
-        let mut e = ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            format!("{field}: {problem}"),
-        );
-        e.field = Some(field.to_string());
-        e
-    }
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
-    }
-    pub fn not_found(message: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
-    }
-    pub fn with_detail(mut self, detail: Value) -> Self {
-        self.detail = Some(detail);
-        self
-    }
-}
-
-impl From<ServerError> for ApiError {
-    fn from(e: ServerError) -> Self {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut error = json!({ "code": self.code, "message": self.message });
-        if let Some(field) = self.field {
-            error["field"] = json!(field);
-        }
-        if let Some(detail) = self.detail {
-            error["detail"] = detail;
-        }
-        (self.status, Json(json!({ "error": error }))).into_response()
-    }
-}
 
 pub fn app(state: AppState) -> Router {
     let limit = state.max_body_bytes;

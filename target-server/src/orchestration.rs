@@ -5,7 +5,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::app::{ApiError, AppState};
+use crate::rest_error::ApiError;
+use crate::state::AppState;
 use crate::store::{self, NewEvent};
 
 #[derive(Deserialize)]

@@ -3,9 +3,9 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::app::AppState;
 use crate::error::ServerError;
 use crate::jsonrpc::*;
+use crate::state::AppState;
 use crate::store::{self, JobRow, NewJob};
 
 /// What one generated trajectory costs, in USD. Every written trajectory stands for
