@@ -24,6 +24,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/workflows", post(create_workflow))
         .route("/api/v1/workflows/{id}/execute", post(execute_workflow))
         .route("/api/v1/workflows/{id}/status", get(workflow_status))
+        .route("/api/v1/executions/{id}", get(execution_status))
         .route("/api/v1/events/batch", post(publish_event_batch))
         .route("/admin/faults", get(get_faults).put(put_faults))
         .route("/healthz", get(|| async { "ok" }))
@@ -165,6 +166,14 @@ async fn workflow_status(State(state): State<AppState>, Path(id): Path<String>) 
     let s = state.clone();
     rest(&state, "get_workflow_status", async move {
         orchestration::status(&s, id).await
+    })
+    .await
+}
+
+async fn execution_status(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let s = state.clone();
+    rest(&state, "get_execution_status", async move {
+        orchestration::execution(&s, id).await
     })
     .await
 }

@@ -132,6 +132,11 @@ pub struct ServerConfig {
     #[arg(long, default_value_t = 250)]
     pub trainer_tick_ms: u64,
 
+    /// How long each task of a workflow execution runs, in ms. Executions finish when their
+    /// last task does; tasks wait for their `depends_on`, and non-`parallel` ones run one at a time.
+    #[arg(long, default_value_t = 100)]
+    pub workflow_task_ms: u64,
+
     /// Turn the latency model off (every method answers as fast as it can).
     #[arg(long)]
     pub no_latency: bool,
@@ -155,7 +160,7 @@ pub struct ServerConfig {
 }
 
 /// The methods the server knows, under the names Skein gives its requests.
-pub const METHODS: [&str; 9] = [
+pub const METHODS: [&str; 10] = [
     "training.start_grpo",
     "training.get_status",
     "training.export_trajectories",
@@ -164,6 +169,7 @@ pub const METHODS: [&str; 9] = [
     "create_workflow",
     "execute_workflow",
     "get_workflow_status",
+    "get_execution_status",
     "publish_event_batch",
 ];
 
@@ -171,7 +177,9 @@ pub const METHODS: [&str; 9] = [
 /// light scenario meets p95 < 200 ms while a heavy one meets the capacity knee.
 pub fn default_latency(method: &str) -> MethodLatency {
     match method {
-        "training.get_status" | "get_workflow_status" => MethodLatency::ms(2, 4),
+        "training.get_status" | "get_workflow_status" | "get_execution_status" => {
+            MethodLatency::ms(2, 4)
+        }
         "training.start_grpo" => MethodLatency::ms(15, 20),
         "training.export_trajectories" => MethodLatency::ms(8, 12),
         "training.cancel" => MethodLatency::ms(5, 5),
@@ -238,6 +246,7 @@ impl Default for ServerConfig {
             max_body_bytes: 32 * 1024 * 1024,
             max_running_jobs: 150,
             trainer_tick_ms: 250,
+            workflow_task_ms: 100,
             no_latency: false,
             latency_overrides: Vec::new(),
             error_rates: Vec::new(),

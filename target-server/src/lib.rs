@@ -8,7 +8,8 @@
 //!
 //! Map, in the direction dependencies point: [`server`] (spawn, shutdown) → [`app`] (router,
 //! auth, admission and metrics wiring) → [`jsonrpc`] (framing, error codes) → [`training`] and
-//! [`orchestration`] (the APIs; REST errors in [`rest_error`]) → [`state`] (what handlers share)
+//! [`orchestration`] (the APIs; REST errors in [`rest_error`], execution plans in
+//! [`schedule`], event timestamps in [`event_time`]) → [`state`] (what handlers share)
 //! → [`store`] (SQLite and its pool). Beside them: [`config`] (flags), [`trainer`] (job
 //! simulation), [`faults`] (latency model, fault injection), [`admission`] (capacity and
 //! shedding), [`metrics`] (Prometheus).
@@ -16,11 +17,13 @@ pub mod admission;
 pub mod app;
 pub mod config;
 pub mod error;
+pub mod event_time;
 pub mod faults;
 pub mod jsonrpc;
 pub mod metrics;
 pub mod orchestration;
 pub mod rest_error;
+pub mod schedule;
 pub mod server;
 pub mod state;
 pub mod store;

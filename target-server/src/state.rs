@@ -21,6 +21,8 @@ pub struct AppState {
     pub admission: Arc<Admission>,
     pub token: Arc<str>,
     pub max_body_bytes: usize,
+    /// Length of one workflow task ([`ServerConfig::workflow_task_ms`]).
+    pub workflow_task_ms: u64,
 }
 
 impl AppState {
@@ -39,6 +41,7 @@ impl AppState {
             metrics,
             token: Arc::from(config.token.as_str()),
             max_body_bytes: config.max_body_bytes,
+            workflow_task_ms: config.workflow_task_ms,
         })
     }
 }
