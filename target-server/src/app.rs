@@ -12,9 +12,10 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::faults::FaultSettings;
+use crate::metrics::StoreScrape;
 use crate::rest_error::ApiError;
 use crate::state::AppState;
-use crate::store;
+use crate::store::{self, RowCounts};
 use crate::{jsonrpc, orchestration};
 
 pub fn app(state: AppState) -> Router {
@@ -230,12 +231,18 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let jobs = state
+    let (jobs_by_state, size) = state
         .store
-        .with(|conn| store::count_jobs_by_status(conn))
+        .with(|conn| Ok((store::count_jobs_by_status(conn)?, store::store_size(conn)?)))
         .await
         .unwrap_or_default();
-    let mut r = state.metrics.render(&jobs).into_response();
+    let scrape = StoreScrape {
+        jobs_by_state,
+        size,
+        trajectories: RowCounts::get(&state.store.rows().trajectories),
+        events: RowCounts::get(&state.store.rows().events),
+    };
+    let mut r = state.metrics.render(&scrape).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4"),

@@ -132,6 +132,30 @@ pub struct ServerConfig {
     #[arg(long, default_value_t = 250)]
     pub trainer_tick_ms: u64,
 
+    /// Retention: trajectory rows kept in total, oldest evicted first (0 = no cap). The
+    /// default keeps the table near 125 MB; see docs/target-server.md.
+    #[arg(long, default_value_t = 250_000)]
+    pub max_trajectories: u64,
+
+    /// Retention: newest trajectories kept per job; older ones are evicted as the job writes
+    /// new ones (0 = no cap).
+    #[arg(long, default_value_t = 1_000)]
+    pub max_trajectories_per_job: u64,
+
+    /// Retention: orchestration events kept, oldest evicted first (0 = no cap). An accepted
+    /// event is kept until at least this many newer events were accepted after it.
+    #[arg(long, default_value_t = 500_000)]
+    pub max_events: u64,
+
+    /// Retention: rows deleted per transaction when evicting. Small batches keep each delete
+    /// short, so requests are not held behind it.
+    #[arg(long, default_value_t = 1_000)]
+    pub eviction_batch: u64,
+
+    /// Retention: how often the event cap is enforced, in ms.
+    #[arg(long, default_value_t = 1_000)]
+    pub retention_interval_ms: u64,
+
     /// How long each task of a workflow execution runs, in ms. Executions finish when their
     /// last task does; tasks wait for their `depends_on`, and non-`parallel` ones run one at a time.
     #[arg(long, default_value_t = 100)]
@@ -191,8 +215,8 @@ pub fn default_latency(method: &str) -> MethodLatency {
 }
 
 impl ServerConfig {
-    /// An in-memory server on an ephemeral loopback port with the default latency model:
-    /// what tests and `skein demo` embed.
+    /// An in-memory server on an ephemeral loopback port with the default latency model and
+    /// the default retention caps: what tests, `skein demo` and `skein run` without a host embed.
     pub fn in_memory_on_loopback() -> Self {
         ServerConfig {
             bind: "127.0.0.1:0".parse().expect("literal address"),
@@ -247,6 +271,11 @@ impl Default for ServerConfig {
             max_running_jobs: 150,
             trainer_tick_ms: 250,
             workflow_task_ms: 100,
+            max_trajectories: 250_000,
+            max_trajectories_per_job: 1_000,
+            max_events: 500_000,
+            eviction_batch: 1_000,
+            retention_interval_ms: 1_000,
             no_latency: false,
             latency_overrides: Vec::new(),
             error_rates: Vec::new(),
@@ -278,6 +307,24 @@ mod tests {
         };
         let table = config.initial_latencies();
         assert!(table.values().all(|l| l.base == Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn the_command_line_and_the_embedded_server_share_the_retention_caps() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            config: ServerConfig,
+        }
+        let cli = <Cli as clap::Parser>::parse_from(["target-server"]);
+        let embedded = ServerConfig::in_memory_on_loopback();
+        for config in [&cli.config, &embedded] {
+            assert_eq!(config.max_trajectories, 250_000);
+            assert_eq!(config.max_trajectories_per_job, 1_000);
+            assert_eq!(config.max_events, 500_000);
+            assert_eq!(config.eviction_batch, 1_000);
+            assert_eq!(config.retention_interval_ms, 1_000);
+        }
     }
 
     #[test]

@@ -9,10 +9,10 @@
 //! Map, in the direction dependencies point: [`server`] (spawn, shutdown) → [`app`] (router,
 //! auth, admission and metrics wiring) → [`jsonrpc`] (framing, error codes) → [`training`] and
 //! [`orchestration`] (the APIs; REST errors in [`rest_error`], execution plans in
-//! [`schedule`], event timestamps in [`event_time`]) → [`state`] (what handlers share)
-//! → [`store`] (SQLite and its pool). Beside them: [`config`] (flags), [`trainer`] (job
-//! simulation), [`faults`] (latency model, fault injection), [`admission`] (capacity and
-//! shedding), [`metrics`] (Prometheus).
+//! [`schedule`], event timestamps in [`event_time`]) → [`state`] (what handlers share) →
+//! [`store`] (SQLite and its pool). Beside them: [`config`] (flags), [`trainer`] (job
+//! simulation), [`retention`] (what the store keeps), [`faults`] (latency model, fault
+//! injection), [`admission`] (capacity and shedding), [`metrics`] (Prometheus).
 pub mod admission;
 pub mod app;
 pub mod config;
@@ -23,6 +23,7 @@ pub mod jsonrpc;
 pub mod metrics;
 pub mod orchestration;
 pub mod rest_error;
+pub mod retention;
 pub mod schedule;
 pub mod server;
 pub mod state;

@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 use crate::app::app;
 use crate::config::ServerConfig;
 use crate::error::ServerError;
+use crate::retention::{self, RetentionPolicy};
 use crate::state::AppState;
 use crate::trainer;
 
@@ -20,6 +21,7 @@ pub struct RunningServer {
     stop: watch::Sender<bool>,
     serve: JoinHandle<std::io::Result<()>>,
     trainer: JoinHandle<()>,
+    retention: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -40,7 +42,7 @@ impl RunningServer {
         &self.state
     }
 
-    /// Stops accepting connections, finishes in-flight requests, stops the trainers.
+    /// Stops accepting connections, finishes in-flight requests, stops the trainers and retention.
     pub async fn shutdown(self) -> Result<(), ServerError> {
         let _ = self.stop.send(true);
         let served = self
@@ -48,11 +50,12 @@ impl RunningServer {
             .await
             .map_err(|e| ServerError::Serve(e.to_string()))?;
         let _ = self.trainer.await;
+        let _ = self.retention.await;
         served.map_err(|e| ServerError::Serve(e.to_string()))
     }
 
     /// Waits until the server stops (after [`RunningServer::stop_handle`] was used or a
-    /// signal handler fired), then stops the trainers.
+    /// signal handler fired), then stops the trainers and retention.
     pub async fn wait(self) -> Result<(), ServerError> {
         let served = self
             .serve
@@ -60,6 +63,7 @@ impl RunningServer {
             .map_err(|e| ServerError::Serve(e.to_string()))?;
         let _ = self.stop.send(true);
         let _ = self.trainer.await;
+        let _ = self.retention.await;
         served.map_err(|e| ServerError::Serve(e.to_string()))
     }
 
@@ -88,11 +92,19 @@ pub async fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
         source,
     })?;
     let (stop, stopped) = watch::channel(false);
+    let policy = RetentionPolicy::from_config(&config);
     let trainer = tokio::spawn(trainer::run(
         state.store.clone(),
         state.metrics.clone(),
         config.max_running_jobs,
         Duration::from_millis(config.trainer_tick_ms.max(1)),
+        policy,
+        stopped.clone(),
+    ));
+    let retention = tokio::spawn(retention::run(
+        state.store.clone(),
+        state.metrics.clone(),
+        policy,
         stopped.clone(),
     ));
     let mut shutdown = stopped;
@@ -111,5 +123,6 @@ pub async fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
         stop,
         serve,
         trainer,
+        retention,
     })
 }

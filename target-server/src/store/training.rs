@@ -133,7 +133,7 @@ pub fn cancel_job(
 ) -> Result<Option<(bool, JobRow)>, ServerError> {
     let tx = conn.transaction()?;
     let changed = tx.execute(
-        "UPDATE jobs SET status = 'cancelled', finished_at = ?2, cancel_reason = ?3
+        "UPDATE jobs SET status = 'cancelled', finished_at = ?2, cancel_reason = ?3, queries = '[]'
          WHERE job_id = ?1 AND status IN ('queued', 'running')",
         params![job_id, now, reason],
     )?;
@@ -142,16 +142,40 @@ pub fn cancel_job(
     Ok(row.map(|r| (changed == 1, r)))
 }
 
+/// One page of a job's kept trajectories and what retention did to the job.
+#[derive(Debug, Clone)]
+pub struct ExportPage {
+    pub rows: Vec<TrajectoryRow>,
+    /// Kept trajectories that match the filters.
+    pub total_count: i64,
+    /// Trajectories of this job that retention evicted (regardless of filters: an evicted row
+    /// is not there to be filtered).
+    pub evicted_count: i64,
+}
+
+/// Reads a page of a job's kept trajectories in one read transaction, so the page, its counts
+/// and the job's written total come from the same snapshot. `None`: no such job.
 pub fn export_trajectories(
-    conn: &Connection,
+    conn: &mut Connection,
     job_id: &str,
     success_only: bool,
     min_reward: Option<f64>,
     limit: i64,
     offset: i64,
-) -> Result<(Vec<TrajectoryRow>, i64), ServerError> {
+) -> Result<Option<ExportPage>, ServerError> {
+    let tx = conn.transaction()?;
+    let written: Option<i64> = tx
+        .prepare_cached("SELECT trajectories_generated FROM jobs WHERE job_id = ?1")?
+        .query_row([job_id], |r| r.get(0))
+        .optional()?;
+    let Some(written) = written else {
+        return Ok(None);
+    };
+    let kept: i64 = tx
+        .prepare_cached("SELECT COUNT(*) FROM trajectories WHERE job_id = ?1")?
+        .query_row([job_id], |r| r.get(0))?;
     let filter = "job_id = ?1 AND (?2 = 0 OR success = 1) AND (?3 IS NULL OR reward >= ?3)";
-    let total: i64 = conn
+    let total: i64 = tx
         .prepare_cached(&format!("SELECT COUNT(*) FROM trajectories WHERE {filter}"))?
         .query_row(params![job_id, success_only as i64, min_reward], |r| {
             r.get(0)
@@ -160,20 +184,28 @@ pub fn export_trajectories(
         "SELECT trajectory_id, query, steps, reward, success, execution_time_ms FROM trajectories
          WHERE {filter} ORDER BY seq LIMIT ?4 OFFSET ?5"
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(
-        params![job_id, success_only as i64, min_reward, limit, offset],
-        |r| {
-            let steps: String = r.get(2)?;
-            Ok(TrajectoryRow {
-                trajectory_id: r.get(0)?,
-                query: r.get(1)?,
-                steps: serde_json::from_str(&steps).unwrap_or(Value::Null),
-                reward: r.get(3)?,
-                success: r.get::<_, i64>(4)? == 1,
-                execution_time_ms: r.get(5)?,
-            })
-        },
-    )?;
-    Ok((rows.collect::<Result<_, _>>()?, total))
+    let rows = {
+        let mut stmt = tx.prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            params![job_id, success_only as i64, min_reward, limit, offset],
+            |r| {
+                let steps: String = r.get(2)?;
+                Ok(TrajectoryRow {
+                    trajectory_id: r.get(0)?,
+                    query: r.get(1)?,
+                    steps: serde_json::from_str(&steps).unwrap_or(Value::Null),
+                    reward: r.get(3)?,
+                    success: r.get::<_, i64>(4)? == 1,
+                    execution_time_ms: r.get(5)?,
+                })
+            },
+        )?;
+        rows.collect::<Result<Vec<_>, _>>()?
+    };
+    tx.commit()?;
+    Ok(Some(ExportPage {
+        rows,
+        total_count: total,
+        evicted_count: (written - kept).max(0),
+    }))
 }

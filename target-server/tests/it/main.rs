@@ -7,5 +7,6 @@ mod jsonrpc_framing;
 mod orchestration_api;
 mod overload;
 mod persistence;
+mod retention;
 mod training_api;
 mod workflow_executions;
