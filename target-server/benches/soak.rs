@@ -66,9 +66,14 @@ fn start_server(db: &Path) -> (Child, String) {
         .spawn()
         .expect("spawn target-server");
     let mut first = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut first)
-        .expect("banner");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    stdout.read_line(&mut first).expect("banner");
+    // Keep reading: the server logs warnings to stdout, and a closed pipe would lose them.
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            eprintln!("server: {line}");
+        }
+    });
     let url = first
         .trim()
         .strip_prefix("target-server listening on ")
@@ -285,36 +290,44 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
-/// Growth per minute during warm-up (start to first report) and after it (first to last).
+/// Growth per minute during warm-up and after it. Warm-up ends at the first report where the
+/// trajectory and event tables reached their final size (the caps), or at the first report.
 fn summarize(samples: &[Sample]) {
     let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
         return;
     };
+    let capped = samples
+        .iter()
+        .find(|s| s.trajectories >= 0.99 * last.trajectories && s.events >= 0.99 * last.events)
+        .filter(|s| s.at < last.at)
+        .unwrap_or(first);
     let per_min = |a: u64, b: u64, from: Duration, to: Duration| {
         let minutes = (to - from).as_secs_f64() / 60.0;
         (b as f64 - a as f64) / (1024.0 * 1024.0) / minutes.max(1e-9)
     };
-    let warm_file = per_min(0, first.file_bytes, Duration::ZERO, first.at);
+    let warm_file = per_min(0, capped.file_bytes, Duration::ZERO, capped.at);
     println!(
         "warm-up (0..{:.0} s): db file +{warm_file:.1} MiB/min",
-        first.at.as_secs_f64()
+        capped.at.as_secs_f64()
     );
-    if samples.len() < 2 {
-        println!("one report only: run longer to see growth after warm-up");
+    if capped.at >= last.at {
+        println!("the run ended during warm-up: run longer to see growth after it");
         return;
     }
-    let file = per_min(first.file_bytes, last.file_bytes, first.at, last.at);
-    let rss = per_min(first.rss_bytes, last.rss_bytes, first.at, last.at);
+    let minutes = (last.at - capped.at).as_secs_f64() / 60.0;
+    let file = per_min(capped.file_bytes, last.file_bytes, capped.at, last.at);
+    let rss = per_min(capped.rss_bytes, last.rss_bytes, capped.at, last.at);
     println!(
         "after warm-up ({:.0}..{:.0} s): db file {file:+.1} MiB/min, rss {rss:+.1} MiB/min, \
-         trajectories {:+.0} rows/min, events {:+.0} rows/min",
-        first.at.as_secs_f64(),
+         trajectories {:+.0} rows/min, events {:+.0} rows/min, jobs {:+.0} rows/min",
+        capped.at.as_secs_f64(),
         last.at.as_secs_f64(),
-        (last.trajectories - first.trajectories) / ((last.at - first.at).as_secs_f64() / 60.0),
-        (last.events - first.events) / ((last.at - first.at).as_secs_f64() / 60.0),
+        (last.trajectories - capped.trajectories) / minutes,
+        (last.events - capped.events) / minutes,
+        (last.jobs - capped.jobs) / minutes,
     );
     println!(
-        "ratio db-file growth after / during warm-up = {:.2}",
+        "ratio db-file growth after / during warm-up = {:.3}",
         file / warm_file.max(1e-9)
     );
 }

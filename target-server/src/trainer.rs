@@ -67,7 +67,7 @@ pub fn promote_queued(
     max_running: usize,
 ) -> Result<u64, ServerError> {
     let now = chrono::Utc::now().to_rfc3339();
-    let tx = conn.transaction()?;
+    let tx = store::write_transaction(conn)?;
     let running = store::jobs_with_status(&tx, "running", max_running)?.len();
     if running < max_running {
         for job in store::jobs_with_status(&tx, "queued", max_running - running)? {
@@ -99,7 +99,7 @@ pub fn advance_all(
     per_job_cap: u64,
 ) -> Result<TickWrites, ServerError> {
     let now = chrono::Utc::now().to_rfc3339();
-    let tx = conn.transaction()?;
+    let tx = store::write_transaction(conn)?;
     let mut rng = rand::rng();
     let mut writes = TickWrites::default();
     for job in store::jobs_with_status(&tx, "running", max_running)? {

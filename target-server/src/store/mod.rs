@@ -211,6 +211,13 @@ impl Store {
     }
 }
 
+/// Begins a transaction that will write, taking the write lock at once. A deferred one that
+/// reads first and writes later fails with "database is locked" (SQLITE_BUSY_SNAPSHOT, which
+/// the busy timeout cannot wait out) whenever another connection committed in between.
+pub fn write_transaction(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>, ServerError> {
+    Ok(conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
+}
+
 /// Largest size the -wal file is truncated back to after a checkpoint.
 const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 

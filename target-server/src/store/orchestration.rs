@@ -136,7 +136,7 @@ pub fn workflow_status(
 }
 
 pub fn insert_events(conn: &mut Connection, events: &[NewEvent]) -> Result<usize, ServerError> {
-    let tx = conn.transaction()?;
+    let tx = super::write_transaction(conn)?;
     {
         let mut stmt = tx.prepare_cached(
             "INSERT INTO events (event_id, event_type, workflow_id, timestamp, data) VALUES (?1, ?2, ?3, ?4, ?5)",

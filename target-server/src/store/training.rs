@@ -131,7 +131,7 @@ pub fn cancel_job(
     reason: Option<&str>,
     now: &str,
 ) -> Result<Option<(bool, JobRow)>, ServerError> {
-    let tx = conn.transaction()?;
+    let tx = super::write_transaction(conn)?;
     let changed = tx.execute(
         "UPDATE jobs SET status = 'cancelled', finished_at = ?2, cancel_reason = ?3, queries = '[]'
          WHERE job_id = ?1 AND status IN ('queued', 'running')",
