@@ -1,5 +1,6 @@
-//! The router and its shared state: every route, authentication, admission and metrics.
-use std::sync::Arc;
+//! The router: every route, authentication, admission and metrics wiring. Handlers of the two
+//! APIs live in [`crate::training`] (through [`crate::jsonrpc`]) and [`crate::orchestration`];
+//! this module only routes to them.
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -10,83 +11,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::admission::Admission;
-use crate::error::ServerError;
-use crate::faults::{FaultSettings, Faults};
-use crate::metrics::Metrics;
-use crate::store::{self, Store};
+use crate::faults::FaultSettings;
+use crate::metrics::StoreScrape;
+use crate::rest_error::ApiError;
+use crate::state::AppState;
+use crate::store::{self, RowCounts};
 use crate::{jsonrpc, orchestration};
-
-/// Everything a handler may touch; cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    pub metrics: Arc<Metrics>,
-    pub faults: Arc<Faults>,
-    pub admission: Arc<Admission>,
-    pub token: Arc<str>,
-    pub max_body_bytes: usize,
-}
-
-/// A REST error: status plus a JSON body `{error: {code, message, field?, detail?}}`.
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    pub field: Option<String>,
-    pub detail: Option<Value>,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            field: None,
-            detail: None,
-        }
-    }
-    pub fn unprocessable(field: &str, problem: impl std::fmt::Display) -> Self {
-        let mut e = ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            format!("{field}: {problem}"),
-        );
-        e.field = Some(field.to_string());
-        e
-    }
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
-    }
-    pub fn not_found(message: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
-    }
-    pub fn with_detail(mut self, detail: Value) -> Self {
-        self.detail = Some(detail);
-        self
-    }
-}
-
-impl From<ServerError> for ApiError {
-    fn from(e: ServerError) -> Self {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut error = json!({ "code": self.code, "message": self.message });
-        if let Some(field) = self.field {
-            error["field"] = json!(field);
-        }
-        if let Some(detail) = self.detail {
-            error["detail"] = detail;
-        }
-        (self.status, Json(json!({ "error": error }))).into_response()
-    }
-}
 
 pub fn app(state: AppState) -> Router {
     let limit = state.max_body_bytes;
@@ -95,6 +25,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/workflows", post(create_workflow))
         .route("/api/v1/workflows/{id}/execute", post(execute_workflow))
         .route("/api/v1/workflows/{id}/status", get(workflow_status))
+        .route("/api/v1/executions/{id}", get(execution_status))
         .route("/api/v1/events/batch", post(publish_event_batch))
         .route("/admin/faults", get(get_faults).put(put_faults))
         .route("/healthz", get(|| async { "ok" }))
@@ -240,6 +171,14 @@ async fn workflow_status(State(state): State<AppState>, Path(id): Path<String>) 
     .await
 }
 
+async fn execution_status(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let s = state.clone();
+    rest(&state, "get_execution_status", async move {
+        orchestration::execution(&s, id).await
+    })
+    .await
+}
+
 async fn publish_event_batch(State(state): State<AppState>, body: Bytes) -> Response {
     let s = state.clone();
     rest(&state, "publish_event_batch", async move {
@@ -292,12 +231,18 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let jobs = state
+    let (jobs_by_state, size) = state
         .store
-        .with(|conn| store::count_jobs_by_status(conn))
+        .with(|conn| Ok((store::count_jobs_by_status(conn)?, store::store_size(conn)?)))
         .await
         .unwrap_or_default();
-    let mut r = state.metrics.render(&jobs).into_response();
+    let scrape = StoreScrape {
+        jobs_by_state,
+        size,
+        trajectories: RowCounts::get(&state.store.rows().trajectories),
+        events: RowCounts::get(&state.store.rows().events),
+    };
+    let mut r = state.metrics.render(&scrape).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4"),

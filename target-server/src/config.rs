@@ -132,6 +132,35 @@ pub struct ServerConfig {
     #[arg(long, default_value_t = 250)]
     pub trainer_tick_ms: u64,
 
+    /// Retention: trajectory rows kept in total, oldest evicted first (0 = no cap). The
+    /// default keeps the table near 125 MB; see docs/target-server.md.
+    #[arg(long, default_value_t = 250_000)]
+    pub max_trajectories: u64,
+
+    /// Retention: newest trajectories kept per job; older ones are evicted as the job writes
+    /// new ones (0 = no cap).
+    #[arg(long, default_value_t = 1_000)]
+    pub max_trajectories_per_job: u64,
+
+    /// Retention: orchestration events kept, oldest evicted first (0 = no cap). An accepted
+    /// event is kept until at least this many newer events were accepted after it.
+    #[arg(long, default_value_t = 500_000)]
+    pub max_events: u64,
+
+    /// Retention: rows deleted per transaction when evicting. Small batches keep each delete
+    /// short, so requests are not held behind it.
+    #[arg(long, default_value_t = 1_000)]
+    pub eviction_batch: u64,
+
+    /// Retention: how often the event cap is enforced, in ms.
+    #[arg(long, default_value_t = 1_000)]
+    pub retention_interval_ms: u64,
+
+    /// How long each task of a workflow execution runs, in ms. Executions finish when their
+    /// last task does; tasks wait for their `depends_on`, and non-`parallel` ones run one at a time.
+    #[arg(long, default_value_t = 100)]
+    pub workflow_task_ms: u64,
+
     /// Turn the latency model off (every method answers as fast as it can).
     #[arg(long)]
     pub no_latency: bool,
@@ -155,7 +184,7 @@ pub struct ServerConfig {
 }
 
 /// The methods the server knows, under the names Skein gives its requests.
-pub const METHODS: [&str; 9] = [
+pub const METHODS: [&str; 10] = [
     "training.start_grpo",
     "training.get_status",
     "training.export_trajectories",
@@ -164,6 +193,7 @@ pub const METHODS: [&str; 9] = [
     "create_workflow",
     "execute_workflow",
     "get_workflow_status",
+    "get_execution_status",
     "publish_event_batch",
 ];
 
@@ -171,7 +201,9 @@ pub const METHODS: [&str; 9] = [
 /// light scenario meets p95 < 200 ms while a heavy one meets the capacity knee.
 pub fn default_latency(method: &str) -> MethodLatency {
     match method {
-        "training.get_status" | "get_workflow_status" => MethodLatency::ms(2, 4),
+        "training.get_status" | "get_workflow_status" | "get_execution_status" => {
+            MethodLatency::ms(2, 4)
+        }
         "training.start_grpo" => MethodLatency::ms(15, 20),
         "training.export_trajectories" => MethodLatency::ms(8, 12),
         "training.cancel" => MethodLatency::ms(5, 5),
@@ -183,8 +215,8 @@ pub fn default_latency(method: &str) -> MethodLatency {
 }
 
 impl ServerConfig {
-    /// An in-memory server on an ephemeral loopback port with the default latency model:
-    /// what tests and `skein demo` embed.
+    /// An in-memory server on an ephemeral loopback port with the default latency model and
+    /// the default retention caps: what tests, `skein demo` and `skein run` without a host embed.
     pub fn in_memory_on_loopback() -> Self {
         ServerConfig {
             bind: "127.0.0.1:0".parse().expect("literal address"),
@@ -238,6 +270,12 @@ impl Default for ServerConfig {
             max_body_bytes: 32 * 1024 * 1024,
             max_running_jobs: 150,
             trainer_tick_ms: 250,
+            workflow_task_ms: 100,
+            max_trajectories: 250_000,
+            max_trajectories_per_job: 1_000,
+            max_events: 500_000,
+            eviction_batch: 1_000,
+            retention_interval_ms: 1_000,
             no_latency: false,
             latency_overrides: Vec::new(),
             error_rates: Vec::new(),
@@ -269,6 +307,24 @@ mod tests {
         };
         let table = config.initial_latencies();
         assert!(table.values().all(|l| l.base == Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn the_command_line_and_the_embedded_server_share_the_retention_caps() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            config: ServerConfig,
+        }
+        let cli = <Cli as clap::Parser>::parse_from(["target-server"]);
+        let embedded = ServerConfig::in_memory_on_loopback();
+        for config in [&cli.config, &embedded] {
+            assert_eq!(config.max_trajectories, 250_000);
+            assert_eq!(config.max_trajectories_per_job, 1_000);
+            assert_eq!(config.max_events, 500_000);
+            assert_eq!(config.eviction_batch, 1_000);
+            assert_eq!(config.retention_interval_ms, 1_000);
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::training;
 
 pub const PARSE_ERROR: i64 = -32700;

@@ -1,6 +1,7 @@
 //! Prometheus metrics: requests and latency by method and status, shedding, queue depth,
-//! trajectories written and events accepted. Job counts by state are read from the store
-//! at scrape time, so they are always what the database holds.
+//! trajectories written and events accepted, rows evicted by retention. Job counts by state
+//! and the store's size are read from the store at scrape time ([`StoreScrape`]), so they are
+//! always what the database holds.
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -8,6 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::config::METHODS;
+use crate::store::{Evictable, StoreSize};
 
 /// Upper bounds of the latency histogram buckets, in seconds.
 const BUCKETS: [f64; 14] = [
@@ -31,6 +33,8 @@ pub struct Metrics {
     shed: AtomicU64,
     trajectories: AtomicU64,
     events: AtomicU64,
+    evicted_trajectories: AtomicU64,
+    evicted_events: AtomicU64,
     /// Requests waiting for a capacity slot right now.
     pub queue_depth: AtomicUsize,
     /// Requests holding a capacity slot right now.
@@ -77,6 +81,14 @@ impl Metrics {
         self.events.fetch_add(n, Ordering::Relaxed);
     }
 
+    pub fn add_evictions(&self, table: Evictable, n: u64) {
+        let counter = match table {
+            Evictable::Trajectories => &self.evicted_trajectories,
+            Evictable::Events => &self.evicted_events,
+        };
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
     /// Total requests answered for `method` with any status (used by tests).
     pub fn requests_for(&self, method: &str) -> u64 {
         let label = method_label(method);
@@ -89,8 +101,9 @@ impl Metrics {
             .sum()
     }
 
-    /// The Prometheus text exposition, with job counts by state supplied by the caller.
-    pub fn render(&self, jobs_by_state: &[(String, i64)]) -> String {
+    /// The Prometheus text exposition, with what the store holds supplied by the caller.
+    pub fn render(&self, store: &StoreScrape) -> String {
+        let jobs_by_state = &store.jobs_by_state;
         let mut out = String::new();
         out.push_str("# HELP target_server_requests_total Requests answered, by method (JSON-RPC call or REST route) and HTTP status.\n");
         out.push_str("# TYPE target_server_requests_total counter\n");
@@ -171,8 +184,54 @@ impl Metrics {
             "Requests holding a capacity slot.",
             self.in_flight.load(Ordering::Relaxed) as u64,
         );
+        out.push_str("# HELP target_server_evictions_total Rows deleted by retention, by table.\n");
+        out.push_str("# TYPE target_server_evictions_total counter\n");
+        for (table, counter) in [
+            ("trajectories", &self.evicted_trajectories),
+            ("events", &self.evicted_events),
+        ] {
+            let n = counter.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "target_server_evictions_total{{table=\"{table}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP target_server_store_rows Rows in the store, by table.\n");
+        out.push_str("# TYPE target_server_store_rows gauge\n");
+        for (table, n) in [
+            ("trajectories", store.trajectories),
+            ("events", store.events),
+            ("jobs", store.size.jobs),
+            ("workflows", store.size.workflows),
+            ("executions", store.size.executions),
+        ] {
+            let _ = writeln!(out, "target_server_store_rows{{table=\"{table}\"}} {n}");
+        }
+        scalar(
+            &mut out,
+            "target_server_store_bytes",
+            "gauge",
+            "Size of the database (page_count * page_size); for a file, its length without the -wal file.",
+            store.size.bytes,
+        );
+        scalar(
+            &mut out,
+            "target_server_store_free_bytes",
+            "gauge",
+            "Bytes of free pages in the database, reused by new rows before the file grows.",
+            store.size.free_bytes,
+        );
         out
     }
+}
+
+/// What the store holds at scrape time.
+#[derive(Debug, Clone, Default)]
+pub struct StoreScrape {
+    pub jobs_by_state: Vec<(String, i64)>,
+    pub size: StoreSize,
+    pub trajectories: u64,
+    pub events: u64,
 }
 
 #[cfg(test)]
@@ -184,7 +243,7 @@ mod tests {
         let m = Metrics::default();
         m.observe("training.nope", 200, Duration::from_millis(1));
         m.observe("x", 200, Duration::from_millis(1));
-        let text = m.render(&[]);
+        let text = m.render(&StoreScrape::default());
         assert!(text.contains("target_server_requests_total{method=\"unknown\",status=\"200\"} 2"));
     }
 
@@ -192,7 +251,7 @@ mod tests {
     fn histogram_is_cumulative() {
         let m = Metrics::default();
         m.observe("training.get_status", 200, Duration::from_millis(3));
-        let text = m.render(&[]);
+        let text = m.render(&StoreScrape::default());
         assert!(text.contains("method=\"training.get_status\",le=\"0.0025\"} 0"));
         assert!(text.contains("method=\"training.get_status\",le=\"0.005\"} 1"));
         assert!(text.contains("method=\"training.get_status\",le=\"+Inf\"} 1"));

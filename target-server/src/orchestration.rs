@@ -1,12 +1,17 @@
-//! The orchestration REST API: workflows (validated as a DAG), executions, event batches.
+//! The orchestration REST API: workflows (validated as a DAG), executions that progress
+//! through their tasks on a plan ([`crate::schedule`]), and event batches.
 use std::collections::{HashMap, VecDeque};
 
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::app::{ApiError, AppState};
-use crate::store::{self, NewEvent};
+use crate::error::ServerError;
+use crate::event_time;
+use crate::rest_error::ApiError;
+use crate::schedule::{self, PlannedTask, TaskState};
+use crate::state::AppState;
+use crate::store::{self, NewEvent, RowCounts};
 
 #[derive(Deserialize)]
 pub struct Task {
@@ -137,6 +142,42 @@ pub async fn create(state: &AppState, body: Value) -> Result<(StatusCode, Value)
     ))
 }
 
+/// The plan of a stored workflow body's tasks (indices into `tasks`), as [`schedule::plan`]
+/// wants them. The body was validated as a DAG when the workflow was created.
+fn planned_tasks(body: &Value) -> Result<Vec<(String, PlannedTask)>, ApiError> {
+    let tasks: Vec<Task> =
+        serde_json::from_value(body.get("tasks").cloned().unwrap_or_default())
+            .map_err(|e| ApiError::from(ServerError::Store(format!("stored workflow: {e}"))))?;
+    let index: HashMap<&str, usize> = tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.task_id.as_str(), i))
+        .collect();
+    Ok(tasks
+        .iter()
+        .map(|t| {
+            let depends_on = t
+                .depends_on
+                .iter()
+                .filter_map(|d| index.get(d.as_str()).copied())
+                .collect();
+            (
+                t.task_id.clone(),
+                PlannedTask {
+                    depends_on,
+                    parallel: t.parallel,
+                },
+            )
+        })
+        .collect())
+}
+
+fn millis_to_rfc3339(ms: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// Starts an execution: plans its tasks now and stores when it finishes.
 pub async fn execute(
     state: &AppState,
     workflow_id: String,
@@ -144,48 +185,134 @@ pub async fn execute(
 ) -> Result<(StatusCode, Value), ApiError> {
     let input = body.get("input_data").cloned().unwrap_or(Value::Null);
     let execution_id = uuid::Uuid::new_v4().to_string();
-    let now = chrono::Utc::now().to_rfc3339();
-    let (wid, eid, at) = (workflow_id.clone(), execution_id.clone(), now.clone());
-    let found = state
+    let now = chrono::Utc::now();
+    let started_at_ms = now.timestamp_millis();
+    let task_ms = state.workflow_task_ms.max(1);
+    let (wid, eid, at) = (workflow_id.clone(), execution_id.clone(), now.to_rfc3339());
+    let finishes_at_ms = state
         .store
         .with(move |conn| {
-            if !store::workflow_exists(conn, &wid)? {
-                return Ok(false);
-            }
-            store::insert_execution(conn, &eid, &wid, &input, &at)?;
-            Ok(true)
+            let Some(body) = store::workflow_body(conn, &wid)? else {
+                return Ok(None);
+            };
+            let tasks = planned_tasks(&body).map_err(|e| ServerError::Store(e.message))?;
+            let plan: Vec<PlannedTask> = tasks.into_iter().map(|(_, t)| t).collect();
+            let finishes_at_ms = started_at_ms
+                .saturating_add(schedule::makespan_ms(&schedule::plan(&plan, task_ms)) as i64);
+            store::insert_execution(
+                conn,
+                &store::NewExecution {
+                    execution_id: &eid,
+                    workflow_id: &wid,
+                    input: &input,
+                    created_at: &at,
+                    started_at_ms,
+                    finishes_at_ms,
+                    task_ms: task_ms as i64,
+                },
+            )?;
+            Ok(Some(finishes_at_ms))
         })
         .await?;
-    if !found {
+    let Some(finishes_at_ms) = finishes_at_ms else {
         return Err(ApiError::not_found(format!("no workflow `{workflow_id}`")));
-    }
+    };
     Ok((
         StatusCode::OK,
-        json!({ "execution_id": execution_id, "workflow_id": workflow_id, "status": "running", "started_at": now }),
+        json!({
+            "execution_id": execution_id, "workflow_id": workflow_id, "status": "running",
+            "started_at": millis_to_rfc3339(started_at_ms),
+            "estimated_completion_at": millis_to_rfc3339(finishes_at_ms),
+        }),
     ))
 }
 
+/// A workflow's status, from its executions at this moment:
+/// `idle` (never executed), `active` (at least one execution running), `completed` (executed,
+/// none running).
 pub async fn status(
     state: &AppState,
     workflow_id: String,
 ) -> Result<(StatusCode, Value), ApiError> {
     let wid = workflow_id.clone();
+    let now_ms = chrono::Utc::now().timestamp_millis();
     let found = state
         .store
-        .with(move |conn| store::workflow_status(conn, &wid))
+        .with(move |conn| store::workflow_status(conn, &wid, now_ms))
         .await?;
     let Some(found) = found else {
         return Err(ApiError::not_found(format!("no workflow `{workflow_id}`")));
     };
-    let created_at = found.created_at;
-    let executions: serde_json::Map<String, Value> = found
-        .executions
-        .into_iter()
-        .map(|(s, n)| (s, json!(n)))
-        .collect();
+    let status = if found.running > 0 {
+        "active"
+    } else if found.completed > 0 {
+        "completed"
+    } else {
+        "idle"
+    };
     Ok((
         StatusCode::OK,
-        json!({ "workflow_id": workflow_id, "status": "active", "created_at": created_at, "executions": executions }),
+        json!({
+            "workflow_id": workflow_id, "status": status, "created_at": found.created_at,
+            "executions": { "running": found.running, "completed": found.completed },
+        }),
+    ))
+}
+
+/// One execution and each of its tasks at this moment (`pending`, `running`, `completed`).
+pub async fn execution(
+    state: &AppState,
+    execution_id: String,
+) -> Result<(StatusCode, Value), ApiError> {
+    let eid = execution_id.clone();
+    let found = state
+        .store
+        .with(move |conn| {
+            let Some(execution) = store::get_execution(conn, &eid)? else {
+                return Ok(None);
+            };
+            let body = store::workflow_body(conn, &execution.workflow_id)?;
+            Ok(Some((execution, body)))
+        })
+        .await?;
+    let Some((execution, body)) = found else {
+        return Err(ApiError::not_found(format!(
+            "no execution `{execution_id}`"
+        )));
+    };
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let elapsed = now_ms.saturating_sub(execution.started_at_ms).max(0) as u64;
+    let tasks = match body {
+        // Executions recorded by older servers have no plan (task_ms 0): they are completed.
+        Some(body) if execution.task_ms > 0 => planned_tasks(&body)?,
+        _ => Vec::new(),
+    };
+    let plan: Vec<PlannedTask> = tasks.iter().map(|(_, t)| t.clone()).collect();
+    let slots = schedule::plan(&plan, execution.task_ms as u64);
+    let at = |offset: u64| millis_to_rfc3339(execution.started_at_ms.saturating_add(offset as i64));
+    let task_views: Vec<Value> = tasks
+        .iter()
+        .zip(&slots)
+        .map(|((id, _), slot)| {
+            let state = slot.state_at(elapsed);
+            json!({
+                "task_id": id, "status": state.as_str(),
+                "started_at": (state != TaskState::Pending).then(|| at(slot.start_ms)),
+                "finished_at": (state == TaskState::Completed).then(|| at(slot.finish_ms)),
+            })
+        })
+        .collect();
+    let done = now_ms >= execution.finishes_at_ms;
+    Ok((
+        StatusCode::OK,
+        json!({
+            "execution_id": execution.execution_id, "workflow_id": execution.workflow_id,
+            "status": if done { "completed" } else { "running" },
+            "created_at": execution.created_at,
+            "started_at": millis_to_rfc3339(execution.started_at_ms),
+            "finished_at": if done { millis_to_rfc3339(execution.finishes_at_ms) } else { None },
+            "tasks": task_views,
+        }),
     ))
 }
 
@@ -195,8 +322,9 @@ struct Event {
     event_type: String,
     #[serde(default)]
     workflow_id: Option<String>,
+    /// An RFC 3339 string or Unix epoch seconds: checked by [`event_time::parse`].
     #[serde(default)]
-    timestamp: Option<String>,
+    timestamp: Value,
     #[serde(default)]
     data: Value,
 }
@@ -218,21 +346,24 @@ pub async fn publish_events(
             "a batch needs at least one event",
         ));
     }
-    let events: Vec<NewEvent> = batch
-        .events
-        .into_iter()
-        .map(|e| NewEvent {
+    let mut events = Vec::with_capacity(batch.events.len());
+    for (i, e) in batch.events.into_iter().enumerate() {
+        let timestamp = event_time::parse(&e.timestamp).map_err(|problem| {
+            ApiError::unprocessable(&format!("events[{i}].timestamp"), problem)
+        })?;
+        events.push(NewEvent {
             event_id: e.event_id,
             event_type: e.event_type,
             workflow_id: e.workflow_id,
-            timestamp: e.timestamp,
+            timestamp,
             data: e.data.to_string(),
-        })
-        .collect();
+        });
+    }
     let accepted = state
         .store
         .with(move |conn| store::insert_events(conn, &events))
         .await?;
+    RowCounts::add(&state.store.rows().events, accepted as u64);
     state.metrics.add_events(accepted as u64);
     Ok((StatusCode::OK, json!({ "accepted": accepted })))
 }

@@ -3,9 +3,9 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::app::AppState;
 use crate::error::ServerError;
 use crate::jsonrpc::*;
+use crate::state::AppState;
 use crate::store::{self, JobRow, NewJob};
 
 /// What one generated trajectory costs, in USD. Every written trajectory stands for
@@ -339,7 +339,6 @@ async fn export(state: &AppState, p: ExportParams) -> Result<Value, RpcError> {
             format!("{} must not be negative", p.offset),
         ));
     }
-    load_job(state, &p.job_id).await?;
     let (id, success_only, min_reward, limit, offset) = (
         p.job_id.clone(),
         p.success_only,
@@ -347,17 +346,25 @@ async fn export(state: &AppState, p: ExportParams) -> Result<Value, RpcError> {
         p.limit,
         p.offset,
     );
-    let (rows, total) = state
+    let page = state
         .store
         .with(move |conn| {
             store::export_trajectories(conn, &id, success_only, min_reward, limit, offset)
         })
         .await
-        .map_err(internal)?;
-    let returned = rows.len() as i64;
+        .map_err(internal)?
+        .ok_or_else(|| {
+            RpcError::new(
+                NOT_FOUND,
+                format!("not found: no training job `{}`", p.job_id),
+            )
+        })?;
+    let returned = page.rows.len() as i64;
+    let total = page.total_count;
     Ok(json!({
-        "job_id": p.job_id, "trajectories": rows, "total_count": total,
+        "job_id": p.job_id, "trajectories": page.rows, "total_count": total,
         "returned_count": returned, "has_more": offset + returned < total,
+        "evicted_count": page.evicted_count,
     }))
 }
 

@@ -2,8 +2,11 @@
 mod support;
 
 mod auth_and_admin;
+mod event_timestamps;
 mod jsonrpc_framing;
 mod orchestration_api;
 mod overload;
 mod persistence;
+mod retention;
 mod training_api;
+mod workflow_executions;

@@ -1,0 +1,155 @@
+//! Retention: what the store keeps so that long runs stay bounded.
+//!
+//! The simulated trainers write every running job's rollouts on every tick, and event batches
+//! arrive as fast as clients send them; kept forever they grow the database by about 1 MB/s
+//! under the heavy scenario. The policy:
+//!
+//! - **Trajectories**: the newest `max_trajectories_per_job` of each job, and the newest
+//!   `max_trajectories` overall. The trainers make room *before* each tick's write, so the
+//!   total never exceeds the cap at any commit.
+//! - **Events**: the newest `max_events`. A background pass every `retention_interval_ms`
+//!   evicts the excess, so between passes the table may exceed the cap by what arrived since.
+//! - **Jobs** and **workflows** are never evicted. A job's training data is dropped when the job
+//!   ends (only the trainers read it); its row, status, metrics and cost stay.
+//!
+//! Evictions delete the oldest rows first in transactions of at most `eviction_batch` rows,
+//! each on a pooled connection taken and given back, so requests interleave with eviction
+//! and no delete holds the write lock for long. SQLite reuses the freed pages, so the file
+//! stops growing once the caps are reached (it does not shrink; see docs/target-server.md).
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::config::ServerConfig;
+use crate::error::ServerError;
+use crate::metrics::Metrics;
+use crate::store::{self, Evictable, RowCounts, Store};
+
+/// The caps, from [`ServerConfig`]; 0 means "no cap".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    pub max_trajectories: u64,
+    pub max_trajectories_per_job: u64,
+    pub max_events: u64,
+    pub eviction_batch: u64,
+    pub interval: Duration,
+}
+
+impl RetentionPolicy {
+    pub fn from_config(config: &ServerConfig) -> Self {
+        RetentionPolicy {
+            max_trajectories: config.max_trajectories,
+            max_trajectories_per_job: config.max_trajectories_per_job,
+            max_events: config.max_events,
+            eviction_batch: config.eviction_batch.max(1),
+            interval: Duration::from_millis(config.retention_interval_ms.max(1)),
+        }
+    }
+
+    /// Rows to evict so that `rows` plus `incoming` stays within `cap` (0: no cap).
+    pub fn excess(cap: u64, rows: u64, incoming: u64) -> u64 {
+        if cap == 0 {
+            0
+        } else {
+            (rows + incoming).saturating_sub(cap)
+        }
+    }
+}
+
+/// Evicts `count` of the oldest rows of `table` in batches; returns how many went.
+pub async fn evict(
+    store: &Store,
+    metrics: &Metrics,
+    table: Evictable,
+    count: u64,
+    batch: u64,
+) -> Result<u64, ServerError> {
+    let mut evicted = 0;
+    while evicted < count {
+        let n = batch.min(count - evicted);
+        let deleted = store
+            .with(move |conn| store::evict_oldest(conn, table, n))
+            .await?;
+        let counter = match table {
+            Evictable::Trajectories => &store.rows().trajectories,
+            Evictable::Events => &store.rows().events,
+        };
+        RowCounts::sub(counter, deleted);
+        metrics.add_evictions(table, deleted);
+        evicted += deleted;
+        if deleted < n {
+            break; // The table is empty.
+        }
+        // Let requests waiting for the store go between two batches.
+        tokio::task::yield_now().await;
+    }
+    Ok(evicted)
+}
+
+/// Makes room for `incoming` trajectories under the total cap; the trainers call it before
+/// each tick's write.
+pub async fn make_room_for_trajectories(
+    store: &Store,
+    metrics: &Metrics,
+    policy: &RetentionPolicy,
+    incoming: u64,
+) -> Result<u64, ServerError> {
+    let rows = RowCounts::get(&store.rows().trajectories);
+    let excess = RetentionPolicy::excess(policy.max_trajectories, rows, incoming);
+    evict(
+        store,
+        metrics,
+        Evictable::Trajectories,
+        excess,
+        policy.eviction_batch,
+    )
+    .await
+}
+
+/// Keeps the event table within its cap until `stop` turns true.
+pub async fn run(
+    store: Store,
+    metrics: Arc<Metrics>,
+    policy: RetentionPolicy,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut interval = tokio::time::interval(policy.interval);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let rows = RowCounts::get(&store.rows().events);
+        let excess = RetentionPolicy::excess(policy.max_events, rows, 0);
+        if let Err(e) = evict(
+            &store,
+            &metrics,
+            Evictable::Events,
+            excess,
+            policy.eviction_batch,
+        )
+        .await
+        {
+            tracing::warn!("event retention pass failed: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excess_counts_what_would_pass_the_cap() {
+        assert_eq!(RetentionPolicy::excess(100, 90, 5), 0);
+        assert_eq!(RetentionPolicy::excess(100, 98, 5), 3);
+        assert_eq!(RetentionPolicy::excess(100, 150, 0), 50);
+        assert_eq!(
+            RetentionPolicy::excess(0, 1_000_000, 10),
+            0,
+            "0 means no cap"
+        );
+    }
+}

@@ -1,0 +1,47 @@
+//! The state every handler shares: the store, metrics, faults, admission and auth settings.
+//!
+//! It sits in its own module so that dependencies point one way: the router ([`crate::app`])
+//! uses the API handlers ([`crate::training`], [`crate::orchestration`]), and they use this
+//! state and the store, never the router.
+use std::sync::Arc;
+
+use crate::admission::Admission;
+use crate::config::ServerConfig;
+use crate::error::ServerError;
+use crate::faults::Faults;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// Everything a handler may touch; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+    pub faults: Arc<Faults>,
+    pub admission: Arc<Admission>,
+    pub token: Arc<str>,
+    pub max_body_bytes: usize,
+    /// Length of one workflow task ([`ServerConfig::workflow_task_ms`]).
+    pub workflow_task_ms: u64,
+}
+
+impl AppState {
+    /// Opens the store and builds the state from `config`, without serving.
+    pub fn build(config: &ServerConfig) -> Result<AppState, ServerError> {
+        let metrics = Arc::new(Metrics::default());
+        Ok(AppState {
+            store: Store::open(&config.db, config.db_pool)?,
+            faults: Arc::new(Faults::new(config)),
+            admission: Arc::new(Admission::new(
+                config.capacity,
+                config.queue_limit,
+                config.queue_timeout(),
+                metrics.clone(),
+            )),
+            metrics,
+            token: Arc::from(config.token.as_str()),
+            max_body_bytes: config.max_body_bytes,
+            workflow_task_ms: config.workflow_task_ms,
+        })
+    }
+}

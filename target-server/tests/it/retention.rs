@@ -1,0 +1,150 @@
+//! Retention: with tiny caps the trajectory table stops growing at its cap while the trainers
+//! keep writing and the server keeps serving; exports say how much of a job was evicted; the
+//! event table is trimmed to its cap, newest kept.
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+const MAX_TRAJECTORIES: f64 = 200.0;
+const PER_JOB: i64 = 40;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trajectories_stop_growing_at_the_cap_and_exports_count_what_is_kept() {
+    let server = server_with(|c| {
+        c.max_trajectories = MAX_TRAJECTORIES as u64;
+        c.max_trajectories_per_job = PER_JOB as u64;
+        c.eviction_batch = 25;
+        c.max_events = 1_000;
+        c.retention_interval_ms = 20;
+    })
+    .await;
+    // 8 jobs × 2 trajectories per tick: 16 rows every 10 ms, far past both caps in a second.
+    let mut jobs = Vec::new();
+    for _ in 0..8 {
+        let started = rpc_ok(&server, "training.start_grpo", start_params(5_000)).await;
+        jobs.push(started["job_id"].as_str().unwrap().to_string());
+    }
+    let rows = "target_server_store_rows{table=\"trajectories\"}";
+    let evicted = "target_server_evictions_total{table=\"trajectories\"}";
+    let written = "target_server_trajectories_written_total";
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        assert!(Instant::now() < deadline, "the cap was never reached");
+        let text = metrics_text(&server).await;
+        if metric(&text, written) > 3.0 * MAX_TRAJECTORIES {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // From here on, writes go on but the table stays within its cap.
+    let first = metrics_text(&server).await;
+    let mut last = first.clone();
+    for _ in 0..20 {
+        let text = metrics_text(&server).await;
+        let kept = metric(&text, rows);
+        assert!(kept <= MAX_TRAJECTORIES, "{kept} rows over the cap");
+        assert!(kept > 0.0, "eviction must not empty the table");
+        let status = rpc_ok(&server, "training.get_status", json!({ "job_id": jobs[0] })).await;
+        assert_eq!(status["status"], "running");
+        last = text;
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    assert!(
+        metric(&last, written) > metric(&first, written),
+        "the trainers kept writing"
+    );
+    assert!(metric(&last, evicted) >= metric(&last, written) - MAX_TRAJECTORIES);
+    // The in-memory row count is what the table holds.
+    let kept_rows = metric(&last, rows);
+    assert!(kept_rows > 0.0 && kept_rows <= MAX_TRAJECTORIES);
+
+    // A cancelled job no longer writes: its export's counts add up to what it wrote.
+    rpc_ok(&server, "training.cancel", json!({ "job_id": jobs[1] })).await;
+    let status = rpc_ok(&server, "training.get_status", json!({ "job_id": jobs[1] })).await;
+    let generated = status["metrics"]["trajectories_generated"]
+        .as_i64()
+        .unwrap();
+    assert!(generated > PER_JOB, "{status}");
+    let export = rpc_ok(
+        &server,
+        "training.export_trajectories",
+        json!({ "job_id": jobs[1], "limit": 10_000 }),
+    )
+    .await;
+    let kept = export["total_count"].as_i64().unwrap();
+    assert!(kept <= PER_JOB, "{kept} kept over the per-job cap");
+    assert_eq!(export["returned_count"].as_i64().unwrap(), kept);
+    assert_eq!(
+        export["trajectories"].as_array().unwrap().len() as i64,
+        kept
+    );
+    assert_eq!(export["has_more"], false);
+    assert_eq!(
+        kept + export["evicted_count"].as_i64().unwrap(),
+        generated,
+        "{export}"
+    );
+
+    // With every job stopped, the gauge (counted in memory) equals the rows exports find.
+    for job in &jobs {
+        rpc(&server, "training.cancel", json!({ "job_id": job })).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut exported = 0;
+    for job in &jobs {
+        let export = rpc_ok(
+            &server,
+            "training.export_trajectories",
+            json!({ "job_id": job, "limit": 10_000 }),
+        )
+        .await;
+        exported += export["total_count"].as_i64().unwrap();
+    }
+    let text = metrics_text(&server).await;
+    assert_eq!(metric(&text, rows), exported as f64);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_trimmed_to_their_cap() {
+    let server = server_with(|c| {
+        c.max_events = 1_000;
+        c.eviction_batch = 100;
+        c.retention_interval_ms = 20;
+    })
+    .await;
+    for batch in 0..5 {
+        let events: Vec<Value> = (0..500)
+            .map(|i| json!({ "event_id": format!("b{batch}-{i}"), "event_type": "agent.step", "timestamp": 1_795_424_400 }))
+            .collect();
+        let r = client()
+            .post(format!("{}/api/v1/events/batch", server.base_url()))
+            .json(&json!({ "events": events }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let rows = "target_server_store_rows{table=\"events\"}";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let text = metrics_text(&server).await;
+        if metric(&text, rows) <= 1_000.0 {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "events never trimmed: {text}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(metric(&text, rows), 1_000.0);
+    assert_eq!(
+        metric(&text, "target_server_evictions_total{table=\"events\"}"),
+        1_500.0
+    );
+    assert_eq!(
+        metric(&text, "target_server_events_accepted_total"),
+        2_500.0
+    );
+    server.shutdown().await.unwrap();
+}
