@@ -225,10 +225,6 @@ impl ServerConfig {
         }
     }
 
-    pub fn is_in_memory(&self) -> bool {
-        self.db.as_os_str() == ":memory:"
-    }
-
     pub fn queue_timeout(&self) -> Duration {
         Duration::from_millis(self.queue_timeout_ms)
     }

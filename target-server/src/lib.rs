@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod orchestration;
 pub mod rest_error;
 pub mod retention;
+pub mod rpc_error;
 pub mod schedule;
 pub mod server;
 pub mod state;

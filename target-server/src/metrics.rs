@@ -89,18 +89,6 @@ impl Metrics {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// Total requests answered for `method` with any status (used by tests).
-    pub fn requests_for(&self, method: &str) -> u64 {
-        let label = method_label(method);
-        self.requests
-            .lock()
-            .expect("metrics poisoned")
-            .iter()
-            .filter(|((m, _), _)| *m == label)
-            .map(|(_, n)| n)
-            .sum()
-    }
-
     /// The Prometheus text exposition, with what the store holds supplied by the caller.
     pub fn render(&self, store: &StoreScrape) -> String {
         let jobs_by_state = &store.jobs_by_state;

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::ServerError;
-use crate::jsonrpc::*;
+use crate::rpc_error::*;
 use crate::state::AppState;
 use crate::store::{self, JobRow, NewJob};
 
