@@ -470,3 +470,29 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
     }
     Ok(end)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panicking report thread closes its channel; the worker's loop then sees `None`
+    /// and ends with this error, naming the panic, instead of waiting forever.
+    #[test]
+    fn a_panicking_report_thread_becomes_an_error_naming_the_panic() {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+        let thread = std::thread::spawn(move || {
+            let _keep = tx;
+            panic!("report encoding broke");
+        });
+        assert!(
+            rx.blocking_recv().is_none(),
+            "the channel closes with the thread"
+        );
+        let failure = reporter_failure(thread).to_string();
+        assert!(failure.contains("report encoding broke"), "{failure}");
+        assert!(matches!(
+            reporter_failure(std::thread::spawn(|| ())),
+            Failure::Aborted(_)
+        ));
+    }
+}
