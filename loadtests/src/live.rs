@@ -4,13 +4,14 @@ use std::fmt::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reports::RunResult;
+use reports::{LatencyHistogram, LoadModel, RequestStats, RunResult};
 
 use crate::recorder::Recorder;
 use crate::scenario::format_duration;
 
-/// Prints a live line every `every` until aborted: elapsed/ETA, users, rps (last interval),
-/// failures, and cumulative p50/p95/p99.
+/// Prints a live line every `every` until aborted: elapsed/ETA, users (open model: arrivals
+/// in flight), rps (last interval), failures, dropped arrivals, and cumulative p50/p95/p99 of
+/// service time with the intended-time p99 beside it.
 pub fn spawn_live_line(
     recorder: Arc<Recorder>,
     run_time: Duration,
@@ -30,8 +31,14 @@ pub fn spawn_live_line(
             let elapsed = started.elapsed();
             let rps = (total.requests - last_requests) as f64 / every.as_secs_f64();
             last_requests = total.requests;
+            let dropped = recorder.dropped_arrivals();
+            let dropped = if dropped > 0 {
+                format!(" | dropped {dropped}")
+            } else {
+                String::new()
+            };
             eprintln!(
-                "[{} / {}, ETA {}] users {:>4} | {:>7.1} req/s | failures {} ({:.2} %) | p50 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms",
+                "[{} / {}, ETA {}] users {:>4} | {:>7.1} req/s | failures {} ({:.2} %){dropped} | p50 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms (intended {:.1} ms)",
                 format_duration(elapsed),
                 format_duration(run_time),
                 format_duration(run_time.saturating_sub(elapsed)),
@@ -42,12 +49,15 @@ pub fn spawn_live_line(
                 total.latency.value_at_quantile(0.50),
                 total.latency.value_at_quantile(0.95),
                 total.latency.value_at_quantile(0.99),
+                total.intended.value_at_quantile(0.99),
             );
         }
     })
 }
 
-/// The final table: one row per request name plus the aggregate, then the SLA verdicts.
+/// The final table: one row per request name plus the aggregate (service time, as Locust
+/// shows it), then intended-time latency where it differs, dropped arrivals, failures and
+/// the SLA verdicts.
 pub fn summary_table(result: &RunResult) -> String {
     let mut out = String::new();
     let duration = result.duration_secs();
@@ -58,19 +68,41 @@ pub fn summary_table(result: &RunResult) -> String {
     );
     let _ = writeln!(out, "{}", "-".repeat(110));
     let overall = result.overall();
-    for r in result.requests.iter().chain(std::iter::once(&overall)) {
+    let rows: Vec<&RequestStats> = result.requests.iter().chain([&overall]).collect();
+    for r in &rows {
         let _ = writeln!(
             out,
-            "{:<32} {:>9} {:>8} {:>8.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+            "{:<32} {:>9} {:>8} {:>8.1} {}",
             r.name,
             r.requests,
             r.failures,
             r.requests as f64 / duration,
-            r.latency.mean(),
-            r.latency.value_at_quantile(0.50),
-            r.latency.value_at_quantile(0.95),
-            r.latency.value_at_quantile(0.99),
-            r.latency.max(),
+            latency_cells(&r.latency),
+        );
+    }
+    if differs(&overall) {
+        let _ = writeln!(
+            out,
+            "\nLatency from the intended send time (includes waiting to be sent: coordinated omission corrected):"
+        );
+        for r in &rows {
+            let _ = writeln!(
+                out,
+                "{:<32} {:>9} {:>8} {:>8} {}",
+                r.name,
+                "",
+                "",
+                "",
+                latency_cells(&r.intended),
+            );
+        }
+    }
+    if result.dropped_arrivals > 0 || result.metadata.load_model == LoadModel::Open {
+        let _ = writeln!(
+            out,
+            "\nDropped arrivals (max_in_flight reached): {} ({:.2} % of offered)",
+            result.dropped_arrivals,
+            result.dropped_rate() * 100.0
         );
     }
     if !result.failures.is_empty() {
@@ -89,7 +121,7 @@ pub fn summary_table(result: &RunResult) -> String {
             out,
             "  [{}] {}: measured {}",
             if v.passed { "PASS" } else { "FAIL" },
-            v.threshold.describe(),
+            v.describe(),
             v.threshold.metric.format(v.measured)
         );
     }
@@ -101,4 +133,28 @@ pub fn summary_table(result: &RunResult) -> String {
         duration
     );
     out
+}
+
+fn latency_cells(h: &LatencyHistogram) -> String {
+    format!(
+        "{:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+        h.mean(),
+        h.value_at_quantile(0.50),
+        h.value_at_quantile(0.95),
+        h.value_at_quantile(0.99),
+        h.max(),
+    )
+}
+
+/// Whether intended-time latency tells something the service time does not: its p99 is more
+/// than 5 % (and 1 ms) above the service time's.
+fn differs(r: &RequestStats) -> bool {
+    if r.intended.is_empty() {
+        return false;
+    }
+    let (service, intended) = (
+        r.latency.value_at_quantile(0.99),
+        r.intended.value_at_quantile(0.99),
+    );
+    intended > service * 1.05 && intended - service > 1.0
 }

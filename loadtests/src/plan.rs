@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 pub use crate::scenario::total_users;
-use crate::scenario::{Allocation, ClassMix, Scenario, Stage};
+use crate::scenario::{Allocation, Arrival, ClassMix, Scenario, Stage};
 use crate::users::{ThinkTime, UserClass, WeightedPicker};
 
 /// What one process runs.
@@ -19,8 +19,17 @@ pub struct LaunchPlan {
     pub start_order: Vec<UserClass>,
     /// Think time of each class in the order (a class absent here uses its default).
     pub think_times: Vec<(UserClass, ThinkTime)>,
-    /// This process's users per stage.
+    /// This process's users (or, open model, arrival rates) per stage.
     pub stages: Vec<Stage>,
+    /// Open model: each class with its weight; every arrival picks one by these.
+    pub class_weights: Vec<(UserClass, u32)>,
+    /// Open model: how arrivals are spaced.
+    pub arrival: Arrival,
+    /// Open model: this process's bound on arrivals awaiting a response.
+    pub max_in_flight: usize,
+    /// Open model: the arrival rate the first stage's ramp starts from (0 at a run's start; a
+    /// worker given a new share mid-ramp continues from the rate reached).
+    pub start_rate: f64,
 }
 
 impl LaunchPlan {
@@ -30,7 +39,20 @@ impl LaunchPlan {
             start_order: order_of(&scenario.classes, scenario.allocation, &scenario.stages),
             think_times: think_times(&scenario.classes),
             stages: scenario.stages.clone(),
+            class_weights: scenario
+                .classes
+                .iter()
+                .map(|c| (c.class, c.weight))
+                .collect(),
+            arrival: scenario.arrival,
+            max_in_flight: scenario.max_in_flight,
+            start_rate: 0.0,
         }
+    }
+
+    /// Open when the stages give arrival rates.
+    pub fn is_open(&self) -> bool {
+        self.stages.iter().any(|s| s.rate.is_some())
     }
 
     pub fn think_time(&self, class: UserClass) -> ThinkTime {
@@ -98,11 +120,7 @@ mod tests {
     }
 
     fn stage(users: u64) -> Stage {
-        Stage {
-            users,
-            spawn_rate: 1.0,
-            duration: Duration::from_secs(1),
-        }
+        Stage::closed(users, 1.0, Duration::from_secs(1))
     }
 
     #[test]

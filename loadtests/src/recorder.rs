@@ -43,10 +43,10 @@ struct Shard {
 /// When a request was meant to be sent, so latency can be measured from there too.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Timing {
-    /// A closed-loop user: it sends again after its response and a think time, so its
-    /// intended cadence is known only as an expected interval between its sends
-    /// (HdrHistogram's expected-interval correction fills in the sends a slow response held
-    /// back).
+    /// A closed-loop user: it sends again after its response and a pause, so its intended
+    /// cadence is known only as the pause it keeps between requests (the recorder adds the
+    /// request's fastest service time); HdrHistogram's expected-interval correction fills in
+    /// the sends a slow response held back.
     Closed { expected_interval: Duration },
     /// An open-model arrival scheduled for this instant: latency counts from it.
     Open { intended: Instant },
@@ -92,9 +92,10 @@ enum Intended {
 }
 
 impl Intended {
-    /// A closed user's expected interval between sends is its mean think time plus the
-    /// request's fastest service time seen so far: a response slower than that by a whole
-    /// interval held back a send the user would have made.
+    /// A closed user's expected interval between sends is its measured pause (think time and
+    /// scheduling, see `engine::closed`) plus the request's fastest service time seen so far:
+    /// the cadence it keeps while answers come on time. An answer slower than that held back
+    /// the sends the user would have made meanwhile.
     fn of(sample: &Sample<'_>, micros: u64, fastest_micros: u64) -> Intended {
         match sample.timing {
             Timing::Open { intended } => Intended::Exact(micros_of(

@@ -65,8 +65,7 @@ pub fn judge(
     started_at: DateTime<Utc>,
     ended_at: DateTime<Utc>,
 ) {
-    let plan: Vec<(u64, Duration)> = stages.iter().map(|s| (s.users, s.duration)).collect();
-    result.stages = stages_from_series(&result.series, started_at, &plan, ended_at);
+    result.stages = stages_from_series(&result.series, started_at, stages, ended_at);
     result.slas = evaluate_slas(result, &result.thresholds);
 }
 
@@ -75,7 +74,7 @@ pub fn judge(
 pub fn stages_from_series(
     series: &[SecondSample],
     start: DateTime<Utc>,
-    plan: &[(u64, Duration)],
+    plan: &[Stage],
     ended_at: DateTime<Utc>,
 ) -> Vec<StageResult> {
     let mut offset = Duration::ZERO;
@@ -86,14 +85,15 @@ pub fn stages_from_series(
             .and_then(|d| start.checked_add_signed(d))
             .unwrap_or(DateTime::<Utc>::MAX_UTC)
     };
-    for (index, (users, duration)) in plan.iter().enumerate() {
+    for (index, planned) in plan.iter().enumerate() {
         let from = at(offset);
-        offset = offset.saturating_add(*duration);
+        offset = offset.saturating_add(planned.duration);
         let to = at(offset).min(ended_at);
         if from >= ended_at {
             break;
         }
-        let mut stage = StageResult::new(index, *users, from, to);
+        let mut stage = StageResult::new(index, planned.users, from, to);
+        stage.target_rate = planned.rate;
         let (lo, hi) = (from.timestamp(), to.timestamp());
         let last = index + 1 == plan.len();
         for s in series.iter().filter(|s| {

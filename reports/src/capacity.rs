@@ -9,6 +9,8 @@ use crate::model::RunResult;
 pub struct CapacityRow {
     pub stage: usize,
     pub users: u64,
+    /// Open model: the arrivals per second the stage offered (then `users` is 0).
+    pub rate: Option<f64>,
     /// Requests completed in this stage; a stage without any is neither held nor broken.
     pub requests: u64,
     pub rps: f64,
@@ -33,6 +35,19 @@ pub struct CapacityRow {
 impl CapacityRow {
     pub fn has_data(&self) -> bool {
         self.requests > 0
+    }
+
+    /// The load the stage offered: arrivals per second (open) or users (closed).
+    pub fn offered(&self) -> f64 {
+        self.rate.unwrap_or(self.users as f64)
+    }
+
+    /// `200 users` or `50 arrivals/s`.
+    pub fn offered_text(&self) -> String {
+        match self.rate {
+            Some(rate) => format!("{} arrivals/s", trim_float(rate)),
+            None => format!("{} users", self.users),
+        }
     }
 
     /// "held", "broken (p95_ms, error_rate)" or "no data".
@@ -69,6 +84,7 @@ pub fn capacity(result: &RunResult) -> Capacity {
             CapacityRow {
                 stage: s.index,
                 users: s.target_users,
+                rate: s.target_rate,
                 requests: s.requests,
                 rps: s.rps(),
                 avg_ms: s.latency.mean(),
@@ -90,7 +106,7 @@ pub fn capacity(result: &RunResult) -> Capacity {
     let recommended = rows[..first_broken_at.unwrap_or(rows.len())]
         .iter()
         .filter(|r| r.slas_held)
-        .max_by_key(|r| r.users)
+        .max_by(|a, b| a.offered().total_cmp(&b.offered()))
         .cloned();
     Capacity {
         rows,
@@ -99,21 +115,32 @@ pub fn capacity(result: &RunResult) -> Capacity {
     }
 }
 
+/// `50`, `12.5`: a rate without a trailing `.0`.
+fn trim_float(v: f64) -> String {
+    let text = format!("{v:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 impl Capacity {
+    /// Whether the stages offered arrival rates (open model) rather than users.
+    pub fn is_open(&self) -> bool {
+        self.rows.iter().any(|r| r.rate.is_some())
+    }
+
     /// One sentence a stakeholder can quote.
     pub fn verdict(&self) -> String {
         match (&self.recommended, &self.first_broken) {
             (Some(ok), Some(broken)) => format!(
-                "Recommended maximum: {} users at {:.1} req/s (stage {}); SLAs first broke at {} users (stage {}: {}).",
-                ok.users, ok.rps, ok.stage + 1, broken.users, broken.stage + 1, broken.broken_by.join(", ")
+                "Recommended maximum: {} at {:.1} req/s (stage {}); SLAs first broke at {} (stage {}: {}).",
+                ok.offered_text(), ok.rps, ok.stage + 1, broken.offered_text(), broken.stage + 1, broken.broken_by.join(", ")
             ),
             (Some(ok), None) => format!(
-                "SLAs held at every step; the highest tested was {} users at {:.1} req/s. Capacity is at least this.",
-                ok.users, ok.rps
+                "SLAs held at every step; the highest tested was {} at {:.1} req/s. Capacity is at least this.",
+                ok.offered_text(), ok.rps
             ),
             (None, Some(broken)) => format!(
-                "SLAs broke already at the first loaded step ({} users: {}); no tested load is within SLA.",
-                broken.users,
+                "SLAs broke already at the first loaded step ({}: {}); no tested load is within SLA.",
+                broken.offered_text(),
                 broken.broken_by.join(", ")
             ),
             (None, None) => "No stage completed any request.".to_string(),

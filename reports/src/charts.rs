@@ -525,12 +525,17 @@ pub fn per_request(result: &RunResult) -> Result<String, ReportError> {
 /// intended-time latency dashed when it was recorded.
 pub fn capacity_chart(result: &RunResult, cap: &Capacity) -> Result<String, ReportError> {
     svg("capacity", HEIGHT, |root| {
-        let x_max = max_or(cap.rows.iter().map(|r| r.users as f64), 1.0) * 1.1;
+        let x_max = max_or(cap.rows.iter().map(|r| r.offered()), 1.0) * 1.1;
         let at_users = |value: &dyn Fn(&crate::capacity::CapacityRow) -> Option<f64>| {
             cap.rows
                 .iter()
-                .filter_map(|r| Some((r.users as f64, value(r)?)))
+                .filter_map(|r| Some((r.offered(), value(r)?)))
                 .collect::<Vec<_>>()
+        };
+        let offered = if cap.is_open() {
+            "offered arrivals/s"
+        } else {
+            "concurrent users"
         };
         let rps = at_users(&|r| Some(r.rps));
         let mut latency = vec![Line::solid(
@@ -562,13 +567,13 @@ pub fn capacity_chart(result: &RunResult, cap: &Capacity) -> Result<String, Repo
         let p95_max = max_or(top, 1.0) * headroom(entries);
         let mut chart = frame(
             root,
-            "Capacity: throughput and p95 by concurrent users",
+            &format!("Capacity: throughput and p95 by {offered}"),
             x_max,
             rps_max,
             YLabels::Both,
         )?
         .set_secondary_coord(0.0..x_max, 0.0..p95_max);
-        standard_mesh(&mut chart, "concurrent users", "requests/s")?;
+        standard_mesh(&mut chart, offered, "requests/s")?;
         secondary_axis(&mut chart, "p95 ms")?;
         chart
             .draw_series(rps.iter().map(|p| Circle::new(*p, 4, BLUE.filled())))

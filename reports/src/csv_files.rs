@@ -66,7 +66,7 @@ pub const FAILURES_HEADER: [&str; 6] = [
     "Last Seen",
 ];
 
-pub const CAPACITY_HEADER: [&str; 12] = [
+pub const CAPACITY_HEADER: [&str; 13] = [
     "Stage",
     "User Count",
     "Requests/s",
@@ -80,6 +80,8 @@ pub const CAPACITY_HEADER: [&str; 12] = [
     // Skein's own columns, after Locust-style ones so positions stay stable.
     "Dropped/s",
     "Intended 95%",
+    // Open model: the arrivals per second the stage offered (N/A for users).
+    "Offered Rate/s",
 ];
 
 fn ms(v: f64) -> String {
@@ -234,8 +236,8 @@ pub fn write_failures(result: &RunResult, path: &Path) -> Result<PathBuf, Report
 }
 
 /// Per stage: Locust-style columns (service time), then Skein's `Dropped/s` (open-model
-/// arrivals not sent, per second of the stage) and `Intended 95%` (`N/A` without
-/// intended-time latency).
+/// arrivals not sent, per second of the stage), `Intended 95%` (`N/A` without intended-time
+/// latency) and `Offered Rate/s` (open model; `N/A` for users).
 pub fn write_capacity(result: &RunResult, path: &Path) -> Result<PathBuf, ReportError> {
     let cap = capacity(result);
     let durations: Vec<f64> = result.stages.iter().map(|s| s.duration_secs()).collect();
@@ -254,6 +256,8 @@ pub fn write_capacity(result: &RunResult, path: &Path) -> Result<PathBuf, Report
             recommended.to_string(),
             format!("{:.3}", r.dropped as f64 / secs),
             r.intended_p95_ms.map_or("N/A".to_string(), ms),
+            r.rate
+                .map_or("N/A".to_string(), |rate| format!("{rate:.3}")),
         ]
     });
     write_csv(path, &CAPACITY_HEADER, rows)

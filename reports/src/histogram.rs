@@ -116,20 +116,24 @@ impl LatencyHistogram {
         }
     }
 
-    /// Records one latency corrected for coordinated omission, as HdrHistogram's
-    /// `record_correct`: when `micros` exceeds the interval at which requests were expected
-    /// (`expected_interval_micros`, 0 for none), the requests that a stalled closed-model
-    /// user did not send in the meantime are recorded too, at `micros - interval`,
-    /// `micros - 2·interval`, ... So the histogram may hold more samples than requests.
+    /// Records one latency corrected for coordinated omission, by HdrHistogram's
+    /// expected-interval method (`recordValueWithExpectedInterval`): when `micros` exceeds
+    /// the interval at which requests were expected (`expected_interval_micros`, 0 for none),
+    /// the requests that a stalled closed-model user did not send in the meantime are
+    /// recorded too, at `micros - interval`, `micros - 2·interval`, ... down to the last one
+    /// above zero. (HdrHistogram stops at the last one of at least an interval; that drops the
+    /// send held back in the final interval before the answer, which measured against a known
+    /// stall biases every corrected percentile upward by up to one interval.) So the
+    /// histogram may hold more samples than requests.
     pub fn record_corrected(&mut self, micros: u64, expected_interval_micros: u64) {
         self.record(micros);
         if expected_interval_micros == 0 {
             return;
         }
         let mut missing = micros.saturating_sub(expected_interval_micros);
-        while missing >= expected_interval_micros {
+        while missing > 0 {
             self.record(missing);
-            missing -= expected_interval_micros;
+            missing = missing.saturating_sub(expected_interval_micros);
         }
     }
 
@@ -312,6 +316,11 @@ mod tests {
         // 10 ms with one request expected every 1 ms: 10, 9, ..., 1 ms.
         assert_eq!(h.count(), 10);
         assert!((h.min() - 1.0).abs() < 0.01, "{}", h.min());
+        // The send held back in the last interval before the answer counts too.
+        let mut h = LatencyHistogram::new();
+        h.record_corrected(10_500, 1_000);
+        assert_eq!(h.count(), 11);
+        assert!((h.min() - 0.5).abs() < 0.01, "{}", h.min());
         let mut plain = LatencyHistogram::new();
         plain.record_corrected(500, 1_000);
         plain.record_corrected(500, 0);

@@ -180,7 +180,7 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td>{intended}<td>{:.2} %</td>{dropped}{}</tr>",
-                r.stage + 1, r.users, r.rps, r.avg_ms, r.p50_ms, r.p95_ms, r.p99_ms, r.success_rate * 100.0,
+                r.stage + 1, r.offered_text(), r.rps, r.avg_ms, r.p50_ms, r.p95_ms, r.p99_ms, r.success_rate * 100.0,
                 status_cell(r)
             );
         }

@@ -95,14 +95,14 @@ pub fn render(result: &RunResult) -> String {
         let _ = writeln!(out, "\n## Capacity\n\n{}\n", cap.verdict());
         let _ = writeln!(
             out,
-            "| Stage | Users | Req/s | Avg ms | p50 ms | p95 ms | p99 ms | p95 intended ms | Success | Dropped | SLAs |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"
+            "| Stage | Offered | Req/s | Avg ms | p50 ms | p95 ms | p99 ms | p95 intended ms | Success | Dropped | SLAs |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"
         );
         for r in &cap.rows {
             let _ = writeln!(
                 out,
                 "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {:.2} % | {} | {} |",
                 r.stage + 1,
-                r.users,
+                r.offered_text(),
                 r.rps,
                 r.avg_ms,
                 r.p50_ms,

@@ -189,6 +189,9 @@ pub struct StageResult {
     pub intended: LatencyHistogram,
     #[serde(default)]
     pub dropped: u64,
+    /// Open model: the arrivals per second this stage offered (at its end, after any ramp).
+    #[serde(default)]
+    pub target_rate: Option<f64>,
 }
 
 impl StageResult {
@@ -209,6 +212,7 @@ impl StageResult {
             latency: LatencyHistogram::new(),
             intended: LatencyHistogram::new(),
             dropped: 0,
+            target_rate: None,
         }
     }
 
@@ -225,6 +229,10 @@ impl StageResult {
     /// Adds the same stage as run by another generator: users add, the span covers both.
     pub fn add(&mut self, other: &StageResult) {
         self.target_users += other.target_users;
+        self.target_rate = match (self.target_rate, other.target_rate) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
         self.started_at = self.started_at.min(other.started_at);
         self.ended_at = self.ended_at.max(other.ended_at);
         self.requests += other.requests;

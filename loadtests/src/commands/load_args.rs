@@ -27,6 +27,10 @@ pub struct LoadArgs {
     /// Users started per second (every stage of a staged scenario).
     #[arg(long, short = 'r')]
     pub spawn_rate: Option<f64>,
+    /// Arrivals per second, the open model (peak rate of a staged scenario, whose stages are
+    /// scaled to it; a closed scenario's stages become rates in proportion to their users).
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// Run time, e.g. 30s, 5m, 1h30m (a staged scenario's stages are scaled to fit).
     #[arg(long, short = 't', value_parser = parse_duration)]
     pub run_time: Option<Duration>,
@@ -43,6 +47,7 @@ impl LoadArgs {
         Overrides {
             users: self.users,
             spawn_rate: self.spawn_rate,
+            rate: self.rate,
             run_time: self.run_time,
             host: self.host.clone(),
         }

@@ -54,6 +54,7 @@ pub fn execute(args: ManagerArgs) -> anyhow::Result<Outcome> {
         text: source.text,
         users: load.users,
         spawn_rate: load.spawn_rate,
+        rate: load.rate,
         run_time_ms: load
             .run_time
             .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),

@@ -113,10 +113,10 @@ fn run_scenario(
             );
         }
         eprintln!(
-            "skein: scenario `{}` ({}), {} peak users, {} against {host}",
+            "skein: scenario `{}` ({}), {}, {} against {host}",
             scenario.name,
             scenario.source,
-            scenario.peak_users(),
+            scenario.describe_load(),
             crate::scenario::format_duration(scenario.run_time())
         );
 

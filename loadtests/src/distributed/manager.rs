@@ -16,7 +16,7 @@ use reports::{RequestStats, RunResult};
 
 use super::protocol::*;
 use super::registry::{Accepted, Registry};
-use super::share::{worker_launch_order, worker_stages};
+use super::share::{split, worker_launch_order, worker_stages};
 use crate::exit::Failure;
 use crate::results::{default_out_dir, judge};
 use crate::scenario::Scenario;
@@ -147,6 +147,8 @@ fn rebalance(state: &AppState, shared: &mut Shared) {
                 run_start_unix_ms: unix_ms(start),
                 stages: worker_stages(&state.scenario.stages, active.len(), rank),
                 launch_order: worker_launch_order(&state.scenario, active.len(), rank),
+                max_in_flight: split(state.scenario.max_in_flight as u64, active.len(), rank).max(1)
+                    as usize,
             },
         );
     }

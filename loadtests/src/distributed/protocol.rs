@@ -9,7 +9,7 @@ use reports::RunResult;
 use serde::{Deserialize, Serialize};
 
 /// Bump on any incompatible change to the messages below.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 pub const PROTOCOL_HEADER: &str = "x-skein-protocol";
 /// The manager's proof of the token on every reply.
 pub const REPLY_TOKEN_HEADER: &str = "x-skein-token";
@@ -36,6 +36,8 @@ pub struct ScenarioSpec {
     pub text: String,
     pub users: Option<u64>,
     pub spawn_rate: Option<f64>,
+    #[serde(default)]
+    pub rate: Option<f64>,
     pub run_time_ms: Option<u64>,
     pub hash: String,
 }
@@ -48,12 +50,17 @@ pub struct Registered {
     pub target_token: String,
 }
 
-/// One stage of a worker's share.
+/// One stage of a worker's share: its users (closed model) or its part of the arrival rate
+/// (open model, `rate` set).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct StageShare {
     pub users: u64,
     pub spawn_rate: f64,
     pub duration_ms: u64,
+    #[serde(default)]
+    pub rate: Option<f64>,
+    #[serde(default)]
+    pub ramp_ms: u64,
 }
 
 /// `users` consecutive users of one class in a worker's launch order.
@@ -75,6 +82,9 @@ pub struct Assignment {
     pub stages: Vec<StageShare>,
     /// The worker's users by class, in start order (see [`super::share`]).
     pub launch_order: Vec<ClassRun>,
+    /// Open model: this worker's part of the scenario's `max_in_flight`.
+    #[serde(default)]
+    pub max_in_flight: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use crate::distributed::protocol::{ClassRun, StageShare};
-use crate::plan::{order_of, runs_of, think_times, LaunchPlan};
+use crate::plan::{order_of, runs_of, LaunchPlan};
 use crate::scenario::{Scenario, Stage};
 use crate::users::UserClass;
 
@@ -19,12 +19,29 @@ pub fn split(total: u64, workers: usize, rank: usize) -> u64 {
     total / n + u64::from((rank as u64) < total % n)
 }
 
+/// Worker `rank`'s part of an arrival rate: the rate in thousandths of an arrival per second
+/// split like users, so the workers' rates add up to the scenario's exactly.
+pub fn split_rate(rate: f64, workers: usize, rank: usize) -> f64 {
+    let milli = (rate * 1000.0).round().clamp(0.0, u64::MAX as f64) as u64;
+    split(milli, workers, rank) as f64 / 1000.0
+}
+
 /// One worker's stages: its users per stage, and a spawn rate in proportion to its users
-/// (so all workers finish a ramp together).
+/// (so all workers finish a ramp together); or, open, its part of each stage's rate.
 pub fn worker_stages(stages: &[Stage], workers: usize, rank: usize) -> Vec<StageShare> {
     stages
         .iter()
         .map(|s| {
+            let duration_ms = u64::try_from(s.duration.as_millis()).unwrap_or(u64::MAX);
+            if let Some(rate) = s.rate {
+                return StageShare {
+                    users: 0,
+                    spawn_rate: 0.0,
+                    duration_ms,
+                    rate: Some(split_rate(rate, workers, rank)),
+                    ramp_ms: u64::try_from(s.ramp.as_millis()).unwrap_or(u64::MAX),
+                };
+            }
             let users = split(s.users, workers, rank);
             let spawn_rate = if s.users == 0 {
                 s.spawn_rate / workers.max(1) as f64
@@ -34,7 +51,9 @@ pub fn worker_stages(stages: &[Stage], workers: usize, rank: usize) -> Vec<Stage
             StageShare {
                 users,
                 spawn_rate: spawn_rate.max(0.1),
-                duration_ms: u64::try_from(s.duration.as_millis()).unwrap_or(u64::MAX),
+                duration_ms,
+                rate: None,
+                ramp_ms: 0,
             }
         })
         .collect()
@@ -58,30 +77,47 @@ pub fn worker_plan(
     scenario: &Scenario,
     stages: Vec<Stage>,
     launch_order: &[ClassRun],
+    max_in_flight: usize,
 ) -> Result<LaunchPlan, String> {
-    Ok(LaunchPlan {
-        start_order: expand(launch_order)?,
-        think_times: think_times(&scenario.classes),
-        stages,
-    })
+    let mut plan = LaunchPlan::standalone(scenario);
+    plan.start_order = expand(launch_order)?;
+    plan.stages = stages;
+    plan.max_in_flight = max_in_flight.max(1);
+    Ok(plan)
 }
 
-/// The stages left of a share once `elapsed` of the run has passed.
-pub fn remaining(stages: &[StageShare], elapsed: Duration) -> Vec<Stage> {
+/// The stages left of a share once `elapsed` of the run has passed, and (open model) the
+/// arrival rate reached by then, from which the rest of a ramp continues.
+pub fn remaining(stages: &[StageShare], elapsed: Duration) -> (Vec<Stage>, f64) {
     let mut t = Duration::ZERO;
     let mut left = Vec::new();
+    let mut rate_before = 0.0;
+    let mut start_rate = 0.0;
     for s in stages {
         let end = t.saturating_add(Duration::from_millis(s.duration_ms));
         if end > elapsed {
-            left.push(Stage {
-                users: s.users,
-                spawn_rate: s.spawn_rate,
-                duration: end - elapsed.max(t),
+            let duration = end - elapsed.max(t);
+            left.push(match s.rate {
+                None => Stage::closed(s.users, s.spawn_rate, duration),
+                Some(rate) => {
+                    let ramp = Duration::from_millis(s.ramp_ms);
+                    let into = elapsed.saturating_sub(t);
+                    if left.is_empty() {
+                        start_rate = if ramp.is_zero() || into.is_zero() {
+                            rate_before
+                        } else {
+                            let done = (into.as_secs_f64() / ramp.as_secs_f64()).min(1.0);
+                            rate_before + (rate - rate_before) * done
+                        };
+                    }
+                    Stage::open(rate, ramp.saturating_sub(into), duration)
+                }
             });
         }
+        rate_before = s.rate.unwrap_or(0.0);
         t = end;
     }
-    left
+    (left, start_rate)
 }
 
 /// A worker's users by class, for its log: `TrainingAPIUser 3, BurstTrainingUser 1`.
@@ -141,7 +177,7 @@ mod tests {
             for workers in 1..=5 {
                 let started: Vec<Vec<UserClass>> = (0..workers)
                     .map(|rank| {
-                        let stages = remaining(
+                        let (stages, _) = remaining(
                             &worker_stages(&scenario.stages, workers, rank),
                             Duration::ZERO,
                         );
@@ -149,6 +185,7 @@ mod tests {
                             &scenario,
                             stages,
                             &worker_launch_order(&scenario, workers, rank),
+                            1,
                         )
                         .unwrap();
                         started_by_goose(&plan.start_order, total_users(&plan.stages))
@@ -190,14 +227,52 @@ mod tests {
             users,
             spawn_rate: 1.0,
             duration_ms: ms,
+            rate: None,
+            ramp_ms: 0,
         };
-        let left = remaining(
+        let (left, _) = remaining(
             &[share(2, 1_000), share(4, 2_000)],
             Duration::from_millis(1_500),
         );
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].users, 4);
         assert_eq!(left[0].duration, Duration::from_millis(1_500));
-        assert!(remaining(&[share(2, 1_000)], Duration::from_secs(1)).is_empty());
+        assert!(remaining(&[share(2, 1_000)], Duration::from_secs(1))
+            .0
+            .is_empty());
+    }
+
+    #[test]
+    fn remaining_continues_a_ramp_from_the_rate_reached() {
+        let open = |rate, ramp_ms, ms| StageShare {
+            users: 0,
+            spawn_rate: 0.0,
+            duration_ms: ms,
+            rate: Some(rate),
+            ramp_ms,
+        };
+        let stages = [open(10.0, 0, 1_000), open(110.0, 2_000, 4_000)];
+        // 1 s into the second stage's 2 s ramp from 10/s to 110/s: 60/s, 1 s of ramp left.
+        let (left, start) = remaining(&stages, Duration::from_secs(2));
+        assert_eq!(left.len(), 1);
+        assert!((start - 60.0).abs() < 1e-9, "{start}");
+        assert_eq!(left[0].ramp, Duration::from_secs(1));
+        assert_eq!(left[0].duration, Duration::from_secs(3));
+        let (_, start) = remaining(&stages, Duration::ZERO);
+        assert_eq!(start, 0.0);
+    }
+
+    #[test]
+    fn worker_rates_add_up_to_the_scenarios_exactly() {
+        for rate in [0.0, 0.5, 1.0, 7.0, 50.0, 333.333, 10_000.0] {
+            for workers in 1..=7 {
+                let parts: Vec<f64> = (0..workers).map(|r| split_rate(rate, workers, r)).collect();
+                let sum: f64 = parts.iter().sum();
+                assert!((sum - rate).abs() < 1e-6, "{rate} over {workers}: {sum}");
+                let max = parts.iter().cloned().fold(0.0, f64::max);
+                let min = parts.iter().cloned().fold(f64::MAX, f64::min);
+                assert!(max - min <= 0.001 + 1e-9, "{parts:?}");
+            }
+        }
     }
 }

@@ -66,6 +66,7 @@ pub fn scenario_of(spec: &ScenarioSpec) -> Result<Scenario, Failure> {
             s.with_overrides(&Overrides {
                 users: spec.users,
                 spawn_rate: spec.spawn_rate,
+                rate: spec.rate,
                 run_time: spec.run_time_ms.map(Duration::from_millis),
                 host: None,
             })
@@ -247,7 +248,7 @@ fn from_unix_ms(ms: i64) -> SystemTime {
 fn plan_for(
     scenario: &Scenario,
     registered: &Registered,
-    stages: Vec<Stage>,
+    (stages, start_rate): (Vec<Stage>, f64),
     assignment: Option<&Assignment>,
 ) -> Result<RunPlan, Failure> {
     let mut plan = RunPlan::new(
@@ -256,7 +257,9 @@ fn plan_for(
         registered.target_token.clone(),
     );
     let order = assignment.map_or(&[][..], |a| &a.launch_order[..]);
-    plan.launch = worker_plan(scenario, stages, order).map_err(Failure::Usage)?;
+    let max_in_flight = assignment.map_or(scenario.max_in_flight, |a| a.max_in_flight);
+    plan.launch = worker_plan(scenario, stages, order, max_in_flight).map_err(Failure::Usage)?;
+    plan.launch.start_rate = start_rate;
     Ok(plan)
 }
 
@@ -301,7 +304,7 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let idle = (
         Arc::new(Recorder::new()),
-        plan_for(&scenario, &registered, scenario.stages.clone(), None)?,
+        plan_for(&scenario, &registered, (scenario.stages.clone(), 0.0), None)?,
     );
     let link = ReporterLink {
         part: part_rx,
@@ -352,7 +355,7 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
             .duration_since(run_start)
             .unwrap_or_default();
         let stages = remaining(&assignment.stages, elapsed);
-        if stages.is_empty() {
+        if stages.0.is_empty() {
             break;
         }
         eprintln!(

@@ -12,7 +12,7 @@
 //!   by the class itself ([`crate::users::ClassBehaviour::step`]), so goose sees one
 //!   transaction per class and its transaction scheduler plays no part.
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use goose::client::GooseClientBuilder;
 use goose::config::GooseDefault;
@@ -94,21 +94,65 @@ pub async fn run(
 }
 
 /// A goose user's [`Session`], lent out for the length of one request (goose requires
-/// session data to be `Clone + Sync`; the slot is, the session need not be).
+/// session data to be `Clone + Sync`; the slot is, the session need not be), and the user's
+/// measured pause between requests.
 #[derive(Clone, Default)]
-struct SessionSlot(Arc<Mutex<Option<Session>>>);
+struct SessionSlot(Arc<Mutex<UserState>>);
+
+#[derive(Default)]
+struct UserState {
+    session: Option<Session>,
+    pause: Pause,
+}
 
 impl SessionSlot {
-    fn take(&self) -> Option<Session> {
-        self.0.lock().expect("session slot poisoned").take()
+    /// Lends the session out, with the interval at which this user is expected to send.
+    fn take(&self, think: ThinkTime) -> Option<(Session, Duration)> {
+        let mut state = self.0.lock().expect("session slot poisoned");
+        let interval = state
+            .pause
+            .started(Instant::now())
+            .unwrap_or_else(|| cadence(think));
+        state.session.take().map(|s| (s, interval))
     }
 
     fn put(&self, session: Session) {
-        *self.0.lock().expect("session slot poisoned") = Some(session);
+        let mut state = self.0.lock().expect("session slot poisoned");
+        state.session = Some(session);
+        state.pause.ended(Instant::now());
     }
 }
 
-/// The mean of a think time: a closed user's expected interval between sends.
+/// The pause a closed user makes between the end of one request and the start of the next:
+/// its think time plus the engine's own scheduling, averaged (an exponentially weighted mean
+/// of the last ~10 pauses). It does not grow when the server stalls, so with the request's
+/// service time it is the cadence the user would keep if answers came on time: the expected
+/// interval of the coordinated-omission correction.
+#[derive(Default)]
+struct Pause {
+    last_end: Option<Instant>,
+    mean: Option<Duration>,
+}
+
+impl Pause {
+    /// A request starts now; returns the user's mean pause so far.
+    fn started(&mut self, now: Instant) -> Option<Duration> {
+        if let Some(end) = self.last_end {
+            let pause = now.saturating_duration_since(end);
+            self.mean = Some(match self.mean {
+                None => pause,
+                Some(mean) => mean.mul_f64(0.9) + pause.mul_f64(0.1),
+            });
+        }
+        self.mean
+    }
+
+    fn ended(&mut self, now: Instant) {
+        self.last_end = Some(now);
+    }
+}
+
+/// The mean of a think time: a closed user's expected pause before it has made one.
 fn cadence(think: ThinkTime) -> Duration {
     (think.min + think.max) / 2
 }
@@ -120,14 +164,11 @@ fn goose_scenario(
     ctx: &Arc<UserContext>,
 ) -> GooseScenario {
     let name = behaviour.name;
-    let timing = Timing::Closed {
-        expected_interval: cadence(think),
-    };
     let on_start = {
         let (ctx, behaviour) = (ctx.clone(), behaviour.clone());
         Transaction::new(Arc::new(move |user: &mut GooseUser| {
             let slot = SessionSlot::default();
-            slot.put(behaviour.new_session());
+            slot.0.lock().expect("session slot poisoned").session = Some(behaviour.new_session());
             user.set_session_data(slot);
             ctx.recorder.user_started();
             Box::pin(async { Ok(()) })
@@ -146,14 +187,14 @@ fn goose_scenario(
         let (ctx, behaviour) = (ctx.clone(), behaviour.clone());
         Transaction::new(Arc::new(move |user: &mut GooseUser| {
             let slot = user.get_session_data::<SessionSlot>().cloned();
-            let call = Call {
-                ctx: ctx.clone(),
-                timing,
-            };
-            let behaviour = behaviour.clone();
+            let (ctx, behaviour) = (ctx.clone(), behaviour.clone());
             Box::pin(async move {
                 let Some(slot) = slot else { return Ok(()) };
-                if let Some(mut session) = slot.take() {
+                if let Some((mut session, expected_interval)) = slot.take(think) {
+                    let call = Call {
+                        ctx,
+                        timing: Timing::Closed { expected_interval },
+                    };
                     behaviour.step(call, &mut session).await;
                     slot.put(session);
                 }
@@ -246,6 +287,22 @@ pub(crate) fn started_by_goose(order: &[UserClass], total: usize) -> Vec<UserCla
 mod tests {
     use super::*;
     use rand::rngs::StdRng;
+
+    #[test]
+    fn the_pause_is_averaged_and_ignores_slow_answers() {
+        let mut pause = Pause::default();
+        let t0 = Instant::now();
+        assert_eq!(pause.started(t0), None, "no pause before the first request");
+        // Answers take 2 ms, then one takes 1 s (a stall); pauses stay 100 ms throughout.
+        let mut now = t0;
+        for answer_ms in [2, 2, 1_000, 2, 2] {
+            now += Duration::from_millis(answer_ms);
+            pause.ended(now);
+            now += Duration::from_millis(100);
+            let mean = pause.started(now).unwrap();
+            assert_eq!(mean, Duration::from_millis(100));
+        }
+    }
     use rand::{Rng, SeedableRng};
 
     #[test]
@@ -269,11 +326,8 @@ mod tests {
 
     #[test]
     fn test_plan_ramps_then_holds_each_stage_and_stops() {
-        let stage = |users, spawn_rate, secs| Stage {
-            users,
-            spawn_rate,
-            duration: Duration::from_secs(secs),
-        };
+        let stage =
+            |users, spawn_rate, secs| Stage::closed(users, spawn_rate, Duration::from_secs(secs));
         assert_eq!(
             test_plan(&[stage(10, 5.0, 10), stage(4, 2.0, 5)]),
             "10,2s;10,8s;4,3s;4,2s;0,0s"

@@ -3,9 +3,12 @@
 //! Input is a [`LaunchPlan`] (users in start order, stages, think times) and the shared
 //! [`UserContext`]; users are [`crate::users::ClassBehaviour`]s, so a class runs under any
 //! executor. [`closed`] drives closed-loop users on goose (the only module that imports
-//! goose: its test-plan text, its user list, its killswitch stay there). A [`StopHandle`]
-//! ends a run early from anywhere; what was recorded so far is kept.
+//! goose: its test-plan text, its user list, its killswitch stay there); [`open`] sends
+//! arrivals on a schedule ([`arrivals`]) from pools of users. A [`StopHandle`] ends a run
+//! early from anywhere; what was recorded so far is kept.
+pub mod arrivals;
 pub mod closed;
+pub mod open;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
@@ -91,5 +94,9 @@ pub async fn run(
     ctx: Arc<UserContext>,
     stop: &StopHandle,
 ) -> Result<(), EngineError> {
-    closed::run(plan, ctx, stop).await
+    if plan.is_open() {
+        open::run(plan, ctx, stop).await
+    } else {
+        closed::run(plan, ctx, stop).await
+    }
 }

@@ -73,6 +73,24 @@ impl Locator<'_> {
     }
 }
 
+impl Locator<'_> {
+    /// One of a few keywords, or an error naming the unknown one.
+    pub fn choice<T: Copy>(
+        &self,
+        value: &toml::Spanned<String>,
+        what: &str,
+        options: &[(&str, T)],
+        hint: &str,
+    ) -> Result<T, ScenarioError> {
+        let given = value.get_ref().as_str();
+        options
+            .iter()
+            .find(|(name, _)| *name == given)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| self.at(value.span(), format!("unknown {what} `{given}`"), hint))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -6,15 +6,14 @@
 //! problems (negative users, zero duration, unknown class, weights summing to 0) at the
 //! exact `file:line:col` with what to write instead.
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use reports::{LatencyBasis, SlaMetric, SlaThreshold};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::duration::parse_duration;
 use super::error::{Locator, ScenarioError};
-use super::{Allocation, ClassMix, Scenario, Stage};
+use super::shape::{self, duration_of, RawLoad, RawStage};
+use super::{Allocation, ClassMix, Scenario};
 use crate::users::{ThinkTime, UserClass};
 
 #[derive(Deserialize)]
@@ -25,21 +24,16 @@ struct RawScenario {
     host: Option<Spanned<String>>,
     token: Option<String>,
     users: Option<Spanned<i64>>,
+    rate: Option<Spanned<f64>>,
     spawn_rate: Option<Spanned<f64>>,
     run_time: Option<Spanned<toml::Value>>,
     stages: Option<Spanned<Vec<RawStage>>>,
+    arrival: Option<Spanned<String>>,
+    max_in_flight: Option<Spanned<i64>>,
     #[serde(default)]
     allocation: Option<Spanned<String>>,
     user_classes: Spanned<Vec<RawClass>>,
     sla: Option<RawSla>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStage {
-    users: Spanned<i64>,
-    duration: Spanned<toml::Value>,
-    spawn_rate: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -83,11 +77,6 @@ struct RawSla {
 
 const DOCS: &str = "see docs/scenarios.md for the format";
 
-/// The most users one run starts (every rise of its stages added up): at ~21 KiB per waiting
-/// user (docs/generator.md), 100,000 users take about 2 GiB.
-pub const MAX_USERS: u64 = 100_000;
-/// Memory one waiting user costs, measured by the `recording_overhead` benchmark.
-pub const USER_MEMORY_BYTES: u64 = 21 * 1024;
 /// Weights are ratios; anything larger is a typo (and would not fit the engine's counters).
 pub const MAX_WEIGHT: i64 = 1_000_000;
 
@@ -101,196 +90,24 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Scenario, ScenarioErr
     validate(name, file, raw, &at)
 }
 
-fn duration_of(value: &Spanned<toml::Value>, at: &Locator<'_>) -> Result<Duration, ScenarioError> {
-    let text =
-        match value.get_ref() {
-            toml::Value::String(s) => s.clone(),
-            toml::Value::Integer(i) => i.to_string(),
-            toml::Value::Float(f) => f.to_string(),
-            other => return Err(at.at(
-                value.span(),
-                format!("expected a duration, found {}", other.type_str()),
-                "write seconds (`90`) or a string with units (`\"30s\"`, `\"5m\"`, `\"1h30m\"`)",
-            )),
-        };
-    parse_duration(&text).map_err(|problem| at.at(value.span(), problem, ""))
-}
-
-fn positive_duration(
-    value: &Spanned<toml::Value>,
-    what: &str,
-    at: &Locator<'_>,
-) -> Result<Duration, ScenarioError> {
-    let d = duration_of(value, at)?;
-    if d.is_zero() {
-        return Err(at.at(
-            value.span(),
-            format!("{what} is zero: nothing would run"),
-            format!("give {what} a positive duration, e.g. `{what} = \"60s\"`"),
-        ));
-    }
-    Ok(d)
-}
-
-/// One of a few keywords, or an error naming the unknown one.
-fn choice<T: Copy>(
-    value: &Spanned<String>,
-    what: &str,
-    options: &[(&str, T)],
-    hint: &str,
-    at: &Locator<'_>,
-) -> Result<T, ScenarioError> {
-    let given = value.get_ref().as_str();
-    options
-        .iter()
-        .find(|(name, _)| *name == given)
-        .map(|(_, v)| *v)
-        .ok_or_else(|| at.at(value.span(), format!("unknown {what} `{given}`"), hint))
-}
-
-fn user_count(value: &Spanned<i64>, what: &str, at: &Locator<'_>) -> Result<u64, ScenarioError> {
-    let n = *value.get_ref();
-    if n < 0 {
-        return Err(at.at(
-            value.span(),
-            format!("{what} is {n}: a user count cannot be negative"),
-            format!("write a count of 0 or more, e.g. `{what} = 20`"),
-        ));
-    }
-    let n = n as u64;
-    if n > MAX_USERS {
-        return Err(at.at(value.span(), too_many_users(n), users_hint()));
-    }
-    Ok(n)
-}
-
-/// What a user count over [`MAX_USERS`] would cost, for the error message.
-pub fn too_many_users(n: u64) -> String {
-    let gib = n as f64 * USER_MEMORY_BYTES as f64 / (1u64 << 30) as f64;
-    format!(
-        "{n} users would hold about {gib:.1} GiB of memory (~{} KiB each); a run holds at most {MAX_USERS}",
-        USER_MEMORY_BYTES / 1024
-    )
-}
-
-fn users_hint() -> String {
-    format!("write at most {MAX_USERS} users; past a few thousand, spread them over workers (docs/distributed.md)")
-}
-
-fn rate(value: &Spanned<f64>, at: &Locator<'_>) -> Result<f64, ScenarioError> {
-    let r = *value.get_ref();
-    if !(r > 0.0 && r.is_finite()) {
-        return Err(at.at(
-            value.span(),
-            format!("spawn_rate is {r}: users would never start"),
-            "write the users started per second, e.g. `spawn_rate = 10`",
-        ));
-    }
-    Ok(r)
-}
-
 fn validate(
     name: &str,
     file: &str,
     raw: RawScenario,
     at: &Locator<'_>,
 ) -> Result<Scenario, ScenarioError> {
-    let stages =
-        match (&raw.stages, &raw.users) {
-            (Some(stages), Some(users)) => {
-                return Err(at.at(
-                    users.span(),
-                    "both `users` and `[[stages]]` are given",
-                    format!(
-                        "a scenario is either flat (`users`, `spawn_rate`, `run_time`) or staged \
-                     (`[[stages]]` at line {}); remove one",
-                        super::error::line_col(at.text, stages.span().start).0
-                    ),
-                ))
-            }
-            (Some(stages), None) => {
-                if stages.get_ref().is_empty() {
-                    return Err(at.at(
-                        stages.span(),
-                        "`stages` is empty",
-                        "add at least one `[[stages]]` table with `users` and `duration`",
-                    ));
-                }
-                let default_rate = raw.spawn_rate.as_ref().map(|r| rate(r, at)).transpose()?;
-                stages
-                    .get_ref()
-                    .iter()
-                    .map(|s| {
-                        let users = user_count(&s.users, "users", at)?;
-                        let spawn_rate = match &s.spawn_rate {
-                            Some(r) => rate(r, at)?,
-                            None => default_rate.unwrap_or(users.max(1) as f64),
-                        };
-                        Ok(Stage {
-                            users,
-                            spawn_rate,
-                            duration: positive_duration(&s.duration, "duration", at)?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, ScenarioError>>()?
-            }
-            (None, Some(users)) => {
-                let n = user_count(users, "users", at)?;
-                let Some(run_time) = &raw.run_time else {
-                    return Err(at.at(
-                        users.span(),
-                        "a flat scenario needs `run_time`",
-                        "add e.g. `run_time = \"5m\"` next to `users`",
-                    ));
-                };
-                let spawn_rate = match &raw.spawn_rate {
-                    Some(r) => rate(r, at)?,
-                    None => n.max(1) as f64,
-                };
-                vec![Stage {
-                    users: n,
-                    spawn_rate,
-                    duration: positive_duration(run_time, "run_time", at)?,
-                }]
-            }
-            (None, None) => return Err(at.at(
-                0..0,
-                "the scenario has neither `users` nor `[[stages]]`",
-                "add `users = 20`, `spawn_rate = 5`, `run_time = \"5m\"`, or `[[stages]]` tables",
-            )),
-        };
-    let total = super::total_users(&stages) as u64;
-    if total > MAX_USERS {
-        return Err(at.at(
-            raw.stages.as_ref().map_or(0..0, |s| s.span()),
-            format!(
-                "the stages start {total} users in all (every rise added up): {}",
-                too_many_users(total)
-            ),
-            users_hint(),
-        ));
-    }
-    if stages
-        .iter()
-        .try_fold(Duration::ZERO, |sum, s| sum.checked_add(s.duration))
-        .is_none_or(|sum| sum > super::duration::MAX_DURATION)
-    {
-        return Err(at.at(
-            raw.stages.as_ref().map_or(0..0, |s| s.span()),
-            format!(
-                "the stages last longer than the longest run Skein accepts ({})",
-                super::format_duration(super::duration::MAX_DURATION)
-            ),
-            "shorten the stages' durations",
-        ));
-    }
-    if stages.iter().all(|s| s.users == 0) {
-        return Err(at.at(
-            raw.users.as_ref().map_or(0..0, |u| u.span()),
-            "every stage has 0 users: nothing would run",
-            "give at least one stage a positive `users`",
-        ));
-    }
+    let load = shape::validate(
+        RawLoad {
+            users: raw.users.as_ref(),
+            rate: raw.rate.as_ref(),
+            spawn_rate: raw.spawn_rate.as_ref(),
+            run_time: raw.run_time.as_ref(),
+            stages: raw.stages.as_ref(),
+            arrival: raw.arrival.as_ref(),
+            max_in_flight: raw.max_in_flight.as_ref(),
+        },
+        at,
+    )?;
 
     let mut classes = Vec::new();
     for c in raw.user_classes.get_ref() {
@@ -363,24 +180,22 @@ fn validate(
     }
     let allocation = match &raw.allocation {
         None => Allocation::RoundRobin,
-        Some(a) => choice(
+        Some(a) => at.choice(
             a,
             "allocation",
             &[("round-robin", Allocation::RoundRobin), ("serial", Allocation::Serial)],
             "write `allocation = \"round-robin\"` (users interleaved by weight, the default) or `\"serial\"` (class by class in file order)",
-            at,
         )?,
     };
 
     let sla = raw.sla.unwrap_or_default();
     let basis = match &sla.latency {
         None => LatencyBasis::Intended,
-        Some(b) => choice(
+        Some(b) => at.choice(
             b,
             "latency",
             &[("intended", LatencyBasis::Intended), ("service", LatencyBasis::Service)],
             "write `latency = \"intended\"` (from the intended send time, the default) or `\"service\"` (from the actual send)",
-            at,
         )?,
     };
     let all = RawLimits {
@@ -449,7 +264,9 @@ fn validate(
         staged: raw.stages.is_some(),
         allocation,
         classes,
-        stages,
+        stages: load.stages,
+        arrival: load.arrival,
+        max_in_flight: load.max_in_flight,
         host,
         token: raw.token,
         thresholds,

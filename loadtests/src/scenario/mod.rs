@@ -1,11 +1,13 @@
 //! Scenarios: declarative load profiles (user classes and weights, users and spawn rate and
 //! duration or stages, think times, SLA thresholds, default host), shipped or from a file.
 //!
-//! [`load`] finds a scenario by shipped name or path and validates it (see [`file`]);
-//! [`Scenario::with_overrides`] applies the CLI's `-u/-r/-t/--host` so CI can shorten any of them.
+//! [`load`] finds a scenario by shipped name or path and validates it (see [`file`] and, for
+//! users or arrival rates, [`shape`]); [`Scenario::with_overrides`] applies the CLI's
+//! `-u/-r/--rate/-t/--host` so CI can shorten any of them.
 pub mod duration;
 pub mod error;
 pub mod file;
+pub mod shape;
 
 use std::path::Path;
 use std::time::Duration;
@@ -26,12 +28,47 @@ pub struct ClassMix {
     pub think_time: ThinkTime,
 }
 
-/// Ramp to `users` at `spawn_rate` users/s, then hold until `duration` has passed.
+/// One stage of a run, lasting `duration`. Closed model: ramp to `users` at `spawn_rate`
+/// users/s, then hold. Open model (`rate` is set, `users` is 0): arrivals per second move
+/// linearly from the previous stage's rate to `rate` over `ramp`, then hold.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stage {
     pub users: u64,
     pub spawn_rate: f64,
     pub duration: Duration,
+    pub rate: Option<f64>,
+    pub ramp: Duration,
+}
+
+impl Stage {
+    pub fn closed(users: u64, spawn_rate: f64, duration: Duration) -> Stage {
+        Stage {
+            users,
+            spawn_rate,
+            duration,
+            rate: None,
+            ramp: Duration::ZERO,
+        }
+    }
+
+    pub fn open(rate: f64, ramp: Duration, duration: Duration) -> Stage {
+        Stage {
+            users: 0,
+            spawn_rate: 0.0,
+            duration,
+            rate: Some(rate),
+            ramp,
+        }
+    }
+}
+
+/// How open-model arrivals are spaced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrival {
+    /// Evenly: the n-th arrival comes when the rate's integral reaches n.
+    Constant,
+    /// Exponential gaps (a Poisson process at the stage's rate), as independent clients.
+    Poisson,
 }
 
 /// Users started over `stages`: the sum of every rise.
@@ -67,6 +104,10 @@ pub struct Scenario {
     pub stages: Vec<Stage>,
     pub staged: bool,
     pub allocation: Allocation,
+    /// Open model: how arrivals are spaced.
+    pub arrival: Arrival,
+    /// Open model: arrivals awaiting a response at most; later ones are dropped and counted.
+    pub max_in_flight: usize,
     pub host: Option<String>,
     pub token: Option<String>,
     pub thresholds: Vec<SlaThreshold>,
@@ -164,6 +205,8 @@ pub fn target_url(host: &str) -> Result<reqwest::Url, String> {
 pub struct Overrides {
     pub users: Option<u64>,
     pub spawn_rate: Option<f64>,
+    /// Arrivals per second (the open model).
+    pub rate: Option<f64>,
     pub run_time: Option<Duration>,
     pub host: Option<String>,
 }
@@ -172,7 +215,32 @@ impl Scenario {
     /// Applies CLI overrides. On a flat scenario they replace its values. On a staged one the
     /// shape is kept: `--users` scales every stage so the peak equals it, `--run-time` scales
     /// every stage's duration so they add up to it, `--spawn-rate` replaces every stage's rate.
+    /// `--rate` scales an open scenario's rates so the peak equals it, and turns a closed one
+    /// open: each stage's rate is its users scaled so the peak equals `--rate`, ramping over
+    /// the time its users took to start.
     pub fn with_overrides(mut self, o: &Overrides) -> Result<Scenario, ScenarioError> {
+        if let Some(rate) = o.rate {
+            if !(rate > 0.0 && rate <= shape::MAX_RATE) {
+                return Err(ScenarioError::Override(format!(
+                    "--rate {rate}: give arrivals per second above 0 and at most {}",
+                    shape::MAX_RATE
+                )));
+            }
+            if o.users.is_some() || o.spawn_rate.is_some() {
+                return Err(ScenarioError::Override(
+                    "--rate (arrivals per second, the open model) and -u/-r (closed-loop users) do not go together: give one".into(),
+                ));
+            }
+            self.set_peak_rate(rate);
+        }
+        if self.load_model() == reports::LoadModel::Open
+            && (o.users.is_some() || o.spawn_rate.is_some())
+        {
+            return Err(ScenarioError::Override(format!(
+                "-u/-r set closed-loop users, but `{}` is an open scenario (arrivals per second): use --rate",
+                self.name
+            )));
+        }
         if o.users == Some(0) {
             return Err(ScenarioError::Override(
                 "--users 0: nothing would run; give a positive count".into(),
@@ -188,10 +256,10 @@ impl Scenario {
                 "--run-time 0: nothing would run; give e.g. `-t 30s`".into(),
             ));
         }
-        if let Some(users) = o.users.filter(|u| *u > file::MAX_USERS) {
+        if let Some(users) = o.users.filter(|u| *u > shape::MAX_USERS) {
             return Err(ScenarioError::Override(format!(
                 "--users {users}: {}",
-                file::too_many_users(users)
+                shape::too_many_users(users)
             )));
         }
         if let Some(users) = o.users {
@@ -207,6 +275,7 @@ impl Scenario {
             let scale = total.as_secs_f64() / self.run_time().as_secs_f64();
             for s in &mut self.stages {
                 s.duration = Duration::from_secs_f64(s.duration.as_secs_f64() * scale);
+                s.ramp = Duration::from_secs_f64(s.ramp.as_secs_f64() * scale).min(s.duration);
             }
         }
         if let Some(host) = &o.host {
@@ -214,22 +283,67 @@ impl Scenario {
             self.host = Some(host.clone());
         }
         let total = total_users(&self.stages) as u64;
-        if total > file::MAX_USERS {
+        if total > shape::MAX_USERS {
             return Err(ScenarioError::Override(format!(
                 "--users: {}; give a smaller --users",
-                file::too_many_users(total)
+                shape::too_many_users(total)
             )));
         }
         Ok(self)
+    }
+
+    /// Makes the scenario open with `rate` as its peak arrival rate (see `with_overrides`).
+    fn set_peak_rate(&mut self, rate: f64) {
+        if self.load_model() == reports::LoadModel::Open {
+            let peak = self.peak_rate().max(f64::MIN_POSITIVE);
+            for s in &mut self.stages {
+                s.rate = s.rate.map(|r| r * rate / peak);
+            }
+            return;
+        }
+        let peak = self.peak_users().max(1) as f64;
+        let mut before = 0u64;
+        for s in &mut self.stages {
+            let ramp = Duration::try_from_secs_f64(s.users.abs_diff(before) as f64 / s.spawn_rate)
+                .unwrap_or(s.duration)
+                .min(s.duration);
+            before = s.users;
+            *s = Stage::open(s.users as f64 * rate / peak, ramp, s.duration);
+        }
+    }
+
+    /// `200 peak users` or `peak 50 arrivals/s (poisson), at most 10000 in flight`.
+    pub fn describe_load(&self) -> String {
+        match self.load_model() {
+            reports::LoadModel::Closed => format!("{} peak users", self.peak_users()),
+            reports::LoadModel::Open => format!(
+                "peak {} arrivals/s ({}), at most {} in flight",
+                self.peak_rate(),
+                format!("{:?}", self.arrival).to_lowercase(),
+                self.max_in_flight
+            ),
+        }
+    }
+
+    /// The highest arrival rate of an open scenario (0 for a closed one).
+    pub fn peak_rate(&self) -> f64 {
+        self.stages
+            .iter()
+            .filter_map(|s| s.rate)
+            .fold(0.0, f64::max)
     }
 
     pub fn run_time(&self) -> Duration {
         self.stages.iter().map(|s| s.duration).sum()
     }
 
-    /// Closed-loop users today; the open model's arrival rate arrives with its executor.
+    /// Open when the stages give arrival rates, closed when they give users.
     pub fn load_model(&self) -> reports::LoadModel {
-        reports::LoadModel::Closed
+        if self.stages.iter().any(|s| s.rate.is_some()) {
+            reports::LoadModel::Open
+        } else {
+            reports::LoadModel::Closed
+        }
     }
 
     pub fn peak_users(&self) -> u64 {
@@ -247,9 +361,17 @@ impl Scenario {
                 "class": c.class.name(), "weight": c.weight,
                 "think_time_ms": [c.think_time.min.as_millis() as u64, c.think_time.max.as_millis() as u64],
             })).collect::<Vec<_>>(),
-            "stages": self.stages.iter().map(|s| json!({
-                "users": s.users, "spawn_rate": s.spawn_rate, "duration_s": s.duration.as_secs_f64(),
-            })).collect::<Vec<_>>(),
+            "stages": self.stages.iter().map(|s| match s.rate {
+                None => json!({
+                    "users": s.users, "spawn_rate": s.spawn_rate, "duration_s": s.duration.as_secs_f64(),
+                }),
+                Some(rate) => json!({
+                    "rate": rate, "ramp_s": s.ramp.as_secs_f64(), "duration_s": s.duration.as_secs_f64(),
+                }),
+            }).collect::<Vec<_>>(),
+            "load_model": self.load_model().as_str(),
+            "arrival": format!("{:?}", self.arrival).to_lowercase(),
+            "max_in_flight": self.max_in_flight,
             "thresholds": self.thresholds,
         })
     }
@@ -282,11 +404,7 @@ mod tests {
 
     #[test]
     fn total_users_counts_every_rise() {
-        let stage = |users| Stage {
-            users,
-            spawn_rate: 1.0,
-            duration: Duration::from_secs(1),
-        };
+        let stage = |users| Stage::closed(users, 1.0, Duration::from_secs(1));
         assert_eq!(
             total_users(&[stage(10), stage(50), stage(20), stage(30)]),
             60

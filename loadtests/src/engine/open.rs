@@ -1,0 +1,176 @@
+//! Open-model load: arrivals come on a schedule, whether or not earlier ones were answered.
+//!
+//! A dispatcher on a blocking thread walks the arrival schedule ([`super::arrivals`]), sleeping
+//! until each arrival is due (an OS sleep, not the runtime's 1 ms timer wheel, so sends stay
+//! within a fraction of a millisecond of their schedule). Each arrival picks a class by the
+//! class weights, takes an idle virtual user of that class from a pool (so per-user state, such
+//! as the jobs a `TrainingAPIUser` started, carries over), and runs that user's next request
+//! on the runtime, timed from the arrival's intended instant. At most `max_in_flight` arrivals
+//! await a response; one past that is dropped and counted, never silently. Memory is bounded by
+//! `max_in_flight` (sessions in the pools and requests in flight), not by the rate.
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+use super::arrivals::{Arrivals, RateCurve};
+use super::{EngineError, StopHandle};
+use crate::plan::LaunchPlan;
+use crate::recorder::Timing;
+use crate::users::{Call, ClassBehaviour, Session, UserContext, WeightedPicker, REQUEST_TIMEOUT};
+
+/// Longest single sleep of the dispatcher, so a stop is noticed promptly.
+const STOP_CHECK: Duration = Duration::from_millis(50);
+
+/// One class's behaviour and its idle users.
+struct ClassPool {
+    behaviour: ClassBehaviour,
+    idle: Mutex<Vec<Session>>,
+}
+
+impl ClassPool {
+    fn take(&self) -> Session {
+        self.idle
+            .lock()
+            .expect("user pool poisoned")
+            .pop()
+            .unwrap_or_else(|| self.behaviour.new_session())
+    }
+
+    fn put_back(&self, session: Session) {
+        self.idle.lock().expect("user pool poisoned").push(session);
+    }
+}
+
+/// Arrivals awaiting a response, and a wake-up when the last one is answered.
+#[derive(Default)]
+struct InFlight {
+    count: AtomicUsize,
+    drained: Notify,
+}
+
+impl InFlight {
+    fn finish(&self) {
+        if self.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.drained.notify_waiters();
+        }
+    }
+
+    async fn drained(&self) {
+        loop {
+            let notified = self.drained.notified();
+            if self.count.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Runs the plan's arrivals until the schedule ends (then waits for the answers still in
+/// flight, at most a request timeout) or `stop` is used.
+pub async fn run(
+    plan: &LaunchPlan,
+    ctx: Arc<UserContext>,
+    stop: &StopHandle,
+) -> Result<(), EngineError> {
+    let classes: Vec<(Arc<ClassPool>, u32)> = plan
+        .class_weights
+        .iter()
+        .filter(|(_, w)| *w > 0)
+        .map(|(class, weight)| {
+            let pool = ClassPool {
+                behaviour: class.behaviour(),
+                idle: Mutex::new(Vec::new()),
+            };
+            (Arc::new(pool), *weight)
+        })
+        .collect();
+    if classes.is_empty() {
+        return Err(EngineError::Refused(
+            "no class has a positive weight".into(),
+        ));
+    }
+    let curve = RateCurve::new(&plan.stages, plan.start_rate);
+    let arrivals = Arrivals::new(curve.clone(), plan.arrival);
+    let in_flight = Arc::new(InFlight::default());
+    let dispatcher = Dispatcher {
+        classes,
+        ctx,
+        in_flight: in_flight.clone(),
+        max_in_flight: plan.max_in_flight.max(1),
+        runtime: tokio::runtime::Handle::current(),
+        stop: stop.clone(),
+    };
+    let run_time = Duration::from_secs_f64(curve.duration_secs());
+    tokio::task::spawn_blocking(move || dispatcher.dispatch(arrivals, run_time))
+        .await
+        .map_err(|e| EngineError::Refused(format!("the arrival dispatcher failed: {e}")))?;
+    if stop.reason().is_none() {
+        let _ = tokio::time::timeout(REQUEST_TIMEOUT, in_flight.drained()).await;
+    }
+    Ok(())
+}
+
+struct Dispatcher {
+    classes: Vec<(Arc<ClassPool>, u32)>,
+    ctx: Arc<UserContext>,
+    in_flight: Arc<InFlight>,
+    max_in_flight: usize,
+    runtime: tokio::runtime::Handle,
+    stop: StopHandle,
+}
+
+impl Dispatcher {
+    /// Sends every arrival at its time, then waits out the run's time.
+    fn dispatch(self, arrivals: Arrivals, run_time: Duration) {
+        let start = Instant::now();
+        let mut picker = WeightedPicker::new(self.classes.iter().map(|(_, w)| *w));
+        for offset in arrivals {
+            let intended = start + Duration::from_secs_f64(offset);
+            if !self.sleep_until(intended) {
+                return;
+            }
+            let Some(class) = picker.pick() else { return };
+            self.arrive(&self.classes[class].0, intended);
+        }
+        self.sleep_until(start + run_time);
+    }
+
+    /// Sleeps until `at`; `false` when the run was stopped meanwhile.
+    fn sleep_until(&self, at: Instant) -> bool {
+        loop {
+            if self.stop.reason().is_some() {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= at {
+                return true;
+            }
+            std::thread::sleep((at - now).min(STOP_CHECK));
+        }
+    }
+
+    fn arrive(&self, pool: &Arc<ClassPool>, intended: Instant) {
+        let recorder = &self.ctx.recorder;
+        if self.in_flight.count.load(Ordering::Acquire) >= self.max_in_flight {
+            recorder.dropped();
+            return;
+        }
+        self.in_flight.count.fetch_add(1, Ordering::AcqRel);
+        recorder.user_started();
+        let mut session = pool.take();
+        let call = Call {
+            ctx: self.ctx.clone(),
+            timing: Timing::Open { intended },
+        };
+        let (pool, in_flight) = (pool.clone(), self.in_flight.clone());
+        self.runtime.spawn(async move {
+            pool.behaviour.step(call.clone(), &mut session).await;
+            pool.put_back(session);
+            call.ctx.recorder.user_stopped();
+            in_flight.finish();
+        });
+    }
+}

@@ -1,0 +1,136 @@
+//! Latencies free of coordinated omission, checked against a server whose stalls we know.
+//!
+//! The reference server answers in 2 ms but stalls every request for the rest of a 1 s window
+//! once every 5 s. A request meant to be sent at `t` therefore takes its remaining stall plus
+//! 2 ms: that is the truth, computed here from the intended send times (spread evenly over the
+//! run, as a steady cadence or rate spreads them). Closed users (10, 100 ms think time) send
+//! nothing while they wait, so their raw latencies miss the stall almost entirely; the
+//! corrected (intended-time) percentiles must be within 10 % of the truth, for closed users and
+//! for open-model arrivals alike.
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::support::*;
+
+const STALL_EVERY: f64 = 5.0;
+const STALL_FOR: f64 = 1.0;
+const SERVICE_MS: f64 = 2.0;
+const RUN_SECS: f64 = 10.0;
+
+fn unix_secs(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
+}
+
+/// The `q` quantile (ms) of latencies of requests intended evenly over `[from, to)`, times in
+/// seconds of the server's stall clock.
+fn truth(from: f64, to: f64, q: f64) -> f64 {
+    let steps = ((to - from) * 10_000.0) as usize;
+    let mut latencies: Vec<f64> = (0..steps)
+        .map(|i| {
+            let t = from + i as f64 / 10_000.0;
+            let phase = t.rem_euclid(STALL_EVERY);
+            (STALL_FOR - phase).max(0.0) * 1000.0 + SERVICE_MS
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)]
+}
+
+/// When users began sending (seconds since the epoch): the first second with requests, less
+/// the part of it before they started (from its count against the next second's).
+fn sending_since(r: &reports::RunResult) -> f64 {
+    let mut busy = r.series.iter().filter(|s| s.requests > 0);
+    let first = busy.next().expect("some requests");
+    let share = busy.next().map_or(1.0, |next| {
+        (first.requests as f64 / next.requests as f64).min(1.0)
+    });
+    first.unix_second as f64 + 1.0 - share
+}
+
+fn within_10_percent(measured: f64, truth: f64) -> bool {
+    (measured - truth).abs() <= 0.10 * truth
+}
+
+#[test]
+fn corrected_percentiles_match_the_truth_for_closed_users_and_open_arrivals() {
+    let before = SystemTime::now();
+    let server = Server::start(|c| {
+        c.no_latency = true;
+        c.latency_overrides = vec!["*=2".parse().unwrap()];
+        c.stall_every_s = 5;
+        c.stall_for_ms = 1_000;
+    });
+    let server_start = (unix_secs(before) + unix_secs(SystemTime::now())) / 2.0;
+    // Start 2 s into a stall cycle: both runs then hold two whole stalls well inside them.
+    let phase = (unix_secs(SystemTime::now()) - server_start).rem_euclid(STALL_EVERY);
+    std::thread::sleep(Duration::from_secs_f64(
+        (2.0 - phase).rem_euclid(STALL_EVERY),
+    ));
+
+    let dir = tempfile::tempdir().unwrap();
+    let closed = scenario_file(
+        dir.path(),
+        "closed",
+        &format!(
+            "users = 10\nspawn_rate = 100\nrun_time = \"{RUN_SECS}s\"\n[[user_classes]]\nclass = \"BurstTrainingUser\"\nweight = 1\nthink_time = [\"100ms\", \"100ms\"]\n[sla]\np95_ms = 60000\n"
+        ),
+    );
+    let open = scenario_file(
+        dir.path(),
+        "open",
+        &format!(
+            "rate = 100\nrun_time = \"{RUN_SECS}s\"\n[[user_classes]]\nclass = \"BurstTrainingUser\"\nweight = 1\n[sla]\np95_ms = 60000\n"
+        ),
+    );
+    let runs: Vec<_> = [("closed", closed), ("open", open)]
+        .into_iter()
+        .map(|(name, path)| {
+            let out = dir.path().join(name);
+            let url = server.url.clone();
+            let handle = std::thread::spawn({
+                let out = out.clone();
+                move || {
+                    run(&[
+                        "run",
+                        "--scenario",
+                        path.to_str().unwrap(),
+                        "--host",
+                        &url,
+                        "--out",
+                        out.to_str().unwrap(),
+                    ])
+                }
+            });
+            (name, out, handle)
+        })
+        .collect();
+    for (name, out, handle) in runs {
+        let o = handle.join().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        let r = results(&out);
+        let started = r.metadata.started_at.timestamp_micros() as f64 / 1e6;
+        let (from, to) = (
+            sending_since(&r) - server_start,
+            started + RUN_SECS - server_start,
+        );
+        let all = r.overall();
+        for q in [0.95, 0.99] {
+            let expected = truth(from, to, q);
+            let corrected = all.intended.value_at_quantile(q);
+            let raw = all.latency.value_at_quantile(q);
+            eprintln!(
+                "{name} p{}: truth {expected:.0} ms, corrected {corrected:.0} ms, raw {raw:.0} ms",
+                q * 100.0
+            );
+            assert!(
+                within_10_percent(corrected, expected),
+                "{name} p{}: corrected {corrected:.1} ms, truth {expected:.1} ms (raw {raw:.1} ms)",
+                q * 100.0
+            );
+        }
+        if name == "closed" {
+            // What a closed-loop tool reports: the stall barely shows.
+            let raw = all.latency.value_at_quantile(0.95);
+            assert!(raw < 100.0, "closed raw p95 {raw} ms");
+        }
+    }
+}
