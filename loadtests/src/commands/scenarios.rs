@@ -19,8 +19,8 @@ pub fn execute(args: ScenariosArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Passed);
     }
     println!(
-        "{:<14} {:>6} {:>9}  {:<40} description",
-        "name", "users", "run time", "user classes (weight)"
+        "{:<14} {:>9} {:>9}  {:<40} description",
+        "name", "load", "run time", "user classes (weight)"
     );
     for (name, _) in SHIPPED {
         let s = scenario::load(name).map_err(|e| Failure::Usage(e.to_string()))?;
@@ -30,13 +30,13 @@ pub fn execute(args: ScenariosArgs) -> anyhow::Result<Outcome> {
             .map(|c| format!("{} ({})", c.class.name(), c.weight))
             .collect::<Vec<_>>()
             .join(", ");
-        let users = if s.staged {
-            format!("≤{}", s.peak_users())
-        } else {
-            s.peak_users().to_string()
+        let load = match s.load_model() {
+            reports::LoadModel::Closed => format!("{}u", s.peak_users()),
+            reports::LoadModel::Open => format!("{}/s", s.peak_rate()),
         };
+        let users = if s.staged { format!("≤{load}") } else { load };
         println!(
-            "{:<14} {:>6} {:>9}  {:<40} {}",
+            "{:<14} {:>9} {:>9}  {:<40} {}",
             name,
             users,
             format_duration(s.run_time()),

@@ -8,7 +8,7 @@
 //! differ by at most one between workers (remainders spread evenly).
 use std::time::Duration;
 
-use crate::distributed::protocol::{ClassRun, StageShare};
+use crate::distributed::protocol::{Assignment, ClassRun, StageShare};
 use crate::plan::{order_of, runs_of, LaunchPlan};
 use crate::scenario::{Scenario, Stage};
 use crate::users::UserClass;
@@ -120,17 +120,30 @@ pub fn remaining(stages: &[StageShare], elapsed: Duration) -> (Vec<Stage>, f64) 
     (left, start_rate)
 }
 
-/// A worker's users by class, for its log: `TrainingAPIUser 3, BurstTrainingUser 1`.
-pub fn summary(runs: &[ClassRun]) -> String {
+/// A worker's share, for its log: `users dealt to this worker: TrainingAPIUser 3,
+/// BurstTrainingUser 1`, or (open model) `arrivals dealt to this worker: peak 50 arrivals/s,
+/// at most 5000 in flight`.
+pub fn summary(assignment: &Assignment) -> String {
+    let peak_rate = assignment
+        .stages
+        .iter()
+        .filter_map(|s| s.rate)
+        .reduce(f64::max);
+    if let Some(rate) = peak_rate {
+        return format!(
+            "arrivals dealt to this worker: peak {rate} arrivals/s, at most {} in flight",
+            assignment.max_in_flight
+        );
+    }
     let mut counts: Vec<(&str, u32)> = Vec::new();
-    for run in runs {
+    for run in &assignment.launch_order {
         match counts.iter_mut().find(|(c, _)| *c == run.class) {
             Some((_, n)) => *n += run.users,
             None => counts.push((&run.class, run.users)),
         }
     }
     let parts: Vec<String> = counts.iter().map(|(c, n)| format!("{c} {n}")).collect();
-    parts.join(", ")
+    format!("users dealt to this worker: {}", parts.join(", "))
 }
 
 /// The classes of a worker's users in start order, from the manager's runs.

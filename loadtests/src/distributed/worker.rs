@@ -358,11 +358,7 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
         if stages.0.is_empty() {
             break;
         }
-        eprintln!(
-            "skein worker {}: users dealt to this worker: {}",
-            config.id,
-            summary(&assignment.launch_order)
-        );
+        eprintln!("skein worker {}: {}", config.id, summary(&assignment));
         let plan = plan_for(&scenario, &registered, stages, Some(&assignment))?;
         let stop = StopHandle::default();
         let mut segment = {

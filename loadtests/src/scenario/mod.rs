@@ -114,7 +114,7 @@ pub struct Scenario {
 }
 
 /// The scenarios shipped in `scenarios/`, compiled into the binary so `skein` works anywhere.
-pub const SHIPPED: [(&str, &str); 8] = [
+pub const SHIPPED: [(&str, &str); 10] = [
     ("light", include_str!("../../../scenarios/light.toml")),
     ("moderate", include_str!("../../../scenarios/moderate.toml")),
     ("heavy", include_str!("../../../scenarios/heavy.toml")),
@@ -131,6 +131,14 @@ pub const SHIPPED: [(&str, &str); 8] = [
     (
         "orchestration",
         include_str!("../../../scenarios/orchestration.toml"),
+    ),
+    (
+        "open-steady",
+        include_str!("../../../scenarios/open-steady.toml"),
+    ),
+    (
+        "open-ramp",
+        include_str!("../../../scenarios/open-ramp.toml"),
     ),
 ];
 

@@ -156,7 +156,10 @@ fn misplaced(
     };
     at.at(
         span,
-        format!("`{key}` does not apply to a {model} scenario"),
+        format!(
+            "`{key}` does not apply to {} {model} scenario",
+            if model == "open" { "an" } else { "a" }
+        ),
         hint,
     )
 }

@@ -23,6 +23,16 @@ fn cases() -> Vec<(String, &'static str, &'static str, &'static str)> {
         (format!("users = 1000000000000\nrun_time = \"5s\"\n{GOOD_TAIL}"), "1:9", "GiB of memory", "workers"),
         (format!("host = \"ftp://x\"\nusers = 5\nrun_time = \"5s\"\n{GOOD_TAIL}"), "1:8", "use http:// or https://", "--host"),
         (format!("users = 5\nrun_time = \"5s\"\n{GOOD_TAIL}[sla]\nlatency = \"wall\"\n"), "", "unknown latency `wall`", "service"),
+        // The open model's keys.
+        (format!("users = 5\nrate = 3\nrun_time = \"5s\"\n{GOOD_TAIL}"), "1:9", "both `users` and `rate`", "not both"),
+        (format!("rate = -2\nrun_time = \"5s\"\n{GOOD_TAIL}"), "1:8", "not a usable arrival rate", "rate = 50"),
+        (format!("rate = 5\nspawn_rate = 2\nrun_time = \"5s\"\n{GOOD_TAIL}"), "2:14", "`spawn_rate` does not apply to an open scenario", "remove it"),
+        (format!("users = 5\narrival = \"poisson\"\nrun_time = \"5s\"\n{GOOD_TAIL}"), "2:11", "`arrival` does not apply to a closed scenario", "give `rate` instead"),
+        (format!("rate = 5\nmax_in_flight = 0\nrun_time = \"5s\"\n{GOOD_TAIL}"), "2:17", "max_in_flight is 0", "max_in_flight = 10000"),
+        (format!("rate = 5\narrival = \"bursty\"\nrun_time = \"5s\"\n{GOOD_TAIL}"), "2:11", "unknown arrival `bursty`", "poisson"),
+        (format!("[[stages]]\nusers = 5\nduration = \"5s\"\n[[stages]]\nrate = 5\nduration = \"5s\"\n{GOOD_TAIL}"), "5:8", "gives `rate` but the first gives `users`", "every stage `users`"),
+        (format!("[[stages]]\nrate = 5\nramp = \"10s\"\nduration = \"5s\"\n{GOOD_TAIL}"), "3:8", "ramp (10s) is longer than its stage (5s)", "at most the stage"),
+        (format!("[[stages]]\nrate = 0\nduration = \"5s\"\n{GOOD_TAIL}"), "1:1", "rate of 0", "positive `rate`"),
     ]
 }
 

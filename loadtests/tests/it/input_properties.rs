@@ -38,6 +38,8 @@ fn value() -> impl Strategy<Value = String> {
         Just("\"serial\"".to_string()),
         Just("\"round-robin\"".to_string()),
         Just("\"service\"".to_string()),
+        Just("\"poisson\"".to_string()),
+        Just("\"constant\"".to_string()),
         "\"[a-zA-Z0-9 .:/_-]{0,12}\"",
     ]
 }
@@ -52,6 +54,9 @@ fn key() -> impl Strategy<Value = &'static str> {
         "description",
         "token",
         "colour",
+        "rate",
+        "arrival",
+        "max_in_flight",
     ])
 }
 
@@ -72,7 +77,15 @@ fn class_name() -> impl Strategy<Value = String> {
 fn scenario_text() -> impl Strategy<Value = String> {
     (
         prop::collection::vec((key(), value()), 0..5),
-        prop::collection::vec((value(), value(), prop::option::of(value())), 0..4),
+        prop::collection::vec(
+            (
+                prop::sample::select(vec!["users", "rate"]),
+                value(),
+                value(),
+                prop::option::of((prop::sample::select(vec!["spawn_rate", "ramp"]), value())),
+            ),
+            0..4,
+        ),
         prop::collection::vec((class_name(), value(), prop::option::of(value())), 0..4),
         prop::option::of(prop::collection::vec(
             (
@@ -98,12 +111,12 @@ fn scenario_text() -> impl Strategy<Value = String> {
                     text.push_str(&format!("{k} = {v}\n"));
                 }
             }
-            for (users, duration, rate) in stages {
+            for (load, amount, duration, extra) in stages {
                 text.push_str(&format!(
-                    "[[stages]]\nusers = {users}\nduration = {duration}\n"
+                    "[[stages]]\n{load} = {amount}\nduration = {duration}\n"
                 ));
-                if let Some(r) = rate {
-                    text.push_str(&format!("spawn_rate = {r}\n"));
+                if let Some((key, v)) = extra {
+                    text.push_str(&format!("{key} = {v}\n"));
                 }
             }
             for (class, weight, think) in classes {
@@ -133,6 +146,9 @@ fn prepare_run(scenario: skein::scenario::Scenario) {
     let plan = skein::runner::RunPlan::new(scenario, "http://127.0.0.1:9".into(), "t".into());
     let _ = plan.run_time();
     let _ = skein::engine::closed::test_plan(&plan.launch.stages);
+    let curve = skein::engine::arrivals::RateCurve::new(&plan.launch.stages, 0.0);
+    assert!(curve.expected().is_finite() && curve.expected() >= 0.0);
+    let _ = curve.time_of(curve.expected() / 2.0);
     assert_eq!(
         plan.launch.start_order.len(),
         skein::plan::total_users(&plan.launch.stages),
@@ -174,10 +190,11 @@ proptest! {
         rate in prop::option::of(prop_oneof![Just("0".to_string()), Just("-1".to_string()), Just("1e308".to_string()), Just("nan".to_string()), (1u32..100).prop_map(|n| n.to_string())]),
         run_time in prop::option::of(prop_oneof![Just("1e30".to_string()), Just("0".to_string()), Just("99999999999999999999h".to_string()), Just("744h".to_string()), Just("2s".to_string()), Just("-3".to_string())]),
         host in prop::option::of(prop_oneof![Just("ftp://x".to_string()), Just("http://".to_string()), Just("x".to_string()), Just("https://127.0.0.1:9".to_string()), Just("http://[::1]:9".to_string())]),
+        arrivals in prop::option::of(prop_oneof![Just("0".to_string()), Just("-5".to_string()), Just("1e300".to_string()), Just("nan".to_string()), (1u32..5000).prop_map(|n| n.to_string())]),
         scenario in prop::sample::select(skein::scenario::SHIPPED.iter().map(|(n, _)| *n).collect::<Vec<_>>()),
     ) {
         let mut args = vec!["skein".to_string(), "run".into(), "--scenario".into(), scenario.into()];
-        for (flag, v) in [("-u", &users), ("-r", &rate), ("-t", &run_time), ("--host", &host)] {
+        for (flag, v) in [("-u", &users), ("-r", &rate), ("-t", &run_time), ("--host", &host), ("--rate", &arrivals)] {
             if let Some(v) = v {
                 args.push(flag.into());
                 args.push(v.clone());

@@ -10,6 +10,7 @@ mod distributed_netns;
 mod exits;
 mod input_properties;
 mod module_graph;
+mod open_model;
 mod report_commands;
 mod report_html;
 mod start_order;

@@ -55,6 +55,10 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 pub fn results(dir: &Path) -> reports::RunResult {
     reports::RunResult::read_from(&dir.join("results.json")).expect("results.json")
 }
