@@ -146,15 +146,15 @@ fn latency_cells(h: &LatencyHistogram) -> String {
     )
 }
 
-/// Whether intended-time latency tells something the service time does not: its p99 is more
-/// than 5 % (and 1 ms) above the service time's.
+/// Whether intended-time latency tells something the service time does not: its p50, p95 or
+/// p99 is more than 5 % (and 1 ms) above the service time's.
 fn differs(r: &RequestStats) -> bool {
-    if r.intended.is_empty() {
-        return false;
-    }
-    let (service, intended) = (
-        r.latency.value_at_quantile(0.99),
-        r.intended.value_at_quantile(0.99),
-    );
-    intended > service * 1.05 && intended - service > 1.0
+    !r.intended.is_empty()
+        && [0.5, 0.95, 0.99].into_iter().any(|q| {
+            let (service, intended) = (
+                r.latency.value_at_quantile(q),
+                r.intended.value_at_quantile(q),
+            );
+            intended > service * 1.05 && intended - service > 1.0
+        })
 }

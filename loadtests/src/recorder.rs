@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
-use reports::{FailureGroup, RequestStats, SecondSample};
+use reports::{FailureGroup, LatencyHistogram, RequestStats, SecondSample};
 
 use crate::resources;
 
@@ -35,6 +35,8 @@ struct NameStats {
 #[derive(Default)]
 struct Shard {
     names: HashMap<&'static str, NameStats>,
+    /// Open model: how late each request went out after its intended instant.
+    send_lag: LatencyHistogram,
     /// Seconds not yet rolled into the series (usually the current one).
     seconds: BTreeMap<i64, SecondSample>,
     failures: HashMap<(&'static str, String), FailureGroup>,
@@ -108,7 +110,7 @@ impl Intended {
         }
     }
 
-    fn record(&self, into: &mut reports::LatencyHistogram) {
+    fn record(&self, into: &mut LatencyHistogram) {
         match *self {
             Intended::Exact(micros) => into.record(micros),
             Intended::Corrected { micros, interval } => into.record_corrected(micros, interval),
@@ -154,13 +156,19 @@ impl Recorder {
         let micros = micros_of(sample.latency);
         let failed = sample.error.is_some();
         let index = SHARD.with(|i| *i);
-        let mut shard = self.shards[index].lock().expect("recorder poisoned");
+        let mut guard = self.shards[index].lock().expect("recorder poisoned");
+        let shard = &mut *guard;
         let named = shard.names.entry(sample.name).or_insert_with(|| NameStats {
             stats: RequestStats::new(sample.method, sample.name),
             fastest_micros: micros,
         });
         named.fastest_micros = named.fastest_micros.min(micros);
         let intended = Intended::of(&sample, micros, named.fastest_micros);
+        if let Timing::Open { intended } = sample.timing {
+            shard
+                .send_lag
+                .record(micros_of(sample.sent_at.saturating_duration_since(intended)));
+        }
         let stats = &mut named.stats;
         stats.requests += 1;
         stats.failures += failed as u64;
@@ -208,6 +216,16 @@ impl Recorder {
 
     pub fn dropped_arrivals(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Open model: how late requests went out after their intended instants (the
+    /// generator's own precision; large values mean it could not keep up with its schedule).
+    pub fn send_lag(&self) -> LatencyHistogram {
+        let mut lag = LatencyHistogram::new();
+        for shard in &self.shards {
+            lag.add(&shard.lock().expect("recorder poisoned").send_lag);
+        }
+        lag
     }
 
     pub fn user_started(&self) {

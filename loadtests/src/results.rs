@@ -99,9 +99,7 @@ pub fn stages_from_series(
         for s in series.iter().filter(|s| {
             s.unix_second >= lo && (s.unix_second < hi || (last && s.unix_second <= hi))
         }) {
-            stage.requests += s.requests;
-            stage.failures += s.failures;
-            stage.latency.add(&s.latency);
+            stage.add_second(s);
         }
         stages.push(stage);
     }
@@ -112,4 +110,39 @@ pub fn stages_from_series(
 pub fn default_out_dir(name: &str) -> PathBuf {
     let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
     PathBuf::from("reports/out").join(format!("{name}-{stamp}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn second(t: i64, requests: u64, intended_ms: u64, dropped: u64) -> SecondSample {
+        let mut s = SecondSample::empty(t);
+        s.requests = requests;
+        s.dropped = dropped;
+        for _ in 0..requests {
+            s.latency.record(1_000);
+            s.intended.record(intended_ms * 1_000);
+        }
+        s
+    }
+
+    /// Every figure of a second lands in its stage: counts, both latencies, dropped.
+    #[test]
+    fn stages_get_every_figure_of_their_seconds() {
+        let start = Utc.timestamp_opt(1_000, 0).unwrap();
+        let series = [second(1_000, 2, 5, 1), second(1_001, 3, 900, 0), second(1_002, 4, 7, 2)];
+        let plan = [
+            Stage::open(10.0, Duration::ZERO, Duration::from_secs(2)),
+            Stage::open(20.0, Duration::ZERO, Duration::from_secs(1)),
+        ];
+        let stages = stages_from_series(&series, start, &plan, start + chrono::Duration::seconds(3));
+        assert_eq!(stages.len(), 2);
+        assert_eq!((stages[0].requests, stages[0].dropped), (5, 1));
+        assert_eq!(stages[0].intended.count(), 5);
+        assert!(stages[0].intended.value_at_quantile(1.0) > 800.0);
+        assert_eq!((stages[1].requests, stages[1].dropped), (4, 2));
+        assert_eq!(stages[1].target_rate, Some(20.0));
+    }
 }

@@ -132,7 +132,7 @@ fn run_scenario(
             })
         };
         let live = spawn_live_line(recorder.clone(), plan.run_time(), live_every);
-        let result = run_plan(&plan, recorder, &stop).await;
+        let result = run_plan(&plan, recorder.clone(), &stop).await;
         live.abort();
         interrupt.abort();
         if let Some(server) = embedded {
@@ -141,6 +141,18 @@ fn run_scenario(
         let result = result.map_err(|e| Failure::Aborted(e.to_string()))?;
 
         println!("{}", summary_table(&result));
+        if plan.launch.is_open() {
+            let lag = recorder.send_lag();
+            eprintln!(
+                "skein: arrivals went out {:.2} ms (p99) after their intended instants{}",
+                lag.value_at_quantile(0.99),
+                if lag.value_at_quantile(0.99) > 10.0 {
+                    ": the generator fell behind its schedule; intended-time latency includes it"
+                } else {
+                    ""
+                }
+            );
+        }
         let dir = out.unwrap_or_else(|| default_out_dir(&plan.scenario.name));
         let written = reports::write_all(&result, &dir)
             .map_err(|e| Failure::Aborted(format!("cannot write results: {e}")))?;

@@ -1,0 +1,306 @@
+//! The open model's precision, CPU and memory, each against a reference measured in this run.
+//!
+//! The reference server runs in this process on core 1 (one runtime thread); every generator
+//! runs in a child process pinned to core 0, so its CPU time is its own (`/proc/self/stat`'s
+//! children times). The machine is shared and noisy: the ratios are the result.
+//!
+//! 1. Precision at 10,000 arrivals/s: how late requests went out after their intended
+//!    instants (p50/p99), against the lateness of a bare OS-sleep loop on the same schedule
+//!    (the floor any generator on this kernel has), and the arrival count against rate ×
+//!    duration.
+//! 2. CPU per request at saturation: `wrk -t1 -c64` with the same JSON-RPC request, then
+//!    Skein's open model at 1.1× wrk's throughput with `max_in_flight = 64`, and Skein's
+//!    closed users (64, no think time) for comparison.
+//! 3. Memory: open-model arrivals against a server that never answers, at 1,000/s and at
+//!    10,000/s with `max_in_flight = 500`: the generator's RSS growth should not follow the
+//!    rate.
+//!
+//! Run: `cargo bench -p skein --bench open_model [-- SECONDS]` (needs `wrk` and `taskset`:
+//! `apt-get install wrk util-linux`).
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use skein::engine::StopHandle;
+use skein::recorder::Recorder;
+use skein::resources;
+use skein::runner::{run_plan, RunPlan};
+
+const RATE: f64 = 10_000.0;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("child") {
+        child(&args[1..]);
+        return;
+    }
+    let seconds: u64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(8);
+    pin(1);
+    let server = Server::start(|_| {});
+    let stalled = Server::start(|c| {
+        c.stall_every_s = 100_000;
+        c.stall_for_ms = 100_000_000;
+        c.capacity = 100_000;
+        c.queue_limit = 100_000;
+    });
+
+    println!("== 1. precision at {RATE} arrivals/s for {seconds} s (generator on core 0)");
+    let floor = child_output(&["floor", &RATE.to_string(), &seconds.to_string()]);
+    let open = child_output(&[
+        "open",
+        &server.url,
+        &RATE.to_string(),
+        &seconds.to_string(),
+        "10000",
+    ]);
+    let (floor_p50, floor_p99) = (field(&floor, "p50"), field(&floor, "p99"));
+    let (lag_p50, lag_p99) = (field(&open, "lag_p50"), field(&open, "lag_p99"));
+    let offered = field(&open, "requests") + field(&open, "dropped");
+    let expected = RATE * seconds as f64;
+    println!("OS-sleep floor on this schedule: p50 {floor_p50:.3} ms, p99 {floor_p99:.3} ms late");
+    println!(
+        "Skein open model:                 p50 {lag_p50:.3} ms, p99 {lag_p99:.3} ms late (aim: p99 < 1 ms); ratio to the floor's p99 {:.2}",
+        lag_p99 / floor_p99.max(0.001)
+    );
+    println!(
+        "arrivals {offered:.0} of {expected:.0} expected: {:+.3} % (aim: within 0.5 %); {} dropped",
+        (offered - expected) / expected * 100.0,
+        field(&open, "dropped")
+    );
+
+    println!("\n== 2. CPU per request at saturation (same request, 64 in flight)");
+    let (wrk_cpu, wrk_requests) = wrk(&server, seconds);
+    let wrk_per = wrk_cpu / wrk_requests;
+    let wrk_rps = wrk_requests / seconds as f64;
+    let open = child_cpu(&[
+        "open",
+        &server.url,
+        &(wrk_rps * 1.1).round().to_string(),
+        &seconds.to_string(),
+        "64",
+    ]);
+    let closed = child_cpu(&["closed", &server.url, "64", &seconds.to_string()]);
+    println!(
+        "wrk -t1 -c64:            {:.1} µs CPU/request ({wrk_rps:.0} req/s)",
+        wrk_per * 1e6
+    );
+    for (name, (cpu, requests)) in [("Skein open model:", open), ("Skein closed users:", closed)] {
+        println!(
+            "{name:<24} {:.1} µs CPU/request ({:.0} req/s); ratio to wrk {:.2}",
+            cpu / requests * 1e6,
+            requests / seconds as f64,
+            (cpu / requests) / wrk_per
+        );
+    }
+    println!("(aim: open model ≤ 1.3× wrk)");
+
+    println!("\n== 3. memory against a server that never answers, max_in_flight 500");
+    let low = child_output(&["open", &stalled.url, "1000", "4", "500"]);
+    let high = child_output(&["open", &stalled.url, "10000", "4", "500"]);
+    let (low_rss, high_rss) = (field(&low, "rss_growth_mib"), field(&high, "rss_growth_mib"));
+    println!(
+        "RSS growth at 1,000/s: {low_rss:.1} MiB ({:.0} dropped); at 10,000/s: {high_rss:.1} MiB ({:.0} dropped); ratio {:.2} for 10× the rate",
+        field(&low, "dropped"),
+        field(&high, "dropped"),
+        high_rss / low_rss.max(0.1)
+    );
+}
+
+/// Pins this process (and what it starts later) to `core`.
+fn pin(core: u32) {
+    let pid = std::process::id().to_string();
+    let ok = Command::new("taskset")
+        .args(["-a", "-cp", &core.to_string(), &pid])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("taskset not available: running unpinned");
+    }
+}
+
+/// A child of this benchmark on core 0; returns its stdout.
+fn child_output(args: &[&str]) -> String {
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new("taskset")
+        .args(["-c", "0"])
+        .arg(exe)
+        .arg("child")
+        .args(args)
+        .output()
+        .expect("run the child");
+    assert!(
+        out.status.success(),
+        "child {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// CPU seconds and requests of a generator child (its own accounting).
+fn child_cpu(args: &[&str]) -> (f64, f64) {
+    let out = child_output(args);
+    (field(&out, "cpu"), field(&out, "requests"))
+}
+
+/// `name=value` from a child's output.
+fn field(out: &str, name: &str) -> f64 {
+    out.split_whitespace()
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in:\n{out}"))
+}
+
+/// CPU seconds this process's waited-for children used so far (utime + stime of children).
+fn children_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // After the command name: state is field 3; cutime and cstime are fields 16 and 17.
+    let ticks: f64 = fields[13].parse::<f64>().unwrap() + fields[14].parse::<f64>().unwrap();
+    ticks / 100.0
+}
+
+/// wrk's CPU seconds and the requests the server answered, for `seconds` at 64 connections.
+fn wrk(server: &Server, seconds: u64) -> (f64, f64) {
+    let script = std::env::temp_dir().join(format!("skein-open-bench-{}.lua", std::process::id()));
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"training.get_status","params":{"job_id":"7f6c4b4e-2b8e-4a51-9b0d-1d4f4a0e9b11"}}"#;
+    std::fs::write(
+        &script,
+        format!(
+            "wrk.method = \"POST\"\nwrk.body = '{body}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Authorization\"] = \"Bearer {}\"\n",
+            target_server::DEFAULT_TOKEN
+        ),
+    )
+    .unwrap();
+    let before_cpu = children_cpu();
+    let before = server.answered();
+    let out = Command::new("taskset")
+        .args(["-c", "0", "wrk", "-t1", "-c64"])
+        .arg(format!("-d{seconds}s"))
+        .arg("-s")
+        .arg(&script)
+        .arg(format!("{}/api/v1/jsonrpc", server.url))
+        .output()
+        .expect("run wrk (apt-get install wrk)");
+    let _ = std::fs::remove_file(&script);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (children_cpu() - before_cpu, (server.answered() - before) as f64)
+}
+
+/// The reference server on its own runtime thread.
+struct Server {
+    url: String,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Server {
+    fn start(adjust: impl FnOnce(&mut target_server::ServerConfig)) -> Server {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut config = target_server::ServerConfig::in_memory_on_loopback();
+        config.no_latency = true;
+        adjust(&mut config);
+        let server = runtime.block_on(target_server::spawn(config)).unwrap();
+        let url = server.base_url();
+        std::mem::forget(server);
+        Server { url, runtime }
+    }
+
+    /// `training.get_status` calls answered so far (the server's own counter).
+    fn answered(&self) -> u64 {
+        let url = format!("{}/metrics", self.url);
+        let text = self
+            .runtime
+            .block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() });
+        text.lines()
+            .filter(|l| {
+                l.starts_with("target_server_requests_total")
+                    && l.contains("training.get_status")
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
+    }
+}
+
+fn child(args: &[String]) {
+    let arg = |i: usize| args[i].as_str();
+    match arg(0) {
+        "floor" => floor(arg(1).parse().unwrap(), arg(2).parse().unwrap()),
+        "open" => {
+            let (host, rate, secs, max) = (arg(1), arg(2), arg(3), arg(4));
+            let text = format!(
+                "rate = {rate}\nrun_time = \"{secs}s\"\nmax_in_flight = {max}\n[[user_classes]]\nclass = \"BurstTrainingUser\"\nweight = 1\n"
+            );
+            generate(host, &text);
+        }
+        "closed" => {
+            let (host, users, secs) = (arg(1), arg(2), arg(3));
+            let text = format!(
+                "users = {users}\nspawn_rate = {users}\nrun_time = \"{secs}s\"\n[[user_classes]]\nclass = \"BurstTrainingUser\"\nweight = 1\nthink_time = [\"0s\", \"0s\"]\n"
+            );
+            generate(host, &text);
+        }
+        other => panic!("unknown child mode {other}"),
+    }
+}
+
+/// The lateness of a bare OS-sleep loop on an evenly spaced schedule.
+fn floor(rate: f64, secs: u64) {
+    let start = Instant::now();
+    let mut late = hdrhistogram::Histogram::<u64>::new(3).unwrap();
+    let n = (rate * secs as f64) as u64;
+    for k in 0..n {
+        let at = start + Duration::from_secs_f64((k as f64 + 0.5) / rate);
+        let now = Instant::now();
+        if at > now {
+            std::thread::sleep(at - now);
+        }
+        late.record(Instant::now().saturating_duration_since(at).as_micros() as u64)
+            .unwrap();
+    }
+    println!(
+        "p50={} p99={}",
+        late.value_at_quantile(0.5) as f64 / 1000.0,
+        late.value_at_quantile(0.99) as f64 / 1000.0
+    );
+}
+
+/// Runs a scenario text against `host` and prints what the parent reads.
+fn generate(host: &str, text: &str) {
+    let scenario = skein::scenario::file::parse("bench", "bench.toml", text).unwrap();
+    let plan = RunPlan::new(scenario, host.to_string(), target_server::DEFAULT_TOKEN.into());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let recorder = Arc::new(Recorder::new());
+    let rss = resources::rss_bytes();
+    let cpu = resources::cpu_seconds();
+    let result = runtime.block_on(async {
+        let stop = StopHandle::default();
+        let run = run_plan(&plan, recorder.clone(), &stop);
+        // Against a server that never answers, stop at the end instead of waiting 30 s.
+        tokio::select! {
+            r = run => r.unwrap(),
+            _ = tokio::time::sleep(plan.run_time() + Duration::from_secs(2)) => {
+                let peak = resources::rss_bytes();
+                println!("rss_growth_mib={}", peak.saturating_sub(rss) as f64 / (1 << 20) as f64);
+                println!("requests={} dropped={}", recorder.totals().0.iter().map(|r| r.requests).sum::<u64>(), recorder.dropped_arrivals());
+                std::process::exit(0);
+            }
+        }
+    });
+    let cpu = resources::cpu_seconds() - cpu;
+    let lag = recorder.send_lag();
+    println!(
+        "cpu={cpu} requests={} dropped={} lag_p50={} lag_p99={} rss_growth_mib={}",
+        result.overall().requests,
+        result.dropped_arrivals,
+        lag.value_at_quantile(0.5),
+        lag.value_at_quantile(0.99),
+        resources::peak_rss_bytes().saturating_sub(rss) as f64 / (1 << 20) as f64
+    );
+}
