@@ -97,7 +97,10 @@ fn main() {
     println!("\n== 3. memory against a server that never answers, max_in_flight 500");
     let low = child_output(&["open", &stalled.url, "1000", "4", "500"]);
     let high = child_output(&["open", &stalled.url, "10000", "4", "500"]);
-    let (low_rss, high_rss) = (field(&low, "rss_growth_mib"), field(&high, "rss_growth_mib"));
+    let (low_rss, high_rss) = (
+        field(&low, "rss_growth_mib"),
+        field(&high, "rss_growth_mib"),
+    );
     println!(
         "RSS growth at 1,000/s: {low_rss:.1} MiB ({:.0} dropped); at 10,000/s: {high_rss:.1} MiB ({:.0} dropped); ratio {:.2} for 10× the rate",
         field(&low, "dropped"),
@@ -183,8 +186,15 @@ fn wrk(server: &Server, seconds: u64) -> (f64, f64) {
         .output()
         .expect("run wrk (apt-get install wrk)");
     let _ = std::fs::remove_file(&script);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    (children_cpu() - before_cpu, (server.answered() - before) as f64)
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        children_cpu() - before_cpu,
+        (server.answered() - before) as f64,
+    )
 }
 
 /// The reference server on its own runtime thread.
@@ -217,8 +227,7 @@ impl Server {
             .block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() });
         text.lines()
             .filter(|l| {
-                l.starts_with("target_server_requests_total")
-                    && l.contains("training.get_status")
+                l.starts_with("target_server_requests_total") && l.contains("training.get_status")
             })
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum::<f64>() as u64
@@ -271,7 +280,11 @@ fn floor(rate: f64, secs: u64) {
 /// Runs a scenario text against `host` and prints what the parent reads.
 fn generate(host: &str, text: &str) {
     let scenario = skein::scenario::file::parse("bench", "bench.toml", text).unwrap();
-    let plan = RunPlan::new(scenario, host.to_string(), target_server::DEFAULT_TOKEN.into());
+    let plan = RunPlan::new(
+        scenario,
+        host.to_string(),
+        target_server::DEFAULT_TOKEN.into(),
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

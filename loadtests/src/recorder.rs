@@ -165,9 +165,9 @@ impl Recorder {
         named.fastest_micros = named.fastest_micros.min(micros);
         let intended = Intended::of(&sample, micros, named.fastest_micros);
         if let Timing::Open { intended } = sample.timing {
-            shard
-                .send_lag
-                .record(micros_of(sample.sent_at.saturating_duration_since(intended)));
+            shard.send_lag.record(micros_of(
+                sample.sent_at.saturating_duration_since(intended),
+            ));
         }
         let stats = &mut named.stats;
         stats.requests += 1;

@@ -132,12 +132,17 @@ mod tests {
     #[test]
     fn stages_get_every_figure_of_their_seconds() {
         let start = Utc.timestamp_opt(1_000, 0).unwrap();
-        let series = [second(1_000, 2, 5, 1), second(1_001, 3, 900, 0), second(1_002, 4, 7, 2)];
+        let series = [
+            second(1_000, 2, 5, 1),
+            second(1_001, 3, 900, 0),
+            second(1_002, 4, 7, 2),
+        ];
         let plan = [
             Stage::open(10.0, Duration::ZERO, Duration::from_secs(2)),
             Stage::open(20.0, Duration::ZERO, Duration::from_secs(1)),
         ];
-        let stages = stages_from_series(&series, start, &plan, start + chrono::Duration::seconds(3));
+        let stages =
+            stages_from_series(&series, start, &plan, start + chrono::Duration::seconds(3));
         assert_eq!(stages.len(), 2);
         assert_eq!((stages[0].requests, stages[0].dropped), (5, 1));
         assert_eq!(stages[0].intended.count(), 5);

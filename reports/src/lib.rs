@@ -24,6 +24,7 @@ pub mod merge;
 pub mod model;
 pub mod output;
 pub mod screenshot;
+pub mod search;
 pub mod sla;
 #[cfg(feature = "fixtures")]
 pub mod synthetic;
@@ -33,4 +34,5 @@ pub use evaluation::evaluate_slas;
 pub use merge::merge;
 pub use model::*;
 pub use output::write_all;
+pub use search::{CapacitySearch, SearchOutcome, SearchPhase, SearchStep};
 pub use sla::{LatencyBasis, SlaMetric, SlaThreshold, SlaVerdict};

@@ -107,6 +107,9 @@ pub fn merge(results: &[RunResult]) -> Result<RunResult, MergeError> {
         resources,
         workers,
         dropped_arrivals,
+        // A search's steps are one generator's sequence of runs; merging two searches has no
+        // meaning, so a merged result carries the first input's, if any.
+        capacity_search: first.capacity_search.clone(),
     };
     merged.slas = evaluate_slas(&merged, &merged.thresholds);
     Ok(merged)

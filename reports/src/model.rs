@@ -341,6 +341,9 @@ pub struct RunResult {
     /// but a worker's report may carry only the tail of its series).
     #[serde(default)]
     pub dropped_arrivals: u64,
+    /// `skein capacity`: every step of the search and its answer (absent for other runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_search: Option<crate::search::CapacitySearch>,
 }
 
 impl RunResult {
@@ -358,6 +361,7 @@ impl RunResult {
             resources: GeneratorResources::default(),
             workers: Vec::new(),
             dropped_arrivals: 0,
+            capacity_search: None,
         }
     }
 
