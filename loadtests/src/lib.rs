@@ -16,6 +16,7 @@
 //! - [`recorder`]: the hot path: latencies into sharded HDR histograms.
 //! - [`live`] (live line, summary table), [`signals`] (SIGINT/SIGTERM), [`exit`] (exit
 //!   codes), [`resources`] (the process's CPU and memory).
+pub mod capacity;
 pub mod cli;
 pub mod commands;
 pub mod distributed;

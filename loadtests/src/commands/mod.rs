@@ -1,8 +1,10 @@
 //! One module per `skein` subcommand ([`crate::cli::Command::execute`] routes to them).
+pub mod capacity;
 pub mod compare;
 pub mod load_args;
 pub mod manager;
 pub mod report;
 pub mod run;
 pub mod scenarios;
+pub mod target;
 pub mod worker;

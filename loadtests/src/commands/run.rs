@@ -1,5 +1,4 @@
 //! `skein run` and `skein demo`: load a scenario, run it headless, write the results.
-use std::net::ToSocketAddrs;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::commands::load_args::LoadArgs;
+use crate::commands::target::Target;
 use crate::engine::{StopHandle, StopReason};
 use crate::exit::{Failure, Outcome};
 use crate::live::{spawn_live_line, summary_table};
@@ -15,9 +15,6 @@ use crate::results::default_out_dir;
 use crate::runner::{run_plan, RunPlan};
 use crate::scenario::{self, parse_duration, Overrides};
 use crate::signals;
-
-/// How long the unreachable-host check waits for a TCP connection.
-const CONNECT_CHECK: Duration = Duration::from_secs(3);
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -87,31 +84,8 @@ fn run_scenario(
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        // Without a host, the reference server runs in this process (the embedded default).
-        let embedded = match &scenario.host {
-            Some(_) => None,
-            None => Some(
-                target_server::spawn(target_server::ServerConfig::in_memory_on_loopback())
-                    .await
-                    .map_err(|e| {
-                        Failure::Aborted(format!("cannot start the embedded reference server: {e}"))
-                    })?,
-            ),
-        };
-        let host = match (&scenario.host, &embedded) {
-            (Some(h), _) => h.clone(),
-            (None, Some(server)) => server.base_url(),
-            (None, None) => unreachable!("embedded server is started when no host is given"),
-        };
-        let token = target_token
-            .or_else(|| scenario.token.clone())
-            .unwrap_or_else(|| target_server::DEFAULT_TOKEN.to_string());
-        check_reachable(&host).await?;
-        if embedded.is_some() {
-            eprintln!(
-                "skein: no --host given: running against the embedded reference server at {host}"
-            );
-        }
+        let target = Target::resolve(scenario.host.as_deref(), target_token, scenario.token.as_deref()).await?;
+        let (host, token) = (target.host.clone(), target.token.clone());
         eprintln!(
             "skein: scenario `{}` ({}), {}, {} against {host}",
             scenario.name,
@@ -135,9 +109,7 @@ fn run_scenario(
         let result = run_plan(&plan, recorder.clone(), &stop).await;
         live.abort();
         interrupt.abort();
-        if let Some(server) = embedded {
-            let _ = server.shutdown().await;
-        }
+        target.shutdown().await;
         let result = result.map_err(|e| Failure::Aborted(e.to_string()))?;
 
         println!("{}", summary_table(&result));
@@ -172,35 +144,4 @@ fn run_scenario(
             None | Some(StopReason::Commanded) => Outcome::SlaFailed,
         })
     })
-}
-
-/// Fails fast (exit 3) when nothing accepts TCP connections at the host's address.
-pub async fn check_reachable(host: &str) -> Result<(), Failure> {
-    let url = scenario::target_url(host).map_err(Failure::Usage)?;
-    let port = url.port_or_known_default().unwrap_or(80);
-    let name = url
-        .host_str()
-        .ok_or_else(|| Failure::Usage(format!("--host `{host}` has no host name")))?
-        .to_string();
-    let addrs: Vec<std::net::SocketAddr> = tokio::task::spawn_blocking(move || {
-        (name.as_str(), port).to_socket_addrs().map(|a| a.collect())
-    })
-    .await
-    .map_err(|e| Failure::Aborted(e.to_string()))?
-    .map_err(|e| {
-        Failure::Aborted(format!(
-            "target {host} unreachable: cannot resolve its name: {e}"
-        ))
-    })?;
-    let mut last = String::from("no address");
-    for addr in addrs {
-        match tokio::time::timeout(CONNECT_CHECK, tokio::net::TcpStream::connect(addr)).await {
-            Ok(Ok(_)) => return Ok(()),
-            Ok(Err(e)) => last = e.to_string(),
-            Err(_) => last = format!("no answer within {}s", CONNECT_CHECK.as_secs()),
-        }
-    }
-    Err(Failure::Aborted(format!(
-        "target {host} unreachable: {last}; is the server running and the address right?"
-    )))
 }

@@ -3,6 +3,7 @@ mod distributed_support;
 mod support;
 
 mod bad_input;
+mod capacity;
 mod coordinated_omission;
 mod distributed;
 mod distributed_deploy;

@@ -1,0 +1,187 @@
+//! `skein capacity` against a server of known capacity: 4 slots of 20 ms each, so at most
+//! 200 answers a second; past that, requests queue and latency grows without bound.
+use std::time::Duration;
+
+use crate::distributed_support::Proc;
+use crate::support::*;
+
+fn limited_server() -> Server {
+    Server::start(|c| {
+        c.no_latency = true;
+        c.latency_overrides = vec!["*=20".parse().unwrap()];
+        c.capacity = 4;
+        c.queue_limit = 100_000;
+        c.queue_timeout_ms = 60_000;
+    })
+}
+
+fn scenario(dir: &std::path::Path) -> std::path::PathBuf {
+    scenario_file(
+        dir,
+        "cap",
+        "rate = 10\nrun_time = \"1m\"\n[[user_classes]]\nclass = \"BurstTrainingUser\"\nweight = 1\n",
+    )
+}
+
+fn capacity(args: &[&str]) -> std::process::Command {
+    let mut c = skein();
+    c.arg("capacity").args(args);
+    c
+}
+
+#[test]
+fn the_search_finds_the_knee_of_a_server_of_known_capacity() {
+    let server = limited_server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path());
+    let out = dir.path().join("out");
+    let o = capacity(&[
+        "--scenario",
+        path.to_str().unwrap(),
+        "--host",
+        &server.url,
+        "--start",
+        "50",
+        "--max-rate",
+        "400",
+        "--step-time",
+        "2s",
+        "--warmup",
+        "1s",
+        "--resolution",
+        "20%",
+        "--sla",
+        "p90<100ms",
+        "--budget",
+        "90s",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("max sustainable: "),
+        "{}",
+        stdout(&o)
+    );
+    let r = results(&out);
+    let search = r.capacity_search.expect("results.json holds the search");
+    assert_eq!(search.outcome, reports::SearchOutcome::Found);
+    let held = &search.steps[search.max_sustainable.unwrap()];
+    let broke = &search.steps[search.first_break.unwrap()];
+    // The platform answers at most 200/s: the boundary lies below that, found to 20 %.
+    assert!(held.offered >= 50.0 && held.offered < 200.0, "{held:?}");
+    assert!(broke.offered > held.offered && broke.offered <= 400.0);
+    assert!((broke.offered - held.offered) / broke.offered <= 0.2);
+    assert_eq!(held.phase, reports::SearchPhase::Confirm);
+    assert!(held.p95_ms < broke.p95_ms);
+    assert!(search.steps.iter().all(|s| s.requests > 0));
+    // A held open step completes what it was offered.
+    assert!(
+        (held.rps - held.offered).abs() <= 0.1 * held.offered,
+        "{held:?}"
+    );
+    assert_eq!(r.stages.len(), search.steps.len());
+    for file in [
+        "report.html",
+        "skein_capacity.csv",
+        "summary.md",
+        "junit.xml",
+    ] {
+        assert!(out.join(file).exists(), "{file}");
+    }
+}
+
+#[test]
+fn the_lowest_step_breaking_exits_1_and_an_unreachable_target_3() {
+    let server = limited_server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path());
+    let out = dir.path().join("out");
+    let o = capacity(&[
+        "--scenario",
+        path.to_str().unwrap(),
+        "--host",
+        &server.url,
+        "--start",
+        "50",
+        "--step-time",
+        "1s",
+        "--warmup",
+        "1s",
+        "--sla",
+        "p50<1ms",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("not found: even the lowest step"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        results(&out).capacity_search.unwrap().outcome,
+        reports::SearchOutcome::LowestBroke
+    );
+    let o = capacity(&[
+        "--scenario",
+        path.to_str().unwrap(),
+        "--host",
+        "http://127.0.0.1:9",
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+}
+
+#[test]
+fn the_budget_and_an_interrupt_end_the_search_with_what_was_found() {
+    let server = Server::fast();
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path());
+    let common = |out: &std::path::Path, budget: &str| {
+        capacity(&[
+            "--scenario",
+            path.to_str().unwrap(),
+            "--host",
+            &server.url,
+            // 300 requests in a 1 s window: enough for the default p95, no extension.
+            "--start",
+            "300",
+            "--step-time",
+            "1s",
+            "--warmup",
+            "1s",
+            "--budget",
+            budget,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    // Room for two steps of 2 s (each starting on a second boundary), not three.
+    let out = dir.path().join("budget");
+    let o = common(&out, "6s").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("budget exhausted"), "{}", stdout(&o));
+    let search = results(&out).capacity_search.unwrap();
+    assert_eq!(search.outcome, reports::SearchOutcome::BudgetExhausted);
+    assert_eq!(search.steps.len(), 2, "{:?}", search.steps);
+
+    let out = dir.path().join("interrupted");
+    let mut p = Proc::spawn(common(&out, "10m"));
+    p.wait_for("step 1 (", Duration::from_secs(30));
+    p.signal("-INT");
+    assert_eq!(
+        p.exit_code(Duration::from_secs(30)),
+        Some(130),
+        "{}",
+        p.text()
+    );
+    let search = results(&out).capacity_search.unwrap();
+    assert_eq!(search.outcome, reports::SearchOutcome::Interrupted);
+    assert!(!search.steps.is_empty());
+}
