@@ -106,7 +106,9 @@ pub fn section(search: &CapacitySearch) -> String {
             cell(&step_result(search, i, s))
         );
     }
-    out.push('\n');
+    out.push_str(
+        "\nEach step is judged alone on its window; the figures below cover all steps together, overloaded ones included.\n\n",
+    );
     out
 }
 

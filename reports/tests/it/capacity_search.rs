@@ -144,3 +144,13 @@ fn the_capacity_csv_has_one_row_per_step() {
     assert_eq!(&rows[8][column("Offered")], "650.000");
     assert_eq!(&rows[7][column("Broken By")], "p95_ms 215.0 ms > 200.0 ms");
 }
+
+#[test]
+fn a_search_report_renders_in_headless_chromium() {
+    let dir = written(&synthetic_search_run());
+    crate::chromium_render::render_checked(
+        dir.path(),
+        (1100, 4000),
+        "SKEIN_KEEP_SEARCH_SCREENSHOT",
+    );
+}
