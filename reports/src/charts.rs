@@ -15,6 +15,8 @@ use crate::error::ReportError;
 use crate::model::{ratio, RunResult};
 use crate::sla::SlaMetric;
 
+pub mod search;
+
 const WIDTH: u32 = 960;
 const HEIGHT: u32 = 300;
 
@@ -521,6 +523,21 @@ pub fn per_request(result: &RunResult) -> Result<String, ReportError> {
     })
 }
 
+/// The frame of the charts against offered load (stages, search steps): requests/s on the
+/// left axis and p95 ms on the right, over `0..x_max`, `0..rps_max` and `0..p95_max`.
+fn by_load_frame<'a, 'b>(
+    root: &'a Area<'b>,
+    title: &str,
+    offered: &str,
+    (x_max, rps_max, p95_max): (f64, f64, f64),
+) -> Result<DualChart<'a, 'b>, String> {
+    let mut chart = frame(root, title, x_max, rps_max, YLabels::Both)?
+        .set_secondary_coord(0.0..x_max, 0.0..p95_max);
+    standard_mesh(&mut chart, offered, "requests/s")?;
+    secondary_axis(&mut chart, "p95 ms")?;
+    Ok(chart)
+}
+
 /// Throughput and p95 against users, one point per stage, with the p95 SLA line; the p95 of
 /// intended-time latency dashed when it was recorded.
 pub fn capacity_chart(result: &RunResult, cap: &Capacity) -> Result<String, ReportError> {
@@ -565,16 +582,8 @@ pub fn capacity_chart(result: &RunResult, cap: &Capacity) -> Result<String, Repo
         let rps_max = max_or(rps.iter().map(|p| p.1), 1.0) * headroom(entries);
         let top = latency.iter().flat_map(|l| l.points.iter().map(|p| p.1));
         let p95_max = max_or(top, 1.0) * headroom(entries);
-        let mut chart = frame(
-            root,
-            &format!("Capacity: throughput and p95 by {offered}"),
-            x_max,
-            rps_max,
-            YLabels::Both,
-        )?
-        .set_secondary_coord(0.0..x_max, 0.0..p95_max);
-        standard_mesh(&mut chart, offered, "requests/s")?;
-        secondary_axis(&mut chart, "p95 ms")?;
+        let title = format!("Capacity: throughput and p95 by {offered}");
+        let mut chart = by_load_frame(root, &title, offered, (x_max, rps_max, p95_max))?;
         chart
             .draw_series(rps.iter().map(|p| Circle::new(*p, 4, BLUE.filled())))
             .map_err(e)?;

@@ -10,6 +10,8 @@ use crate::capacity::capacity;
 use crate::error::ReportError;
 use crate::model::{LatencyHistogram, RequestStats, RunResult};
 
+pub mod search;
+
 pub const PERCENTILES: [(f64, &str); 11] = [
     (0.50, "50%"),
     (0.66, "66%"),
@@ -237,8 +239,12 @@ pub fn write_failures(result: &RunResult, path: &Path) -> Result<PathBuf, Report
 
 /// Per stage: Locust-style columns (service time), then Skein's `Dropped/s` (open-model
 /// arrivals not sent, per second of the stage), `Intended 95%` (`N/A` without intended-time
-/// latency) and `Offered Rate/s` (open model; `N/A` for users).
+/// latency) and `Offered Rate/s` (open model; `N/A` for users). A capacity search writes one
+/// row per step instead ([`search::SEARCH_CAPACITY_HEADER`]).
 pub fn write_capacity(result: &RunResult, path: &Path) -> Result<PathBuf, ReportError> {
+    if let Some(search) = &result.capacity_search {
+        return search::write_search(search, path);
+    }
     let cap = capacity(result);
     let durations: Vec<f64> = result.stages.iter().map(|s| s.duration_secs()).collect();
     let rows = cap.rows.iter().zip(durations).map(|(r, secs)| {

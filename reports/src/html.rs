@@ -9,6 +9,8 @@ use crate::junit::xml_escape as esc;
 use crate::markdown::verdict_line;
 use crate::model::{LoadModel, RunResult};
 
+mod search;
+
 /// Under the charts that show both latencies: what the difference means.
 const INTENDED_CAPTION: &str = "Solid: service time, from the actual send. Dashed: intended-time latency, from when the request should have been sent, so it includes the time a request waited to be sent; service time alone hides that wait (coordinated omission).";
 
@@ -98,7 +100,7 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
     );
     let class = if m.interrupted || m.partial {
         "warn"
-    } else if result.passed() {
+    } else if search::passed(result) {
         "pass"
     } else {
         "fail"
@@ -108,6 +110,7 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
         "<div class=\"verdict {class}\">{}</div>",
         esc(&verdict_line(result))
     );
+    h.push_str(&search::section(result)?);
     let has_intended = result.has_intended();
     let has_dropped = result.dropped_arrivals > 0 || m.load_model == LoadModel::Open;
     let ms = |v: f64| format!("{v:.1} ms");
@@ -153,7 +156,7 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
     }
     h.push_str("</table>");
 
-    if !cap.rows.is_empty() {
+    if !cap.rows.is_empty() && result.capacity_search.is_none() {
         let _ = write!(h, "<h2>Capacity</h2><p><b>{}</b></p>", esc(&cap.verdict()));
         let intended_th = if has_intended {
             "<th>p95 intended ms</th>"

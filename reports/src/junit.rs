@@ -5,6 +5,8 @@ use std::fmt::Write;
 
 use crate::model::RunResult;
 
+pub mod search;
+
 /// Escapes the five XML special characters.
 pub(crate) fn xml_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -22,19 +24,20 @@ pub(crate) fn xml_escape(text: &str) -> String {
 }
 
 pub fn render(result: &RunResult) -> String {
-    let failures = result.slas.iter().filter(|v| !v.passed).count();
     let suite = xml_escape(&format!("skein.{}", result.metadata.scenario_name));
+    let search_case = search::case(result, &suite);
+    let failures = result.slas.iter().filter(|v| !v.passed).count()
+        + usize::from(search_case.as_ref().is_some_and(|(_, failed)| *failed));
+    let tests = result.slas.len() + usize::from(search_case.is_some());
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites name=\"skein\" tests=\"{}\" failures=\"{failures}\" time=\"{:.3}\">",
-        result.slas.len(),
+        "<testsuites name=\"skein\" tests=\"{tests}\" failures=\"{failures}\" time=\"{:.3}\">",
         result.duration_secs()
     );
     let _ = writeln!(
         out,
-        "  <testsuite name=\"{suite}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{:.3}\" timestamp=\"{}\">",
-        result.slas.len(),
+        "  <testsuite name=\"{suite}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{:.3}\" timestamp=\"{}\">",
         result.duration_secs(),
         result.metadata.started_at.format("%Y-%m-%dT%H:%M:%S")
     );
@@ -67,6 +70,9 @@ pub fn render(result: &RunResult) -> String {
         );
     }
     out.push_str("    </properties>\n");
+    if let Some((case, _)) = search_case {
+        out.push_str(&case);
+    }
     for v in &result.slas {
         let name = xml_escape(&v.describe());
         let measured = v.threshold.metric.format(v.measured);

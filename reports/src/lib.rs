@@ -8,7 +8,8 @@
 //! results), [`capacity`] (per-stage capacity table), [`compare`] (baseline regression
 //! gate), renderers [`csv_files`], [`html`] with [`charts`], [`markdown`], [`junit`], and
 //! [`output::write_all`] which writes them all; [`screenshot`] renders a report to PNG with
-//! headless Chromium. With the `fixtures` feature (tests and benchmarks only), `synthetic`
+//! headless Chromium. [`search`] is a `skein capacity` result; each renderer shows it in its
+//! own `search` child module (`html`, `charts`, `markdown`, `junit`, `csv_files`). With the `fixtures` feature (tests and benchmarks only), `synthetic`
 //! builds deterministic synthetic runs.
 pub mod capacity;
 pub mod charts;

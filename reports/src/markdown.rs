@@ -5,6 +5,8 @@ use std::fmt::Write;
 use crate::capacity::capacity;
 use crate::model::{LoadModel, RunResult};
 
+pub mod search;
+
 pub fn verdict_line(result: &RunResult) -> String {
     let failed = result.slas.iter().filter(|v| !v.passed).count();
     let status = if result.metadata.interrupted {
@@ -19,6 +21,9 @@ pub fn verdict_line(result: &RunResult) -> String {
     } else {
         ""
     };
+    if let Some(search) = &result.capacity_search {
+        return format!("{}{partial}", search::headline(search));
+    }
     if result.slas.is_empty() {
         return format!("{status}: no SLA thresholds were set{partial}");
     }
@@ -40,6 +45,12 @@ pub fn render(result: &RunResult) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Skein run: {}\n", cell(&m.scenario_name));
     let _ = writeln!(out, "**{}**\n", verdict_line(result));
+    out.push_str(
+        &result
+            .capacity_search
+            .as_ref()
+            .map_or(String::new(), search::section),
+    );
     let _ = writeln!(
         out,
         "{} requests, {} failures ({:.2} %), {:.1} req/s over {:.0} s against `{}` ({} load model).\n",
@@ -90,7 +101,7 @@ pub fn render(result: &RunResult) -> String {
             if v.passed { "pass" } else { "**FAIL**" }
         );
     }
-    if result.stages.len() > 1 {
+    if result.stages.len() > 1 && result.capacity_search.is_none() {
         let cap = capacity(result);
         let _ = writeln!(out, "\n## Capacity\n\n{}\n", cap.verdict());
         let _ = writeln!(

@@ -91,7 +91,9 @@ impl CapacitySearch {
         }
     }
 
-    fn load(&self, step: &SearchStep) -> String {
+    /// A step's offered load with its unit, `650 arrivals/s` or `40 users`, as the verdict
+    /// writes it, so tables and charts name loads the same way.
+    pub fn load(&self, step: &SearchStep) -> String {
         let v = step.offered;
         let text = if (v - v.round()).abs() < 1e-9 {
             format!("{v:.0}")

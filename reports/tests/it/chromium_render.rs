@@ -3,6 +3,7 @@
 //! The run is synthetic but realistic in shape: ten minutes, five ramp steps past the knee,
 //! eight request names, failures, both latencies, dropped arrivals and two workers (one lost). A missing Chromium fails the
 //! test: the report's rendering is part of what CI checks.
+use std::path::Path;
 use std::time::Duration;
 
 use reports::screenshot::screenshot;
@@ -36,23 +37,29 @@ fn report_html_renders_in_headless_chromium() {
         });
     }
     write_all(&run, dir.path()).unwrap();
-    let png = dir.path().join("report.png");
+    render_checked(dir.path(), (1280, 4000), "SKEIN_KEEP_SCREENSHOT");
+}
+
+/// Renders `dir/report.html` to a PNG of `size` and checks it is one and not blank; copies it
+/// to the path in the environment variable `keep`, when set, for a person to look at.
+pub(crate) fn render_checked(dir: &Path, size: (u32, u32), keep: &str) {
+    let png = dir.join("report.png");
     screenshot(
-        &dir.path().join("report.html"),
+        &dir.join("report.html"),
         &png,
-        (1280, 4000),
+        size,
         Duration::from_secs(90),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let bytes = std::fs::read(&png).unwrap();
-    assert_eq!(png_size(&bytes), (1280, 4000));
+    assert_eq!(png_size(&bytes), size);
     // A blank page compresses to a few KB; text, tables and charts do not.
     assert!(
         bytes.len() > 50_000,
         "suspiciously small screenshot: {} bytes",
         bytes.len()
     );
-    if let Some(keep) = std::env::var_os("SKEIN_KEEP_SCREENSHOT") {
+    if let Some(keep) = std::env::var_os(keep) {
         std::fs::copy(&png, keep).unwrap();
     }
 }

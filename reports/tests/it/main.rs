@@ -1,4 +1,5 @@
 //! Integration tests of the reports crate.
+mod capacity_search;
 mod chromium_render;
 mod compare_gate;
 mod intended_and_dropped;
