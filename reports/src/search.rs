@@ -192,8 +192,20 @@ pub fn find_knee(steps: &[SearchStep], model: LoadModel) -> Option<usize> {
     let mut order: Vec<usize> = (0..steps.len())
         .filter(|&i| steps[i].requests > 0)
         .collect();
-    order.sort_by(|&a, &b| steps[a].offered.total_cmp(&steps[b].offered));
-    order.dedup_by(|b, a| steps[*a].offered == steps[*b].offered);
+    // By load; a load run twice (a confirmation) counts with its last measurement.
+    order.sort_by(|&a, &b| {
+        steps[a]
+            .offered
+            .total_cmp(&steps[b].offered)
+            .then(a.cmp(&b))
+    });
+    order.dedup_by(|later, earlier| {
+        let same = steps[*later].offered == steps[*earlier].offered;
+        if same {
+            *earlier = *later;
+        }
+        same
+    });
     for pair in order.windows(2) {
         let (lo, hi) = (&steps[pair[0]], &steps[pair[1]]);
         let load_growth = hi.offered / lo.offered - 1.0;
@@ -253,6 +265,13 @@ mod tests {
         ];
         assert_eq!(find_knee(&behind, LoadModel::Open), Some(1));
         assert_eq!(find_knee(&steps[..3], LoadModel::Open), None);
+        // A load run twice counts with its last measurement (the confirmation).
+        let rerun = [
+            step(100.0, 10.0, 100.0, true),
+            step(150.0, 60.0, 150.0, true),
+            step(150.0, 11.0, 150.0, true),
+        ];
+        assert_eq!(find_knee(&rerun, LoadModel::Open), None);
     }
 
     #[test]
