@@ -5,6 +5,7 @@ mod support;
 mod bad_input;
 mod distributed;
 mod distributed_deploy;
+mod distributed_faults;
 mod distributed_netns;
 mod exits;
 mod input_properties;
