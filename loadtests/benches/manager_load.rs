@@ -176,8 +176,11 @@ fn run_of(line: &str) -> Registered {
     serde_json::from_str(line).expect("the simulator prints the registration")
 }
 
-/// The simulator process: registers `workers`, prints the registration and the start
-/// second, then sends every round's reports, paced over each second.
+/// The simulator process: registers all workers but the last (the manager waits), makes
+/// every report, registers the last worker (the run starts), prints the registration and
+/// the instant (unix ms) the first round goes out, then sends every round's reports, paced
+/// over each second. Making the reports first keeps a busy machine from delaying the first
+/// round past the manager's 3-s loss timeout.
 fn simulate(url: String, workers: usize, rounds: u64) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -196,35 +199,38 @@ fn simulate(url: String, workers: usize, rounds: u64) {
                 .body(body)
                 .send()
         };
-        let mut run = None;
-        for i in 0..workers {
+        let register = |i: usize| {
             let body = serde_json::to_vec(&Register {
                 worker_id: format!("sim-{i}"),
                 scenario_hash: None,
             })
             .unwrap();
-            let started = Instant::now();
-            let r = loop {
-                match post(REGISTER_PATH, "application/json", body.clone()).await {
-                    Ok(r) => break r,
-                    Err(_) if started.elapsed() < Duration::from_secs(20) => {
-                        tokio::time::sleep(Duration::from_millis(100)).await
+            let post = post.clone();
+            async move {
+                let started = Instant::now();
+                let r = loop {
+                    match post(REGISTER_PATH, "application/json", body.clone()).await {
+                        Ok(r) => break r,
+                        Err(_) if started.elapsed() < Duration::from_secs(20) => {
+                            tokio::time::sleep(Duration::from_millis(100)).await
+                        }
+                        Err(e) => panic!("manager not reachable: {e}"),
                     }
-                    Err(e) => panic!("manager not reachable: {e}"),
-                }
-            };
-            run = Some(r.bytes().await.unwrap());
+                };
+                String::from_utf8(r.bytes().await.unwrap().to_vec()).unwrap()
+            }
+        };
+        let mut run_line = String::new();
+        for i in 0..workers - 1 {
+            run_line = register(i).await;
         }
-        let run_line = String::from_utf8(run.unwrap().to_vec()).unwrap();
-        let run = run_of(&run_line);
-        let t0 = chrono::Utc::now().timestamp() + 1;
-        let (all, v3) = reports(workers, rounds, &run, t0);
+        let t0 = chrono::Utc::now().timestamp();
+        let (all, v3) = reports(workers, rounds, &run_of(&run_line), t0);
+        register(workers - 1).await;
+        let start_ms = chrono::Utc::now().timestamp_millis() + 500;
         println!("{run_line}");
-        println!("{t0} {v3}");
-        let start = tokio::time::Instant::now()
-            + Duration::from_millis(
-                u64::try_from(t0 * 1000 - chrono::Utc::now().timestamp_millis()).unwrap_or(0),
-            );
+        println!("{t0} {start_ms} {v3}");
+        let start = tokio::time::Instant::now() + Duration::from_millis(500);
         let mut tasks = Vec::new();
         for id in 0..workers {
             let mine: Vec<Vec<u8>> = all.iter().map(|round| round[id].clone()).collect();
@@ -295,16 +301,17 @@ fn measure(workers: usize, seconds: u64) -> Figures {
     let mut next = || lines.next().unwrap().unwrap();
     let run = run_of(&next());
     let timing = next();
-    let (t0, v3) = timing.split_once(' ').unwrap();
-    let (t0, v3_bytes): (i64, f64) = (t0.parse().unwrap(), v3.parse().unwrap());
+    let timing: Vec<&str> = timing.split(' ').collect();
+    let (t0, start_ms): (i64, i64) = (timing[0].parse().unwrap(), timing[1].parse().unwrap());
+    let v3_bytes: f64 = timing[2].parse().unwrap();
     let wait_until = |unix_ms: i64| {
         let ms = unix_ms - chrono::Utc::now().timestamp_millis();
         std::thread::sleep(Duration::from_millis(u64::try_from(ms).unwrap_or(0)));
     };
-    wait_until((t0 + WARM_UP as i64) * 1000);
+    wait_until(start_ms + WARM_UP as i64 * 1000);
     let cpu_before = cpu_of(manager.id());
     let started = Instant::now();
-    wait_until((t0 + rounds as i64) * 1000);
+    wait_until(start_ms + rounds as i64 * 1000);
     let cpu = cpu_of(manager.id()) - cpu_before;
     let elapsed = started.elapsed().as_secs_f64();
     let (rss_mib, peak_mib) = (

@@ -151,7 +151,7 @@ mod tests {
         // r1 is lost; r2 (same base) carries its requests too.
         let _r1 = outbox.next(&measured(20));
         let r2 = outbox.next(&measured(30));
-        assert_eq!(r2.change.names[0].requests, 20);
+        assert_eq!(r2.change.names[0].growth.requests, 20);
         outbox.replied(manager.receive(&r2)).unwrap();
         // r3 is applied but its reply is lost; r4 is then ignored and the reply to it names r3.
         let r3 = outbox.next(&measured(35));
@@ -177,11 +177,14 @@ mod tests {
         let mut outbox = Outbox::new();
         let r0 = outbox.next(&measured(10));
         outbox.replied(Some(r0.seq)).unwrap();
-        assert_eq!(outbox.next(&measured(12)).change.names[0].requests, 2);
+        assert_eq!(
+            outbox.next(&measured(12)).change.names[0].growth.requests,
+            2
+        );
         outbox.replied(None).unwrap();
         let full = outbox.next(&measured(12));
         assert_eq!(full.base, None);
-        assert_eq!(full.change.names[0].requests, 12);
+        assert_eq!(full.change.names[0].growth.requests, 12);
         assert_eq!(outbox.tail_seconds(200), None, "all seconds again");
         assert_eq!(
             outbox.replied(Some(99)),

@@ -10,8 +10,7 @@
 //! names), because the manager decodes a thousand of them a second. A report carries only
 //! what changed since the state the manager holds for that worker (see [`Report`]), so a
 //! lost, repeated or late report still loses or double-counts nothing.
-use chrono::{DateTime, Utc};
-use reports::GeneratorResources;
+use reports::{FailureGroup, GeneratorResources};
 use serde::{Deserialize, Serialize};
 
 /// Bump on any incompatible change to the messages below.
@@ -136,8 +135,8 @@ impl Report {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Increment {
     pub names: Vec<NameIncrement>,
-    /// Failure groups that changed: `occurrences` is the increment, the sightings absolute.
-    pub failures: Vec<FailureIncrement>,
+    /// Failure groups that grew: `occurrences` is the increment, the sightings absolute.
+    pub failures: Vec<FailureGroup>,
     pub seconds: Vec<SecondIncrement>,
     pub dropped_arrivals: u64,
 }
@@ -151,11 +150,9 @@ impl Increment {
     }
 }
 
-/// One request name's new requests since the base.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct NameIncrement {
-    pub method: String,
-    pub name: String,
+/// What a request name or a second of the series gained since the base.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Growth {
     pub requests: u64,
     pub failures: u64,
     pub content_bytes: u64,
@@ -164,13 +161,10 @@ pub struct NameIncrement {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct FailureIncrement {
+pub struct NameIncrement {
     pub method: String,
     pub name: String,
-    pub error: String,
-    pub occurrences: u64,
-    pub first_seen: DateTime<Utc>,
-    pub last_seen: DateTime<Utc>,
+    pub growth: Growth,
 }
 
 /// One second of the series: what it gained since the base (a second can still gain
@@ -180,12 +174,8 @@ pub struct SecondIncrement {
     pub unix_second: i64,
     /// Growth of the second's user stamp (the recorder only ever raises it).
     pub users: u64,
-    pub requests: u64,
-    pub failures: u64,
-    pub content_bytes: u64,
     pub dropped: u64,
-    pub latency: Buckets,
-    pub intended: Buckets,
+    pub growth: Growth,
 }
 
 /// Histogram buckets as (highest equivalent value, count), ascending (see
@@ -264,6 +254,7 @@ pub fn token_matches(header: Option<&str>, token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::DateTime;
 
     #[test]
     fn token_check_needs_the_exact_bearer_token() {
@@ -307,20 +298,15 @@ mod tests {
                 names: vec![NameIncrement {
                     method: "GET".into(),
                     name: "n".into(),
-                    requests: 100,
-                    failures: 1,
-                    content_bytes: 0,
-                    latency: buckets.clone(),
-                    intended: Buckets::default(),
+                    growth: Growth {
+                        requests: 100,
+                        failures: 1,
+                        content_bytes: 0,
+                        latency: buckets.clone(),
+                        intended: Buckets::default(),
+                    },
                 }],
-                failures: vec![FailureIncrement {
-                    method: "GET".into(),
-                    name: "n".into(),
-                    error: "HTTP 500".into(),
-                    occurrences: 1,
-                    first_seen: at,
-                    last_seen: at,
-                }],
+                failures: vec![FailureGroup::new("GET", "n", "HTTP 500", at)],
                 seconds: Vec::new(),
                 dropped_arrivals: 0,
             },

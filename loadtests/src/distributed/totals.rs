@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use reports::{FailureGroup, LatencyHistogram, RequestStats, SecondSample};
 
-use super::protocol::{Buckets, FailureIncrement, Increment, NameIncrement, SecondIncrement};
+use super::protocol::{Buckets, Growth, Increment, NameIncrement, SecondIncrement};
 
 /// A worker's cumulative measurements as its recorder gives them (see
 /// `Recorder::totals_with_tail`): per-name stats, failure groups, some seconds of the series.
@@ -62,8 +62,80 @@ fn bucket_increase(old: Option<&LatencyHistogram>, new: &LatencyHistogram) -> Bu
     Buckets(out)
 }
 
-fn failure_key(method: &str, name: &str, error: &str) -> FailureKey {
-    (method.to_string(), name.to_string(), error.to_string())
+fn failure_key(f: &FailureGroup) -> FailureKey {
+    (f.method.clone(), f.name.clone(), f.error.clone())
+}
+
+/// Requests, failures, content bytes, service and intended-time latency.
+type Counts<'a> = (u64, u64, u64, &'a LatencyHistogram, &'a LatencyHistogram);
+type CountsMut<'a> = (
+    &'a mut u64,
+    &'a mut u64,
+    &'a mut u64,
+    &'a mut LatencyHistogram,
+    &'a mut LatencyHistogram,
+);
+
+/// The counts a request name's stats and a second of the series both keep.
+trait Counted {
+    fn counts(&self) -> Counts<'_>;
+    fn counts_mut(&mut self) -> CountsMut<'_>;
+}
+
+/// Both types name these fields alike: one implementation for the two.
+macro_rules! counted {
+    ($($t:ty),*) => {$(
+        impl Counted for $t {
+            fn counts(&self) -> Counts<'_> {
+                let s = self;
+                (s.requests, s.failures, s.content_bytes, &s.latency, &s.intended)
+            }
+            fn counts_mut(
+                &mut self,
+            ) -> CountsMut<'_> {
+                let s = self;
+                let c = &mut s.content_bytes;
+                (&mut s.requests, &mut s.failures, c, &mut s.latency, &mut s.intended)
+            }
+        }
+    )*};
+}
+counted!(RequestStats, SecondSample);
+
+/// What `new` gained over `old` (an earlier state of it); `None` when nothing.
+fn growth<T: Counted>(old: Option<&T>, new: &T) -> Option<Growth> {
+    let (requests, failures, content_bytes, latency, intended) = new.counts();
+    let (r0, f0, c0, l0, i0) = match old.map(Counted::counts) {
+        Some((r, f, c, l, i)) => (r, f, c, Some(l), Some(i)),
+        None => (0, 0, 0, None, None),
+    };
+    let count = |h: Option<&LatencyHistogram>| h.map_or(0, LatencyHistogram::count);
+    if (
+        requests,
+        failures,
+        content_bytes,
+        latency.count(),
+        intended.count(),
+    ) == (r0, f0, c0, count(l0), count(i0))
+    {
+        return None;
+    }
+    Some(Growth {
+        requests: requests - r0,
+        failures: failures - f0,
+        content_bytes: content_bytes - c0,
+        latency: bucket_increase(l0, latency),
+        intended: bucket_increase(i0, intended),
+    })
+}
+
+fn add_growth(into: &mut impl Counted, g: &Growth) {
+    let (requests, failures, content_bytes, latency, intended) = into.counts_mut();
+    *requests += g.requests;
+    *failures += g.failures;
+    *content_bytes += g.content_bytes;
+    latency.add_buckets(&g.latency.0);
+    intended.add_buckets(&g.intended.0);
 }
 
 impl Default for Totals {
@@ -91,25 +163,14 @@ impl Totals {
                 .names
                 .entry(n.name.clone())
                 .or_insert_with(|| RequestStats::new(&n.method, &n.name));
-            for into in [stats, &mut self.overall] {
-                into.requests += n.requests;
-                into.failures += n.failures;
-                into.content_bytes += n.content_bytes;
-                into.latency.add_buckets(&n.latency.0);
-                into.intended.add_buckets(&n.intended.0);
-            }
+            add_growth(stats, &n.growth);
+            add_growth(&mut self.overall, &n.growth);
         }
         for f in &change.failures {
-            let key = failure_key(&f.method, &f.name, &f.error);
-            let group = FailureGroup {
-                occurrences: f.occurrences,
-                last_seen: f.last_seen,
-                ..FailureGroup::new(&f.method, &f.name, &f.error, f.first_seen)
-            };
-            match self.failures.get_mut(&key) {
-                Some(into) => into.add(&group),
+            match self.failures.get_mut(&failure_key(f)) {
+                Some(into) => into.add(f),
                 None => {
-                    self.failures.insert(key, group);
+                    self.failures.insert(failure_key(f), f.clone());
                 }
             }
         }
@@ -119,12 +180,8 @@ impl Totals {
                 .entry(s.unix_second)
                 .or_insert_with(|| SecondSample::empty(s.unix_second));
             into.users += s.users;
-            into.requests += s.requests;
-            into.failures += s.failures;
-            into.content_bytes += s.content_bytes;
             into.dropped += s.dropped;
-            into.latency.add_buckets(&s.latency.0);
-            into.intended.add_buckets(&s.intended.0);
+            add_growth(into, &s.growth);
             self.hot.insert(s.unix_second);
         }
         self.dropped_arrivals += change.dropped_arrivals;
@@ -148,21 +205,11 @@ impl Totals {
             .requests
             .iter()
             .filter_map(|r| {
-                let old = self.names.get(&r.name);
-                let unchanged = old.is_some_and(|o| {
-                    (o.requests, o.failures, o.content_bytes)
-                        == (r.requests, r.failures, r.content_bytes)
-                        && o.latency.count() == r.latency.count()
-                        && o.intended.count() == r.intended.count()
-                });
-                (!unchanged).then(|| NameIncrement {
+                let growth = growth(self.names.get(&r.name), r)?;
+                Some(NameIncrement {
                     method: r.method.clone(),
                     name: r.name.clone(),
-                    requests: r.requests - old.map_or(0, |o| o.requests),
-                    failures: r.failures - old.map_or(0, |o| o.failures),
-                    content_bytes: r.content_bytes - old.map_or(0, |o| o.content_bytes),
-                    latency: bucket_increase(old.map(|o| &o.latency), &r.latency),
-                    intended: bucket_increase(old.map(|o| &o.intended), &r.intended),
+                    growth,
                 })
             })
             .collect();
@@ -172,15 +219,11 @@ impl Totals {
             .filter_map(|f| {
                 let before = self
                     .failures
-                    .get(&failure_key(&f.method, &f.name, &f.error))
+                    .get(&failure_key(f))
                     .map_or(0, |g| g.occurrences);
-                (f.occurrences > before).then(|| FailureIncrement {
-                    method: f.method.clone(),
-                    name: f.name.clone(),
-                    error: f.error.clone(),
+                (f.occurrences > before).then(|| FailureGroup {
                     occurrences: f.occurrences - before,
-                    first_seen: f.first_seen,
-                    last_seen: f.last_seen,
+                    ..f.clone()
                 })
             })
             .collect();
@@ -189,29 +232,16 @@ impl Totals {
             .iter()
             .filter_map(|s| {
                 let old = self.series.get(&s.unix_second);
-                let counts = |x: &SecondSample| {
-                    (
-                        x.users,
-                        x.requests,
-                        x.failures,
-                        x.content_bytes,
-                        x.dropped,
-                        x.latency.count(),
-                        x.intended.count(),
-                    )
-                };
-                if old.is_some_and(|o| counts(o) == counts(s)) {
+                let growth = growth(old, s);
+                let (users, dropped) = old.map_or((0, 0), |o| (o.users, o.dropped));
+                if old.is_some() && growth.is_none() && (users, dropped) == (s.users, s.dropped) {
                     return None;
                 }
                 Some(SecondIncrement {
                     unix_second: s.unix_second,
-                    users: s.users.saturating_sub(old.map_or(0, |o| o.users)),
-                    requests: s.requests - old.map_or(0, |o| o.requests),
-                    failures: s.failures - old.map_or(0, |o| o.failures),
-                    content_bytes: s.content_bytes - old.map_or(0, |o| o.content_bytes),
-                    dropped: s.dropped - old.map_or(0, |o| o.dropped),
-                    latency: bucket_increase(old.map(|o| &o.latency), &s.latency),
-                    intended: bucket_increase(old.map(|o| &o.intended), &s.intended),
+                    users: s.users.saturating_sub(users),
+                    dropped: s.dropped - dropped,
+                    growth: growth.unwrap_or_default(),
                 })
             })
             .collect();
@@ -354,7 +384,10 @@ mod tests {
                 .collect::<Vec<_>>(),
             [10, 11]
         );
-        assert_eq!(again.seconds[0].requests, 10, "only the second's growth");
+        assert_eq!(
+            again.seconds[0].growth.requests, 10,
+            "only the second's growth"
+        );
     }
 
     #[test]
