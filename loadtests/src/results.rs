@@ -33,6 +33,28 @@ pub fn build(
     let started_at = recorder.started_at();
     let ended_at = Utc::now();
     let mut result = RunResult::new(RunMetadata {
+        partial: stopped == Some(StopReason::Aborted),
+        interrupted: stopped == Some(StopReason::Interrupted),
+        ..metadata(input, started_at, ended_at)
+    });
+    result.requests = requests;
+    result.failures = failures;
+    result.series = series;
+    result.thresholds = input.scenario.thresholds.clone();
+    result.resources = recorder.resources();
+    result.dropped_arrivals = recorder.dropped_arrivals();
+    judge(&mut result, input.stages, started_at, ended_at);
+    result
+}
+
+/// What a result says about the run it measured: this skein, the scenario, this machine.
+/// A complete run's (neither partial nor interrupted); the caller marks what happened.
+pub fn metadata(
+    input: &ResultInput<'_>,
+    started_at: DateTime<Utc>,
+    ended_at: DateTime<Utc>,
+) -> RunMetadata {
+    RunMetadata {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         git_sha: option_env!("SKEIN_GIT_SHA").map(str::to_string),
         scenario_name: input.scenario.name.clone(),
@@ -44,18 +66,10 @@ pub fn build(
         started_at,
         ended_at,
         machine_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        partial: stopped == Some(StopReason::Aborted),
-        interrupted: stopped == Some(StopReason::Interrupted),
+        partial: false,
+        interrupted: false,
         load_model: input.scenario.load_model(),
-    });
-    result.requests = requests;
-    result.failures = failures;
-    result.series = series;
-    result.thresholds = input.scenario.thresholds.clone();
-    result.resources = recorder.resources();
-    result.dropped_arrivals = recorder.dropped_arrivals();
-    judge(&mut result, input.stages, started_at, ended_at);
-    result
+    }
 }
 
 /// Splits `result`'s series into `stages` starting at `started_at` and judges its SLAs.

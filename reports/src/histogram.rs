@@ -85,8 +85,10 @@ impl LatencyHistogram {
         }
     }
 
-    /// The recorded buckets as (highest equivalent value, count), ascending.
-    fn buckets(&self) -> Vec<(u64, u64)> {
+    /// The recorded buckets as (highest equivalent value, count), ascending: the histogram's
+    /// whole content, which [`add_buckets`](Self::add_buckets) adds back exactly. A
+    /// distributed worker sends the difference of two such lists instead of its histogram.
+    pub fn buckets(&self) -> Vec<(u64, u64)> {
         match &self.0 {
             Repr::Dense(h) => h
                 .iter_recorded()
@@ -146,6 +148,20 @@ impl LatencyHistogram {
         self.dense_mut()
             .add(other.as_ref())
             .expect("auto-resizing histograms of equal precision always add");
+    }
+
+    /// Adds `count` samples at each bucket's value: exact for buckets read with
+    /// [`buckets`](Self::buckets) from a histogram of the same precision, since a bucket's
+    /// highest equivalent value falls in that same bucket.
+    pub fn add_buckets(&mut self, buckets: &[(u64, u64)]) {
+        if buckets.is_empty() {
+            return;
+        }
+        let h = self.dense_mut();
+        for &(value, count) in buckets {
+            h.record_n(value, count)
+                .expect("an auto-resizing histogram takes any value");
+        }
     }
 
     pub fn count(&self) -> u64 {
@@ -329,6 +345,21 @@ mod tests {
             2,
             "no correction under the interval or without one"
         );
+    }
+
+    #[test]
+    fn buckets_added_back_give_the_same_histogram() {
+        let mut h = LatencyHistogram::new();
+        for v in [3, 3, 1_999, 2_049, 2_051, 987_654, 60_000_000] {
+            h.record(v);
+        }
+        let mut back = LatencyHistogram::new();
+        back.add_buckets(&h.buckets());
+        assert_eq!(back, h);
+        assert_eq!(back.count(), 7);
+        assert_eq!(back.value_at_quantile(0.5), h.value_at_quantile(0.5));
+        back.add_buckets(&[]);
+        assert_eq!(back.count(), 7);
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::distributed::faults::ReportFaults;
 use crate::distributed::worker::{run_worker, WorkerConfig, WorkerEnd};
 use crate::exit::{Failure, Outcome};
 use crate::scenario::{self, parse_duration};
@@ -22,7 +23,9 @@ pub struct WorkerArgs {
     /// Refuse to run anything but this scenario (name or path) — a guard against joining the wrong run.
     #[arg(long)]
     pub scenario: Option<String>,
-    /// Where to write partial results if the manager is lost.
+    /// Where to write this worker's own results: its partial results if the manager is lost
+    /// (default: reports/out/worker-<id>-<UTC>), and, when given, its part of a run that
+    /// ended normally.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// How long to keep trying to reach the manager at start.
@@ -56,6 +59,7 @@ pub fn execute(args: WorkerArgs) -> anyhow::Result<Outcome> {
         pinned_hash,
         out: args.out,
         connect_timeout: args.connect_timeout,
+        faults: ReportFaults::from_env().map_err(|e| Failure::Usage(e.to_string()))?,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,5 +1,6 @@
-//! The manager: waits for workers, shares the scenario among them, keeps their latest
-//! cumulative reports, rebalances when one is lost or joins, and merges the result.
+//! The manager: waits for workers, shares the scenario among them, applies their reports to
+//! one merged state as they come (see [`super::registry`]), rebalances when one is lost or
+//! joins, and writes the merged result.
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -12,13 +13,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
-use reports::{RequestStats, RunResult};
+use reports::RunResult;
 
 use super::protocol::*;
 use super::registry::{Accepted, Registry};
 use super::share::{split, worker_launch_order, worker_stages};
 use crate::exit::Failure;
-use crate::results::{default_out_dir, judge};
+use crate::results::{self, default_out_dir, judge, ResultInput};
 use crate::scenario::Scenario;
 use crate::signals;
 
@@ -132,12 +133,7 @@ fn rebalance(state: &AppState, shared: &mut Shared) {
         return;
     };
     shared.version += 1;
-    let active: Vec<String> = shared
-        .registry
-        .active()
-        .iter()
-        .map(|w| w.id.clone())
-        .collect();
+    let active: Vec<String> = shared.registry.active().map(|w| w.id.clone()).collect();
     shared.assignments.clear();
     for (rank, id) in active.iter().enumerate() {
         shared.assignments.insert(
@@ -200,7 +196,7 @@ async fn register(
         } else {
             "registered again"
         },
-        shared.registry.active().len()
+        shared.registry.active().count()
     );
     if shared.phase == Phase::Running {
         rebalance(&state, &mut shared);
@@ -221,7 +217,7 @@ async fn report(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     if let Err(r) = check_headers(&state, &headers) {
         return *r;
     }
-    let message: Report = match serde_json::from_slice(&body) {
+    let message = match Report::decode(&body) {
         Ok(m) => m,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("invalid report: {e}")),
     };
@@ -243,20 +239,21 @@ async fn report(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
             ),
         );
     }
-    let worker = message.worker_id.clone();
-    let is_final = message.final_report;
+    let worker = message.worker_id.as_str();
     let mut shared = state.shared.lock().expect("manager state poisoned");
     let was_final = shared
         .registry
-        .get(&worker)
+        .get(worker)
         .is_some_and(|w| w.final_received);
-    let Some(accepted) = shared.registry.accept(message) else {
+    let Some((accepted, applied)) = shared.registry.accept(&message) else {
         return refuse(
             StatusCode::CONFLICT,
             format!("unknown worker `{worker}`: register first"),
         );
     };
-    if is_final && !was_final && shared.phase == Phase::Running {
+    // The final report is acknowledged only once it is applied: the worker exits on `ack`.
+    let final_held = message.final_report && applied == Some(message.seq);
+    if final_held && !was_final && shared.phase == Phase::Running {
         // The worker leaves early (SIGTERM, scale-down): its users move to the others.
         eprintln!("skein manager: worker {worker} left with its final report");
         rebalance(&state, &mut shared);
@@ -268,9 +265,9 @@ async fn report(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
         }
     }
     let command = match shared.phase {
-        _ if is_final => Command::Ack,
+        _ if final_held => Command::Ack,
         Phase::Waiting => Command::Wait,
-        Phase::Running => match shared.assignments.get(&worker) {
+        Phase::Running => match shared.assignments.get(worker) {
             Some(a) => Command::Run {
                 assignment: a.clone(),
             },
@@ -279,57 +276,49 @@ async fn report(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
         Phase::Stopping | Phase::Done => Command::Stop,
     };
     drop(shared);
-    signed(&state, Json(command))
+    signed(&state, Json(ReportReply { applied, command }))
 }
 
-fn merged_totals(registry: &Registry) -> RequestStats {
-    let mut total = RequestStats::new("", "Aggregated");
-    for w in registry.all() {
-        if let Some(r) = &w.latest {
-            total.add(&r.overall());
-        }
-    }
-    total
+/// Requests in the newest second every active worker has reported (see
+/// [`Registry::complete_second`]): a second some workers have not sent yet would read low.
+fn complete_second_rps(registry: &Registry) -> u64 {
+    registry
+        .complete_second()
+        .and_then(|t| registry.merged().second(t))
+        .map_or(0, |s| s.requests)
 }
 
+/// Prometheus text, read from the merged state in place.
 async fn metrics(State(state): State<AppState>) -> Response {
+    use std::fmt::Write;
     let shared = state.shared.lock().expect("manager state poisoned");
-    let total = merged_totals(&shared.registry);
-    let active = shared.registry.active().len();
-    let lost = shared.registry.all().iter().filter(|w| w.is_lost()).count();
-    let last_second_rps: u64 = {
-        let newest = shared
-            .registry
-            .all()
-            .iter()
-            .filter_map(|w| w.series.keys().next_back().copied())
-            .max();
-        newest.map_or(0, |t| {
-            shared
-                .registry
-                .all()
-                .iter()
-                .filter_map(|w| w.series.get(&t))
-                .map(|s| s.requests)
-                .sum()
-        })
-    };
-    let mut text = String::new();
-    text.push_str(
-        "# HELP skein_manager_workers Workers by state.\n# TYPE skein_manager_workers gauge\n",
+    let registry = &shared.registry;
+    let total = registry.merged().overall();
+    let mut text = String::with_capacity(1024);
+    let _ = write!(
+        text,
+        "# HELP skein_manager_workers Workers by state.\n# TYPE skein_manager_workers gauge\n\
+         skein_manager_workers{{state=\"active\"}} {}\nskein_manager_workers{{state=\"lost\"}} {}\n\
+         # HELP skein_manager_users Users active on all workers.\n# TYPE skein_manager_users gauge\nskein_manager_users {}\n\
+         # HELP skein_manager_requests_total Requests of all workers (merged reports).\n# TYPE skein_manager_requests_total counter\nskein_manager_requests_total {}\n\
+         # HELP skein_manager_failures_total Failed requests of all workers.\n# TYPE skein_manager_failures_total counter\nskein_manager_failures_total {}\n\
+         # HELP skein_manager_rps Requests in the newest second every active worker has reported.\n# TYPE skein_manager_rps gauge\nskein_manager_rps {}\n\
+         # HELP skein_manager_latency_ms Merged response time percentiles since the start.\n# TYPE skein_manager_latency_ms gauge\n",
+        registry.active().count(),
+        registry.lost(),
+        registry.active_users(),
+        total.requests,
+        total.failures,
+        complete_second_rps(registry),
     );
-    text.push_str(&format!("skein_manager_workers{{state=\"active\"}} {active}\nskein_manager_workers{{state=\"lost\"}} {lost}\n"));
-    text.push_str(&format!("# HELP skein_manager_users Users active on all workers.\n# TYPE skein_manager_users gauge\nskein_manager_users {}\n", shared.registry.active_users()));
-    text.push_str(&format!("# HELP skein_manager_requests_total Requests of all workers (merged latest reports).\n# TYPE skein_manager_requests_total counter\nskein_manager_requests_total {}\n", total.requests));
-    text.push_str(&format!("# HELP skein_manager_failures_total Failed requests of all workers.\n# TYPE skein_manager_failures_total counter\nskein_manager_failures_total {}\n", total.failures));
-    text.push_str(&format!("# HELP skein_manager_rps Requests in the newest reported second.\n# TYPE skein_manager_rps gauge\nskein_manager_rps {last_second_rps}\n"));
-    text.push_str("# HELP skein_manager_latency_ms Merged response time percentiles since the start.\n# TYPE skein_manager_latency_ms gauge\n");
     for q in [0.5, 0.95, 0.99] {
-        text.push_str(&format!(
-            "skein_manager_latency_ms{{quantile=\"{q}\"}} {}\n",
+        let _ = writeln!(
+            text,
+            "skein_manager_latency_ms{{quantile=\"{q}\"}} {}",
             total.latency.value_at_quantile(q)
-        ));
+        );
     }
+    drop(shared);
     (
         [(
             axum::http::header::CONTENT_TYPE,
@@ -344,7 +333,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 pub async fn run_manager(config: ManagerConfig) -> Result<ManagerOutcome, Failure> {
     let state = AppState {
         shared: Arc::new(Mutex::new(Shared {
-            registry: Registry::default(),
+            registry: Registry::new(),
             phase: Phase::Waiting,
             run_start: None,
             version: 0,
@@ -414,7 +403,7 @@ async fn drive(state: &AppState, config: &ManagerConfig) -> Result<ManagerOutcom
         let mut shared = state.shared.lock().expect("manager state poisoned");
         match shared.phase {
             Phase::Waiting => {
-                let active = shared.registry.active().len();
+                let active = shared.registry.active().count();
                 if shared.interrupted {
                     return Err(Failure::Aborted(
                         "interrupted before the run started; nothing was measured".into(),
@@ -442,12 +431,14 @@ async fn drive(state: &AppState, config: &ManagerConfig) -> Result<ManagerOutcom
                 for id in &lost {
                     eprintln!("skein manager: worker {id} lost (silent for {}s); its last report is kept and its users move to the others", LOSS_TIMEOUT.as_secs());
                 }
+                shared.registry.settle();
                 let any_final = shared.registry.all().iter().any(|w| w.final_received);
-                if shared.registry.active().is_empty() && !any_final {
+                let none_active = shared.registry.active().next().is_none();
+                if none_active && !any_final {
                     eprintln!("skein manager: the last worker was lost: ending the run");
                     all_lost = true;
                     shared.phase = Phase::Done;
-                } else if shared.registry.active().is_empty() && shared.phase == Phase::Running {
+                } else if none_active && shared.phase == Phase::Running {
                     eprintln!("skein manager: every worker has left: ending the run");
                     shared.phase = Phase::Done;
                 } else if shared.phase == Phase::Running {
@@ -461,7 +452,7 @@ async fn drive(state: &AppState, config: &ManagerConfig) -> Result<ManagerOutcom
                         eprintln!("skein manager: stopping workers, collecting final reports");
                     }
                 } else {
-                    let all_final = shared.registry.active().iter().all(|w| w.final_received);
+                    let all_final = shared.registry.active().all(|w| w.final_received);
                     if all_final
                         || stopping_since.is_some_and(|s| s.elapsed() > FINAL_REPORT_TIMEOUT)
                     {
@@ -487,7 +478,7 @@ async fn drive(state: &AppState, config: &ManagerConfig) -> Result<ManagerOutcom
 }
 
 fn live_line(registry: &Registry, start: Option<SystemTime>, run_time: Duration) {
-    let total = merged_totals(registry);
+    let total = registry.merged().overall();
     let elapsed = start
         .and_then(|s| SystemTime::now().duration_since(s).ok())
         .unwrap_or_default();
@@ -495,8 +486,8 @@ fn live_line(registry: &Registry, start: Option<SystemTime>, run_time: Duration)
         "[{} / {}] workers {} (lost {}) | users {:>5} | requests {} | failures {} ({:.2} %) | p50 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms",
         crate::scenario::format_duration(elapsed),
         crate::scenario::format_duration(run_time),
-        registry.active().len(),
-        registry.all().iter().filter(|w| w.is_lost()).count(),
+        registry.active().count(),
+        registry.lost(),
         registry.active_users(),
         total.requests,
         total.failures,
@@ -507,30 +498,53 @@ fn live_line(registry: &Registry, start: Option<SystemTime>, run_time: Duration)
     );
 }
 
+/// The merged result: the registry's merged totals with the manager's own metadata (its
+/// scenario, host and command line; the first worker's core count), judged on the whole
+/// run's stages.
 fn build_result(
     state: &AppState,
     config: &ManagerConfig,
     shared: &Shared,
 ) -> Result<RunResult, Failure> {
-    let results = shared.registry.results();
-    if results.is_empty() {
+    let registry = &shared.registry;
+    if !registry.has_reports() {
         return Err(Failure::Aborted(
             "no worker sent a report: nothing was measured".into(),
         ));
     }
-    let mut merged = reports::merge(&results).map_err(|e| Failure::Aborted(e.to_string()))?;
     let start: chrono::DateTime<Utc> = shared.run_start.unwrap_or_else(SystemTime::now).into();
     let planned_end = chrono::Duration::from_std(config.scenario.run_time())
         .ok()
         .and_then(|d| start.checked_add_signed(d))
         .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC);
     let ended = Utc::now().min(planned_end).max(start);
-    merged.metadata.started_at = start;
-    merged.metadata.ended_at = ended;
-    merged.metadata.partial = shared.registry.all().iter().any(|w| w.is_lost());
+    let input = ResultInput {
+        scenario: &state.scenario,
+        stages: &state.scenario.stages,
+        host: &config.host,
+        command_line: &config.command_line,
+    };
+    let mut merged = RunResult::new(results::metadata(&input, start, ended));
+    let workers = registry.all().iter().filter(|w| w.has_reported());
+    if let Some(first) = workers.clone().next() {
+        merged.metadata.machine_cores = first.machine_cores as usize;
+    }
+    merged.metadata.partial = registry.lost() > 0;
     merged.metadata.interrupted = shared.interrupted;
-    merged.metadata.command_line = config.command_line.clone();
-    merged.metadata.host = config.host.clone();
+    let totals = registry.merged();
+    merged.requests = totals.requests();
+    merged.failures = totals.failures();
+    merged.series = totals.series();
+    merged.dropped_arrivals = totals.dropped_arrivals();
+    merged.thresholds = state.scenario.thresholds.clone();
+    merged.workers = workers.map(|w| w.contribution()).collect();
+    for w in &merged.workers {
+        merged.resources.cpu_seconds += w.resources.cpu_seconds;
+        merged.resources.peak_rss_bytes = merged
+            .resources
+            .peak_rss_bytes
+            .max(w.resources.peak_rss_bytes);
+    }
     judge(&mut merged, &state.scenario.stages, start, Utc::now());
     Ok(merged)
 }

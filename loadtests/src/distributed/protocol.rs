@@ -1,23 +1,36 @@
-//! The manager/worker protocol: versioned JSON over HTTP, workers calling the manager.
+//! The manager/worker protocol: versioned messages over HTTP, workers calling the manager.
 //!
 //! Every request carries `Authorization: Bearer <token>` and `X-Skein-Protocol` (the version,
 //! checked before any body is read); every reply
 //! carries the token back in `X-Skein-Token`, so each side proves to the other that it holds
-//! the shared secret. Reports are cumulative with a sequence number, so a lost or repeated
-//! report loses or double-counts nothing. Refusals say why (token, version, scenario).
-use reports::RunResult;
+//! the shared secret. Refusals say why (token, version, scenario).
+//!
+//! Registration and replies are JSON (rare, small, readable in a packet capture); the report
+//! a worker sends every second is [postcard](https://docs.rs/postcard) (varints, no field
+//! names), because the manager decodes a thousand of them a second. A report carries only
+//! what changed since the state the manager holds for that worker (see [`Report`]), so a
+//! lost, repeated or late report still loses or double-counts nothing.
+use reports::{FailureGroup, GeneratorResources};
 use serde::{Deserialize, Serialize};
 
 /// Bump on any incompatible change to the messages below.
-pub const PROTOCOL_VERSION: u32 = 4;
+///
+/// 4: reports are postcard-encoded increments over the state the manager acknowledged
+/// (`session`, `base`, `change`), with the worker's cumulative totals beside them; the reply
+/// says which report the manager holds (`applied`).
+/// 5: a share can be of the open model (a stage's `rate` and `ramp_ms`, the assignment's
+/// `max_in_flight`).
+pub const PROTOCOL_VERSION: u32 = 5;
 pub const PROTOCOL_HEADER: &str = "x-skein-protocol";
 /// The manager's proof of the token on every reply.
 pub const REPLY_TOKEN_HEADER: &str = "x-skein-token";
 pub const REGISTER_PATH: &str = "/v1/register";
 pub const REPORT_PATH: &str = "/v1/report";
+/// The content type of an encoded [`Report`].
+pub const REPORT_CONTENT_TYPE: &str = "application/x-skein-report";
 
-/// Seconds of the per-second series each regular report repeats, so that up to this many
-/// consecutive lost reports lose no series data; the final report carries the whole series.
+/// Seconds of the per-second series a regular report compares with what the manager holds
+/// (more when reports were lost for longer); the final report compares the whole series.
 pub const SERIES_TAIL_SECONDS: usize = 10;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -87,17 +100,136 @@ pub struct Assignment {
     pub max_in_flight: usize,
 }
 
+/// A worker's report: its state as an increment over a state the manager already holds.
+///
+/// The manager keeps, per worker session, the sequence number of the last report it applied
+/// (`applied`), and applies a report only when the report's `base` is that number; every
+/// reply tells the worker `applied`, and the worker builds its next report on it. So a lost
+/// report is covered by the next one (built on the same base), a repeated or late one no
+/// longer matches the base and changes nothing, and a manager that holds nothing for the
+/// worker answers `applied: None`, which makes the worker send everything again (a full
+/// report, `base: None`). Within `change`, every count is an increment and every instant
+/// (a failure's first and last sighting) an absolute value.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Report {
     pub worker_id: String,
     pub run_id: String,
-    pub seq: u64,
     pub scenario_hash: String,
-    pub active_users: u64,
-    /// Cumulative since the worker's start; `series` holds only the last
-    /// [`SERIES_TAIL_SECONDS`] finished seconds unless `final_report`.
-    pub result: RunResult,
+    /// Random per worker process: a worker restarted under the same id starts a new chain
+    /// (the old process's applied reports still count).
+    pub session: u64,
+    pub seq: u64,
+    /// The report whose state `change` is added to; `None`: added to nothing.
+    pub base: Option<u64>,
     pub final_report: bool,
+    pub active_users: u64,
+    /// The worker's own cumulative totals since its start (absolute, not increments): the
+    /// workers table, and a check the manager's sum can be held against.
+    pub requests: u64,
+    pub failures: u64,
+    pub resources: GeneratorResources,
+    pub machine_cores: u32,
+    pub change: Increment,
+}
+
+impl Report {
+    /// The wire form (postcard).
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("a report always encodes")
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Report, postcard::Error> {
+        postcard::from_bytes(bytes)
+    }
+}
+
+/// What changed in a worker's measurements between two of its reports.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Increment {
+    pub names: Vec<NameIncrement>,
+    /// Failure groups that grew: `occurrences` is the increment, the sightings absolute.
+    pub failures: Vec<FailureGroup>,
+    pub seconds: Vec<SecondIncrement>,
+    pub dropped_arrivals: u64,
+}
+
+impl Increment {
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+            && self.failures.is_empty()
+            && self.seconds.is_empty()
+            && self.dropped_arrivals == 0
+    }
+}
+
+/// What a request name or a second of the series gained since the base.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Growth {
+    pub requests: u64,
+    pub failures: u64,
+    pub content_bytes: u64,
+    pub latency: Buckets,
+    pub intended: Buckets,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct NameIncrement {
+    pub method: String,
+    pub name: String,
+    pub growth: Growth,
+}
+
+/// One second of the series: what it gained since the base (a second can still gain
+/// requests after it was first reported, e.g. across a rebalance).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SecondIncrement {
+    pub unix_second: i64,
+    /// Growth of the second's user stamp (the recorder only ever raises it).
+    pub users: u64,
+    pub dropped: u64,
+    pub growth: Growth,
+}
+
+/// Histogram buckets as (highest equivalent value, count), ascending (see
+/// `LatencyHistogram::buckets`). On the wire each value is the gap from the previous one, so
+/// neighbouring buckets cost a byte or two each instead of base64 of a DEFLATE stream.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Buckets(pub Vec<(u64, u64)>);
+
+impl Serialize for Buckets {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        let mut previous = 0;
+        for &(value, count) in &self.0 {
+            seq.serialize_element(&(value - previous, count))?;
+            previous = value;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Buckets {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut buckets = Vec::<(u64, u64)>::deserialize(d)?;
+        let mut previous: u64 = 0;
+        for (value, _) in &mut buckets {
+            previous = previous
+                .checked_add(*value)
+                .ok_or_else(|| serde::de::Error::custom("bucket value overflows"))?;
+            *value = previous;
+        }
+        Ok(Buckets(buckets))
+    }
+}
+
+/// The manager's answer to a report.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ReportReply {
+    /// The newest report of this worker session the manager holds: the next report's base.
+    pub applied: Option<u64>,
+    #[serde(flatten)]
+    pub command: Command,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -134,6 +266,7 @@ pub fn token_matches(header: Option<&str>, token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::DateTime;
 
     #[test]
     fn token_check_needs_the_exact_bearer_token() {
@@ -147,5 +280,53 @@ mod tests {
     fn commands_are_tagged_json() {
         let text = serde_json::to_string(&Command::Stop).unwrap();
         assert_eq!(text, r#"{"command":"stop"}"#);
+        let reply = ReportReply {
+            applied: Some(7),
+            command: Command::Stop,
+        };
+        let text = serde_json::to_string(&reply).unwrap();
+        assert_eq!(text, r#"{"applied":7,"command":"stop"}"#);
+        assert_eq!(serde_json::from_str::<ReportReply>(&text).unwrap(), reply);
+    }
+
+    #[test]
+    fn a_report_round_trips_and_buckets_cost_about_two_bytes() {
+        let buckets = Buckets((0..100).map(|i| (2_000 + 3 * i, 1 + i % 3)).collect());
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let report = Report {
+            worker_id: "w".into(),
+            run_id: "r".into(),
+            scenario_hash: "h".into(),
+            session: u64::MAX,
+            seq: 3,
+            base: Some(2),
+            final_report: false,
+            active_users: 4,
+            requests: 100,
+            failures: 1,
+            resources: GeneratorResources::default(),
+            machine_cores: 2,
+            change: Increment {
+                names: vec![NameIncrement {
+                    method: "GET".into(),
+                    name: "n".into(),
+                    growth: Growth {
+                        requests: 100,
+                        failures: 1,
+                        content_bytes: 0,
+                        latency: buckets.clone(),
+                        intended: Buckets::default(),
+                    },
+                }],
+                failures: vec![FailureGroup::new("GET", "n", "HTTP 500", at)],
+                seconds: Vec::new(),
+                dropped_arrivals: 0,
+            },
+        };
+        let bytes = report.encode();
+        assert_eq!(Report::decode(&bytes).unwrap(), report);
+        let alone = postcard::to_allocvec(&buckets).unwrap().len();
+        assert!(alone <= 100 * 2 + 2, "{alone} bytes for 100 buckets");
+        assert!(Report::decode(&bytes[..bytes.len() - 1]).is_err());
     }
 }

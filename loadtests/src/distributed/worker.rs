@@ -1,7 +1,7 @@
-//! The worker: registers with the manager, runs its share of the scenario, reports its
-//! cumulative totals every second from a thread of its own, and follows the manager's
-//! commands (start, rebalance, stop). If the manager goes silent it stops its users and
-//! writes its own partial results locally.
+//! The worker: registers with the manager, runs its share of the scenario, reports what
+//! changed in its measurements every second from a thread of its own (see [`super::outbox`]),
+//! and follows the manager's commands (start, rebalance, stop). If the manager goes silent
+//! it stops its users and writes its own partial results locally.
 //!
 //! One `select!` loop reacts to whatever comes first: an event from the report thread (a
 //! command, a refusal, the manager lost, the final report acknowledged), the users' segment
@@ -13,8 +13,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, watch};
 
+use super::faults::{Fault, ReportFaults};
+use super::outbox::Outbox;
 use super::protocol::*;
 use super::share::{remaining, summary, worker_plan};
+use super::totals::Measurements;
 use crate::engine::{StopHandle, StopReason};
 use crate::exit::Failure;
 use crate::recorder::Recorder;
@@ -38,6 +41,8 @@ pub struct WorkerConfig {
     pub pinned_hash: Option<String>,
     pub out: Option<PathBuf>,
     pub connect_timeout: Duration,
+    /// Test only: reports to drop, repeat or send late (see [`super::faults`]).
+    pub faults: ReportFaults,
 }
 
 /// How a worker's part ended.
@@ -48,8 +53,8 @@ pub enum WorkerEnd {
     ManagerLost { results: PathBuf },
 }
 
-/// What the report thread reads: the recorder and the plan whose results it reports.
-type RunningPart = (Arc<Recorder>, RunPlan);
+/// What the report thread reads: the recorder whose measurements it reports.
+type RunningPart = Arc<Recorder>;
 
 /// What the report thread tells the worker's loop.
 #[derive(Debug)]
@@ -89,19 +94,30 @@ fn client() -> reqwest::Client {
         .expect("a plain HTTP client always builds")
 }
 
+/// A request body: its content type and bytes.
+struct Body(&'static str, Vec<u8>);
+
+impl Body {
+    fn json(message: &impl serde::Serialize) -> Body {
+        let bytes = serde_json::to_vec(message).expect("protocol messages always serialize");
+        Body("application/json", bytes)
+    }
+}
+
 /// Sends one message; a refusal becomes `Err(Ok(reason))`, a transport problem `Err(Err(..))`.
 async fn exchange<T: serde::de::DeserializeOwned>(
     client: &reqwest::Client,
     manager: &str,
     path: &str,
     token: &str,
-    body: &impl serde::Serialize,
+    Body(content_type, bytes): Body,
 ) -> Result<T, Result<String, String>> {
     let response = client
         .post(format!("{manager}{path}"))
         .bearer_auth(token)
         .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
-        .json(body)
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(bytes)
         .send()
         .await
         .map_err(|e| Err(e.to_string()))?;
@@ -137,7 +153,7 @@ async fn register(config: &WorkerConfig) -> Result<Registered, Failure> {
             &config.manager,
             REGISTER_PATH,
             &config.token,
-            &message,
+            Body::json(&message),
         )
         .await
         {
@@ -162,6 +178,119 @@ struct ReporterLink {
     events: mpsc::UnboundedSender<Event>,
 }
 
+/// What the report thread needs to address its reports.
+struct ReportTo {
+    manager: String,
+    token: String,
+    worker_id: String,
+    run_id: String,
+    scenario_hash: String,
+    faults: ReportFaults,
+}
+
+/// The report thread's state: its client and outbox, and when the manager last answered.
+struct Reporter {
+    to: ReportTo,
+    client: reqwest::Client,
+    outbox: Outbox,
+    session: u64,
+    last_ok: Instant,
+    /// A report held back by the test-only `reorder` fault, sent after the next one.
+    held: Option<Vec<u8>>,
+}
+
+impl Reporter {
+    /// The next report from `recorder`'s measurements, encoded.
+    fn build(&mut self, recorder: &Recorder, is_final: bool) -> (u64, Vec<u8>) {
+        let now_unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let tail = if is_final {
+            None
+        } else {
+            self.outbox.tail_seconds(now_unix)
+        };
+        let (requests, failures, seconds) = recorder.totals_with_tail(tail);
+        let (total_requests, total_failures) = requests
+            .iter()
+            .fold((0, 0), |(r, f), s| (r + s.requests, f + s.failures));
+        let measured = Measurements {
+            requests,
+            failures,
+            seconds,
+            dropped_arrivals: recorder.dropped_arrivals(),
+        };
+        let out = self.outbox.next(&measured);
+        let report = Report {
+            worker_id: self.to.worker_id.clone(),
+            run_id: self.to.run_id.clone(),
+            scenario_hash: self.to.scenario_hash.clone(),
+            session: self.session,
+            seq: out.seq,
+            base: out.base,
+            final_report: is_final,
+            active_users: recorder.active_users(),
+            requests: total_requests,
+            failures: total_failures,
+            resources: recorder.resources(),
+            machine_cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+            change: out.change,
+        };
+        (out.seq, report.encode())
+    }
+
+    /// Sends one encoded report and follows the reply's `applied`; `None`: no reply.
+    async fn send(&mut self, bytes: Vec<u8>) -> Option<Event> {
+        let body = Body(REPORT_CONTENT_TYPE, bytes);
+        let to = &self.to;
+        match exchange::<ReportReply>(&self.client, &to.manager, REPORT_PATH, &to.token, body).await
+        {
+            Ok(reply) => {
+                self.last_ok = Instant::now();
+                Some(match self.outbox.replied(reply.applied) {
+                    Ok(()) => Event::Command(reply.command),
+                    Err(e) => Event::Refused(e.to_string()),
+                })
+            }
+            Err(Ok(refusal)) => Some(Event::Refused(refusal)),
+            Err(Err(problem)) if self.last_ok.elapsed() > MANAGER_SILENCE => {
+                Some(Event::ManagerLost(format!(
+                    "silent for {}s ({problem})",
+                    MANAGER_SILENCE.as_secs()
+                )))
+            }
+            Err(Err(_)) => None,
+        }
+    }
+
+    /// Builds and sends report `seq` (dropped, repeated or held back when a test fault
+    /// says so); the event of the last reply.
+    async fn report(&mut self, recorder: &Recorder, is_final: bool) -> Option<Event> {
+        let (seq, bytes) = self.build(recorder, is_final);
+        let mut event = match self.to.faults.at(seq) {
+            Some(Fault::Drop) => None,
+            Some(Fault::Reorder) => {
+                self.held = Some(bytes);
+                None
+            }
+            Some(Fault::Repeat) => {
+                let first = self.send(bytes.clone()).await;
+                self.send(bytes).await.or(first)
+            }
+            None => self.send(bytes).await,
+        };
+        if event.is_some() {
+            if let Some(late) = self.held.take() {
+                let reply = self.send(late).await;
+                if !matches!(reply, Some(Event::Command(_))) {
+                    event = reply;
+                }
+            }
+        }
+        event
+    }
+}
+
 /// The report loop, on its own thread and runtime so saturated users cannot delay it.
 fn spawn_reporter(
     mut link: ReporterLink,
@@ -169,13 +298,14 @@ fn spawn_reporter(
     registered: &Registered,
     idle: RunningPart,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
-    let (manager, token, id, run_id, hash) = (
-        config.manager.clone(),
-        config.token.clone(),
-        config.id.clone(),
-        registered.run_id.clone(),
-        registered.scenario.hash.clone(),
-    );
+    let to = ReportTo {
+        manager: config.manager.clone(),
+        token: config.token.clone(),
+        worker_id: config.id.clone(),
+        run_id: registered.run_id.clone(),
+        scenario_hash: registered.scenario.hash.clone(),
+        faults: config.faults.clone(),
+    };
     std::thread::Builder::new()
         .name("skein-reporter".into())
         .spawn(move || {
@@ -184,40 +314,22 @@ fn spawn_reporter(
                 .build()
                 .expect("a current-thread runtime builds");
             runtime.block_on(async move {
-                let client = client();
-                let mut last_ok = Instant::now();
-                for seq in 0.. {
+                let mut reporter = Reporter {
+                    to,
+                    client: client(),
+                    outbox: Outbox::new(),
+                    session: rand::random(),
+                    last_ok: Instant::now(),
+                    held: None,
+                };
+                loop {
                     let is_final = *link.final_requested.borrow_and_update();
-                    let (recorder, plan) =
-                        link.part.borrow().clone().unwrap_or_else(|| idle.clone());
-                    let tail = (!is_final).then_some(SERIES_TAIL_SECONDS);
-                    let report = Report {
-                        worker_id: id.clone(),
-                        run_id: run_id.clone(),
-                        seq,
-                        scenario_hash: hash.clone(),
-                        active_users: recorder.active_users(),
-                        result: results::build(&plan.result_input(), &recorder, None, tail),
-                        final_report: is_final,
+                    let recorder = link.part.borrow().clone().unwrap_or_else(|| idle.clone());
+                    let event = reporter.report(&recorder, is_final).await;
+                    let event = match event {
+                        Some(Event::Command(Command::Ack)) if is_final => Some(Event::FinalAcked),
+                        other => other,
                     };
-                    let event =
-                        match exchange::<Command>(&client, &manager, REPORT_PATH, &token, &report)
-                            .await
-                        {
-                            Ok(Command::Ack) if is_final => Some(Event::FinalAcked),
-                            Ok(command) => {
-                                last_ok = Instant::now();
-                                Some(Event::Command(command))
-                            }
-                            Err(Ok(refusal)) => Some(Event::Refused(refusal)),
-                            Err(Err(problem)) if last_ok.elapsed() > MANAGER_SILENCE => {
-                                Some(Event::ManagerLost(format!(
-                                    "silent for {}s ({problem})",
-                                    MANAGER_SILENCE.as_secs()
-                                )))
-                            }
-                            Err(Err(_)) => None,
-                        };
                     let ends = matches!(
                         event,
                         Some(Event::FinalAcked | Event::Refused(_) | Event::ManagerLost(_))
@@ -302,10 +414,7 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
     let (part_tx, part_rx) = watch::channel(None);
     let (final_tx, final_rx) = watch::channel(false);
     let (events_tx, mut events) = mpsc::unbounded_channel();
-    let idle = (
-        Arc::new(Recorder::new()),
-        plan_for(&scenario, &registered, (scenario.stages.clone(), 0.0), None)?,
-    );
+    let idle = Arc::new(Recorder::new());
     let link = ReporterLink {
         part: part_rx,
         final_requested: final_rx,
@@ -342,10 +451,7 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
         }
     }
     let recorder = Arc::new(Recorder::new());
-    part_tx.send_replace(Some((
-        recorder.clone(),
-        full_plan(&scenario, &registered, &assignment)?,
-    )));
+    part_tx.send_replace(Some(recorder.clone()));
 
     let mut end = WorkerEnd::Finished;
     let mut lost: Option<String> = None;
@@ -409,13 +515,7 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
             _ => {}
         }
         match next {
-            Some(a) => {
-                assignment = a;
-                part_tx.send_replace(Some((
-                    recorder.clone(),
-                    full_plan(&scenario, &registered, &assignment)?,
-                )));
-            }
+            Some(a) => assignment = a,
             None => break,
         }
     }
@@ -465,6 +565,19 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
         eprintln!(
             "skein worker {}: the manager did not acknowledge the final report",
             config.id
+        );
+    }
+    if let Some(dir) = &config.out {
+        // This worker's part as it measured it: what its reports added up to.
+        let plan = full_plan(&scenario, &registered, &assignment)?;
+        let stopped = (end == WorkerEnd::Interrupted).then_some(StopReason::Interrupted);
+        let result = results::build(&plan.result_input(), &recorder, stopped, None);
+        reports::write_all(&result, dir)
+            .map_err(|e| Failure::Aborted(format!("cannot write local results: {e}")))?;
+        eprintln!(
+            "skein worker {}: its own results written to {}",
+            config.id,
+            dir.display()
         );
     }
     Ok(end)

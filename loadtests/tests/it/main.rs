@@ -7,6 +7,7 @@ mod capacity;
 mod coordinated_omission;
 mod distributed;
 mod distributed_deploy;
+mod distributed_faults;
 mod distributed_netns;
 mod exits;
 mod input_properties;

@@ -1,0 +1,410 @@
+//! Cumulative measurements that grow by [`Increment`]s: the manager's merged state of all its
+//! workers, and a worker's copy of what the manager holds of it.
+//!
+//! Both sides apply the same increments with the same code, so the worker's copy is exactly
+//! the manager's view of that worker, and the next increment (measurements minus the copy,
+//! [`Totals::increment_to`]) is exactly what the manager lacks. The manager never re-merges:
+//! applying a report costs in proportion to what changed in it (new buckets, the newest
+//! seconds), not to the run's length or the number of workers. HDR addition is exact, so the
+//! sum of increments equals the sum of the workers' own results.
+use std::collections::{BTreeMap, BTreeSet};
+
+use reports::{FailureGroup, LatencyHistogram, RequestStats, SecondSample};
+
+use super::protocol::{Buckets, Growth, Increment, NameIncrement, SecondIncrement};
+
+/// A worker's cumulative measurements as its recorder gives them (see
+/// `Recorder::totals_with_tail`): per-name stats, failure groups, some seconds of the series.
+pub struct Measurements {
+    pub requests: Vec<RequestStats>,
+    pub failures: Vec<FailureGroup>,
+    pub seconds: Vec<SecondSample>,
+    pub dropped_arrivals: u64,
+}
+
+type FailureKey = (String, String, String);
+
+pub struct Totals {
+    names: BTreeMap<String, RequestStats>,
+    /// All names added together, kept up to date so that `/metrics` and the live line read
+    /// it in place instead of adding every name's histogram on each read.
+    overall: RequestStats,
+    failures: BTreeMap<FailureKey, FailureGroup>,
+    series: BTreeMap<i64, SecondSample>,
+    /// Seconds changed since they were last compacted (dense histograms, ~72 KiB each).
+    hot: BTreeSet<i64>,
+    dropped_arrivals: u64,
+}
+
+/// The buckets `new` has beyond `old` (`old` must be an earlier state of `new`: recorded
+/// counts only grow). Equal counts mean equal histograms, so that case costs nothing.
+fn bucket_increase(old: Option<&LatencyHistogram>, new: &LatencyHistogram) -> Buckets {
+    let old_count = old.map_or(0, LatencyHistogram::count);
+    if new.count() == old_count {
+        return Buckets::default();
+    }
+    let new = new.buckets();
+    let Some(old) = old.filter(|o| !o.is_empty()) else {
+        return Buckets(new);
+    };
+    let old = old.buckets();
+    let mut out = Vec::with_capacity(new.len());
+    let mut previous = old.iter().peekable();
+    for (value, count) in new {
+        while previous.next_if(|(v, _)| *v < value).is_some() {}
+        let before = previous
+            .next_if(|(v, _)| *v == value)
+            .map_or(0, |&(_, c)| c);
+        if count > before {
+            out.push((value, count - before));
+        }
+    }
+    Buckets(out)
+}
+
+fn failure_key(f: &FailureGroup) -> FailureKey {
+    (f.method.clone(), f.name.clone(), f.error.clone())
+}
+
+/// Requests, failures, content bytes, service and intended-time latency.
+type Counts<'a> = (u64, u64, u64, &'a LatencyHistogram, &'a LatencyHistogram);
+type CountsMut<'a> = (
+    &'a mut u64,
+    &'a mut u64,
+    &'a mut u64,
+    &'a mut LatencyHistogram,
+    &'a mut LatencyHistogram,
+);
+
+/// The counts a request name's stats and a second of the series both keep.
+trait Counted {
+    fn counts(&self) -> Counts<'_>;
+    fn counts_mut(&mut self) -> CountsMut<'_>;
+}
+
+/// Both types name these fields alike: one implementation for the two.
+macro_rules! counted {
+    ($($t:ty),*) => {$(
+        impl Counted for $t {
+            fn counts(&self) -> Counts<'_> {
+                let s = self;
+                (s.requests, s.failures, s.content_bytes, &s.latency, &s.intended)
+            }
+            fn counts_mut(
+                &mut self,
+            ) -> CountsMut<'_> {
+                let s = self;
+                let c = &mut s.content_bytes;
+                (&mut s.requests, &mut s.failures, c, &mut s.latency, &mut s.intended)
+            }
+        }
+    )*};
+}
+counted!(RequestStats, SecondSample);
+
+/// What `new` gained over `old` (an earlier state of it); `None` when nothing.
+fn growth<T: Counted>(old: Option<&T>, new: &T) -> Option<Growth> {
+    let (requests, failures, content_bytes, latency, intended) = new.counts();
+    let (r0, f0, c0, l0, i0) = match old.map(Counted::counts) {
+        Some((r, f, c, l, i)) => (r, f, c, Some(l), Some(i)),
+        None => (0, 0, 0, None, None),
+    };
+    let count = |h: Option<&LatencyHistogram>| h.map_or(0, LatencyHistogram::count);
+    if (
+        requests,
+        failures,
+        content_bytes,
+        latency.count(),
+        intended.count(),
+    ) == (r0, f0, c0, count(l0), count(i0))
+    {
+        return None;
+    }
+    Some(Growth {
+        requests: requests - r0,
+        failures: failures - f0,
+        content_bytes: content_bytes - c0,
+        latency: bucket_increase(l0, latency),
+        intended: bucket_increase(i0, intended),
+    })
+}
+
+fn add_growth(into: &mut impl Counted, g: &Growth) {
+    let (requests, failures, content_bytes, latency, intended) = into.counts_mut();
+    *requests += g.requests;
+    *failures += g.failures;
+    *content_bytes += g.content_bytes;
+    latency.add_buckets(&g.latency.0);
+    intended.add_buckets(&g.intended.0);
+}
+
+impl Default for Totals {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Totals {
+    pub fn new() -> Totals {
+        Totals {
+            names: BTreeMap::new(),
+            overall: RequestStats::new("", "Aggregated"),
+            failures: BTreeMap::new(),
+            series: BTreeMap::new(),
+            hot: BTreeSet::new(),
+            dropped_arrivals: 0,
+        }
+    }
+
+    /// Adds an increment: counts and histograms add, sightings widen.
+    pub fn apply(&mut self, change: &Increment) {
+        for n in &change.names {
+            let stats = self
+                .names
+                .entry(n.name.clone())
+                .or_insert_with(|| RequestStats::new(&n.method, &n.name));
+            add_growth(stats, &n.growth);
+            add_growth(&mut self.overall, &n.growth);
+        }
+        for f in &change.failures {
+            match self.failures.get_mut(&failure_key(f)) {
+                Some(into) => into.add(f),
+                None => {
+                    self.failures.insert(failure_key(f), f.clone());
+                }
+            }
+        }
+        for s in &change.seconds {
+            let into = self
+                .series
+                .entry(s.unix_second)
+                .or_insert_with(|| SecondSample::empty(s.unix_second));
+            into.users += s.users;
+            into.dropped += s.dropped;
+            add_growth(into, &s.growth);
+            self.hot.insert(s.unix_second);
+        }
+        self.dropped_arrivals += change.dropped_arrivals;
+    }
+
+    /// Compacts the seconds before `second` that changed since their last compaction: a
+    /// second stays dense while reports for it still arrive, then costs only its buckets.
+    pub fn compact_before(&mut self, second: i64) {
+        let later = self.hot.split_off(&second);
+        for t in std::mem::replace(&mut self.hot, later) {
+            if let Some(s) = self.series.get_mut(&t) {
+                s.compact();
+            }
+        }
+    }
+
+    /// What `now` has beyond these totals: the increment that turns them into `now`'s
+    /// names, failures and seconds (`now` holds at least everything applied here).
+    pub fn increment_to(&self, now: &Measurements) -> Increment {
+        let names = now
+            .requests
+            .iter()
+            .filter_map(|r| {
+                let growth = growth(self.names.get(&r.name), r)?;
+                Some(NameIncrement {
+                    method: r.method.clone(),
+                    name: r.name.clone(),
+                    growth,
+                })
+            })
+            .collect();
+        let failures = now
+            .failures
+            .iter()
+            .filter_map(|f| {
+                let before = self
+                    .failures
+                    .get(&failure_key(f))
+                    .map_or(0, |g| g.occurrences);
+                (f.occurrences > before).then(|| FailureGroup {
+                    occurrences: f.occurrences - before,
+                    ..f.clone()
+                })
+            })
+            .collect();
+        let seconds = now
+            .seconds
+            .iter()
+            .filter_map(|s| {
+                let old = self.series.get(&s.unix_second);
+                let growth = growth(old, s);
+                let (users, dropped) = old.map_or((0, 0), |o| (o.users, o.dropped));
+                if old.is_some() && growth.is_none() && (users, dropped) == (s.users, s.dropped) {
+                    return None;
+                }
+                Some(SecondIncrement {
+                    unix_second: s.unix_second,
+                    users: s.users.saturating_sub(users),
+                    dropped: s.dropped - dropped,
+                    growth: growth.unwrap_or_default(),
+                })
+            })
+            .collect();
+        Increment {
+            names,
+            failures,
+            seconds,
+            dropped_arrivals: now.dropped_arrivals - self.dropped_arrivals,
+        }
+    }
+
+    /// Every name added together (read in place: no copy).
+    pub fn overall(&self) -> &RequestStats {
+        &self.overall
+    }
+
+    pub fn second(&self, unix_second: i64) -> Option<&SecondSample> {
+        self.series.get(&unix_second)
+    }
+
+    pub fn newest_second(&self) -> Option<i64> {
+        self.series.keys().next_back().copied()
+    }
+
+    pub fn dropped_arrivals(&self) -> u64 {
+        self.dropped_arrivals
+    }
+
+    /// Per-name stats, sorted by name (a copy, for the final result).
+    pub fn requests(&self) -> Vec<RequestStats> {
+        self.names.values().cloned().collect()
+    }
+
+    pub fn failures(&self) -> Vec<FailureGroup> {
+        self.failures.values().cloned().collect()
+    }
+
+    /// The whole series, compacted (a copy, for the final result).
+    pub fn series(&self) -> Vec<SecondSample> {
+        self.series
+            .values()
+            .map(|s| {
+                let mut s = s.clone();
+                s.compact();
+                s
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn stats(name: &str, samples: &[u64]) -> RequestStats {
+        let mut r = RequestStats::new("GET", name);
+        for &s in samples {
+            r.requests += 1;
+            r.content_bytes += 10;
+            r.latency.record(s);
+            r.intended.record(s * 2);
+        }
+        r
+    }
+
+    fn second(t: i64, users: u64, samples: &[u64]) -> SecondSample {
+        let mut s = SecondSample::empty(t);
+        s.users = users;
+        for &v in samples {
+            s.requests += 1;
+            s.latency.record(v);
+        }
+        s.compact();
+        s
+    }
+
+    fn measured(a: &[u64], b: &[u64], seconds: Vec<SecondSample>, fails: u64) -> Measurements {
+        let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        Measurements {
+            requests: vec![stats("a", a), stats("b", b)],
+            failures: vec![FailureGroup {
+                occurrences: fails,
+                last_seen: at + chrono::Duration::seconds(fails as i64),
+                ..FailureGroup::new("GET", "a", "HTTP 500", at)
+            }],
+            seconds,
+            dropped_arrivals: fails,
+        }
+    }
+
+    #[test]
+    fn increments_applied_in_turn_give_the_last_measurements_exactly() {
+        let samples: Vec<u64> = (1..=400).map(|i| 900 + i * i * 7).collect();
+        let steps = [
+            measured(&samples[..50], &[], vec![second(10, 1, &samples[..50])], 1),
+            measured(
+                &samples[..200],
+                &samples[..5],
+                vec![
+                    second(10, 1, &samples[..60]),
+                    second(11, 2, &samples[60..205]),
+                ],
+                1,
+            ),
+            measured(
+                &samples[..200],
+                &samples[..9],
+                vec![second(11, 3, &samples[60..209]), second(12, 3, &[])],
+                4,
+            ),
+        ];
+        let mut held = Totals::new();
+        for now in &steps {
+            let change = held.increment_to(now);
+            held.apply(&change);
+            held.compact_before(i64::MAX);
+            assert!(held.increment_to(now).is_empty(), "nothing left to send");
+        }
+        let last = &steps[2];
+        assert_eq!(held.requests(), last.requests);
+        assert_eq!(held.overall().requests, 209);
+        assert_eq!(held.overall().latency.count(), 209);
+        assert_eq!(held.failures(), last.failures);
+        assert_eq!(held.dropped_arrivals(), 4);
+        let series = held.series();
+        assert_eq!(series[0], second(10, 1, &samples[..60]));
+        assert_eq!(series[1..], last.seconds[..]);
+        // An unchanged name or second is not sent again.
+        let change = Totals::new().increment_to(&steps[0]);
+        let mut once = Totals::new();
+        once.apply(&change);
+        let again = once.increment_to(&steps[1]);
+        assert_eq!(again.names.len(), 2);
+        assert_eq!(
+            again
+                .seconds
+                .iter()
+                .map(|s| s.unix_second)
+                .collect::<Vec<_>>(),
+            [10, 11]
+        );
+        assert_eq!(
+            again.seconds[0].growth.requests, 10,
+            "only the second's growth"
+        );
+    }
+
+    #[test]
+    fn bucket_increase_is_the_difference_of_two_histograms() {
+        let mut old = LatencyHistogram::new();
+        let mut new = LatencyHistogram::new();
+        for v in [5, 5, 1_000, 70_000] {
+            old.record(v);
+            new.record(v);
+        }
+        for v in [5, 999, 1_000, 3_000_000] {
+            new.record(v);
+        }
+        let diff = bucket_increase(Some(&old), &new);
+        assert_eq!(diff.0.iter().map(|b| b.1).sum::<u64>(), 4);
+        old.add_buckets(&diff.0);
+        assert_eq!(old, new);
+        assert!(bucket_increase(Some(&new), &new).0.is_empty());
+    }
+}
