@@ -1,5 +1,6 @@
 //! One module per `skein` subcommand ([`crate::cli::Command::execute`] routes to them).
 pub mod compare;
+pub mod live_args;
 pub mod load_args;
 pub mod manager;
 pub mod report;

@@ -17,6 +17,7 @@ use super::protocol::*;
 use super::share::{remaining, summary, worker_plan};
 use crate::engine::{StopHandle, StopReason};
 use crate::exit::Failure;
+use crate::live_outputs::LiveOutputs;
 use crate::recorder::Recorder;
 use crate::results::{self, default_out_dir};
 use crate::runner::{run_plan, RunPlan};
@@ -38,6 +39,8 @@ pub struct WorkerConfig {
     pub pinned_hash: Option<String>,
     pub out: Option<PathBuf>,
     pub connect_timeout: Duration,
+    /// `/metrics` and `--jsonl` of this worker's own share (attached when the run starts).
+    pub live: LiveOutputs,
 }
 
 /// How a worker's part ended.
@@ -339,6 +342,7 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
         }
     }
     let recorder = Arc::new(Recorder::new());
+    config.live.attach(recorder.clone(), &scenario);
     part_tx.send_replace(Some((
         recorder.clone(),
         full_plan(&scenario, &registered, &assignment)?,
@@ -421,6 +425,9 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
         }
     }
     recorder.roll(true);
+    if let Err(e) = config.live.finish() {
+        eprintln!("skein worker {}: {e}", config.id);
+    }
 
     if let Some(why) = lost {
         let dir = config

@@ -3,11 +3,13 @@ mod distributed_support;
 mod support;
 
 mod bad_input;
+mod compare_real_runs;
 mod distributed;
 mod distributed_deploy;
 mod distributed_netns;
 mod exits;
 mod input_properties;
+mod live_metrics;
 mod module_graph;
 mod report_commands;
 mod report_html;
