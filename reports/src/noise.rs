@@ -9,7 +9,8 @@
 //! counted as noise) gives the standard error of the run's figure: `sd / sqrt(batches)`.
 //! Batches of `L` seconds absorb the second-to-second correlation that makes per-second
 //! figures too optimistic; `L` is chosen so there are at most 30 batches and each holds
-//! about 200 requests (so a batch's p99 is not just its maximum).
+//! at least about 50 requests (enough for a p95; with fewer, a quieter run is judged on
+//! fewer, longer batches).
 //!
 //! The series only holds all requests together, so a request name's error is its
 //! order-statistic standard error (the quantile's binomial rank interval, as if requests were
@@ -30,7 +31,7 @@ pub const DEFAULT_Z: f64 = 3.0;
 /// Most batches a run is cut into (more, shorter batches would be correlated).
 const MAX_BATCHES: usize = 30;
 /// Requests a batch should hold on average.
-const REQUESTS_PER_BATCH: f64 = 200.0;
+const REQUESTS_PER_BATCH: f64 = 50.0;
 /// Fewer batch degrees of freedom than this: the noise is unknown.
 const MIN_DEGREES: usize = 4;
 

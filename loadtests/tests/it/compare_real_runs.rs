@@ -1,6 +1,8 @@
 //! The noise-aware gate on real runs: two runs against the same reference server pass
-//! `skein compare`; a run against the server with 6 ms more injected latency per call
-//! (about +20 % at p95) fails it, and `--html` writes the side-by-side page.
+//! `skein compare`; a run against the server with 30 ms more injected latency per call
+//! (about +25 % at p95) fails it, and `--html` writes the side-by-side page. The server's
+//! latency (100–120 ms) dwarfs what a machine busy with other tests adds to a request, so
+//! the rerun stays within the default 10 % thresholds.
 use std::path::{Path, PathBuf};
 
 use crate::support::*;
@@ -29,9 +31,9 @@ fn run_against(dir: &Path, latency: &str, name: &str) -> PathBuf {
 #[test]
 fn a_rerun_passes_and_injected_latency_fails_the_gate_with_a_page() {
     let dir = tempfile::tempdir().unwrap();
-    let baseline = run_against(dir.path(), "*=20+10", "baseline");
-    let rerun = run_against(dir.path(), "*=20+10", "rerun");
-    let slower = run_against(dir.path(), "*=26+10", "slower");
+    let baseline = run_against(dir.path(), "*=100+20", "baseline");
+    let rerun = run_against(dir.path(), "*=100+20", "rerun");
+    let slower = run_against(dir.path(), "*=130+20", "slower");
     let compare = |current: &Path, extra: &[&str]| {
         let mut args = vec![
             "compare",

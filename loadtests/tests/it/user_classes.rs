@@ -28,7 +28,9 @@ think_time = ["0s", "5ms"]
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    // The weights are the point here, not the SLAs: a machine busy with other tests may
+    // push p95 over its default limit (exit 1), which says nothing about the proportions.
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
     let r = results(&out);
     let total = r.overall().requests as f64;
     assert!(total >= 2_000.0, "only {total} requests");
