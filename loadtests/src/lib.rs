@@ -14,6 +14,7 @@
 //! - [`scenario`]: scenario files, validation, CLI overrides, the scenario hash.
 //! - [`users`]: the user classes against Skein's own user model.
 //! - [`recorder`]: the hot path: latencies into sharded HDR histograms.
+//! - [`live_outputs`]: Prometheus `/metrics` and per-second JSON lines during a run.
 //! - [`live`] (live line, summary table), [`signals`] (SIGINT/SIGTERM), [`exit`] (exit
 //!   codes), [`resources`] (the process's CPU and memory).
 pub mod capacity;
@@ -23,6 +24,7 @@ pub mod distributed;
 pub mod engine;
 pub mod exit;
 pub mod live;
+pub mod live_outputs;
 pub mod plan;
 pub mod recorder;
 pub mod resources;

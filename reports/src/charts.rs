@@ -17,19 +17,19 @@ use crate::sla::SlaMetric;
 
 pub mod search;
 
-const WIDTH: u32 = 960;
-const HEIGHT: u32 = 300;
+pub(crate) const WIDTH: u32 = 960;
+pub(crate) const HEIGHT: u32 = 300;
 
-const BLUE: RGBColor = RGBColor(31, 119, 180);
-const ORANGE: RGBColor = RGBColor(255, 127, 14);
-const GREEN: RGBColor = RGBColor(44, 160, 44);
-const RED: RGBColor = RGBColor(214, 39, 40);
-const GREY: RGBColor = RGBColor(120, 120, 120);
-const PURPLE: RGBColor = RGBColor(148, 103, 189);
+pub(crate) const BLUE: RGBColor = RGBColor(31, 119, 180);
+pub(crate) const ORANGE: RGBColor = RGBColor(255, 127, 14);
+pub(crate) const GREEN: RGBColor = RGBColor(44, 160, 44);
+pub(crate) const RED: RGBColor = RGBColor(214, 39, 40);
+pub(crate) const GREY: RGBColor = RGBColor(120, 120, 120);
+pub(crate) const PURPLE: RGBColor = RGBColor(148, 103, 189);
 
-type Area<'b> = DrawingArea<SVGBackend<'b>, Shift>;
-type Xy = Cartesian2d<RangedCoordf64, RangedCoordf64>;
-type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Xy>;
+pub(crate) type Area<'b> = DrawingArea<SVGBackend<'b>, Shift>;
+pub(crate) type Xy = Cartesian2d<RangedCoordf64, RangedCoordf64>;
+pub(crate) type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Xy>;
 type DualChart<'a, 'b> = DualCoordChartContext<'a, SVGBackend<'b>, Xy, Xy>;
 
 fn chart_err(chart: &str) -> impl Fn(String) -> ReportError + '_ {
@@ -39,52 +39,144 @@ fn chart_err(chart: &str) -> impl Fn(String) -> ReportError + '_ {
     }
 }
 
-/// Draws with `draw` on a fresh SVG canvas and returns the SVG text.
-fn svg(
+/// Draws a chart on a fresh SVG canvas of `height` plus its head (title and legend rows),
+/// and returns the SVG text. `draw` gets the plot's area only: the legend has its own rows
+/// above it, so it can never cover data.
+pub(crate) fn svg(
     name: &str,
     height: u32,
+    head: &Head,
     draw: impl FnOnce(&Area<'_>) -> Result<(), String>,
 ) -> Result<String, ReportError> {
     let mut out = String::new();
     {
-        let root = SVGBackend::with_string(&mut out, (WIDTH, height)).into_drawing_area();
+        let total = height + head.height();
+        let root = SVGBackend::with_string(&mut out, (WIDTH, total)).into_drawing_area();
         root.fill(&WHITE)
             .map_err(|e| chart_err(name)(e.to_string()))?;
-        draw(&root).map_err(chart_err(name))?;
+        let (top, body) = root.split_vertically(head.height());
+        head.draw(&top).map_err(chart_err(name))?;
+        draw(&body).map_err(chart_err(name))?;
         root.present().map_err(|e| chart_err(name)(e.to_string()))?;
     }
     Ok(out)
 }
 
+/// How a legend key is drawn: a line sample (solid or dashed) or a filled swatch.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum KeyStyle {
+    Solid(u32),
+    Dashed(u32),
+    Swatch,
+}
+
+/// One legend entry.
+pub(crate) struct Key {
+    pub label: String,
+    pub color: RGBColor,
+    pub style: KeyStyle,
+}
+
+/// A chart's title and legend, drawn in rows above the plot.
+pub(crate) struct Head {
+    pub title: String,
+    pub keys: Vec<Key>,
+}
+
+const TITLE_ROW: u32 = 30;
+const KEY_ROW: u32 = 22;
+const KEY_SAMPLE: i32 = 26;
+const KEY_GAP: i32 = 26;
+/// Where the legend rows start: in line with the plot's left edge.
+const KEY_LEFT: i32 = 70;
+
+impl Head {
+    pub fn new(title: impl Into<String>, keys: Vec<Key>) -> Head {
+        Head {
+            title: title.into(),
+            keys,
+        }
+    }
+
+    /// Each key's text width, estimated from its characters (no font metrics in an SVG).
+    fn key_width(key: &Key) -> i32 {
+        KEY_SAMPLE + 6 + (key.label.chars().count() as f64 * 7.2) as i32 + KEY_GAP
+    }
+
+    /// The keys split into rows that fit the width.
+    fn rows(&self) -> Vec<Vec<&Key>> {
+        let mut rows: Vec<Vec<&Key>> = Vec::new();
+        let mut x = KEY_LEFT;
+        for key in &self.keys {
+            let w = Self::key_width(key);
+            if rows.is_empty() || x + w > WIDTH as i32 - 10 {
+                rows.push(Vec::new());
+                x = KEY_LEFT;
+            }
+            rows.last_mut().expect("a row was pushed").push(key);
+            x += w;
+        }
+        rows
+    }
+
+    fn height(&self) -> u32 {
+        TITLE_ROW + KEY_ROW * self.rows().len() as u32 + 6
+    }
+
+    fn draw(&self, area: &Area<'_>) -> Result<(), String> {
+        let title = ("sans-serif", 18).into_font();
+        area.draw(&Text::new(self.title.clone(), (12, 6), title))
+            .map_err(e)?;
+        for (r, row) in self.rows().into_iter().enumerate() {
+            let y = TITLE_ROW as i32 + KEY_ROW as i32 * r as i32 + 10;
+            let mut x = KEY_LEFT;
+            for key in row {
+                let sample = vec![(x, y), (x + KEY_SAMPLE, y)];
+                match key.style {
+                    KeyStyle::Solid(w) => {
+                        area.draw(&PathElement::new(sample, key.color.stroke_width(w)))
+                    }
+                    KeyStyle::Dashed(w) => area.draw(&DashedPathElement::new(
+                        sample,
+                        5,
+                        3,
+                        key.color.stroke_width(w),
+                    )),
+                    KeyStyle::Swatch => area.draw(&Rectangle::new(
+                        [(x, y - 6), (x + KEY_SAMPLE, y + 6)],
+                        key.color.filled(),
+                    )),
+                }
+                .map_err(e)?;
+                area.draw(&Text::new(
+                    key.label.clone(),
+                    (x + KEY_SAMPLE + 6, y - 7),
+                    TICK_FONT.into_font(),
+                ))
+                .map_err(e)?;
+                x += Self::key_width(key);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Axis tick text: "250" rather than "250.0", "0.25" rather than "0.25000000000000006".
-fn tick(v: &f64) -> String {
+pub(crate) fn tick(v: &f64) -> String {
     let text = format!("{v:.2}");
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// Tick-label font: readable when the SVG is scaled to the page width.
-const TICK_FONT: (&str, u32) = ("sans-serif", 13);
+pub(crate) const TICK_FONT: (&str, u32) = ("sans-serif", 13);
 
-/// The legend box every chart uses: upper left, translucent, grey border.
-fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
-) -> Result<(), String> {
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(GREY)
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(e)
-}
-
-fn e<E: std::fmt::Debug>(err: E) -> String {
+pub(crate) fn e<E: std::fmt::Debug>(err: E) -> String {
     format!("{err:?}")
 }
 
 /// Which y label areas a chart needs.
 #[derive(Clone, Copy, PartialEq)]
-enum YLabels {
+pub(crate) enum YLabels {
     Left,
     /// A secondary axis on the right.
     Both,
@@ -92,17 +184,15 @@ enum YLabels {
     Names,
 }
 
-/// The chart every figure starts from: caption, margins and label areas, over
-/// `0..x_max` × `0..y_max`.
-fn frame<'a, 'b>(
+/// The chart every figure starts from: margins and label areas, over `0..x_max` ×
+/// `0..y_max` (the title is in the [`Head`]).
+pub(crate) fn frame<'a, 'b>(
     root: &'a Area<'b>,
-    caption: &str,
     x_max: f64,
     y_max: f64,
     labels: YLabels,
 ) -> Result<Chart<'a, 'b>, String> {
     ChartBuilder::on(root)
-        .caption(caption, ("sans-serif", 18))
         .margin(10)
         .margin_right(if labels == YLabels::Both { 10 } else { 40 })
         .x_label_area_size(35)
@@ -113,7 +203,11 @@ fn frame<'a, 'b>(
 }
 
 /// Ticks without needless decimals, axis names, no light grid.
-fn standard_mesh(chart: &mut Chart<'_, '_>, x_desc: &str, y_desc: &str) -> Result<(), String> {
+pub(crate) fn standard_mesh(
+    chart: &mut Chart<'_, '_>,
+    x_desc: &str,
+    y_desc: &str,
+) -> Result<(), String> {
     chart
         .configure_mesh()
         .label_style(TICK_FONT)
@@ -127,7 +221,8 @@ fn standard_mesh(chart: &mut Chart<'_, '_>, x_desc: &str, y_desc: &str) -> Resul
 }
 
 /// One labelled line of a chart: solid, or dashed (intended-time latency, SLA limits).
-struct Line {
+#[derive(Clone)]
+pub(crate) struct Line {
     points: Vec<(f64, f64)>,
     color: RGBColor,
     width: u32,
@@ -136,7 +231,7 @@ struct Line {
 }
 
 impl Line {
-    fn solid(points: Vec<(f64, f64)>, color: RGBColor, label: impl Into<String>) -> Line {
+    pub fn solid(points: Vec<(f64, f64)>, color: RGBColor, label: impl Into<String>) -> Line {
         Line {
             points,
             color,
@@ -146,7 +241,7 @@ impl Line {
         }
     }
 
-    fn dashed(points: Vec<(f64, f64)>, color: RGBColor, label: impl Into<String>) -> Line {
+    pub fn dashed(points: Vec<(f64, f64)>, color: RGBColor, label: impl Into<String>) -> Line {
         Line {
             dashed: true,
             ..Line::solid(points, color, label)
@@ -154,7 +249,7 @@ impl Line {
     }
 
     /// A thin dashed horizontal line at an SLA `limit` across `0..x_max`.
-    fn limit(limit: f64, x_max: f64, color: RGBColor, label: String) -> Line {
+    pub fn limit(limit: f64, x_max: f64, color: RGBColor, label: String) -> Line {
         Line {
             width: 1,
             ..Line::dashed(vec![(0.0, limit), (x_max, limit)], color, label)
@@ -171,50 +266,41 @@ impl Line {
         }
     }
 
-    /// Its legend sample: a short stretch of the same line.
-    fn sample(&self) -> Line {
-        Line {
-            points: Vec::new(),
-            label: String::new(),
-            ..*self
-        }
-    }
-
-    fn legend<DB: DrawingBackend>(
-        self,
-    ) -> impl Fn((i32, i32)) -> DynElement<'static, DB, (i32, i32)> {
-        let style = self.color.stroke_width(self.width);
-        move |(x, y)| {
-            let points = vec![(x, y), (x + 20, y)];
-            if self.dashed {
-                DashedPathElement::new(points, 4, 3, style).into_dyn()
+    /// Its legend entry: a short stretch of the same line.
+    pub fn key(&self) -> Key {
+        Key {
+            label: self.label.clone(),
+            color: self.color,
+            style: if self.dashed {
+                KeyStyle::Dashed(self.width)
             } else {
-                PathElement::new(points, style).into_dyn()
-            }
+                KeyStyle::Solid(self.width)
+            },
         }
     }
 
-    fn draw<'a, 'b: 'a>(self, chart: &mut Chart<'a, 'b>) -> Result<(), String> {
+    pub fn draw<'a, 'b: 'a>(self, chart: &mut Chart<'a, 'b>) -> Result<(), String> {
         chart
             .draw_series(std::iter::once(self.element()))
-            .map_err(e)?
-            .label(&self.label)
-            .legend(self.sample().legend());
+            .map_err(e)?;
         Ok(())
     }
 
     fn draw_secondary<'a, 'b: 'a>(self, chart: &mut DualChart<'a, 'b>) -> Result<(), String> {
         chart
             .draw_secondary_series(std::iter::once(self.element()))
-            .map_err(e)?
-            .label(&self.label)
-            .legend(self.sample().legend());
+            .map_err(e)?;
         Ok(())
     }
 }
 
+/// The legend keys of `lines`.
+pub(crate) fn keys(lines: &[Line]) -> Vec<Key> {
+    lines.iter().map(Line::key).collect()
+}
+
 /// Points of `value` per second, x in seconds since the run's first sample.
-fn per_second(
+pub(crate) fn per_second(
     result: &RunResult,
     keep: impl Fn(&crate::model::SecondSample) -> bool,
     value: impl Fn(&crate::model::SecondSample) -> f64,
@@ -229,43 +315,45 @@ fn per_second(
 }
 
 /// The x range of the over-time charts: the run's seconds, at least one.
-fn seconds_max(result: &RunResult) -> f64 {
+pub(crate) fn seconds_max(result: &RunResult) -> f64 {
     match (result.series.first(), result.series.last()) {
         (Some(a), Some(b)) => ((b.unix_second - a.unix_second) as f64).max(1.0),
         _ => 1.0,
     }
 }
 
-/// Head-room above the highest value for a legend of `entries` lines in the upper left, so
-/// the legend sits over empty space rather than over the data.
-fn headroom(entries: usize) -> f64 {
-    1.1 + 0.09 * entries as f64
-}
+/// Head-room above the highest value, so the top of a line is not on the frame.
+pub(crate) const HEADROOM: f64 = 1.08;
 
-fn max_or(values: impl Iterator<Item = f64>, floor: f64) -> f64 {
+pub(crate) fn max_or(values: impl Iterator<Item = f64>, floor: f64) -> f64 {
     values.fold(floor, f64::max)
 }
 
 pub fn users_and_rps(result: &RunResult) -> Result<String, ReportError> {
-    svg("users and rps", HEIGHT, |root| {
-        let x_max = seconds_max(result);
-        let rps = per_second(result, |_| true, |s| s.requests as f64);
-        let users = per_second(result, |_| true, |s| s.users as f64);
-        let rps_max = max_or(rps.iter().map(|p| p.1), 1.0) * headroom(2);
-        let users_max = max_or(users.iter().map(|p| p.1), 1.0) * headroom(2);
-        let mut chart = frame(
-            root,
-            "Users and requests per second",
-            x_max,
-            rps_max,
-            YLabels::Both,
-        )?
-        .set_secondary_coord(0.0..x_max, 0.0..users_max);
+    let x_max = seconds_max(result);
+    let rps = Line::solid(
+        per_second(result, |_| true, |s| s.requests as f64),
+        BLUE,
+        "requests/s (left axis)",
+    );
+    let users = Line::solid(
+        per_second(result, |_| true, |s| s.users as f64),
+        ORANGE,
+        "users (right axis)",
+    );
+    let head = Head::new(
+        "Users and requests per second",
+        keys(&[rps.clone(), users.clone()]),
+    );
+    svg("users and rps", HEIGHT, &head, |root| {
+        let rps_max = max_or(rps.points.iter().map(|p| p.1), 1.0) * HEADROOM;
+        let users_max = max_or(users.points.iter().map(|p| p.1), 1.0) * HEADROOM;
+        let mut chart = frame(root, x_max, rps_max, YLabels::Both)?
+            .set_secondary_coord(0.0..x_max, 0.0..users_max);
         standard_mesh(&mut chart, "seconds since start", "requests/s")?;
         secondary_axis(&mut chart, "users")?;
-        Line::solid(rps, BLUE, "requests/s").draw(&mut chart)?;
-        Line::solid(users, ORANGE, "users").draw_secondary(&mut chart)?;
-        draw_legend(&mut chart)
+        rps.draw(&mut chart)?;
+        users.draw_secondary(&mut chart)
     })
 }
 
@@ -280,7 +368,7 @@ fn secondary_axis(chart: &mut DualChart<'_, '_>, y_desc: &str) -> Result<(), Str
 }
 
 /// The limit of an all-requests threshold on `metric`, to draw as a dashed SLA line.
-fn sla_limit(result: &RunResult, metric: SlaMetric) -> Option<f64> {
+pub(crate) fn sla_limit(result: &RunResult, metric: SlaMetric) -> Option<f64> {
     result
         .thresholds
         .iter()
@@ -288,164 +376,175 @@ fn sla_limit(result: &RunResult, metric: SlaMetric) -> Option<f64> {
         .map(|t| t.limit)
 }
 
+/// Draws `lines` on a single-axis chart of `x_max` × their highest value.
+pub(crate) fn draw_lines(
+    root: &Area<'_>,
+    lines: Vec<Line>,
+    x_max: f64,
+    (x_desc, y_desc): (&str, &str),
+) -> Result<(), String> {
+    let top = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
+    let y_max = max_or(top, 1.0) * HEADROOM;
+    let mut chart = frame(root, x_max, y_max, YLabels::Left)?;
+    standard_mesh(&mut chart, x_desc, y_desc)?;
+    for line in lines {
+        line.draw(&mut chart)?;
+    }
+    Ok(())
+}
+
 /// p50/p95/p99 of service time per second and, when recorded, p95/p99 of intended-time
 /// latency (dashed), with the p95 SLA line.
 pub fn latency_over_time(result: &RunResult) -> Result<String, ReportError> {
-    svg("latency over time", HEIGHT, |root| {
-        let x_max = seconds_max(result);
-        let service = |q: f64| {
-            per_second(
-                result,
-                |s| s.requests > 0,
-                move |s| s.latency.value_at_quantile(q),
-            )
-        };
-        let intended = |q: f64| {
-            per_second(
-                result,
-                |s| !s.intended.is_empty(),
-                move |s| s.intended.value_at_quantile(q),
-            )
-        };
-        let mut lines = vec![
-            Line::solid(service(0.5), GREEN, "p50 service"),
-            Line::solid(service(0.95), ORANGE, "p95 service"),
-            Line::solid(service(0.99), RED, "p99 service"),
-        ];
-        if result.has_intended() {
-            lines.push(Line::dashed(intended(0.95), ORANGE, "p95 intended-time"));
-            lines.push(Line::dashed(intended(0.99), RED, "p99 intended-time"));
-        }
-        let sla = sla_limit(result, SlaMetric::P95Ms);
-        if let Some(limit) = sla {
-            lines.push(Line::limit(
-                limit,
-                x_max,
-                GREY,
-                format!("SLA p95 < {} ms", tick(&limit)),
-            ));
-        }
-        let top = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
-        let y_max = max_or(top, 1.0) * headroom(lines.len());
-        let mut chart = frame(
-            root,
-            "Response time percentiles per second (ms)",
+    let x_max = seconds_max(result);
+    let service = |q: f64| {
+        per_second(
+            result,
+            |s| s.requests > 0,
+            move |s| s.latency.value_at_quantile(q),
+        )
+    };
+    let intended = |q: f64| {
+        per_second(
+            result,
+            |s| !s.intended.is_empty(),
+            move |s| s.intended.value_at_quantile(q),
+        )
+    };
+    let mut lines = vec![
+        Line::solid(service(0.5), GREEN, "p50 service"),
+        Line::solid(service(0.95), ORANGE, "p95 service"),
+        Line::solid(service(0.99), RED, "p99 service"),
+    ];
+    if result.has_intended() {
+        lines.push(Line::dashed(intended(0.95), ORANGE, "p95 intended-time"));
+        lines.push(Line::dashed(intended(0.99), RED, "p99 intended-time"));
+    }
+    if let Some(limit) = sla_limit(result, SlaMetric::P95Ms) {
+        lines.push(Line::limit(
+            limit,
             x_max,
-            y_max,
-            YLabels::Left,
-        )?;
-        standard_mesh(&mut chart, "seconds since start", "ms")?;
-        for line in lines {
-            line.draw(&mut chart)?;
-        }
-        draw_legend(&mut chart)
+            GREY,
+            format!("SLA p95 < {} ms", tick(&limit)),
+        ));
+    }
+    let head = Head::new("Response time percentiles per second (ms)", keys(&lines));
+    svg("latency over time", HEIGHT, &head, |root| {
+        draw_lines(root, lines, x_max, ("seconds since start", "ms"))
     })
 }
 
 /// Failed requests per second as a share of requests and, when any arrival was dropped,
 /// dropped arrivals as a share of offered arrivals (requests + dropped).
 pub fn error_rate_over_time(result: &RunResult) -> Result<String, ReportError> {
-    svg("error rate over time", HEIGHT, |root| {
-        let x_max = seconds_max(result);
-        let rate = per_second(result, |_| true, |s| s.error_rate() * 100.0);
-        let mut lines = Vec::new();
-        if result.dropped_arrivals > 0 || result.series.iter().any(|s| s.dropped > 0) {
-            let dropped = per_second(
-                result,
-                |_| true,
-                |s| ratio(s.dropped, s.requests + s.dropped) * 100.0,
-            );
-            lines.push(Line::solid(dropped, PURPLE, "% of arrivals dropped"));
-        }
-        if let Some(limit) = sla_limit(result, SlaMetric::ErrorRate) {
-            let limit = limit * 100.0;
-            lines.push(Line::limit(
-                limit,
-                x_max,
-                GREY,
-                format!("SLA error rate < {} %", tick(&limit)),
-            ));
-        }
+    let x_max = seconds_max(result);
+    let rate = per_second(result, |_| true, |s| s.error_rate() * 100.0);
+    let mut lines = Vec::new();
+    if result.dropped_arrivals > 0 || result.series.iter().any(|s| s.dropped > 0) {
+        let dropped = per_second(
+            result,
+            |_| true,
+            |s| ratio(s.dropped, s.requests + s.dropped) * 100.0,
+        );
+        lines.push(Line::solid(dropped, PURPLE, "% of arrivals dropped"));
+    }
+    if let Some(limit) = sla_limit(result, SlaMetric::ErrorRate) {
+        let limit = limit * 100.0;
+        lines.push(Line::limit(
+            limit,
+            x_max,
+            GREY,
+            format!("SLA error rate < {} %", tick(&limit)),
+        ));
+    }
+    let mut all_keys = vec![Key {
+        label: "% of requests failed".into(),
+        color: RED,
+        style: KeyStyle::Swatch,
+    }];
+    all_keys.extend(keys(&lines));
+    let head = Head::new(
+        "Failed requests and dropped arrivals per second (%)",
+        all_keys,
+    );
+    svg("error rate over time", HEIGHT, &head, |root| {
         let top = rate
             .iter()
             .chain(lines.iter().flat_map(|l| l.points.iter()))
             .map(|p| p.1);
-        let y_max = max_or(top, 1.0) * headroom(lines.len() + 1);
-        let mut chart = frame(
-            root,
-            "Failed requests and dropped arrivals per second (%)",
-            x_max,
-            y_max,
-            YLabels::Left,
-        )?;
+        let y_max = max_or(top, 1.0) * HEADROOM;
+        let mut chart = frame(root, x_max, y_max, YLabels::Left)?;
         standard_mesh(&mut chart, "seconds since start", "%")?;
         chart
             .draw_series(
                 AreaSeries::new(rate, 0.0, RED.mix(0.25)).border_style(RED.stroke_width(2)),
             )
-            .map_err(e)?
-            .label("% of requests failed")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
-        for line in lines {
-            line.draw(&mut chart)?;
-        }
-        draw_legend(&mut chart)
-    })
-}
-
-/// Latency against percentile on a "nines" axis: x = -log10(1 - q), so 90 %, 99 %, 99.9 %
-/// are evenly spaced, the way HDR percentile plots are read. Service time solid and, when
-/// recorded, intended-time latency dashed.
-pub fn percentile_spectrum(result: &RunResult) -> Result<String, ReportError> {
-    svg("percentile spectrum", HEIGHT, |root| {
-        let overall = result.overall();
-        let curve = |h: &crate::model::LatencyHistogram| -> Vec<(f64, f64)> {
-            (0..=400)
-                .map(|i| {
-                    let nines = i as f64 / 100.0; // 0 .. 4 nines
-                    (nines, h.value_at_quantile(1.0 - 10f64.powf(-nines)))
-                })
-                .collect()
-        };
-        let mut lines = vec![Line::solid(curve(&overall.latency), BLUE, "service time")];
-        if !overall.intended.is_empty() {
-            lines.push(Line::dashed(
-                curve(&overall.intended),
-                PURPLE,
-                "intended-time",
-            ));
-        }
-        let top = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
-        let y_max = max_or(top, 1.0) * 1.1;
-        let mut chart = frame(
-            root,
-            "Latency by percentile, all requests (ms)",
-            4.0,
-            y_max,
-            YLabels::Left,
-        )?;
-        chart
-            .configure_mesh()
-            .label_style(TICK_FONT)
-            .x_desc("percentile")
-            .y_label_formatter(&tick)
-            .y_desc("ms")
-            .x_labels(5)
-            .x_label_formatter(&|n: &f64| match n.round() as i64 {
-                0 => "0%".into(),
-                1 => "90%".into(),
-                2 => "99%".into(),
-                3 => "99.9%".into(),
-                _ => "99.99%".into(),
-            })
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
             .map_err(e)?;
         for line in lines {
             line.draw(&mut chart)?;
         }
-        // The curves rise to the right: the upper left is empty.
-        draw_legend(&mut chart)
+        Ok(())
+    })
+}
+
+/// `h`'s latency at 0 to 4 nines: x = -log10(1 - q), so 90 %, 99 %, 99.9 % are evenly
+/// spaced, the way HDR percentile plots are read.
+pub(crate) fn spectrum_points(h: &crate::model::LatencyHistogram) -> Vec<(f64, f64)> {
+    (0..=400)
+        .map(|i| {
+            let nines = i as f64 / 100.0; // 0 .. 4 nines
+            (nines, h.value_at_quantile(1.0 - 10f64.powf(-nines)))
+        })
+        .collect()
+}
+
+/// Latency against percentile on the "nines" axis of `lines` ([`spectrum_points`]).
+pub(crate) fn draw_spectrum(root: &Area<'_>, lines: Vec<Line>) -> Result<(), String> {
+    let top = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
+    let y_max = max_or(top, 1.0) * HEADROOM;
+    let mut chart = frame(root, 4.0, y_max, YLabels::Left)?;
+    chart
+        .configure_mesh()
+        .label_style(TICK_FONT)
+        .x_desc("percentile")
+        .y_label_formatter(&tick)
+        .y_desc("ms")
+        .x_labels(5)
+        .x_label_formatter(&|n: &f64| match n.round() as i64 {
+            0 => "0%".into(),
+            1 => "90%".into(),
+            2 => "99%".into(),
+            3 => "99.9%".into(),
+            _ => "99.99%".into(),
+        })
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(e)?;
+    for line in lines {
+        line.draw(&mut chart)?;
+    }
+    Ok(())
+}
+
+/// Latency by percentile of all requests: service time solid and, when recorded,
+/// intended-time latency dashed.
+pub fn percentile_spectrum(result: &RunResult) -> Result<String, ReportError> {
+    let overall = result.overall();
+    let mut lines = vec![Line::solid(
+        spectrum_points(&overall.latency),
+        BLUE,
+        "service time",
+    )];
+    if !overall.intended.is_empty() {
+        lines.push(Line::dashed(
+            spectrum_points(&overall.intended),
+            PURPLE,
+            "intended-time",
+        ));
+    }
+    let head = Head::new("Latency by percentile, all requests (ms)", keys(&lines));
+    svg("percentile spectrum", HEIGHT, &head, |root| {
+        draw_spectrum(root, lines)
     })
 }
 
@@ -465,8 +564,21 @@ fn short_label(name: &str) -> String {
 /// p50, p95, p99 of every request name as grouped horizontal bars.
 pub fn per_request(result: &RunResult) -> Result<String, ReportError> {
     let rows = result.requests.len().max(1);
-    let height = (80 + rows * 36) as u32;
-    svg("per request", height, |root| {
+    let height = (50 + rows * 36) as u32;
+    let swatch = |label: &str, color| Key {
+        label: label.into(),
+        color,
+        style: KeyStyle::Swatch,
+    };
+    let head = Head::new(
+        "Service time by request (ms)",
+        vec![
+            swatch("p50", GREEN),
+            swatch("p95", ORANGE),
+            swatch("p99", RED),
+        ],
+    );
+    svg("per request", height, &head, |root| {
         let x_max = max_or(
             result
                 .requests
@@ -479,13 +591,7 @@ pub fn per_request(result: &RunResult) -> Result<String, ReportError> {
             .iter()
             .map(|r| short_label(&r.name))
             .collect();
-        let mut chart = frame(
-            root,
-            "Service time p50 (green), p95 (orange), p99 (red) by request (ms)",
-            x_max,
-            rows as f64,
-            YLabels::Names,
-        )?;
+        let mut chart = frame(root, x_max, rows as f64, YLabels::Names)?;
         chart
             .configure_mesh()
             .label_style(TICK_FONT)
@@ -527,12 +633,11 @@ pub fn per_request(result: &RunResult) -> Result<String, ReportError> {
 /// left axis and p95 ms on the right, over `0..x_max`, `0..rps_max` and `0..p95_max`.
 fn by_load_frame<'a, 'b>(
     root: &'a Area<'b>,
-    title: &str,
     offered: &str,
     (x_max, rps_max, p95_max): (f64, f64, f64),
 ) -> Result<DualChart<'a, 'b>, String> {
-    let mut chart = frame(root, title, x_max, rps_max, YLabels::Both)?
-        .set_secondary_coord(0.0..x_max, 0.0..p95_max);
+    let mut chart =
+        frame(root, x_max, rps_max, YLabels::Both)?.set_secondary_coord(0.0..x_max, 0.0..p95_max);
     standard_mesh(&mut chart, offered, "requests/s")?;
     secondary_axis(&mut chart, "p95 ms")?;
     Ok(chart)
@@ -541,53 +646,57 @@ fn by_load_frame<'a, 'b>(
 /// Throughput and p95 against users, one point per stage, with the p95 SLA line; the p95 of
 /// intended-time latency dashed when it was recorded.
 pub fn capacity_chart(result: &RunResult, cap: &Capacity) -> Result<String, ReportError> {
-    svg("capacity", HEIGHT, |root| {
-        let x_max = max_or(cap.rows.iter().map(|r| r.offered()), 1.0) * 1.1;
-        let at_users = |value: &dyn Fn(&crate::capacity::CapacityRow) -> Option<f64>| {
-            cap.rows
-                .iter()
-                .filter_map(|r| Some((r.offered(), value(r)?)))
-                .collect::<Vec<_>>()
-        };
-        let offered = if cap.is_open() {
-            "offered arrivals/s"
-        } else {
-            "concurrent users"
-        };
-        let rps = at_users(&|r| Some(r.rps));
-        let mut latency = vec![Line::solid(
-            at_users(&|r| Some(r.p95_ms)),
+    let x_max = max_or(cap.rows.iter().map(|r| r.offered()), 1.0) * 1.1;
+    let at_load = |value: &dyn Fn(&crate::capacity::CapacityRow) -> Option<f64>| {
+        cap.rows
+            .iter()
+            .filter_map(|r| Some((r.offered(), value(r)?)))
+            .collect::<Vec<_>>()
+    };
+    let offered = if cap.is_open() {
+        "offered arrivals/s"
+    } else {
+        "concurrent users"
+    };
+    let rps = Line::solid(at_load(&|r| Some(r.rps)), BLUE, "requests/s (left axis)");
+    let mut latency = vec![Line::solid(
+        at_load(&|r| Some(r.p95_ms)),
+        ORANGE,
+        "p95 ms (right axis)",
+    )];
+    let intended = at_load(&|r| r.intended_p95_ms);
+    if !intended.is_empty() {
+        latency.push(Line::dashed(
+            intended,
             ORANGE,
-            "p95 ms (right)",
-        )];
-        let intended = at_users(&|r| r.intended_p95_ms);
-        if !intended.is_empty() {
-            latency.push(Line::dashed(
-                intended,
-                ORANGE,
-                "p95 intended-time ms (right)",
-            ));
-        }
-        // Stages are marked with points; the SLA limit pushed next is a plain line.
-        let marked = latency.len();
-        if let Some(limit) = sla_limit(result, SlaMetric::P95Ms) {
-            latency.push(Line::limit(
-                limit,
-                x_max,
-                RED,
-                format!("SLA p95 < {} ms", tick(&limit)),
-            ));
-        }
-        let entries = latency.len() + 1;
-        let rps_max = max_or(rps.iter().map(|p| p.1), 1.0) * headroom(entries);
+            "p95 intended-time ms (right axis)",
+        ));
+    }
+    // Stages are marked with points; the SLA limit pushed next is a plain line.
+    let marked = latency.len();
+    if let Some(limit) = sla_limit(result, SlaMetric::P95Ms) {
+        latency.push(Line::limit(
+            limit,
+            x_max,
+            RED,
+            format!("SLA p95 < {} ms", tick(&limit)),
+        ));
+    }
+    let mut all_keys = vec![rps.key()];
+    all_keys.extend(keys(&latency));
+    let head = Head::new(
+        format!("Capacity: throughput and p95 by {offered}"),
+        all_keys,
+    );
+    svg("capacity", HEIGHT, &head, |root| {
+        let rps_max = max_or(rps.points.iter().map(|p| p.1), 1.0) * HEADROOM;
         let top = latency.iter().flat_map(|l| l.points.iter().map(|p| p.1));
-        let p95_max = max_or(top, 1.0) * headroom(entries);
-        let title = format!("Capacity: throughput and p95 by {offered}");
-        let mut chart = by_load_frame(root, &title, offered, (x_max, rps_max, p95_max))?;
+        let p95_max = max_or(top, 1.0) * HEADROOM;
+        let mut chart = by_load_frame(root, offered, (x_max, rps_max, p95_max))?;
         chart
-            .draw_series(rps.iter().map(|p| Circle::new(*p, 4, BLUE.filled())))
+            .draw_series(rps.points.iter().map(|p| Circle::new(*p, 4, BLUE.filled())))
             .map_err(e)?;
-        Line::solid(rps, BLUE, "requests/s (left)").draw(&mut chart)?;
+        rps.draw(&mut chart)?;
         for (i, line) in latency.into_iter().enumerate() {
             if i < marked {
                 chart
@@ -600,7 +709,7 @@ pub fn capacity_chart(result: &RunResult, cap: &Capacity) -> Result<String, Repo
             }
             line.draw_secondary(&mut chart)?;
         }
-        draw_legend(&mut chart)
+        Ok(())
     })
 }
 

@@ -3,11 +3,17 @@
 //!
 //! Latency is compared on intended-time latency when both runs recorded it (it is what users
 //! saw, and it does not hide a stall), otherwise on service time; the comparison says which.
+//!
+//! The gate is noise-aware: a change over its threshold is a regression only when it also
+//! exceeds [`Tolerances::noise_z`] standard errors of the difference, estimated from each
+//! run's own variation ([`crate::noise`]). A run too short to estimate its noise is judged
+//! on the thresholds alone, and the comparison says so.
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use crate::markdown::cell;
 use crate::model::{LatencyHistogram, RequestStats, RunResult};
+use crate::noise::{Figure, RunNoise};
 use crate::sla::LatencyBasis;
 
 /// Allowed relative change per metric, as fractions (0.10 = 10 %).
@@ -23,6 +29,9 @@ pub struct Tolerances {
     pub error_rate: f64,
     /// Names with fewer requests than this on either side are shown but not judged.
     pub min_requests: u64,
+    /// Standard errors of the difference a change must also exceed to be a regression
+    /// (`None`: the thresholds alone decide, the pre-noise gate).
+    pub noise_z: Option<f64>,
 }
 
 impl Default for Tolerances {
@@ -34,6 +43,7 @@ impl Default for Tolerances {
             rps: 0.10,
             error_rate: 0.10,
             min_requests: 20,
+            noise_z: Some(crate::noise::DEFAULT_Z),
         }
     }
 }
@@ -47,7 +57,22 @@ pub struct MetricDelta {
     pub current: f64,
     /// (current - baseline) / baseline; infinite when the baseline is 0 and current is not.
     pub change: f64,
+    /// The change is worse than the threshold allows (whatever the noise says).
+    pub over_threshold: bool,
+    /// Standard error of the difference, relative to the baseline (0.02 = ±2 %), when both
+    /// runs' noise is known.
+    pub noise: Option<f64>,
+    /// The worsening in standard errors of the difference (negative: an improvement).
+    pub z: Option<f64>,
+    /// Over the threshold and, when the gate is noise-aware and the noise known, beyond it.
     pub regression: bool,
+}
+
+impl MetricDelta {
+    /// Over the threshold but within the runs' noise: shown, not failed.
+    pub fn within_noise(&self) -> bool {
+        self.over_threshold && !self.regression
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -66,6 +91,11 @@ pub struct Comparison {
     /// otherwise vanish from the gate silently.
     pub only_in_baseline: Vec<String>,
     pub only_in_current: Vec<String>,
+    /// How each run's noise was estimated.
+    pub baseline_noise: RunNoise,
+    pub current_noise: RunNoise,
+    /// Standard errors a change had to exceed (`None`: noise ignored).
+    pub noise_z: Option<f64>,
 }
 
 fn change(baseline: f64, current: f64) -> f64 {
@@ -92,87 +122,133 @@ fn latencies<'a>(
     }
 }
 
-fn compare_stats(
-    b: &RequestStats,
-    b_secs: f64,
-    c: &RequestStats,
-    c_secs: f64,
-    t: &Tolerances,
-) -> RequestComparison {
-    let judged = b.requests >= t.min_requests && c.requests >= t.min_requests;
+/// One side of a comparison: a request name's stats, the run's seconds and its noise.
+struct Side<'a> {
+    stats: &'a RequestStats,
+    seconds: f64,
+    noise: &'a RunNoise,
+}
+
+impl Side<'_> {
+    fn error(&self, figure: Figure) -> Option<f64> {
+        self.noise.standard_error(self.stats, self.seconds, figure)
+    }
+}
+
+fn compare_stats(b: Side<'_>, c: Side<'_>, t: &Tolerances) -> RequestComparison {
+    let judged = b.stats.requests >= t.min_requests && c.stats.requests >= t.min_requests;
     let mut deltas = Vec::new();
-    let (b_latency, c_latency, latency) = latencies(b, c);
-    for (metric, q, tol) in [
-        ("p50", 0.5, t.p50),
-        ("p95", 0.95, t.p95),
-        ("p99", 0.99, t.p99),
-    ] {
-        let (bv, cv) = (
-            b_latency.value_at_quantile(q),
-            c_latency.value_at_quantile(q),
-        );
-        let ch = change(bv, cv);
-        deltas.push(MetricDelta {
+    let (b_latency, c_latency, latency) = latencies(b.stats, c.stats);
+    let delta = |metric, figure, (bv, cv): (f64, f64), over: bool| {
+        // Worse means higher, except for throughput.
+        let worsening = if figure == Figure::Rps {
+            bv - cv
+        } else {
+            cv - bv
+        };
+        let spread = match (b.error(figure), c.error(figure)) {
+            (Some(x), Some(y)) => Some((x * x + y * y).sqrt()),
+            _ => None,
+        };
+        let z = spread.map(|s| {
+            if s > 0.0 {
+                worsening / s
+            } else {
+                f64::INFINITY.copysign(worsening)
+            }
+        });
+        let beyond_noise = match (t.noise_z, z) {
+            (Some(limit), Some(z)) => z > limit,
+            _ => true,
+        };
+        let over_threshold = judged && over;
+        MetricDelta {
             metric,
             baseline: bv,
             current: cv,
-            change: ch,
-            regression: judged && ch > tol,
-        });
+            change: change(bv, cv),
+            over_threshold,
+            noise: spread.filter(|_| bv > 0.0).map(|s| s / bv),
+            z,
+            regression: over_threshold && beyond_noise,
+        }
+    };
+    for (metric, figure, q, tol) in [
+        ("p50", Figure::P50, 0.5, t.p50),
+        ("p95", Figure::P95, 0.95, t.p95),
+        ("p99", Figure::P99, 0.99, t.p99),
+    ] {
+        let values = (
+            b_latency.value_at_quantile(q),
+            c_latency.value_at_quantile(q),
+        );
+        deltas.push(delta(
+            metric,
+            figure,
+            values,
+            change(values.0, values.1) > tol,
+        ));
     }
-    let (br, cr) = (b.requests as f64 / b_secs, c.requests as f64 / c_secs);
-    let ch = change(br, cr);
-    deltas.push(MetricDelta {
-        metric: "rps",
-        baseline: br,
-        current: cr,
-        change: ch,
-        regression: judged && -ch > t.rps,
-    });
-    let (be, ce) = (b.error_rate(), c.error_rate());
-    let ch = change(be, ce);
-    deltas.push(MetricDelta {
-        metric: "error_rate",
-        baseline: be,
-        current: ce,
-        change: ch,
-        regression: judged && ch > t.error_rate && ce - be > ERROR_RATE_FLOOR,
-    });
+    let rps = (
+        b.stats.requests as f64 / b.seconds,
+        c.stats.requests as f64 / c.seconds,
+    );
+    deltas.push(delta(
+        "rps",
+        Figure::Rps,
+        rps,
+        -change(rps.0, rps.1) > t.rps,
+    ));
+    let errors = (b.stats.error_rate(), c.stats.error_rate());
+    let over = change(errors.0, errors.1) > t.error_rate && errors.1 - errors.0 > ERROR_RATE_FLOOR;
+    deltas.push(delta("error_rate", Figure::ErrorRate, errors, over));
     RequestComparison {
-        name: c.name.clone(),
+        name: c.stats.name.clone(),
         judged,
         latency,
         deltas,
     }
 }
 
+/// The latency basis the aggregate is compared on, for estimating both runs' noise.
+fn basis_of(baseline: &RunResult, current: &RunResult) -> LatencyBasis {
+    latencies(&baseline.overall(), &current.overall()).2
+}
+
 /// Compares every request name present in both runs, plus the aggregate.
-pub fn compare(baseline: &RunResult, current: &RunResult, t: &Tolerances) -> Comparison {
+pub fn compare<'a>(baseline: &'a RunResult, current: &'a RunResult, t: &Tolerances) -> Comparison {
     let names: BTreeSet<&str> = baseline
         .requests
         .iter()
         .map(|r| r.name.as_str())
         .filter(|n| current.requests.iter().any(|r| r.name == *n))
         .collect();
-    let find = |run: &RunResult, n: &str| run.requests.iter().find(|r| r.name == n).cloned();
+    let find = |run: &'a RunResult, n: &str| run.requests.iter().find(|r| r.name == n);
     let (bs, cs) = (baseline.duration_secs(), current.duration_secs());
+    let basis = basis_of(baseline, current);
+    let (b_noise, c_noise) = (
+        RunNoise::estimate(baseline, basis),
+        RunNoise::estimate(current, basis),
+    );
+    let side = |stats, seconds, noise| Side {
+        stats,
+        seconds,
+        noise,
+    };
     let mut rows: Vec<RequestComparison> = names
         .into_iter()
         .filter_map(|n| {
             Some(compare_stats(
-                &find(baseline, n)?,
-                bs,
-                &find(current, n)?,
-                cs,
+                side(find(baseline, n)?, bs, &b_noise),
+                side(find(current, n)?, cs, &c_noise),
                 t,
             ))
         })
         .collect();
+    let (b_all, c_all) = (baseline.overall(), current.overall());
     rows.push(compare_stats(
-        &baseline.overall(),
-        bs,
-        &current.overall(),
-        cs,
+        side(&b_all, bs, &b_noise),
+        side(&c_all, cs, &c_noise),
         t,
     ));
     let missing_from = |run: &RunResult, other: &RunResult| -> Vec<String> {
@@ -186,6 +262,9 @@ pub fn compare(baseline: &RunResult, current: &RunResult, t: &Tolerances) -> Com
         rows,
         only_in_baseline: missing_from(baseline, current),
         only_in_current: missing_from(current, baseline),
+        baseline_noise: b_noise,
+        current_noise: c_noise,
+        noise_z: t.noise_z,
     }
 }
 
@@ -202,7 +281,7 @@ impl Comparison {
             .collect()
     }
 
-    fn fmt_value(metric: &str, v: f64) -> String {
+    pub fn fmt_value(metric: &str, v: f64) -> String {
         match metric {
             "rps" => format!("{v:.1}"),
             "error_rate" => format!("{:.2} %", v * 100.0),
@@ -210,7 +289,7 @@ impl Comparison {
         }
     }
 
-    fn fmt_change(d: &MetricDelta) -> String {
+    pub fn fmt_change(d: &MetricDelta) -> String {
         if d.change.is_infinite() {
             "new".into()
         } else {
@@ -230,22 +309,64 @@ impl Comparison {
         }
     }
 
+    /// How noise was judged, e.g. "Noise: baseline 20 batches of 6 s, current 20 batches of
+    /// 6 s; a change over its threshold is a regression only beyond 3 standard errors."
+    pub fn noise_note(&self) -> String {
+        let runs = format!(
+            "baseline {}, current {}",
+            self.baseline_noise.describe(),
+            self.current_noise.describe()
+        );
+        match self.noise_z {
+            None => format!("Noise ignored (--ignore-noise): the thresholds alone decide ({runs})."),
+            Some(_) if !self.baseline_noise.is_known() || !self.current_noise.is_known() => format!(
+                "Noise: {runs}; where it is unknown the thresholds alone decide."
+            ),
+            Some(z) => format!(
+                "Noise: {runs}; a change over its threshold is a regression only beyond {} standard errors of the difference.",
+                crate::charts::tick(&z)
+            ),
+        }
+    }
+
+    /// What a delta's verdict is, in words.
+    pub fn verdict(r: &RequestComparison, d: &MetricDelta) -> &'static str {
+        if d.regression {
+            "REGRESSION"
+        } else if d.within_noise() {
+            "within noise"
+        } else if r.judged {
+            "ok"
+        } else {
+            "too few requests"
+        }
+    }
+
+    /// "±2.1 %" (one standard error of the difference), or "–" when unknown.
+    pub fn fmt_noise(d: &MetricDelta) -> String {
+        d.noise
+            .map_or("–".into(), |n| format!("±{:.1} %", n * 100.0))
+    }
+
     /// The latency note and "Only in the baseline: a, b" lines.
     fn preamble(&self) -> String {
-        let mut out = format!("{}\n", self.latency_note());
-        for (side, names) in [
-            ("baseline", &self.only_in_baseline),
-            ("current run", &self.only_in_current),
-        ] {
-            if !names.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "Only in the {side} (not compared): {}",
-                    names.join(", ")
-                );
-            }
+        let mut out = format!("{}\n{}\n", self.latency_note(), self.noise_note());
+        for line in self.one_sided() {
+            let _ = writeln!(out, "{line}");
         }
         out
+    }
+
+    /// "Only in the baseline (not compared): a, b", for each side that has such names.
+    pub fn one_sided(&self) -> Vec<String> {
+        [
+            ("baseline", &self.only_in_baseline),
+            ("current run", &self.only_in_current),
+        ]
+        .into_iter()
+        .filter(|(_, names)| !names.is_empty())
+        .map(|(side, names)| format!("Only in the {side} (not compared): {}", names.join(", ")))
+        .collect()
     }
 
     /// A plain-text table for the terminal.
@@ -253,26 +374,21 @@ impl Comparison {
         let mut out = self.preamble();
         let _ = writeln!(
             out,
-            "{:<32} {:<10} {:>12} {:>12} {:>9}  verdict",
-            "Name", "Metric", "Baseline", "Current", "Change"
+            "{:<32} {:<10} {:>12} {:>12} {:>9} {:>9}  verdict",
+            "Name", "Metric", "Baseline", "Current", "Change", "Noise"
         );
         for r in &self.rows {
             for d in &r.deltas {
-                let verdict = if d.regression {
-                    "REGRESSION"
-                } else if r.judged {
-                    "ok"
-                } else {
-                    "too few requests"
-                };
                 let _ = writeln!(
                     out,
-                    "{:<32} {:<10} {:>12} {:>12} {:>9}  {verdict}",
+                    "{:<32} {:<10} {:>12} {:>12} {:>9} {:>9}  {}",
                     r.name,
                     d.metric,
                     Self::fmt_value(d.metric, d.baseline),
                     Self::fmt_value(d.metric, d.current),
-                    Self::fmt_change(d)
+                    Self::fmt_change(d),
+                    Self::fmt_noise(d),
+                    Self::verdict(r, d)
                 );
             }
         }
@@ -293,24 +409,23 @@ impl Comparison {
             // One paragraph per line: a blank line between them in Markdown.
             let _ = writeln!(out, "{}", preamble.replace('\n', "\n\n"));
         }
-        out.push_str("| Name | Metric | Baseline | Current | Change | Verdict |\n|---|---|---:|---:|---:|:---:|\n");
+        out.push_str("| Name | Metric | Baseline | Current | Change | Noise | Verdict |\n|---|---|---:|---:|---:|---:|:---:|\n");
         for r in &self.rows {
             for d in &r.deltas {
-                let verdict = if d.regression {
-                    "**REGRESSION**"
-                } else if r.judged {
-                    "ok"
-                } else {
-                    "not judged"
+                let verdict = match Self::verdict(r, d) {
+                    "REGRESSION" => "**REGRESSION**",
+                    "too few requests" => "not judged",
+                    other => other,
                 };
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {} | {} | {verdict} |",
+                    "| {} | {} | {} | {} | {} | {} | {verdict} |",
                     cell(&r.name),
                     d.metric,
                     Self::fmt_value(d.metric, d.baseline),
                     Self::fmt_value(d.metric, d.current),
-                    Self::fmt_change(d)
+                    Self::fmt_change(d),
+                    Self::fmt_noise(d)
                 );
             }
         }

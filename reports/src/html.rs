@@ -14,6 +14,25 @@ mod search;
 /// Under the charts that show both latencies: what the difference means.
 const INTENDED_CAPTION: &str = "Solid: service time, from the actual send. Dashed: intended-time latency, from when the request should have been sent, so it includes the time a request waited to be sent; service time alone hides that wait (coordinated omission).";
 
+/// What to read from each chart: one line under it.
+pub(crate) mod captions {
+    pub const CAPACITY: &str = "Read: throughput should rise with users while p95 stays under the SLA line; the knee is where requests/s flattens and p95 climbs.";
+    pub const USERS_AND_RPS: &str = "Read: requests/s should follow the users; requests/s flat while users rise means the target is saturated.";
+    pub const LATENCY_OVER_TIME: &str = "Read: the lines should stay flat and under the SLA line; a spike shows when latency broke.";
+    pub const ERRORS_OVER_TIME: &str = "Read: any red area is requests failing at that moment; a purple line is load the generator could not even send.";
+    pub const SPECTRUM: &str = "Read: the right end is the tail (the slowest 1 %, 0.1 %, 0.01 % of requests); a steep rise there means rare but severe slowness.";
+    pub const PER_REQUEST: &str = "Read: the longest red bars are the requests with the worst tail latency: look there first.";
+}
+
+/// A chart and its caption.
+pub(crate) fn chart_block(h: &mut String, svg: &str, caption: &str) {
+    let _ = write!(
+        h,
+        "<figure class=\"chart\">{svg}<figcaption class=\"note\">{}</figcaption></figure>",
+        esc(caption)
+    );
+}
+
 /// One sentence on dropped arrivals, for every place failures are shown.
 fn dropped_sentence(result: &RunResult) -> String {
     format!(
@@ -23,11 +42,11 @@ fn dropped_sentence(result: &RunResult) -> String {
     )
 }
 
-fn kpi(value: &str, label: &str) -> String {
+pub(crate) fn kpi(value: &str, label: &str) -> String {
     format!("<div class=\"kpi\"><b>{value}</b><span>{label}</span></div>")
 }
 
-const STYLE: &str = "
+pub(crate) const STYLE: &str = "
 body{font-family:'Liberation Sans','DejaVu Sans',Helvetica,Arial,sans-serif;margin:0;color:#222;background:#f6f7f9}
 main{max-width:1000px;margin:0 auto;padding:24px}
 h1{font-size:26px;margin:0 0 4px} h2{font-size:19px;margin:32px 0 10px;border-bottom:1px solid #ddd;padding-bottom:4px}
@@ -43,6 +62,7 @@ td:first-child,th:first-child{text-align:left}td.l,th.l{text-align:left}
 table.meta td:first-child{width:180px;color:#555}
 .ok{color:#1b5e20;font-weight:bold}.bad{color:#b71c1c;font-weight:bold}
 .chart{background:#fff;border:1px solid #e0e0e0;border-radius:6px;margin:10px 0;padding:4px}
+figure.chart{margin:10px 0 18px}figcaption{padding:2px 8px 6px}
 .chart svg{width:100%;height:auto;display:block}
 .note{color:#555;font-size:13px}
 ";
@@ -57,7 +77,7 @@ fn status_cell(row: &CapacityRow) -> String {
 }
 
 /// 57000 → "57,000": counts a reader can take in at a glance.
-fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let first = match digits.len() % 3 {
         0 => 3,
@@ -189,39 +209,46 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
         }
         h.push_str("</table><p class=\"note\">A stage's SLAs are the all-request latency and error-rate thresholds measured on that stage alone, ramp included.</p>");
         if cap.rows.len() > 1 {
-            let _ = write!(
-                h,
-                "<div class=\"chart\">{}</div>",
-                charts::capacity_chart(result, &cap)?
+            chart_block(
+                &mut h,
+                &charts::capacity_chart(result, &cap)?,
+                captions::CAPACITY,
             );
         }
     }
 
-    let caption = if has_intended {
-        format!("<p class=\"note\">{INTENDED_CAPTION}</p>")
-    } else {
-        String::new()
+    let with_intended = |caption: &str| {
+        if has_intended {
+            format!("{caption} {INTENDED_CAPTION}")
+        } else {
+            caption.to_string()
+        }
     };
     h.push_str("<h2>Over time</h2>");
-    for (chart, note) in [
-        (charts::users_and_rps(result)?, ""),
-        (charts::latency_over_time(result)?, caption.as_str()),
-        (charts::error_rate_over_time(result)?, ""),
+    for (chart, caption) in [
+        (
+            charts::users_and_rps(result)?,
+            captions::USERS_AND_RPS.to_string(),
+        ),
+        (
+            charts::latency_over_time(result)?,
+            with_intended(captions::LATENCY_OVER_TIME),
+        ),
+        (
+            charts::error_rate_over_time(result)?,
+            captions::ERRORS_OVER_TIME.to_string(),
+        ),
     ] {
-        let _ = write!(h, "<div class=\"chart\">{chart}</div>{note}");
+        chart_block(&mut h, &chart, &caption);
     }
     h.push_str("<h2>Latency distribution</h2>");
-    let _ = write!(
-        h,
-        "<div class=\"chart\">{}</div>{caption}",
-        charts::percentile_spectrum(result)?
+    chart_block(
+        &mut h,
+        &charts::percentile_spectrum(result)?,
+        &with_intended(captions::SPECTRUM),
     );
     if !result.requests.is_empty() {
-        let _ = write!(
-            h,
-            "<div class=\"chart\">{}</div>",
-            charts::per_request(result)?
-        );
+        chart_block(&mut h, &charts::per_request(result)?, captions::PER_REQUEST);
     }
 
     let intended_th = if has_intended {
@@ -297,29 +324,10 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
     }
 
     h.push_str("<h2>Run</h2><table class=\"meta\">");
-    let rows: Vec<(&str, String)> = vec![
+    let mut rows = crate::settings::run_rows(result);
+    rows.extend([
         (
-            "Scenario",
-            format!("{} ({})", m.scenario_name, m.scenario_source),
-        ),
-        ("Scenario hash", m.scenario_hash.clone()),
-        ("Settings", m.scenario_settings.to_string()),
-        ("Command line", m.command_line.join(" ")),
-        (
-            "Tool version",
-            format!(
-                "skein {}{}",
-                m.tool_version,
-                m.git_sha
-                    .as_deref()
-                    .map(|s| format!(" ({s})"))
-                    .unwrap_or_default()
-            ),
-        ),
-        ("Load model", m.load_model.as_str().to_string()),
-        ("Machine cores", m.machine_cores.to_string()),
-        (
-            "Generator CPU",
+            "Generator CPU".to_string(),
             format!(
                 "{:.1} s ({:.0} % of one core)",
                 result.resources.cpu_seconds,
@@ -327,17 +335,22 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
             ),
         ),
         (
-            "Generator peak RSS",
+            "Generator peak RSS".to_string(),
             format!(
                 "{:.1} MiB",
                 result.resources.peak_rss_bytes as f64 / 1048576.0
             ),
         ),
-        ("Interrupted", m.interrupted.to_string()),
-        ("Partial", m.partial.to_string()),
-    ];
+        ("Interrupted".to_string(), m.interrupted.to_string()),
+        ("Partial".to_string(), m.partial.to_string()),
+    ]);
     for (k, v) in rows {
-        let _ = write!(h, "<tr><td>{k}</td><td class=\"l\">{}</td></tr>", esc(&v));
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"l\">{}</td></tr>",
+            esc(&k),
+            esc(&v)
+        );
     }
     h.push_str("</table></main></body></html>\n");
     Ok(h)

@@ -6,26 +6,37 @@
 //! encoding), [`sla`] (thresholds, verdicts, judging one measurement), [`evaluation`] (SLAs
 //! judged on a run and its stages), [`merge`](mod@merge) (exact combination of
 //! results), [`capacity`] (per-stage capacity table), [`compare`] (baseline regression
-//! gate), renderers [`csv_files`], [`html`] with [`charts`], [`markdown`], [`junit`], and
-//! [`output::write_all`] which writes them all; [`screenshot`] renders a report to PNG with
-//! headless Chromium. [`search`] is a `skein capacity` result; each renderer shows it in its
-//! own `search` child module (`html`, `charts`, `markdown`, `junit`, `csv_files`). With the `fixtures` feature (tests and benchmarks only), `synthetic`
+//! gate) with [`noise`] (how much a figure varies within a run) and its page
+//! [`compare_html`] with [`compare_charts`], renderers [`csv_files`], [`html`] with [`charts`],
+//! [`markdown`], [`junit`], and [`output::write_all`] which writes them all; [`settings`] (a
+//! run's settings as readable rows); [`live`] (a run in progress and its per-second JSON
+//! lines) and [`prometheus`] (its `/metrics` exposition); [`screenshot`] renders a report to
+//! PNG with headless Chromium. [`search`] is a `skein capacity` result; each renderer shows it
+//! in its own `search` child module (`html`, `charts`, `markdown`, `junit`, `csv_files`). With
+//! the `fixtures` feature (tests and benchmarks only), `synthetic`
 //! builds deterministic synthetic runs.
 pub mod capacity;
 pub mod charts;
 pub mod compare;
+pub mod compare_charts;
+pub mod compare_html;
 pub mod csv_files;
 pub mod error;
 pub mod evaluation;
 pub mod histogram;
 pub mod html;
 pub mod junit;
+pub mod live;
+pub mod load_model;
 pub mod markdown;
 pub mod merge;
 pub mod model;
+pub mod noise;
 pub mod output;
+pub mod prometheus;
 pub mod screenshot;
 pub mod search;
+pub mod settings;
 pub mod sla;
 #[cfg(feature = "fixtures")]
 pub mod synthetic;

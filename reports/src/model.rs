@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
 pub use crate::histogram::LatencyHistogram;
+pub use crate::load_model::LoadModel;
 use crate::sla::{SlaThreshold, SlaVerdict};
 
 /// Version of the `results.json` layout. Bump on any incompatible change; readers refuse
@@ -275,29 +276,6 @@ pub struct WorkerContribution {
     /// When the manager stopped hearing from it; its last report still counts.
     pub lost_at: Option<DateTime<Utc>>,
     pub resources: GeneratorResources,
-}
-
-/// How load was generated, which decides what "latency" and "dropped" mean for the run.
-#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, Hash)]
-#[serde(rename_all = "snake_case")]
-pub enum LoadModel {
-    /// A fixed number of users, each sending its next request when the previous finished:
-    /// the offered load falls when the system slows down. Never drops arrivals.
-    #[default]
-    Closed,
-    /// Arrivals at a set rate whatever the system does; an arrival is dropped (counted, not
-    /// sent) when `max_in_flight` requests are already outstanding.
-    Open,
-}
-
-impl LoadModel {
-    /// "closed" or "open", as in results.json.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LoadModel::Closed => "closed",
-            LoadModel::Open => "open",
-        }
-    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

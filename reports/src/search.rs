@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::LoadModel;
+use crate::load_model::LoadModel;
 
 /// Which part of the search a step belongs to.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]

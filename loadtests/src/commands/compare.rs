@@ -37,6 +37,16 @@ pub struct CompareArgs {
     /// Also write the table as Markdown to this file.
     #[arg(long)]
     pub markdown: Option<PathBuf>,
+    /// Also write one self-contained HTML page (baseline and current side by side) to this file.
+    #[arg(long, value_name = "OUT")]
+    pub html: Option<PathBuf>,
+    /// A change over its threshold is a regression only beyond this many standard errors of
+    /// the difference, estimated from each run's own variation (see docs/reports.md).
+    #[arg(long, default_value_t = reports::noise::DEFAULT_Z, value_name = "Z")]
+    pub noise_z: f64,
+    /// Judge on the thresholds alone, ignoring how noisy the runs are.
+    #[arg(long)]
+    pub ignore_noise: bool,
 }
 
 pub fn execute(args: CompareArgs) -> anyhow::Result<Outcome> {
@@ -47,6 +57,7 @@ pub fn execute(args: CompareArgs) -> anyhow::Result<Outcome> {
         ("--p99", args.p99),
         ("--rps", args.rps),
         ("--error-rate", args.error_rate),
+        ("--noise-z", Some(args.noise_z)),
     ] {
         if let Some(v) = value.filter(|v| !(v.is_finite() && *v >= 0.0)) {
             return Err(Failure::Usage(format!(
@@ -72,11 +83,18 @@ pub fn execute(args: CompareArgs) -> anyhow::Result<Outcome> {
         rps: pct(args.rps),
         error_rate: pct(args.error_rate),
         min_requests: args.min_requests,
+        noise_z: (!args.ignore_noise).then_some(args.noise_z),
     };
     let comparison = compare(baseline, current, &tolerances);
     print!("{}", comparison.to_text());
     if let Some(path) = &args.markdown {
         std::fs::write(path, comparison.to_markdown())
+            .map_err(|e| Failure::Aborted(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if let Some(path) = &args.html {
+        let page = reports::compare_html::render(&comparison, baseline, current, &tolerances)
+            .map_err(|e| Failure::Aborted(format!("cannot render the comparison page: {e}")))?;
+        std::fs::write(path, page)
             .map_err(|e| Failure::Aborted(format!("cannot write {}: {e}", path.display())))?;
     }
     let regressions = comparison.regressions();

@@ -1,6 +1,7 @@
 //! One module per `skein` subcommand ([`crate::cli::Command::execute`] routes to them).
 pub mod capacity;
 pub mod compare;
+pub mod live_args;
 pub mod load_args;
 pub mod manager;
 pub mod report;

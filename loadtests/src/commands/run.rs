@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::commands::live_args::LiveArgs;
 use crate::commands::load_args::LoadArgs;
 use crate::commands::target::Target;
 use crate::engine::{StopHandle, StopReason};
 use crate::exit::{Failure, Outcome};
 use crate::live::{spawn_live_line, summary_table};
+use crate::live_outputs::LiveOutputs;
 use crate::recorder::Recorder;
 use crate::results::default_out_dir;
 use crate::runner::{run_plan, RunPlan};
@@ -20,6 +22,8 @@ use crate::signals;
 pub struct RunArgs {
     #[command(flatten)]
     pub load: LoadArgs,
+    #[command(flatten)]
+    pub live: LiveArgs,
     /// Not a `run` flag: caught to say which flag is meant.
     #[arg(long = "token", hide = true)]
     pub misplaced_token: Option<String>,
@@ -55,7 +59,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<Outcome> {
         .and_then(|s| s.with_overrides(&overrides))
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let live_every = load.live_every();
-    run_scenario(scenario, load.target_token, load.out, live_every)
+    run_scenario(scenario, load.target_token, load.out, live_every, args.live)
 }
 
 pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
@@ -69,7 +73,13 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
         .map_err(|e| Failure::Usage(e.to_string()))?;
     scenario.name = "demo".into();
     scenario.host = None;
-    run_scenario(scenario, None, args.out, Duration::from_secs(5))
+    run_scenario(
+        scenario,
+        None,
+        args.out,
+        Duration::from_secs(5),
+        LiveArgs::default(),
+    )
 }
 
 fn run_scenario(
@@ -77,8 +87,14 @@ fn run_scenario(
     target_token: Option<String>,
     out: Option<PathBuf>,
     live_every: Duration,
+    live_args: LiveArgs,
 ) -> anyhow::Result<Outcome> {
     signals::install();
+    let live_outputs =
+        LiveOutputs::start(&live_args.config()).map_err(|e| Failure::Usage(e.to_string()))?;
+    if let Some(addr) = live_outputs.metrics_addr() {
+        eprintln!("skein: Prometheus metrics at http://{addr}/metrics");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -96,6 +112,7 @@ fn run_scenario(
 
         let plan = RunPlan::new(scenario, host, token);
         let recorder = Arc::new(Recorder::new());
+        live_outputs.attach(recorder.clone(), &plan.scenario);
         let stop = StopHandle::default();
         let interrupt = {
             let stop = stop.clone();
@@ -111,6 +128,9 @@ fn run_scenario(
         interrupt.abort();
         target.shutdown().await;
         let result = result.map_err(|e| Failure::Aborted(e.to_string()))?;
+        live_outputs
+            .finish()
+            .map_err(|e| Failure::Aborted(e.to_string()))?;
 
         println!("{}", summary_table(&result));
         if plan.launch.is_open() {

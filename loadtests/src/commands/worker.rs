@@ -4,9 +4,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::commands::live_args::LiveArgs;
 use crate::distributed::faults::ReportFaults;
 use crate::distributed::worker::{run_worker, WorkerConfig, WorkerEnd};
 use crate::exit::{Failure, Outcome};
+use crate::live_outputs::LiveOutputs;
 use crate::scenario::{self, parse_duration};
 
 #[derive(Debug, clap::Args)]
@@ -31,6 +33,8 @@ pub struct WorkerArgs {
     /// How long to keep trying to reach the manager at start.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub connect_timeout: Duration,
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 fn default_id() -> String {
@@ -52,6 +56,11 @@ pub fn execute(args: WorkerArgs) -> anyhow::Result<Outcome> {
         ),
         None => None,
     };
+    let live =
+        LiveOutputs::start(&args.live.config()).map_err(|e| Failure::Usage(e.to_string()))?;
+    if let Some(addr) = live.metrics_addr() {
+        eprintln!("skein worker: Prometheus metrics at http://{addr}/metrics");
+    }
     let config = WorkerConfig {
         manager: args.manager.trim_end_matches('/').to_string(),
         token: args.token,
@@ -60,6 +69,7 @@ pub fn execute(args: WorkerArgs) -> anyhow::Result<Outcome> {
         out: args.out,
         connect_timeout: args.connect_timeout,
         faults: ReportFaults::from_env().map_err(|e| Failure::Usage(e.to_string()))?,
+        live,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -20,6 +20,7 @@ use super::share::{remaining, summary, worker_plan};
 use super::totals::Measurements;
 use crate::engine::{StopHandle, StopReason};
 use crate::exit::Failure;
+use crate::live_outputs::LiveOutputs;
 use crate::recorder::Recorder;
 use crate::results::{self, default_out_dir};
 use crate::runner::{run_plan, RunPlan};
@@ -43,6 +44,8 @@ pub struct WorkerConfig {
     pub connect_timeout: Duration,
     /// Test only: reports to drop, repeat or send late (see [`super::faults`]).
     pub faults: ReportFaults,
+    /// `/metrics` and `--jsonl` of this worker's own share (attached when the run starts).
+    pub live: LiveOutputs,
 }
 
 /// How a worker's part ended.
@@ -451,6 +454,7 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
         }
     }
     let recorder = Arc::new(Recorder::new());
+    config.live.attach(recorder.clone(), &scenario);
     part_tx.send_replace(Some(recorder.clone()));
 
     let mut end = WorkerEnd::Finished;
@@ -520,6 +524,9 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
         }
     }
     recorder.roll(true);
+    if let Err(e) = config.live.finish() {
+        eprintln!("skein worker {}: {e}", config.id);
+    }
 
     if let Some(why) = lost {
         let dir = config

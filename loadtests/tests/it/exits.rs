@@ -22,15 +22,7 @@ fn an_sla_failure_exits_1_and_says_which() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = scenario_file(dir.path(), "slow", SHORT);
     let out = dir.path().join("out");
-    let o = run(&[
-        "run",
-        "--scenario",
-        scenario.to_str().unwrap(),
-        "--host",
-        &server.url,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_scenario(&scenario, &server.url, &out, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("[FAIL] p95_ms < 200.0 ms"), "{stdout}");

@@ -4,6 +4,7 @@ mod support;
 
 mod bad_input;
 mod capacity;
+mod compare_real_runs;
 mod coordinated_omission;
 mod distributed;
 mod distributed_deploy;
@@ -11,6 +12,7 @@ mod distributed_faults;
 mod distributed_netns;
 mod exits;
 mod input_properties;
+mod live_metrics;
 mod module_graph;
 mod open_model;
 mod report_commands;

@@ -51,6 +51,21 @@ pub fn run(args: &[&str]) -> Output {
     skein().args(args).output().expect("run skein")
 }
 
+/// `skein run --scenario SCENARIO --host HOST --out OUT` plus `extra`.
+pub fn run_scenario(scenario: &Path, host: &str, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "run",
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--host",
+        host,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    run(&args)
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }

@@ -16,6 +16,10 @@ run_time = "8s"
 class = "TrainingAPIUser"
 weight = 1
 think_time = ["0s", "5ms"]
+# The weights are the point here, not latency: a machine busy with other tests must not
+# fail this test through the default p95 limit.
+[sla]
+p95_ms = 60000
 "#,
     );
     let out = dir.path().join("out");
@@ -28,7 +32,7 @@ think_time = ["0s", "5ms"]
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let r = results(&out);
     let total = r.overall().requests as f64;
     assert!(total >= 2_000.0, "only {total} requests");

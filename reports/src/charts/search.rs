@@ -8,8 +8,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    by_load_frame, draw_legend, e, headroom, max_or, sla_limit, svg, tick, Line, BLUE, GREEN, GREY,
-    HEIGHT, ORANGE, PURPLE, RED,
+    by_load_frame, e, keys, max_or, sla_limit, svg, tick, Head, Key, KeyStyle, Line, BLUE, GREEN,
+    GREY, HEADROOM, HEIGHT, ORANGE, PURPLE, RED,
 };
 use crate::error::ReportError;
 use crate::model::{LoadModel, RunResult};
@@ -59,39 +59,47 @@ fn markers(search: &CapacitySearch, x_max: f64) -> Vec<Marker> {
 /// steps are dots, broken ones crosses; in the open model a dashed grey line shows the
 /// throughput that would keep up with the offered rate.
 pub fn search_chart(result: &RunResult, search: &CapacitySearch) -> Result<String, ReportError> {
-    svg("capacity search", HEIGHT + 60, |root| {
-        let steps = search.by_load();
-        let x_max = max_or(steps.iter().map(|(_, s)| s.offered), 1.0) * 1.1;
-        let offered = match search.model {
-            LoadModel::Open => "offered arrivals/s",
-            LoadModel::Closed => "concurrent users",
-        };
-        let rps: Vec<(f64, f64)> = steps.iter().map(|(_, s)| (s.offered, s.rps)).collect();
-        let p95: Vec<(f64, f64)> = steps.iter().map(|(_, s)| (s.offered, s.p95_ms)).collect();
-        let mut left = vec![Line::solid(rps.clone(), BLUE, "requests/s (left)")];
-        if search.model == LoadModel::Open {
-            let ideal = vec![(0.0, 0.0), (x_max, x_max)];
-            left.push(Line {
-                width: 1,
-                ..Line::dashed(ideal, GREY, "requests/s = offered (left)")
-            });
-        }
-        let mut right = vec![Line::solid(p95.clone(), ORANGE, "p95 ms (right)")];
-        if let Some(limit) = sla_limit(result, SlaMetric::P95Ms) {
-            right.push(Line::limit(
-                limit,
-                x_max,
-                RED,
-                format!("SLA p95 < {} ms (right)", tick(&limit)),
-            ));
-        }
-        // One more legend entry: the cross of a broken step.
-        let entries = left.len() + right.len() + 1;
-        let rps_max = max_or(rps.iter().map(|p| p.1), 1.0) * headroom(entries);
+    let steps = search.by_load();
+    let x_max = max_or(steps.iter().map(|(_, s)| s.offered), 1.0) * 1.1;
+    let offered = match search.model {
+        LoadModel::Open => "offered arrivals/s",
+        LoadModel::Closed => "concurrent users",
+    };
+    let rps: Vec<(f64, f64)> = steps.iter().map(|(_, s)| (s.offered, s.rps)).collect();
+    let p95: Vec<(f64, f64)> = steps.iter().map(|(_, s)| (s.offered, s.p95_ms)).collect();
+    let mut left = vec![Line::solid(rps.clone(), BLUE, "requests/s (left axis)")];
+    if search.model == LoadModel::Open {
+        let ideal = vec![(0.0, 0.0), (x_max, x_max)];
+        left.push(Line {
+            width: 1,
+            ..Line::dashed(ideal, GREY, "requests/s = offered (left axis)")
+        });
+    }
+    let mut right = vec![Line::solid(p95.clone(), ORANGE, "p95 ms (right axis)")];
+    if let Some(limit) = sla_limit(result, SlaMetric::P95Ms) {
+        right.push(Line::limit(
+            limit,
+            x_max,
+            RED,
+            format!("SLA p95 < {} ms (right axis)", tick(&limit)),
+        ));
+    }
+    let mut all_keys = keys(&left);
+    all_keys.extend(keys(&right));
+    all_keys.push(Key {
+        label: "step broke an SLA (red cross)".into(),
+        color: RED,
+        style: KeyStyle::Swatch,
+    });
+    let head = Head::new(
+        format!("Capacity search: throughput and p95 by {offered}"),
+        all_keys,
+    );
+    svg("capacity search", HEIGHT + 60, &head, |root| {
+        let rps_max = max_or(rps.iter().map(|p| p.1), 1.0) * HEADROOM;
         let top = right.iter().flat_map(|l| l.points.iter().map(|p| p.1));
-        let p95_max = max_or(top, 1.0) * headroom(entries);
-        let title = format!("Capacity search: throughput and p95 by {offered}");
-        let mut chart = by_load_frame(root, &title, offered, (x_max, rps_max, p95_max))?;
+        let p95_max = max_or(top, 1.0) * HEADROOM;
+        let mut chart = by_load_frame(root, offered, (x_max, rps_max, p95_max))?;
 
         for marker in markers(search, x_max) {
             chart
@@ -138,12 +146,7 @@ pub fn search_chart(result: &RunResult, search: &CapacitySearch) -> Result<Strin
         for line in right {
             line.draw_secondary(&mut chart)?;
         }
-        chart
-            .draw_secondary_series(std::iter::empty::<Cross<(f64, f64), i32>>())
-            .map_err(e)?
-            .label("step broke an SLA")
-            .legend(|(x, y)| Cross::new((x + 10, y), 5, RED.stroke_width(2)));
-        draw_legend(&mut chart)
+        Ok(())
     })
 }
 

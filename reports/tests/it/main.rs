@@ -5,4 +5,5 @@ mod compare_gate;
 mod intended_and_dropped;
 mod merge_exactness;
 mod model_format;
+mod noise_gate;
 mod renderers;
