@@ -67,9 +67,13 @@ pub fn search_chart(result: &RunResult, search: &CapacitySearch) -> Result<Strin
     };
     let rps: Vec<(f64, f64)> = steps.iter().map(|(_, s)| (s.offered, s.rps)).collect();
     let p95: Vec<(f64, f64)> = steps.iter().map(|(_, s)| (s.offered, s.p95_ms)).collect();
+    let rps_max = max_or(rps.iter().map(|p| p.1), 1.0) * HEADROOM;
     let mut left = vec![Line::solid(rps.clone(), BLUE, "requests/s (left axis)")];
     if search.model == LoadModel::Open {
-        let ideal = vec![(0.0, 0.0), (x_max, x_max)];
+        // Ends inside the plot: plotters clamps a point past the axis instead of clipping
+        // the segment, which would bend the line.
+        let end = x_max.min(rps_max);
+        let ideal = vec![(0.0, 0.0), (end, end)];
         left.push(Line {
             width: 1,
             ..Line::dashed(ideal, GREY, "requests/s = offered (left axis)")
@@ -96,7 +100,6 @@ pub fn search_chart(result: &RunResult, search: &CapacitySearch) -> Result<Strin
         all_keys,
     );
     svg("capacity search", HEIGHT + 60, &head, |root| {
-        let rps_max = max_or(rps.iter().map(|p| p.1), 1.0) * HEADROOM;
         let top = right.iter().flat_map(|l| l.points.iter().map(|p| p.1));
         let p95_max = max_or(top, 1.0) * HEADROOM;
         let mut chart = by_load_frame(root, offered, (x_max, rps_max, p95_max))?;
