@@ -48,17 +48,22 @@ pub fn stage_breaches<'t>(
     stage: &StageResult,
     thresholds: &'t [SlaThreshold],
 ) -> Vec<&'t SlaThreshold> {
-    let m = Measurement {
+    let m = stage_measurement(stage);
+    thresholds
+        .iter()
+        .filter(|t| t.request.is_none() && t.metric != SlaMetric::MinRps)
+        .filter(|t| !t.holds(t.judge(&m).measured))
+        .collect()
+}
+
+/// What a stage measured, as the SLAs judge it.
+pub fn stage_measurement(stage: &StageResult) -> Measurement<'_> {
+    Measurement {
         requests: stage.requests,
         service: &stage.latency,
         intended: &stage.intended,
         error_rate: stage.error_rate(),
         dropped_rate: stage.dropped_rate(),
         rps: stage.rps(),
-    };
-    thresholds
-        .iter()
-        .filter(|t| t.request.is_none() && t.metric != SlaMetric::MinRps)
-        .filter(|t| !t.holds(t.judge(&m).measured))
-        .collect()
+    }
 }

@@ -10,21 +10,26 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
-use reports::sla::Measurement;
+use chrono::Utc;
 use reports::{
-    LatencyBasis, LoadModel, RunResult, SearchOutcome, SearchPhase, SearchStep, SecondSample,
-    SlaMetric, SlaThreshold, StageResult,
+    CapacitySearch, LoadModel, RunResult, SearchOutcome, SlaMetric, SlaThreshold, StageResult,
 };
 
+use crate::capacity::step::{
+    judge, judged_capacity, needed_requests, step_line, step_scenario, step_stage, thresholds,
+    window_stage, Window,
+};
 use crate::capacity::{Next, Search, SearchSpec};
 use crate::commands::target::Target;
+use crate::distributed::manager::{run_manager, ManagerConfig};
+use crate::distributed::protocol::ScenarioSpec;
+use crate::distributed::search::SearchSettings;
 use crate::engine::{StopHandle, StopReason};
 use crate::exit::{Failure, Outcome};
 use crate::recorder::Recorder;
 use crate::results::{self, default_out_dir, ResultInput};
 use crate::runner::{run_plan, RunPlan};
-use crate::scenario::{self, parse_duration, Scenario, Stage};
+use crate::scenario::{self, parse_duration, Scenario};
 use crate::signals;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -78,6 +83,18 @@ pub struct CapacityArgs {
     /// Results directory [default: reports/out/<scenario>-capacity-<UTC timestamp>/].
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Drive the search over this many `skein worker`s (this process is their manager).
+    #[arg(long)]
+    pub expect_workers: Option<usize>,
+    /// Distributed: the address workers connect to.
+    #[arg(long, default_value = "127.0.0.1:5557", env = "SKEIN_MANAGER_BIND")]
+    pub bind: std::net::SocketAddr,
+    /// Distributed: the manager/worker secret.
+    #[arg(long, env = "SKEIN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Distributed: how long to wait for --expect-workers (exit 3 after).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub wait_timeout: Duration,
 }
 
 /// `5%` or `0.05`.
@@ -144,53 +161,6 @@ pub fn parse_sla(text: &str) -> Result<SlaThreshold, String> {
     Ok(SlaThreshold::new(metric, None, limit))
 }
 
-/// The scenario's all-request SLAs with `--sla`s replacing those of the same metric.
-fn thresholds(scenario: &Scenario, flags: &[SlaThreshold]) -> Vec<SlaThreshold> {
-    let basis = scenario
-        .thresholds
-        .first()
-        .map_or(LatencyBasis::Intended, |t| t.latency);
-    let mut out: Vec<SlaThreshold> = scenario
-        .thresholds
-        .iter()
-        .filter(|t| t.request.is_none() && !flags.iter().any(|f| f.metric == t.metric))
-        .cloned()
-        .collect();
-    out.extend(flags.iter().cloned().map(|mut f| {
-        f.latency = basis;
-        f
-    }));
-    out
-}
-
-/// The scenario as one step: a single stage at `offered`, warm-up and window together.
-fn step_scenario(base: &Scenario, model: LoadModel, offered: f64, duration: Duration) -> Scenario {
-    let mut s = base.clone();
-    s.staged = false;
-    s.stages = vec![match model {
-        LoadModel::Open => Stage::open(offered, Duration::ZERO, duration),
-        LoadModel::Closed => Stage::closed(offered as u64, offered.max(1.0), duration),
-    }];
-    s
-}
-
-/// Requests a window needs before its highest latency percentile is more than noise: ten
-/// samples beyond it (p95: 200, p99: 1,000).
-fn needed_requests(thresholds: &[SlaThreshold]) -> u64 {
-    thresholds
-        .iter()
-        .filter_map(|t| match t.metric {
-            SlaMetric::P50Ms => Some(0.5),
-            SlaMetric::P90Ms => Some(0.9),
-            SlaMetric::P95Ms => Some(0.95),
-            SlaMetric::P99Ms => Some(0.99),
-            _ => None,
-        })
-        .map(|q: f64| (10.0 / (1.0 - q)).ceil() as u64)
-        .max()
-        .unwrap_or(20)
-}
-
 pub fn execute(args: CapacityArgs) -> anyhow::Result<Outcome> {
     let base = scenario::load(&args.scenario).map_err(|e| Failure::Usage(e.to_string()))?;
     if let Some(host) = &args.host {
@@ -240,6 +210,12 @@ pub fn execute(args: CapacityArgs) -> anyhow::Result<Outcome> {
         resolution: args.resolution,
     };
     signals::install();
+    if let Some(workers) = args.expect_workers {
+        if workers == 0 {
+            return Err(Failure::Usage("--expect-workers must be at least 1".into()).into());
+        }
+        return run_distributed(base, thresholds, spec, args, workers);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -334,60 +310,53 @@ async fn search(
         let step = judge(
             offered,
             phase,
-            &recorder,
-            &windows,
+            &window_of(&recorder, &windows),
             args.warmup,
             extensions,
             &thresholds,
         );
-        eprintln!(
-            "skein capacity: step {} ({:?}): {} {} -> {:.1} req/s, p95 {:.1} ms, errors {:.2} %{}: {}",
-            search.steps().len() + 1,
-            phase,
-            offered,
-            if model == LoadModel::Open { "arrivals/s" } else { "users" },
-            step.rps,
-            step.p95_ms,
-            step.error_rate * 100.0,
-            if step.dropped > 0 {
-                format!(", {} dropped", step.dropped)
-            } else {
-                String::new()
-            },
-            if step.held {
-                "held".to_string()
-            } else {
-                format!("broken ({})", step.broken_by.join(", "))
-            }
-        );
+        eprintln!("{}", step_line(search.steps().len() + 1, model, &step));
         search.record(step);
     }
     interrupt.abort();
     target.shutdown().await;
 
-    let found = search.result();
     let input = ResultInput {
         scenario: &base,
         stages: &[],
         host: &args.host.clone().unwrap_or_default(),
         command_line: &std::env::args().collect::<Vec<_>>(),
     };
-    let mut result = results::build(&input, &recorder, stop.reason(), None);
+    let result = results::build(&input, &recorder, stop.reason(), None);
+    finish(result, search.result(), &thresholds, &base.name, args.out)
+}
+
+/// Writes a search's result (its steps as the stages, the SLAs judged on the reported
+/// capacity's window), prints the verdict and says how the search ended.
+fn finish(
+    mut result: RunResult,
+    found: CapacitySearch,
+    thresholds: &[SlaThreshold],
+    name: &str,
+    out: Option<PathBuf>,
+) -> anyhow::Result<Outcome> {
+    let model = found.model;
     result.metadata.load_model = model;
+    result.thresholds = thresholds.to_vec();
     result.stages = found
         .steps
         .iter()
         .enumerate()
         .map(|(i, s)| step_stage(i, s, model, &result.series))
         .collect();
-    result.slas = judged_capacity(&found, &result, &thresholds);
+    result.slas = judged_capacity(&found, &result, thresholds);
     let verdict = found.verdict();
     let knee = found.knee_text();
-    result.capacity_search = Some(found.clone());
+    let outcome = found.outcome;
+    let held = found.max_sustainable.is_some();
+    result.capacity_search = Some(found);
 
-    let dir = args
-        .out
-        .unwrap_or_else(|| default_out_dir(&format!("{}-capacity", base.name)));
+    let dir = out.unwrap_or_else(|| default_out_dir(&format!("{name}-capacity")));
     reports::write_all(&result, &dir)
         .map_err(|e| Failure::Aborted(format!("cannot write results: {e}")))?;
     println!("{verdict}");
@@ -398,21 +367,85 @@ async fn search(
         "skein capacity: results in {} (open report.html)",
         dir.display()
     );
-    Ok(match found.outcome {
+    Ok(match outcome {
         SearchOutcome::Interrupted => Outcome::Interrupted,
         SearchOutcome::Found | SearchOutcome::MaxHeld => Outcome::Passed,
-        SearchOutcome::BudgetExhausted if found.max_sustainable.is_some() => Outcome::Passed,
+        SearchOutcome::BudgetExhausted if held => Outcome::Passed,
         SearchOutcome::BudgetExhausted | SearchOutcome::LowestBroke => Outcome::SlaFailed,
     })
 }
 
-/// Steps are measured in whole seconds of the per-second series.
-fn whole_seconds(d: Duration) -> Duration {
-    Duration::from_secs(d.as_secs() + u64::from(d.subsec_nanos() > 0))
+/// The search driven by a manager over `--expect-workers` workers (see
+/// [`crate::distributed::search`]).
+fn run_distributed(
+    base: Scenario,
+    thresholds: Vec<SlaThreshold>,
+    spec: SearchSpec,
+    args: CapacityArgs,
+    expect_workers: usize,
+) -> anyhow::Result<Outcome> {
+    let token = args.token.clone().unwrap_or_default();
+    if token.trim().is_empty() {
+        return Err(Failure::Usage(
+            "a distributed search needs the manager/worker secret: give --token (or SKEIN_TOKEN)"
+                .into(),
+        )
+        .into());
+    }
+    let host = args
+        .host
+        .clone()
+        .or_else(|| base.host.clone())
+        .ok_or_else(|| {
+            Failure::Usage(
+                "a distributed search needs a target: give --host or a `host` in the scenario"
+                    .into(),
+            )
+        })?;
+    let source =
+        scenario::load_source(&args.scenario).map_err(|e| Failure::Usage(e.to_string()))?;
+    let config = ManagerConfig {
+        spec: ScenarioSpec {
+            name: source.name,
+            source: source.file,
+            text: source.text,
+            users: None,
+            spawn_rate: None,
+            rate: None,
+            run_time_ms: None,
+            hash: base.hash(),
+        },
+        search: Some(SearchSettings {
+            spec,
+            warmup: args.warmup,
+            step_time: args.step_time,
+            budget: args.budget,
+            thresholds: thresholds.clone(),
+        }),
+        host,
+        target_token: args
+            .target_token
+            .clone()
+            .or_else(|| base.token.clone())
+            .unwrap_or_else(|| target_server::DEFAULT_TOKEN.to_string()),
+        token,
+        expect_workers,
+        bind: args.bind,
+        wait_timeout: args.wait_timeout,
+        live_every: Duration::from_secs(5),
+        command_line: std::env::args().collect(),
+        scenario: base.clone(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let outcome = runtime.block_on(run_manager(config))?;
+    let found = outcome
+        .search
+        .ok_or_else(|| Failure::Aborted("the manager ran no search".into()))?;
+    finish(outcome.result, found, &thresholds, &base.name, args.out)
 }
-
-/// A measurement window: unix seconds `from..to` of the per-second series.
-type Window = (i64, i64);
 
 /// The windows' seconds of the recorder's series, added up.
 fn window_of(recorder: &Recorder, windows: &[Window]) -> StageResult {
@@ -420,136 +453,9 @@ fn window_of(recorder: &Recorder, windows: &[Window]) -> StageResult {
     window_stage(&series, windows)
 }
 
-fn window_stage(series: &[SecondSample], windows: &[Window]) -> StageResult {
-    let seconds: i64 = windows.iter().map(|(a, b)| b - a).sum();
-    let start = DateTime::<Utc>::from_timestamp(windows[0].0, 0).unwrap_or_default();
-    let end = start + chrono::Duration::seconds(seconds);
-    let mut stage = StageResult::new(0, 0, start, end);
-    for s in series {
-        if windows
-            .iter()
-            .any(|(a, b)| s.unix_second >= *a && s.unix_second < *b)
-        {
-            stage.add_second(s);
-        }
-    }
-    stage
-}
-
-/// Judges a step's windows against the thresholds; an open step that dropped arrivals broke.
-fn judge(
-    offered: f64,
-    phase: SearchPhase,
-    recorder: &Recorder,
-    windows: &[Window],
-    warmup: Duration,
-    extensions: u32,
-    thresholds: &[SlaThreshold],
-) -> SearchStep {
-    let stage = window_of(recorder, windows);
-    let m = measurement(&stage);
-    let verdicts: Vec<_> = thresholds.iter().map(|t| t.judge(&m)).collect();
-    let mut broken_by: Vec<String> = verdicts
-        .iter()
-        .filter(|v| !v.passed)
-        .map(|v| {
-            let op = if v.threshold.metric.is_floor() {
-                "<"
-            } else {
-                ">"
-            };
-            format!(
-                "{} {} {op} {}",
-                v.threshold.metric.key(),
-                v.threshold.metric.format(v.measured),
-                v.threshold.metric.format(v.threshold.limit)
-            )
-        })
-        .collect();
-    if stage.dropped > 0
-        && !verdicts
-            .iter()
-            .any(|v| v.threshold.metric == SlaMetric::DroppedRate)
-    {
-        broken_by.push(format!("{} arrivals dropped", stage.dropped));
-    }
-    let basis = thresholds
-        .iter()
-        .find(|t| t.metric.is_latency())
-        .map_or(LatencyBasis::Intended, |t| t.latency);
-    let latency = if basis == LatencyBasis::Intended && !stage.intended.is_empty() {
-        &stage.intended
-    } else {
-        &stage.latency
-    };
-    SearchStep {
-        phase,
-        offered,
-        started_at: stage.started_at,
-        ended_at: stage.ended_at,
-        warmup_secs: warmup.as_secs_f64(),
-        extensions,
-        requests: stage.requests,
-        failures: stage.failures,
-        dropped: stage.dropped,
-        rps: stage.rps(),
-        p50_ms: latency.value_at_quantile(0.50),
-        p95_ms: latency.value_at_quantile(0.95),
-        p99_ms: latency.value_at_quantile(0.99),
-        error_rate: stage.error_rate(),
-        dropped_rate: stage.dropped_rate(),
-        held: stage.requests > 0 && broken_by.is_empty(),
-        broken_by: if stage.requests == 0 {
-            vec!["no request completed".into()]
-        } else {
-            broken_by
-        },
-    }
-}
-
-fn measurement(stage: &StageResult) -> Measurement<'_> {
-    Measurement {
-        requests: stage.requests,
-        service: &stage.latency,
-        intended: &stage.intended,
-        error_rate: stage.error_rate(),
-        dropped_rate: stage.dropped_rate(),
-        rps: stage.rps(),
-    }
-}
-
-/// A step as a stage of the result: its measurement window, its offered load.
-fn step_stage(
-    index: usize,
-    step: &SearchStep,
-    model: LoadModel,
-    series: &[SecondSample],
-) -> StageResult {
-    let mut stage = window_stage(
-        series,
-        &[(step.started_at.timestamp(), step.ended_at.timestamp())],
-    );
-    stage.index = index;
-    match model {
-        LoadModel::Open => stage.target_rate = Some(step.offered),
-        LoadModel::Closed => stage.target_users = step.offered as u64,
-    }
-    stage
-}
-
-/// The SLA verdicts of the reported capacity: its step's window judged against every
-/// threshold (or, without one, the lowest step's).
-fn judged_capacity(
-    found: &reports::CapacitySearch,
-    result: &RunResult,
-    thresholds: &[SlaThreshold],
-) -> Vec<reports::SlaVerdict> {
-    let Some(index) = found.max_sustainable.or(found.first_break) else {
-        return Vec::new();
-    };
-    let stage = &result.stages[index];
-    let m = measurement(stage);
-    thresholds.iter().map(|t| t.judge(&m)).collect()
+/// Steps are measured in whole seconds of the per-second series.
+fn whole_seconds(d: Duration) -> Duration {
+    Duration::from_secs(d.as_secs() + u64::from(d.subsec_nanos() > 0))
 }
 
 #[cfg(test)]
@@ -583,23 +489,5 @@ mod tests {
         assert!(parse_percent("0%").is_err());
         assert!(parse_percent("100%").is_err());
         assert!(parse_percent("x").is_err());
-    }
-
-    #[test]
-    fn windows_are_their_seconds_of_the_series() {
-        let series: Vec<SecondSample> = (100..110)
-            .map(|t| {
-                let mut s = SecondSample::empty(t);
-                s.requests = 10;
-                s
-            })
-            .collect();
-        let stage = window_stage(&series, &[(103, 108)]);
-        assert_eq!(stage.requests, 50);
-        assert_eq!(stage.rps(), 10.0, "requests per measured second");
-        // Two windows (an extended step) add up.
-        let stage = window_stage(&series, &[(100, 102), (105, 106)]);
-        assert_eq!(stage.requests, 30);
-        assert_eq!(stage.rps(), 10.0);
     }
 }

@@ -68,6 +68,7 @@ pub fn execute(args: ManagerArgs) -> anyhow::Result<Outcome> {
     let name = scenario.name.clone();
     let config = ManagerConfig {
         scenario,
+        search: None,
         spec,
         host,
         target_token,

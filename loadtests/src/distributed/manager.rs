@@ -33,6 +33,9 @@ pub const START_DELAY: Duration = Duration::from_secs(2);
 
 pub struct ManagerConfig {
     pub scenario: Scenario,
+    /// `skein capacity` over the workers: the manager runs the search's steps instead of the
+    /// scenario's stages (see [`super::search`]).
+    pub search: Option<super::search::SearchSettings>,
     pub spec: ScenarioSpec,
     pub host: String,
     pub target_token: String,
@@ -45,29 +48,31 @@ pub struct ManagerConfig {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Phase {
+pub(super) enum Phase {
     Waiting,
     Running,
     Stopping,
     Done,
 }
 
-struct Shared {
-    registry: Registry,
-    phase: Phase,
-    run_start: Option<SystemTime>,
+pub(super) struct Shared {
+    pub(super) registry: Registry,
+    pub(super) phase: Phase,
+    pub(super) run_start: Option<SystemTime>,
+    /// A capacity search's current step, replacing the scenario's stages in the shares.
+    pub(super) stages: Option<Vec<crate::scenario::Stage>>,
     version: u64,
     assignments: std::collections::HashMap<String, Assignment>,
-    interrupted: bool,
+    pub(super) interrupted: bool,
 }
 
 #[derive(Clone)]
-struct AppState {
-    shared: Arc<Mutex<Shared>>,
+pub(super) struct AppState {
+    pub(super) shared: Arc<Mutex<Shared>>,
     token: Arc<str>,
     run_id: Arc<str>,
     spec: Arc<ScenarioSpec>,
-    scenario: Arc<Scenario>,
+    pub(super) scenario: Arc<Scenario>,
     host: Arc<str>,
     target_token: Arc<str>,
 }
@@ -77,6 +82,8 @@ pub struct ManagerOutcome {
     pub result: RunResult,
     pub interrupted: bool,
     pub all_lost: bool,
+    /// The capacity search, when the manager ran one.
+    pub search: Option<reports::CapacitySearch>,
 }
 
 fn unix_ms(t: SystemTime) -> i64 {
@@ -128,11 +135,21 @@ fn signed(state: &AppState, response: impl IntoResponse) -> Response {
     r
 }
 
-fn rebalance(state: &AppState, shared: &mut Shared) {
+pub(super) fn rebalance(state: &AppState, shared: &mut Shared) {
     let Some(start) = shared.run_start else {
         return;
     };
     shared.version += 1;
+    let step;
+    let scenario: &Scenario = match &shared.stages {
+        None => &state.scenario,
+        Some(stages) => {
+            let mut s = (*state.scenario).clone();
+            s.stages = stages.clone();
+            step = s;
+            &step
+        }
+    };
     let active: Vec<String> = shared.registry.active().map(|w| w.id.clone()).collect();
     shared.assignments.clear();
     for (rank, id) in active.iter().enumerate() {
@@ -141,9 +158,9 @@ fn rebalance(state: &AppState, shared: &mut Shared) {
             Assignment {
                 version: shared.version,
                 run_start_unix_ms: unix_ms(start),
-                stages: worker_stages(&state.scenario.stages, active.len(), rank),
-                launch_order: worker_launch_order(&state.scenario, active.len(), rank),
-                max_in_flight: split(state.scenario.max_in_flight as u64, active.len(), rank).max(1)
+                stages: worker_stages(&scenario.stages, active.len(), rank),
+                launch_order: worker_launch_order(scenario, active.len(), rank),
+                max_in_flight: split(scenario.max_in_flight as u64, active.len(), rank).max(1)
                     as usize,
             },
         );
@@ -336,6 +353,7 @@ pub async fn run_manager(config: ManagerConfig) -> Result<ManagerOutcome, Failur
             registry: Registry::new(),
             phase: Phase::Waiting,
             run_start: None,
+            stages: None,
             version: 0,
             assignments: Default::default(),
             interrupted: false,
@@ -374,7 +392,10 @@ pub async fn run_manager(config: ManagerConfig) -> Result<ManagerOutcome, Failur
     });
     let signals = spawn_signal_handler(state.shared.clone());
 
-    let outcome = drive(&state, &config).await;
+    let outcome = match &config.search {
+        Some(settings) => super::search::drive_search(&state, &config, settings).await,
+        None => drive(&state, &config).await,
+    };
     signals.abort();
     // Let the last Ack replies go out before the listener closes.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -392,6 +413,31 @@ fn spawn_signal_handler(shared: Arc<Mutex<Shared>>) -> tokio::task::JoinHandle<(
     })
 }
 
+/// Whether `--expect-workers` have registered; an error when interrupted or out of time.
+pub(super) fn enough_workers(
+    shared: &Shared,
+    config: &ManagerConfig,
+    waiting_since: Instant,
+) -> Result<bool, Failure> {
+    let active = shared.registry.active().count();
+    if shared.interrupted {
+        return Err(Failure::Aborted(
+            "interrupted before the run started; nothing was measured".into(),
+        ));
+    }
+    if active >= config.expect_workers {
+        return Ok(true);
+    }
+    if waiting_since.elapsed() > config.wait_timeout {
+        return Err(Failure::Aborted(format!(
+            "only {active} of {} workers registered within {}s; start more workers or lower --expect-workers (or raise --wait-timeout)",
+            config.expect_workers,
+            config.wait_timeout.as_secs()
+        )));
+    }
+    Ok(false)
+}
+
 async fn drive(state: &AppState, config: &ManagerConfig) -> Result<ManagerOutcome, Failure> {
     let waiting_since = Instant::now();
     let mut stopping_since: Option<Instant> = None;
@@ -403,27 +449,16 @@ async fn drive(state: &AppState, config: &ManagerConfig) -> Result<ManagerOutcom
         let mut shared = state.shared.lock().expect("manager state poisoned");
         match shared.phase {
             Phase::Waiting => {
-                let active = shared.registry.active().count();
-                if shared.interrupted {
-                    return Err(Failure::Aborted(
-                        "interrupted before the run started; nothing was measured".into(),
-                    ));
-                }
-                if active >= config.expect_workers {
+                if enough_workers(&shared, config, waiting_since)? {
                     let start = SystemTime::now() + START_DELAY;
                     shared.run_start = Some(start);
                     shared.phase = Phase::Running;
                     rebalance(state, &mut shared);
                     eprintln!(
-                        "skein manager: {active} worker(s) ready; the run starts in {}s",
+                        "skein manager: {} worker(s) ready; the run starts in {}s",
+                        shared.registry.active().count(),
                         START_DELAY.as_secs()
                     );
-                } else if waiting_since.elapsed() > config.wait_timeout {
-                    return Err(Failure::Aborted(format!(
-                        "only {active} of {} workers registered within {}s; start more workers or lower --expect-workers (or raise --wait-timeout)",
-                        config.expect_workers,
-                        config.wait_timeout.as_secs()
-                    )));
                 }
             }
             Phase::Running | Phase::Stopping => {
@@ -471,6 +506,7 @@ async fn drive(state: &AppState, config: &ManagerConfig) -> Result<ManagerOutcom
                     result,
                     interrupted,
                     all_lost,
+                    search: None,
                 });
             }
         }
@@ -501,7 +537,7 @@ fn live_line(registry: &Registry, start: Option<SystemTime>, run_time: Duration)
 /// The merged result: the registry's merged totals with the manager's own metadata (its
 /// scenario, host and command line; the first worker's core count), judged on the whole
 /// run's stages.
-fn build_result(
+pub(super) fn build_result(
     state: &AppState,
     config: &ManagerConfig,
     shared: &Shared,

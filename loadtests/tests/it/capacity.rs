@@ -2,7 +2,7 @@
 //! 200 answers a second; past that, requests queue and latency grows without bound.
 use std::time::Duration;
 
-use crate::distributed_support::Proc;
+use crate::distributed_support::{listening_url, worker, Proc, TOKEN};
 use crate::support::*;
 
 fn limited_server() -> Server {
@@ -184,4 +184,68 @@ fn the_budget_and_an_interrupt_end_the_search_with_what_was_found() {
     let search = results(&out).capacity_search.unwrap();
     assert_eq!(search.outcome, reports::SearchOutcome::Interrupted);
     assert!(!search.steps.is_empty());
+}
+
+#[test]
+fn a_manager_drives_the_search_over_its_workers() {
+    let server = limited_server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path());
+    let out = dir.path().join("out");
+    let mut m = Proc::spawn(capacity(&[
+        "--scenario",
+        path.to_str().unwrap(),
+        "--host",
+        &server.url,
+        "--start",
+        "50",
+        "--max-rate",
+        "400",
+        "--step-time",
+        "2s",
+        "--warmup",
+        "1s",
+        "--resolution",
+        "20%",
+        "--sla",
+        "p90<100ms",
+        "--budget",
+        "100s",
+        "--expect-workers",
+        "2",
+        "--bind",
+        "127.0.0.1:0",
+        "--token",
+        TOKEN,
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let url = listening_url(&m);
+    let workers = [worker(&url, "a", &[]), worker(&url, "b", &[])];
+    assert_eq!(
+        m.exit_code(Duration::from_secs(150)),
+        Some(0),
+        "{}",
+        m.text()
+    );
+    let r = results(&out);
+    let search = r.capacity_search.expect("results.json holds the search");
+    assert_eq!(
+        search.outcome,
+        reports::SearchOutcome::Found,
+        "{}",
+        m.text()
+    );
+    let held = &search.steps[search.max_sustainable.unwrap()];
+    let broke = &search.steps[search.first_break.unwrap()];
+    // Two workers together find the same boundary one generator does: below 200/s.
+    assert!(held.offered >= 50.0 && held.offered < 200.0, "{held:?}");
+    assert!(broke.offered > held.offered);
+    assert!(
+        (held.rps - held.offered).abs() <= 0.1 * held.offered,
+        "{held:?}"
+    );
+    assert_eq!(r.workers.len(), 2);
+    assert!(r.workers.iter().all(|w| w.requests > 0), "{:?}", r.workers);
+    drop(workers);
 }

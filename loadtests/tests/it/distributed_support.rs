@@ -103,15 +103,19 @@ pub fn manager(args: &[&str]) -> (Proc, String) {
     ])
     .args(args);
     let p = Proc::spawn(c);
+    let url = listening_url(&p);
+    (p, url)
+}
+
+/// The URL a manager process says it listens on.
+pub fn listening_url(p: &Proc) -> String {
     let text = p.wait_for("listening on http://", Duration::from_secs(20));
-    let url = text
-        .split("listening on ")
+    text.split("listening on ")
         .nth(1)
         .and_then(|rest| rest.split(',').next())
         .unwrap()
         .trim()
-        .to_string();
-    (p, url)
+        .to_string()
 }
 
 /// A manager running the scenario at `path` on `workers` workers against `host`, writing to `out`.
