@@ -249,3 +249,55 @@ fn a_manager_drives_the_search_over_its_workers() {
     assert!(r.workers.iter().all(|w| w.requests > 0), "{:?}", r.workers);
     drop(workers);
 }
+
+#[test]
+fn the_closed_model_searches_over_whole_users() {
+    // 20 ms answers, 10 ms think time: a user sends ~33 requests a second, and 4 slots
+    // answer 200: past about 6 users, requests queue.
+    let server = limited_server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario_file(
+        dir.path(),
+        "users",
+        "users = 1\nrun_time = \"1m\"\n[[user_classes]]\nclass = \"BurstTrainingUser\"\nweight = 1\nthink_time = [\"10ms\", \"10ms\"]\n",
+    );
+    let out = dir.path().join("out");
+    let o = capacity(&[
+        "--scenario",
+        path.to_str().unwrap(),
+        "--host",
+        &server.url,
+        "--model",
+        "closed",
+        "--start",
+        "2",
+        "--max-users",
+        "32",
+        "--step-time",
+        "2s",
+        "--warmup",
+        "1s",
+        "--resolution",
+        "20%",
+        "--sla",
+        "p90<60ms",
+        "--budget",
+        "90s",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let search = results(&out).capacity_search.unwrap();
+    assert_eq!(search.model, reports::LoadModel::Closed);
+    assert!(search.steps.iter().all(|s| s.offered.fract() == 0.0));
+    let held = &search.steps[search.max_sustainable.unwrap()];
+    let broke = &search.steps[search.first_break.unwrap()];
+    assert!(
+        held.offered >= 2.0 && broke.offered > held.offered,
+        "{held:?} {broke:?}"
+    );
+    // Closed users cannot push past the server's 200 answers a second.
+    assert!(broke.rps <= 220.0, "{broke:?}");
+}
