@@ -133,6 +133,17 @@ fn run_scenario(
             .map_err(|e| Failure::Aborted(e.to_string()))?;
 
         println!("{}", summary_table(&result));
+        for mix in &plan.scenario.classes {
+            if let crate::users::UserClass::Declared(class) = mix.class {
+                let skipped = class.take_skipped();
+                if skipped > 0 {
+                    eprintln!(
+                        "skein: {}: {skipped} requests not sent because a capture they use was not made yet (not recorded; see docs/custom-workloads.md)",
+                        class.name
+                    );
+                }
+            }
+        }
         if plan.launch.is_open() {
             let lag = recorder.send_lag();
             eprintln!(
