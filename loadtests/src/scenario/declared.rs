@@ -35,6 +35,31 @@ pub(super) struct RawRequest {
     capture: BTreeMap<String, Spanned<String>>,
 }
 
+impl RawRequest {
+    /// The request as written, for the scenario's settings and hash.
+    fn definition(&self) -> serde_json::Value {
+        let text = |v: &Option<Spanned<String>>| v.as_ref().map(|s| s.get_ref().clone());
+        let map = |m: &BTreeMap<String, Spanned<String>>| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        serde_json::json!({
+            "name": self.name.get_ref(),
+            "weight": self.weight.as_ref().map(|w| *w.get_ref()),
+            "method": text(&self.method),
+            "path": self.path.get_ref(),
+            "jsonrpc": text(&self.jsonrpc),
+            "params": text(&self.params),
+            "body": text(&self.body),
+            "headers": map(&self.headers),
+            "expect_status": self.expect_status.as_ref().map(|e| e.get_ref().clone()),
+            "tolerate": self.tolerate,
+            "capture": map(&self.capture),
+        })
+    }
+}
+
 /// The think time of a declared class that gives none.
 pub const DEFAULT_THINK_TIME: ThinkTime = ThinkTime::ms(1_000, 3_000);
 
@@ -228,11 +253,13 @@ pub(super) fn class(
     }
     never_sent(&built, &captures, raw, at)?;
     let captures = captures.into_iter().map(leak).collect();
+    let definition = raw.iter().map(RawRequest::definition).collect();
     Ok(Box::leak(Box::new(DeclaredClass::new(
         leak(name.get_ref()),
         think_time,
         built,
         captures,
+        definition,
     ))))
 }
 
@@ -320,4 +347,80 @@ fn located(at: &Locator<'_>, source: &Spanned<String>, e: TemplateError) -> Scen
     };
     let start = span.start + quote + e.offset;
     at.at(start..start, e.message, e.hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::distributed::share::{expand, worker_launch_order};
+    use crate::scenario::file::parse;
+    use crate::users::UserClass;
+
+    const FILE: &str = r#"
+users = 4
+run_time = "10s"
+[[user_classes]]
+name = "SearchUser"
+weight = 3
+[[user_classes.requests]]
+name = "login"
+path = "/login"
+method = "post"
+body = '{"user": "u{{int(1, 9)}}"}'
+capture = { token = "/token", n = "/n" }
+[[user_classes.requests]]
+name = "items"
+weight = 2
+path = "/items?n={{n}}"
+headers = { Authorization = "Bearer {{token}}" }
+[[user_classes]]
+class = "HighThroughputUser"
+weight = 1
+"#;
+
+    #[test]
+    fn a_declared_class_is_a_class_like_the_built_in_ones() {
+        let scenario = parse("s", "s.toml", FILE).unwrap();
+        let UserClass::Declared(class) = scenario.classes[0].class else {
+            panic!("not declared");
+        };
+        assert_eq!(class.name, "SearchUser");
+        assert_eq!(class.captures, ["n", "token"]);
+        assert_eq!(class.think_time, super::DEFAULT_THINK_TIME);
+        assert_eq!(class.requests[0].method, "POST");
+        assert_eq!(class.requests[1].method, "GET");
+        assert_eq!(class.requests[1].uses(), [0, 1]);
+        let behaviour = scenario.classes[0].class.behaviour();
+        let names: Vec<_> = behaviour
+            .requests
+            .iter()
+            .map(|r| (r.name, r.weight))
+            .collect();
+        assert_eq!(names, [("login", 1), ("items", 2)]);
+        // Identity is the name: a second parse (a worker's) gives an equal class.
+        let again = parse("s", "s.toml", FILE).unwrap();
+        assert_eq!(again.classes[0].class, scenario.classes[0].class);
+        assert!(UserClass::HighThroughput < scenario.classes[0].class);
+        assert_eq!(again.hash(), scenario.hash());
+    }
+
+    #[test]
+    fn a_worker_resolves_declared_names_from_its_own_parse() {
+        let manager = parse("s", "s.toml", FILE).unwrap();
+        let worker = parse("s", "s.toml", FILE).unwrap();
+        let runs = worker_launch_order(&manager, 2, 0);
+        let order = expand(&runs, &worker).unwrap();
+        assert_eq!(order.len(), 2);
+        assert!(order.iter().any(|c| c.name() == "SearchUser"));
+        let builtin_only = parse("b", "b.toml", &FILE.replace("weight = 3", "weight = 0")).unwrap();
+        let other = crate::scenario::load("light").unwrap();
+        assert!(expand(&worker_launch_order(&manager, 1, 0), &other).is_err());
+        assert!(expand(&worker_launch_order(&builtin_only, 1, 0), &other).is_ok());
+    }
+
+    #[test]
+    fn a_changed_request_changes_the_scenario_hash() {
+        let a = parse("s", "s.toml", FILE).unwrap();
+        let b = parse("s", "s.toml", &FILE.replace("/items?", "/things?")).unwrap();
+        assert_ne!(a.hash(), b.hash());
+    }
 }

@@ -30,6 +30,9 @@ pub struct DeclaredClass {
     pub requests: Vec<DeclaredRequest>,
     /// The names of the values this class's requests capture; templates refer to them by index.
     pub captures: Vec<&'static str>,
+    /// The requests as written (templates as source text): part of the scenario's settings,
+    /// so its hash differs when a request does and a worker with another file is refused.
+    pub definition: Value,
     skipped: AtomicU64,
 }
 
@@ -96,12 +99,14 @@ impl DeclaredClass {
         think_time: ThinkTime,
         requests: Vec<DeclaredRequest>,
         captures: Vec<&'static str>,
+        definition: Value,
     ) -> DeclaredClass {
         DeclaredClass {
             name,
             think_time,
             requests,
             captures,
+            definition,
             skipped: AtomicU64::new(0),
         }
     }
@@ -180,11 +185,13 @@ async fn send(
         }
     }
     let method = Method::from_bytes(request.method.as_bytes()).expect("validated at load");
-    let mut builder = ctx
-        .client
-        .request(method, url)
-        .header(AUTHORIZATION, &ctx.authorization);
-    if body.is_some() {
+    let mut builder = ctx.client.request(method, url);
+    // The file's own headers replace these defaults (reqwest would send both).
+    let own = |name: &HeaderName| request.headers.iter().any(|(h, _)| h == name);
+    if !own(&AUTHORIZATION) {
+        builder = builder.header(AUTHORIZATION, &ctx.authorization);
+    }
+    if body.is_some() && !own(&CONTENT_TYPE) {
         builder = builder.header(CONTENT_TYPE, "application/json");
     }
     for (header, template) in &request.headers {
