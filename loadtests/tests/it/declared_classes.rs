@@ -121,8 +121,8 @@ fn a_declared_class_sends_its_templates_and_reuses_what_it_captured() {
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 
+    check(&seen, &out);
     let seen = seen.lock().unwrap();
-    assert!(seen.queries.len() >= 5, "{} searches", seen.queries.len());
     assert!(seen
         .queries
         .iter()
@@ -132,22 +132,7 @@ fn a_declared_class_sends_its_templates_and_reuses_what_it_captured() {
         "{:?}",
         seen.ks
     );
-    assert!(seen.items.len() >= 5, "{} item requests", seen.items.len());
-    for (id, tenant) in &seen.items {
-        assert!(seen.issued.contains(id), "item {id} was never issued");
-        assert_eq!(tenant, "t1");
-    }
-
-    let r = results(&out);
-    let count = |name: &str| {
-        r.requests
-            .iter()
-            .find(|s| s.name == name)
-            .map(|s| s.requests)
-    };
-    assert_eq!(count("search"), Some(seen.queries.len() as u64));
-    assert_eq!(count("item"), Some(seen.items.len() as u64));
-    assert_eq!(r.overall().failures, 0, "{:?}", r.failures);
+    assert!(seen.items.iter().all(|(_, tenant)| tenant == "t1"));
     // Each user's first pick is `item` (weight 2), before it has a session: not sent, counted.
     assert!(
         stderr(&o).contains("SearchUser: ") && stderr(&o).contains("not sent because a capture"),
@@ -240,4 +225,67 @@ fn bad_declared_classes_are_refused_at_their_line_and_column() {
         "{}",
         stderr(&o)
     );
+}
+
+/// The same class with a fixed tenant: workers are started without the test's environment.
+fn without_env() -> String {
+    SEARCH_USER.replace("{{env(SKEIN_TEST_TENANT)}}", "t1")
+}
+
+/// Checks the toy API saw only what the class may send, and the results name its requests.
+fn check(seen: &Shared, out: &std::path::Path) {
+    let seen = seen.lock().unwrap();
+    assert!(seen.queries.len() >= 5, "{} searches", seen.queries.len());
+    assert!(seen.items.len() >= 5, "{} item requests", seen.items.len());
+    assert!(seen.items.iter().all(|(id, _)| seen.issued.contains(id)));
+    let r = results(out);
+    let count = |name: &str| {
+        r.requests
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.requests)
+    };
+    assert_eq!(count("search"), Some(seen.queries.len() as u64));
+    assert_eq!(count("item"), Some(seen.items.len() as u64));
+    assert_eq!(r.overall().failures, 0, "{:?}", r.failures);
+}
+
+#[test]
+fn workers_resolve_a_declared_class_from_the_scenario_text() {
+    use crate::distributed_support::{manager_for, worker};
+    use std::time::Duration;
+
+    let (url, seen, _runtime) = toy_api();
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = scenario_file(dir.path(), "search", &without_env());
+    let out = dir.path().join("out");
+    let (mut m, manager) = manager_for(&scenario, 2, &url, &out);
+    let mut workers = [worker(&manager, "w1", &[]), worker(&manager, "w2", &[])];
+    assert_eq!(
+        m.exit_code(Duration::from_secs(30)),
+        Some(0),
+        "{}",
+        m.text()
+    );
+    for w in &mut workers {
+        assert_eq!(
+            w.exit_code(Duration::from_secs(10)),
+            Some(0),
+            "{}",
+            w.text()
+        );
+    }
+    check(&seen, &out);
+}
+
+#[test]
+fn an_open_model_run_sends_a_declared_class_too() {
+    let (url, seen, _runtime) = toy_api();
+    let dir = tempfile::tempdir().unwrap();
+    let text = without_env().replace("users = 3\nspawn_rate = 3\n", "rate = 20\n");
+    let scenario = scenario_file(dir.path(), "open", &text);
+    let out = dir.path().join("out");
+    let o = run_scenario(&scenario, &url, &out, &["-t", "3s"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    check(&seen, &out);
 }
