@@ -17,6 +17,7 @@ use crate::results::default_out_dir;
 use crate::runner::{run_plan, RunPlan};
 use crate::scenario::{self, parse_duration, Overrides};
 use crate::signals;
+use crate::users::declared::skipped_notes;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -133,16 +134,8 @@ fn run_scenario(
             .map_err(|e| Failure::Aborted(e.to_string()))?;
 
         println!("{}", summary_table(&result));
-        for mix in &plan.scenario.classes {
-            if let crate::users::UserClass::Declared(class) = mix.class {
-                let skipped = class.take_skipped();
-                if skipped > 0 {
-                    eprintln!(
-                        "skein: {}: {skipped} requests not sent because a capture they use was not made yet (not recorded; see docs/custom-workloads.md)",
-                        class.name
-                    );
-                }
-            }
+        for note in skipped_notes(plan.scenario.classes.iter().map(|c| c.class)) {
+            eprintln!("skein: {note}");
         }
         if plan.launch.is_open() {
             let lag = recorder.send_lag();

@@ -134,6 +134,27 @@ impl DeclaredClass {
     }
 }
 
+/// One line per declared class among `classes` that skipped requests since the last call
+/// (what a run prints after its summary).
+pub fn skipped_notes(classes: impl IntoIterator<Item = super::UserClass>) -> Vec<String> {
+    classes
+        .into_iter()
+        .filter_map(|class| match class {
+            super::UserClass::Declared(declared) => Some(declared),
+            _ => None,
+        })
+        .filter_map(|declared| {
+            let skipped = declared.take_skipped();
+            (skipped > 0).then(|| {
+                format!(
+                    "{}: {skipped} requests not sent because a capture they use was not made yet (not recorded; see docs/custom-workloads.md)",
+                    declared.name
+                )
+            })
+        })
+        .collect()
+}
+
 impl fmt::Debug for DeclaredClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "DeclaredClass({})", self.name)

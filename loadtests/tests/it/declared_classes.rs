@@ -275,6 +275,10 @@ fn workers_resolve_a_declared_class_from_the_scenario_text() {
             w.text()
         );
     }
+    // Skipped requests are reported where they happened: on the workers.
+    assert!(workers
+        .iter()
+        .any(|w| w.text().contains("SearchUser: ") && w.text().contains("not sent because")));
     check(&seen, &out);
 }
 
