@@ -17,6 +17,7 @@ use crate::results::default_out_dir;
 use crate::runner::{run_plan, RunPlan};
 use crate::scenario::{self, parse_duration, Overrides};
 use crate::signals;
+use crate::users::declared::skipped_notes;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -133,6 +134,9 @@ fn run_scenario(
             .map_err(|e| Failure::Aborted(e.to_string()))?;
 
         println!("{}", summary_table(&result));
+        for note in skipped_notes(plan.scenario.classes.iter().map(|c| c.class)) {
+            eprintln!("skein: {note}");
+        }
         if plan.launch.is_open() {
             let lag = recorder.send_lag();
             eprintln!(

@@ -80,7 +80,7 @@ pub fn worker_plan(
     max_in_flight: usize,
 ) -> Result<LaunchPlan, String> {
     let mut plan = LaunchPlan::standalone(scenario);
-    plan.start_order = expand(launch_order)?;
+    plan.start_order = expand(launch_order, scenario)?;
     plan.stages = stages;
     plan.max_in_flight = max_in_flight.max(1);
     Ok(plan)
@@ -146,16 +146,22 @@ pub fn summary(assignment: &Assignment) -> String {
     format!("users dealt to this worker: {}", parts.join(", "))
 }
 
-/// The classes of a worker's users in start order, from the manager's runs.
-pub fn expand(runs: &[ClassRun]) -> Result<Vec<UserClass>, String> {
+/// The classes of a worker's users in start order, from the manager's runs; names are
+/// resolved against the worker's own copy of the scenario (which declares any classes of the
+/// file) and then the built-in classes.
+pub fn expand(runs: &[ClassRun], scenario: &Scenario) -> Result<Vec<UserClass>, String> {
     let mut order = Vec::new();
     for run in runs {
-        let class = UserClass::from_name(&run.class).ok_or_else(|| {
-            format!(
+        let declared = scenario.classes.iter().map(|c| c.class);
+        let class = declared
+            .chain(UserClass::ALL)
+            .find(|c| c.name() == run.class)
+            .ok_or_else(|| {
+                format!(
                 "the manager sent an unknown user class `{}`; run the same skein version on both",
                 run.class
             )
-        })?;
+            })?;
         order.extend(std::iter::repeat_n(class, run.users as usize));
     }
     Ok(order)
@@ -227,8 +233,8 @@ mod tests {
         let mut scenario = load("light").unwrap();
         scenario.stages[0].users = 2;
         scenario.classes.iter_mut().for_each(|c| c.weight = 1);
-        let first = expand(&worker_launch_order(&scenario, 2, 0)).unwrap();
-        let second = expand(&worker_launch_order(&scenario, 2, 1)).unwrap();
+        let first = expand(&worker_launch_order(&scenario, 2, 0), &scenario).unwrap();
+        let second = expand(&worker_launch_order(&scenario, 2, 1), &scenario).unwrap();
         assert_eq!(first.len(), 1, "{first:?}");
         assert_eq!(second.len(), 1, "{second:?}");
         assert_ne!(first, second);

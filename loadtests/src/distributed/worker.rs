@@ -26,6 +26,7 @@ use crate::results::{self, default_out_dir};
 use crate::runner::{run_plan, RunPlan};
 use crate::scenario::{file, Overrides, Scenario, Stage};
 use crate::signals;
+use crate::users::declared::skipped_notes;
 
 /// The manager is considered gone after this long without a successful exchange.
 pub const MANAGER_SILENCE: Duration = Duration::from_secs(5);
@@ -526,6 +527,9 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
     recorder.roll(true);
     if let Err(e) = config.live.finish() {
         eprintln!("skein worker {}: {e}", config.id);
+    }
+    for note in skipped_notes(scenario.classes.iter().map(|c| c.class)) {
+        eprintln!("skein worker {}: {note}", config.id);
     }
 
     if let Some(why) = lost {

@@ -11,6 +11,7 @@ use reports::{LatencyBasis, SlaMetric, SlaThreshold};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::declared::{self, RawRequest};
 use super::error::{Locator, ScenarioError};
 use super::shape::{self, duration_of, RawLoad, RawStage};
 use super::{Allocation, ClassMix, Scenario};
@@ -39,9 +40,13 @@ struct RawScenario {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawClass {
-    class: Spanned<String>,
+    /// A built-in class.
+    class: Option<Spanned<String>>,
+    /// A class declared here, with `requests` (see `scenario::declared`).
+    name: Option<Spanned<String>>,
     weight: Spanned<i64>,
     think_time: Option<Spanned<Vec<toml::Value>>>,
+    requests: Option<Spanned<Vec<RawRequest>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -111,17 +116,63 @@ fn validate(
 
     let mut classes = Vec::new();
     for c in raw.user_classes.get_ref() {
-        let class_name = c.class.get_ref();
-        let Some(user_class) = UserClass::from_name(class_name) else {
-            return Err(at.at(
-                c.class.span(),
-                format!("unknown user class `{class_name}`"),
-                format!("use one of: {}", UserClass::names()),
-            ));
+        let think_time = think_time_of(c, at)?;
+        let (user_class, name_span) = match (&c.class, &c.name, &c.requests) {
+            (Some(class), None, None) => {
+                let class_name = class.get_ref();
+                let Some(user_class) = UserClass::from_name(class_name) else {
+                    return Err(at.at(
+                        class.span(),
+                        format!("unknown user class `{class_name}`"),
+                        format!("use one of: {}, or declare a class with `name` and `[[user_classes.requests]]` (docs/custom-workloads.md)", UserClass::names()),
+                    ));
+                };
+                (user_class, class.span())
+            }
+            (None, Some(name), Some(requests)) => {
+                if UserClass::from_name(name.get_ref()).is_some() || name.get_ref().trim().is_empty() {
+                    return Err(at.at(
+                        name.span(),
+                        format!("`{}` cannot name a declared class", name.get_ref()),
+                        "choose a new, non-empty name; use `class = \"...\"` for a built-in class",
+                    ));
+                }
+                let think = think_time.unwrap_or(declared::DEFAULT_THINK_TIME);
+                (UserClass::Declared(declared::class(name, think, requests, at)?), name.span())
+            }
+            (None, Some(name), None) => {
+                return Err(at.at(
+                    name.span(),
+                    format!("declared class `{}` has no requests", name.get_ref()),
+                    "add `[[user_classes.requests]]` tables after it, or write `class = \"...\"` for a built-in class",
+                ))
+            }
+            (Some(class), Some(_), _) => {
+                return Err(at.at(
+                    class.span(),
+                    "a user class has both `class` and `name`",
+                    "`class` names a built-in class; `name` declares a new one with `[[user_classes.requests]]`",
+                ))
+            }
+            (Some(class), None, Some(_)) => {
+                return Err(at.at(
+                    class.span(),
+                    "a built-in class cannot take `requests`",
+                    "declare a new class with `name = \"...\"` instead of `class`",
+                ))
+            }
+            (None, None, _) => {
+                return Err(at.at(
+                    c.weight.span(),
+                    "a user class has neither `class` nor `name`",
+                    format!("write `class = \"...\"` (one of: {}) or declare one with `name`", UserClass::names()),
+                ))
+            }
         };
+        let class_name = user_class.name();
         if classes.iter().any(|m: &ClassMix| m.class == user_class) {
             return Err(at.at(
-                c.class.span(),
+                name_span,
                 format!("user class `{class_name}` is listed twice"),
                 "list each class once and give it the combined weight",
             ));
@@ -141,30 +192,7 @@ fn validate(
                 "write the classes' shares in small numbers, e.g. `weight = 3` and `weight = 1`",
             ));
         }
-        let think_time = match &c.think_time {
-            None => user_class.default_think_time(),
-            Some(pair) => {
-                let values = pair.get_ref();
-                if values.len() != 2 {
-                    return Err(at.at(
-                        pair.span(),
-                        format!("think_time has {} values", values.len()),
-                        "write `think_time = [\"1s\", \"5s\"]` (minimum, maximum)",
-                    ));
-                }
-                let spanned = |v: &toml::Value| Spanned::new(pair.span(), v.clone());
-                let min = duration_of(&spanned(&values[0]), at)?;
-                let max = duration_of(&spanned(&values[1]), at)?;
-                if min > max {
-                    return Err(at.at(
-                        pair.span(),
-                        "think_time minimum is above its maximum",
-                        "write `[minimum, maximum]`, e.g. `[\"1s\", \"5s\"]`",
-                    ));
-                }
-                ThinkTime { min, max }
-            }
-        };
+        let think_time = think_time.unwrap_or_else(|| user_class.default_think_time());
         classes.push(ClassMix {
             class: user_class,
             weight: weight as u32,
@@ -271,6 +299,32 @@ fn validate(
         token: raw.token,
         thresholds,
     })
+}
+
+/// A class's `think_time = ["1s", "5s"]`, if given.
+fn think_time_of(c: &RawClass, at: &Locator<'_>) -> Result<Option<ThinkTime>, ScenarioError> {
+    let Some(pair) = &c.think_time else {
+        return Ok(None);
+    };
+    let values = pair.get_ref();
+    if values.len() != 2 {
+        return Err(at.at(
+            pair.span(),
+            format!("think_time has {} values", values.len()),
+            "write `think_time = [\"1s\", \"5s\"]` (minimum, maximum)",
+        ));
+    }
+    let spanned = |v: &toml::Value| Spanned::new(pair.span(), v.clone());
+    let min = duration_of(&spanned(&values[0]), at)?;
+    let max = duration_of(&spanned(&values[1]), at)?;
+    if min > max {
+        return Err(at.at(
+            pair.span(),
+            "think_time minimum is above its maximum",
+            "write `[minimum, maximum]`, e.g. `[\"1s\", \"5s\"]`",
+        ));
+    }
+    Ok(Some(ThinkTime { min, max }))
 }
 
 /// The defaults every scenario gets unless it sets them: p95 < 200 ms, error rate < 1 %.

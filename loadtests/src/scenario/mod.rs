@@ -4,6 +4,7 @@
 //! [`load`] finds a scenario by shipped name or path and validates it (see [`file`] and, for
 //! users or arrival rates, [`shape`]); [`Scenario::with_overrides`] applies the CLI's
 //! `-u/-r/--rate/-t/--host` so CI can shorten any of them.
+pub mod declared;
 pub mod duration;
 pub mod error;
 pub mod file;
@@ -365,10 +366,16 @@ impl Scenario {
             "name": self.name,
             "staged": self.staged,
             "allocation": format!("{:?}", self.allocation),
-            "user_classes": self.classes.iter().map(|c| json!({
-                "class": c.class.name(), "weight": c.weight,
-                "think_time_ms": [c.think_time.min.as_millis() as u64, c.think_time.max.as_millis() as u64],
-            })).collect::<Vec<_>>(),
+            "user_classes": self.classes.iter().map(|c| {
+                let mut class = json!({
+                    "class": c.class.name(), "weight": c.weight,
+                    "think_time_ms": [c.think_time.min.as_millis() as u64, c.think_time.max.as_millis() as u64],
+                });
+                if let UserClass::Declared(declared) = c.class {
+                    class["requests"] = declared.definition.clone();
+                }
+                class
+            }).collect::<Vec<_>>(),
             "stages": self.stages.iter().map(|s| match s.rate {
                 None => json!({
                     "users": s.users, "spawn_rate": s.spawn_rate, "duration_s": s.duration.as_secs_f64(),

@@ -1,12 +1,60 @@
 //! The user classes a scenario can name, and their default think times.
+//!
+//! A class is one of the built-in ones or one declared in the scenario file. Its identity is
+//! its name: equality and hashing go by name, so a worker that re-parsed the same scenario
+//! resolves the names the manager deals it (`distributed::share`) to equal classes. Built-in
+//! classes order as listed here, before declared ones (ordered by name).
+use std::cmp::Ordering;
+use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+use super::declared::DeclaredClass;
+
+#[derive(Clone, Copy, Debug)]
 pub enum UserClass {
     TrainingApi,
     BurstTraining,
     Orchestration,
     HighThroughput,
+    /// A class from a scenario file's `[[user_classes]]` with `name` and `requests`; built
+    /// once at load and leaked (see [`super::declared`]) so the class stays `Copy`.
+    Declared(&'static DeclaredClass),
+}
+
+impl UserClass {
+    /// Built-in classes first, in their listed order; declared ones after.
+    fn rank(self) -> usize {
+        Self::ALL
+            .iter()
+            .position(|c| c.name() == self.name())
+            .unwrap_or(Self::ALL.len())
+    }
+}
+
+impl PartialEq for UserClass {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for UserClass {}
+
+impl Hash for UserClass {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.name().hash(state);
+    }
+}
+
+impl Ord for UserClass {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.rank(), self.name()).cmp(&(other.rank(), other.name()))
+    }
+}
+
+impl PartialOrd for UserClass {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// Pause between two requests of one user: uniform in `min..=max`.
@@ -40,9 +88,11 @@ impl UserClass {
             UserClass::BurstTraining => "BurstTrainingUser",
             UserClass::Orchestration => "OrchestrationUser",
             UserClass::HighThroughput => "HighThroughputUser",
+            UserClass::Declared(class) => class.name,
         }
     }
 
+    /// A built-in class by name (declared classes are resolved against their scenario).
     pub fn from_name(name: &str) -> Option<UserClass> {
         Self::ALL.into_iter().find(|c| c.name() == name)
     }
@@ -61,6 +111,7 @@ impl UserClass {
             UserClass::BurstTraining => ThinkTime::ms(100, 1_000),
             UserClass::Orchestration => ThinkTime::ms(100, 500),
             UserClass::HighThroughput => ThinkTime::ms(10, 50),
+            UserClass::Declared(class) => class.think_time,
         }
     }
 }

@@ -58,7 +58,7 @@ fn without_url(e: &reqwest::Error) -> String {
     }
 }
 
-fn record(
+pub(crate) fn record(
     call: &Call,
     method: &'static str,
     name: &'static str,
@@ -77,7 +77,7 @@ fn record(
     });
 }
 
-fn http_error(status: u16) -> String {
+pub(crate) fn http_error(status: u16) -> String {
     let reason = reqwest::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())

@@ -7,15 +7,18 @@
 pub mod behaviour;
 pub mod burst;
 pub mod class;
+pub mod declared;
 pub mod high_throughput;
 pub mod http;
 pub mod orchestration;
+pub mod template;
 pub mod training;
 
 use std::sync::Arc;
 
 pub use behaviour::{Call, ClassBehaviour, Request, Session, Timing, WeightedPicker};
 pub use class::{ThinkTime, UserClass};
+pub use declared::DeclaredClass;
 
 use crate::recorder::Recorder;
 
@@ -65,6 +68,7 @@ impl UserClass {
             UserClass::BurstTraining => burst::behaviour(),
             UserClass::Orchestration => orchestration::behaviour(),
             UserClass::HighThroughput => high_throughput::behaviour(),
+            UserClass::Declared(class) => class.behaviour(),
         }
     }
 }

@@ -1,0 +1,315 @@
+//! Templates of declarative requests: `{{uuid()}}`, `{{int(a, b)}}`, `{{pick(a, b, ...)}}`,
+//! `{{env(NAME)}}` and `{{capture_name}}` inside a path, header, body or params.
+//!
+//! A template is compiled once, when the scenario file is loaded, into a list of parts; a
+//! request only walks the list. So a misspelt function or a capture no request makes is an
+//! error at load (with its place in the file), never a failure found minutes into a run, and
+//! the hot path does no parsing. `env(NAME)` is read at load: the environment does not change
+//! during a run.
+use rand::Rng;
+
+/// One compiled template.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Part {
+    Text(String),
+    Uuid,
+    Int(i64, i64),
+    Pick(Vec<String>),
+    /// A value this user captured earlier: an index into the class's capture names.
+    Capture(usize),
+}
+
+/// Why a template does not compile; `offset` is the byte in the template where it went wrong.
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct TemplateError {
+    pub offset: usize,
+    pub message: String,
+    pub hint: String,
+}
+
+/// What a capture stands for when a template is rendered once at load to check it (`0`
+/// makes valid JSON both quoted and bare).
+pub const SAMPLE_CAPTURE: &str = "0";
+
+const FUNCTIONS: &str =
+    "use uuid(), int(a, b), pick(a, b, ...), env(NAME), or the name of a capture of this class";
+
+impl Template {
+    /// Compiles `source`; `captures` are the names the class's requests capture, `env` reads
+    /// an environment variable.
+    pub fn compile(
+        source: &str,
+        captures: &[&str],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Template, TemplateError> {
+        let mut parts = Vec::new();
+        let mut rest = 0;
+        while let Some(open) = source[rest..].find("{{").map(|i| rest + i) {
+            if open > rest {
+                parts.push(Part::Text(source[rest..open].to_string()));
+            }
+            let Some(close) = source[open + 2..].find("}}").map(|i| open + 2 + i) else {
+                return Err(error(
+                    open,
+                    "`{{` is never closed",
+                    "close the expression with `}}`, e.g. `{{uuid()}}`",
+                ));
+            };
+            let inner = &source[open + 2..close];
+            let at = open + 2 + (inner.len() - inner.trim_start().len());
+            parts.push(expression(inner.trim(), at, captures, env)?);
+            rest = close + 2;
+        }
+        if rest < source.len() {
+            parts.push(Part::Text(source[rest..].to_string()));
+        }
+        Ok(Template { parts })
+    }
+
+    /// Appends this template's text for one request; `Err(index)` names a capture this user
+    /// has not made yet.
+    pub fn render(&self, captured: &[Option<String>], out: &mut String) -> Result<(), usize> {
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Uuid => out.push_str(&uuid::Uuid::new_v4().to_string()),
+                Part::Int(a, b) => out.push_str(&rand::rng().random_range(*a..=*b).to_string()),
+                Part::Pick(choices) => {
+                    out.push_str(&choices[rand::rng().random_range(0..choices.len())])
+                }
+                Part::Capture(i) => match captured.get(*i) {
+                    Some(Some(value)) => out.push_str(value),
+                    _ => return Err(*i),
+                },
+            }
+        }
+        Ok(())
+    }
+
+    /// The text with fixed sample values (lowest int, first pick, [`SAMPLE_CAPTURE`]): what
+    /// validation checks, e.g. that params are JSON.
+    pub fn sample(&self) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Uuid => out.push_str(&uuid::Uuid::nil().to_string()),
+                Part::Int(a, _) => out.push_str(&a.to_string()),
+                Part::Pick(choices) => out.push_str(&choices[0]),
+                Part::Capture(_) => out.push_str(SAMPLE_CAPTURE),
+            }
+        }
+        out
+    }
+
+    /// The indices of the captures this template uses.
+    pub fn captures(&self) -> impl Iterator<Item = usize> + '_ {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Capture(i) => Some(*i),
+            _ => None,
+        })
+    }
+
+    /// Text without any expression (sent as is).
+    pub fn is_plain(&self) -> bool {
+        self.parts.iter().all(|p| matches!(p, Part::Text(_)))
+    }
+}
+
+fn error(offset: usize, message: impl Into<String>, hint: impl Into<String>) -> TemplateError {
+    TemplateError {
+        offset,
+        message: message.into(),
+        hint: hint.into(),
+    }
+}
+
+fn expression(
+    expr: &str,
+    at: usize,
+    captures: &[&str],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Part, TemplateError> {
+    let Some((name, args)) = expr.split_once('(') else {
+        if !is_identifier(expr) {
+            return Err(error(
+                at,
+                format!("`{{{{{expr}}}}}` is not a template expression"),
+                FUNCTIONS,
+            ));
+        }
+        return match captures.iter().position(|c| *c == expr) {
+            Some(i) => Ok(Part::Capture(i)),
+            None => Err(error(
+                at,
+                format!("`{{{{{expr}}}}}` uses capture `{expr}`, which no request of this class makes"),
+                format!("add `capture = {{ {expr} = \"/result/{expr}\" }}` to the request whose answer holds it, or fix the name"),
+            )),
+        };
+    };
+    let name = name.trim();
+    let Some(args) = args.trim_end().strip_suffix(')') else {
+        return Err(error(
+            at,
+            format!("`{expr}` has no closing `)`"),
+            "write e.g. `{{int(1, 10)}}`",
+        ));
+    };
+    let args: Vec<&str> = if args.trim().is_empty() {
+        Vec::new()
+    } else {
+        args.split(',').map(|a| unquote(a.trim())).collect()
+    };
+    match name {
+        "uuid" if args.is_empty() => Ok(Part::Uuid),
+        "uuid" => Err(error(at, "uuid() takes no arguments", "write `{{uuid()}}`")),
+        "int" => {
+            let numbers: Vec<i64> = args.iter().filter_map(|a| a.parse().ok()).collect();
+            match numbers[..] {
+                [a, b] if args.len() == 2 && a <= b => Ok(Part::Int(a, b)),
+                _ => Err(error(
+                    at,
+                    format!("`{expr}` needs two whole numbers, the lowest first"),
+                    "write e.g. `{{int(1, 10)}}` (both ends included)",
+                )),
+            }
+        }
+        "pick" if !args.is_empty() && args.iter().all(|a| !a.is_empty()) => {
+            Ok(Part::Pick(args.iter().map(|a| a.to_string()).collect()))
+        }
+        "pick" => Err(error(
+            at,
+            format!("`{expr}` needs one or more non-empty choices"),
+            "write e.g. `{{pick(alpha, beta, gamma)}}`",
+        )),
+        "env" => match args[..] {
+            [var] if is_identifier(var) => env(var).map(Part::Text).ok_or_else(|| {
+                error(
+                    at,
+                    format!("environment variable `{var}` is not set"),
+                    format!("export {var}=... before running skein, or write the value itself"),
+                )
+            }),
+            _ => Err(error(
+                at,
+                format!("`{expr}` needs one variable name"),
+                "write e.g. `{{env(TENANT_ID)}}`",
+            )),
+        },
+        _ => Err(error(
+            at,
+            format!("unknown template function `{name}`"),
+            FUNCTIONS,
+        )),
+    }
+}
+
+fn unquote(arg: &str) -> &str {
+    arg.strip_prefix('"')
+        .and_then(|a| a.strip_suffix('"'))
+        .unwrap_or(arg)
+}
+
+/// `[A-Za-z_][A-Za-z0-9_]*`: capture and environment variable names.
+pub fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn compile(source: &str, captures: &[&str]) -> Result<Template, TemplateError> {
+        Template::compile(source, captures, &|v| {
+            (v == "TENANT").then(|| "t1".to_string())
+        })
+    }
+
+    fn render(t: &Template, captured: &[Option<String>]) -> String {
+        let mut out = String::new();
+        t.render(captured, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn plain_text_is_one_part_and_sent_as_is() {
+        let t = compile("/api/v1/items", &[]).unwrap();
+        assert!(t.is_plain());
+        assert_eq!(render(&t, &[]), "/api/v1/items");
+        assert_eq!(Template::compile("", &[], &no_env).unwrap().sample(), "");
+    }
+
+    #[test]
+    fn every_function_renders_within_its_bounds() {
+        let t = compile(
+            r#"{"q":"{{pick(alpha, beta, "gamma")}}","k":{{ int(1, 3) }},"id":"{{uuid()}}","t":"{{env(TENANT)}}"}"#,
+            &[],
+        )
+        .unwrap();
+        for _ in 0..50 {
+            let v: serde_json::Value = serde_json::from_str(&render(&t, &[])).unwrap();
+            assert!(["alpha", "beta", "gamma"].contains(&v["q"].as_str().unwrap()));
+            assert!((1..=3).contains(&v["k"].as_i64().unwrap()));
+            assert_eq!(v["id"].as_str().unwrap().len(), 36);
+            assert_eq!(v["t"], "t1");
+        }
+        assert_eq!(
+            t.sample(),
+            r#"{"q":"alpha","k":1,"id":"00000000-0000-0000-0000-000000000000","t":"t1"}"#
+        );
+    }
+
+    #[test]
+    fn captures_render_their_value_or_name_the_missing_one() {
+        let t = compile("/items/{{item}}/{{session_id}}", &["session_id", "item"]).unwrap();
+        assert_eq!(
+            render(&t, &[Some("s9".into()), Some("42".into())]),
+            "/items/42/s9"
+        );
+        let mut out = String::new();
+        assert_eq!(t.render(&[Some("s9".into()), None], &mut out), Err(1));
+        assert_eq!(t.sample(), "/items/0/0");
+        assert_eq!(t.captures().collect::<Vec<_>>(), [1, 0]);
+    }
+
+    #[test]
+    fn errors_point_at_the_expression_with_a_fix() {
+        let cases: [(&str, usize, &str); 9] = [
+            ("ab{{rand()}}", 4, "unknown template function `rand`"),
+            ("{{ nope }}", 3, "capture `nope`, which no request"),
+            ("x{{uuid()", 1, "never closed"),
+            ("{{int(5, 1)}}", 2, "two whole numbers"),
+            ("{{int(a, 1)}}", 2, "two whole numbers"),
+            ("{{pick()}}", 2, "non-empty choices"),
+            ("{{env(MISSING)}}", 2, "`MISSING` is not set"),
+            ("{{uuid(1)}}", 2, "no arguments"),
+            ("{{a b}}", 2, "not a template expression"),
+        ];
+        for (source, offset, message) in cases {
+            let e = compile(source, &[]).unwrap_err();
+            assert_eq!(e.offset, offset, "{source}");
+            assert!(e.message.contains(message), "{source}: {}", e.message);
+            assert!(!e.hint.is_empty());
+        }
+    }
+
+    #[test]
+    fn identifiers_are_ascii_words() {
+        assert!(is_identifier("session_id") && is_identifier("_x1"));
+        assert!(!is_identifier("1x") && !is_identifier("") && !is_identifier("a-b"));
+    }
+}
