@@ -363,7 +363,7 @@ async fn search(
         search.record(step);
     }
     interrupt.abort();
-    target.shutdown().await;
+    let target_resources = target.shutdown().await;
 
     let found = search.result();
     let input = ResultInput {
@@ -373,6 +373,7 @@ async fn search(
         command_line: &std::env::args().collect::<Vec<_>>(),
     };
     let mut result = results::build(&input, &recorder, stop.reason(), None);
+    result.target_resources = target_resources;
     result.metadata.load_model = model;
     result.stages = found
         .steps
