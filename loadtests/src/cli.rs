@@ -26,7 +26,7 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario headless against a host (without --host: against the embedded reference server).
     Run(commands::run::RunArgs),
-    /// Start the reference server in-process and run a short light scenario against it.
+    /// Start the reference server (a child process) and run a short light scenario against it.
     Demo(commands::run::DemoArgs),
     /// List the shipped scenarios.
     Scenarios(commands::scenarios::ScenariosArgs),
@@ -40,6 +40,9 @@ pub enum Command {
     Manager(commands::manager::ManagerArgs),
     /// Run a share of a distributed run for a manager.
     Worker(commands::worker::WorkerArgs),
+    /// The embedded reference server as a child process of `run`/`demo` (internal).
+    #[command(hide = true)]
+    ReferenceServer(commands::reference_server::ReferenceServerArgs),
 }
 
 impl Command {
@@ -54,6 +57,7 @@ impl Command {
             Command::Capacity(args) => commands::capacity::execute(args),
             Command::Manager(args) => commands::manager::execute(args),
             Command::Worker(args) => commands::worker::execute(args),
+            Command::ReferenceServer(args) => commands::reference_server::execute(args),
         }
     }
 }

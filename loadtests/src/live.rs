@@ -132,6 +132,14 @@ pub fn summary_table(result: &RunResult) -> String {
         result.resources.peak_rss_bytes as f64 / (1024.0 * 1024.0),
         duration
     );
+    if let Some(target) = &result.target_resources {
+        let _ = writeln!(
+            out,
+            "Embedded target (a separate process): {:.1} CPU s, peak RSS {:.1} MiB",
+            target.cpu_seconds,
+            target.peak_rss_bytes as f64 / (1024.0 * 1024.0)
+        );
+    }
     out
 }
 

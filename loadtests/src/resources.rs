@@ -1,10 +1,34 @@
-//! What the generator process itself uses, read from /proc (Linux).
+//! What the generator process itself uses, and what a child process it started (the embedded
+//! reference server) uses, read from /proc (Linux).
 //!
 //! /proc avoids a libc dependency for two numbers; on other systems both read as 0.
 
 /// CPU time (user + system) of this process so far, in seconds.
 pub fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+    cpu_seconds_in("/proc/self")
+}
+
+/// Peak resident set size (VmHWM) in bytes.
+pub fn peak_rss_bytes() -> u64 {
+    status_kib("/proc/self", "VmHWM:") * 1024
+}
+
+/// Current resident set size (VmRSS) in bytes.
+pub fn rss_bytes() -> u64 {
+    status_kib("/proc/self", "VmRSS:") * 1024
+}
+
+/// CPU seconds and peak RSS of another live process, e.g. a child before it is stopped.
+pub fn of_process(pid: u32) -> reports::GeneratorResources {
+    let dir = format!("/proc/{pid}");
+    reports::GeneratorResources {
+        cpu_seconds: cpu_seconds_in(&dir),
+        peak_rss_bytes: status_kib(&dir, "VmHWM:") * 1024,
+    }
+}
+
+fn cpu_seconds_in(proc_dir: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("{proc_dir}/stat")) else {
         return 0.0;
     };
     // Fields after the command name (which may contain spaces) start after the last ')'.
@@ -23,18 +47,8 @@ pub fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// Peak resident set size (VmHWM) in bytes.
-pub fn peak_rss_bytes() -> u64 {
-    status_kib("VmHWM:") * 1024
-}
-
-/// Current resident set size (VmRSS) in bytes.
-pub fn rss_bytes() -> u64 {
-    status_kib("VmRSS:") * 1024
-}
-
-fn status_kib(key: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+fn status_kib(proc_dir: &str, key: &str) -> u64 {
+    std::fs::read_to_string(format!("{proc_dir}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
@@ -72,5 +86,9 @@ mod tests {
             "64 MiB touched, RSS grew by {grown} bytes"
         );
         assert!(super::peak_rss_bytes() >= super::rss_bytes());
+        // Read by pid, this process reads as it does through /proc/self.
+        let by_pid = super::of_process(std::process::id());
+        assert!(by_pid.cpu_seconds >= used);
+        assert!(by_pid.peak_rss_bytes >= 48 << 20);
     }
 }

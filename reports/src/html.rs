@@ -341,6 +341,24 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
                 result.resources.peak_rss_bytes as f64 / 1048576.0
             ),
         ),
+    ]);
+    if let Some(target) = &result.target_resources {
+        rows.extend([
+            (
+                "Embedded target CPU".to_string(),
+                format!(
+                    "{:.1} s ({:.0} % of one core)",
+                    target.cpu_seconds,
+                    100.0 * target.cpu_seconds / duration
+                ),
+            ),
+            (
+                "Embedded target peak RSS".to_string(),
+                format!("{:.1} MiB", target.peak_rss_bytes as f64 / 1048576.0),
+            ),
+        ]);
+    }
+    rows.extend([
         ("Interrupted".to_string(), m.interrupted.to_string()),
         ("Partial".to_string(), m.partial.to_string()),
     ]);

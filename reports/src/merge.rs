@@ -105,6 +105,8 @@ pub fn merge(results: &[RunResult]) -> Result<RunResult, MergeError> {
         thresholds: first.thresholds.clone(),
         slas: Vec::new(),
         resources,
+        // One embedded target per input run; summing them would mix targets, so keep the first's.
+        target_resources: first.target_resources.clone(),
         workers,
         dropped_arrivals,
         // A search's steps are one generator's sequence of runs; merging two searches has no

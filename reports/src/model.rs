@@ -258,7 +258,8 @@ impl StageResult {
     }
 }
 
-/// What the load generator itself used.
+/// What one process used: the load generator itself, or an embedded target measured apart
+/// ([`RunResult::target_resources`]).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct GeneratorResources {
     pub cpu_seconds: f64,
@@ -314,6 +315,11 @@ pub struct RunResult {
     pub thresholds: Vec<SlaThreshold>,
     pub slas: Vec<SlaVerdict>,
     pub resources: GeneratorResources,
+    /// What the target used, when Skein knows: the embedded reference server of `skein run`
+    /// and `skein demo` without a host runs as a child process, measured apart so that
+    /// `resources` is the generator's alone. Absent for a remote target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_resources: Option<GeneratorResources>,
     pub workers: Vec<WorkerContribution>,
     /// Open-model arrivals never sent over the whole run (the series holds them per second,
     /// but a worker's report may carry only the tail of its series).
@@ -337,6 +343,7 @@ impl RunResult {
             thresholds: Vec::new(),
             slas: Vec::new(),
             resources: GeneratorResources::default(),
+            target_resources: None,
             workers: Vec::new(),
             dropped_arrivals: 0,
             capacity_search: None,

@@ -1,6 +1,7 @@
 //! Soak: does a long heavy-like run stay bounded? Runs the real `target-server` binary on a
 //! database file with its default retention caps, drives it with a load shaped like the heavy
-//! scenario (start_grpo, get_status, export_trajectories, 1,000-event batches), and prints the
+//! scenario (start_grpo, get_status, export_trajectories, 1,000-event batches, workflows of up
+//! to 100 tasks created and executed), and prints the
 //! server's RSS and store size at every report, then the growth per minute after warm-up
 //! against the growth during warm-up (the ratio is the figure to read: near 0 means bounded).
 //!
@@ -22,6 +23,9 @@ const STATUS_PER_S: u64 = 100;
 const EXPORT_PER_S: u64 = 9;
 const EVENT_BATCHES_PER_S: u64 = 6;
 const EVENTS_PER_BATCH: usize = 1_000;
+/// Workflows created (each then executed once): the heavy scenario's ~22 orchestration users.
+const WORKFLOWS_PER_S: u64 = 18;
+const MAX_TASKS: usize = 100;
 /// Requests in flight at most (like a bounded user count).
 const CONCURRENCY: usize = 128;
 const TOKEN: &str = "skein-dev-token";
@@ -42,7 +46,8 @@ fn main() {
     let (mut child, url) = start_server(&db);
     println!(
         "soak: {minutes} min against {url}, db {} (default caps), load/s: start_grpo {START_PER_S}, \
-         get_status {STATUS_PER_S}, export {EXPORT_PER_S}, event batches {EVENT_BATCHES_PER_S} x {EVENTS_PER_BATCH}",
+         get_status {STATUS_PER_S}, export {EXPORT_PER_S}, event batches {EVENT_BATCHES_PER_S} x {EVENTS_PER_BATCH}, \
+         workflows {WORKFLOWS_PER_S} (1..={MAX_TASKS} tasks, executed once)",
         db.display()
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -92,6 +97,8 @@ struct Sample {
     trajectories: f64,
     events: f64,
     jobs: f64,
+    workflows: f64,
+    executions: f64,
     requests: u64,
     failures: u64,
 }
@@ -115,11 +122,12 @@ async fn drive(url: &str, db: &Path, pid: u32, total: Duration, every: Duration)
         .map(|i| json!({ "query": format!("Summarise incident report #{i} and propose a remediation plan"),
                           "expected_outcome": format!("A remediation plan for incident #{i} naming owner and deadline") }))
         .collect();
-    let kinds: [(u64, Kind); 4] = [
+    let kinds: [(u64, Kind); 5] = [
         (START_PER_S, Kind::Start),
         (STATUS_PER_S, Kind::Status),
         (EXPORT_PER_S, Kind::Export),
         (EVENT_BATCHES_PER_S, Kind::Events),
+        (WORKFLOWS_PER_S, Kind::Workflow),
     ];
     let started = Instant::now();
     let mut loops = Vec::new();
@@ -154,9 +162,9 @@ async fn drive(url: &str, db: &Path, pid: u32, total: Duration, every: Duration)
         tokio::time::sleep(next.saturating_sub(started.elapsed())).await;
         let s = sample(&http, url, db, pid, started.elapsed(), &load).await;
         println!(
-            "{:>6.0} s  rss {:>7.1} MiB  db file {:>7.1} MiB (+wal {:>5.1} MiB)  rows: trajectories {:>8} events {:>8} jobs {:>7}  requests {} (failed {})",
+            "{:>6.0} s  rss {:>7.1} MiB  db file {:>7.1} MiB (+wal {:>5.1} MiB)  rows: trajectories {:>8} events {:>8} jobs {:>7} workflows {:>6} executions {:>6}  requests {} (failed {})",
             s.at.as_secs_f64(), mib(s.rss_bytes), mib(s.file_bytes), mib(s.wal_bytes),
-            s.trajectories, s.events, s.jobs, s.requests, s.failures
+            s.trajectories, s.events, s.jobs, s.workflows, s.executions, s.requests, s.failures
         );
         samples.push(s);
         if next >= total {
@@ -176,6 +184,7 @@ enum Kind {
     Status,
     Export,
     Events,
+    Workflow,
 }
 
 async fn send(http: &reqwest::Client, url: &str, kind: Kind, load: &Load, data: &Value) -> bool {
@@ -217,6 +226,7 @@ async fn send(http: &reqwest::Client, url: &str, kind: Kind, load: &Load, data: 
             http.post(format!("{url}/api/v1/events/batch"))
                 .json(&json!({ "events": events }))
         }
+        Kind::Workflow => return create_and_execute_workflow(http, url).await,
     };
     let Ok(response) = request.send().await else {
         return false;
@@ -235,6 +245,37 @@ async fn send(http: &reqwest::Client, url: &str, kind: Kind, load: &Load, data: 
         jobs.push(id.to_string());
     }
     body.get("error").is_none()
+}
+
+/// A workflow of 1..=MAX_TASKS tasks (each depending on the one before, every third parallel),
+/// then one execution of it; true when both succeed.
+async fn create_and_execute_workflow(http: &reqwest::Client, url: &str) -> bool {
+    let id = uuid::Uuid::new_v4().to_string();
+    let tasks: Vec<Value> = (0..rand::random_range(1..=MAX_TASKS))
+        .map(|i| {
+            let depends_on: Vec<String> = (i > 0)
+                .then(|| format!("task-{}", i - 1))
+                .into_iter()
+                .collect();
+            json!({ "task_id": format!("task-{i}"), "agent_role": format!("worker-{}", i % 5),
+                    "depends_on": depends_on, "parallel": i % 3 == 0 })
+        })
+        .collect();
+    let workflow = json!({ "workflow_id": id, "name": "soak", "version": "1.0",
+        "orchestration_pattern": "supervisor", "agents": { "supervisor": { "model": "m" } },
+        "tasks": tasks });
+    let ok =
+        |r: Result<reqwest::Response, reqwest::Error>| r.is_ok_and(|r| r.status().is_success());
+    ok(http
+        .post(format!("{url}/api/v1/workflows"))
+        .json(&workflow)
+        .send()
+        .await)
+        && ok(http
+            .post(format!("{url}/api/v1/workflows/{id}/execute"))
+            .json(&json!({ "input_data": { "ticket": id }, "execution_options": {} }))
+            .send()
+            .await)
 }
 
 async fn sample(
@@ -269,6 +310,8 @@ async fn sample(
         trajectories: gauge("target_server_store_rows{table=\"trajectories\"}"),
         events: gauge("target_server_store_rows{table=\"events\"}"),
         jobs: gauge("target_server_store_rows{table=\"jobs\"}"),
+        workflows: gauge("target_server_store_rows{table=\"workflows\"}"),
+        executions: gauge("target_server_store_rows{table=\"executions\"}"),
         requests: load.requests.load(Ordering::Relaxed),
         failures: load.failures.load(Ordering::Relaxed),
     }
@@ -319,12 +362,14 @@ fn summarize(samples: &[Sample]) {
     let rss = per_min(capped.rss_bytes, last.rss_bytes, capped.at, last.at);
     println!(
         "after warm-up ({:.0}..{:.0} s): db file {file:+.1} MiB/min, rss {rss:+.1} MiB/min, \
-         trajectories {:+.0} rows/min, events {:+.0} rows/min, jobs {:+.0} rows/min",
+         trajectories {:+.0} rows/min, events {:+.0} rows/min, jobs {:+.0} rows/min, \
+         workflows {:+.0} rows/min",
         capped.at.as_secs_f64(),
         last.at.as_secs_f64(),
         (last.trajectories - capped.trajectories) / minutes,
         (last.events - capped.events) / minutes,
         (last.jobs - capped.jobs) / minutes,
+        (last.workflows - capped.workflows) / minutes,
     );
     println!(
         "ratio db-file growth after / during warm-up = {:.3}",

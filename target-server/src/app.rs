@@ -241,6 +241,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
         size,
         trajectories: RowCounts::get(&state.store.rows().trajectories),
         events: RowCounts::get(&state.store.rows().events),
+        workflows: RowCounts::get(&state.store.rows().workflows),
     };
     let mut r = state.metrics.render(&scrape).into_response();
     r.headers_mut().insert(

@@ -147,12 +147,18 @@ pub struct ServerConfig {
     #[arg(long, default_value_t = 500_000)]
     pub max_events: u64,
 
+    /// Retention: workflows kept, oldest evicted first with their executions (0 = no cap).
+    /// A workflow with an execution still running is never evicted. The default keeps an
+    /// hour of the heavy scenario within a few hundred MB; see docs/target-server.md.
+    #[arg(long, default_value_t = 20_000)]
+    pub max_workflows: u64,
+
     /// Retention: rows deleted per transaction when evicting. Small batches keep each delete
     /// short, so requests are not held behind it.
     #[arg(long, default_value_t = 1_000)]
     pub eviction_batch: u64,
 
-    /// Retention: how often the event cap is enforced, in ms.
+    /// Retention: how often the event and workflow caps are enforced, in ms.
     #[arg(long, default_value_t = 1_000)]
     pub retention_interval_ms: u64,
 
@@ -270,6 +276,7 @@ impl Default for ServerConfig {
             max_trajectories: 250_000,
             max_trajectories_per_job: 1_000,
             max_events: 500_000,
+            max_workflows: 20_000,
             eviction_batch: 1_000,
             retention_interval_ms: 1_000,
             no_latency: false,
@@ -318,6 +325,7 @@ mod tests {
             assert_eq!(config.max_trajectories, 250_000);
             assert_eq!(config.max_trajectories_per_job, 1_000);
             assert_eq!(config.max_events, 500_000);
+            assert_eq!(config.max_workflows, 20_000);
             assert_eq!(config.eviction_batch, 1_000);
             assert_eq!(config.retention_interval_ms, 1_000);
         }

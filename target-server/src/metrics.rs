@@ -1,5 +1,6 @@
 //! Prometheus metrics: requests and latency by method and status, shedding, queue depth,
-//! trajectories written and events accepted, rows evicted by retention. Job counts by state
+//! trajectories written and events accepted, rows evicted by retention (trajectories, events,
+//! workflows and their executions). Job counts by state
 //! and the store's size are read from the store at scrape time ([`StoreScrape`]), so they are
 //! always what the database holds.
 use std::collections::BTreeMap;
@@ -9,7 +10,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::config::METHODS;
-use crate::store::{Evictable, StoreSize};
+use crate::store::{Evictable, EvictedWorkflows, StoreSize};
 
 /// Upper bounds of the latency histogram buckets, in seconds.
 const BUCKETS: [f64; 14] = [
@@ -35,6 +36,8 @@ pub struct Metrics {
     events: AtomicU64,
     evicted_trajectories: AtomicU64,
     evicted_events: AtomicU64,
+    evicted_workflows: AtomicU64,
+    evicted_executions: AtomicU64,
     /// Requests waiting for a capacity slot right now.
     pub queue_depth: AtomicUsize,
     /// Requests holding a capacity slot right now.
@@ -87,6 +90,13 @@ impl Metrics {
             Evictable::Events => &self.evicted_events,
         };
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn add_workflow_evictions(&self, evicted: EvictedWorkflows) {
+        self.evicted_workflows
+            .fetch_add(evicted.workflows, Ordering::Relaxed);
+        self.evicted_executions
+            .fetch_add(evicted.executions, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition, with what the store holds supplied by the caller.
@@ -177,6 +187,8 @@ impl Metrics {
         for (table, counter) in [
             ("trajectories", &self.evicted_trajectories),
             ("events", &self.evicted_events),
+            ("workflows", &self.evicted_workflows),
+            ("executions", &self.evicted_executions),
         ] {
             let n = counter.load(Ordering::Relaxed);
             let _ = writeln!(
@@ -190,7 +202,7 @@ impl Metrics {
             ("trajectories", store.trajectories),
             ("events", store.events),
             ("jobs", store.size.jobs),
-            ("workflows", store.size.workflows),
+            ("workflows", store.workflows),
             ("executions", store.size.executions),
         ] {
             let _ = writeln!(out, "target_server_store_rows{{table=\"{table}\"}} {n}");
@@ -220,6 +232,7 @@ pub struct StoreScrape {
     pub size: StoreSize,
     pub trajectories: u64,
     pub events: u64,
+    pub workflows: u64,
 }
 
 #[cfg(test)]

@@ -118,7 +118,9 @@ pub async fn create(state: &AppState, body: Value) -> Result<(StatusCode, Value)
         .store
         .with(move |conn| store::insert_workflow(conn, &id, &body, &at))
         .await?;
-    if !created {
+    if created {
+        RowCounts::add(&state.store.rows().workflows, 1);
+    } else {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "conflict",
@@ -192,7 +194,10 @@ pub async fn execute(
     let finishes_at_ms = state
         .store
         .with(move |conn| {
-            let Some(body) = store::workflow_body(conn, &wid)? else {
+            // Read and insert under the write lock, so retention cannot evict the workflow
+            // between the two and leave an execution without its workflow.
+            let tx = store::write_transaction(conn)?;
+            let Some(body) = store::workflow_body(&tx, &wid)? else {
                 return Ok(None);
             };
             let tasks = planned_tasks(&body).map_err(|e| ServerError::Store(e.message))?;
@@ -200,7 +205,7 @@ pub async fn execute(
             let finishes_at_ms = started_at_ms
                 .saturating_add(schedule::makespan_ms(&schedule::plan(&plan, task_ms)) as i64);
             store::insert_execution(
-                conn,
+                &tx,
                 &store::NewExecution {
                     execution_id: &eid,
                     workflow_id: &wid,
@@ -211,6 +216,7 @@ pub async fn execute(
                     task_ms: task_ms as i64,
                 },
             )?;
+            tx.commit()?;
             Ok(Some(finishes_at_ms))
         })
         .await?;

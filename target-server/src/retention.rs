@@ -9,8 +9,12 @@
 //!   total never exceeds the cap at any commit.
 //! - **Events**: the newest `max_events`. A background pass every `retention_interval_ms`
 //!   evicts the excess, so between passes the table may exceed the cap by what arrived since.
-//! - **Jobs** and **workflows** are never evicted. A job's training data is dropped when the job
-//!   ends (only the trainers read it); its row, status, metrics and cost stay.
+//! - **Workflows**: the newest `max_workflows`, enforced by the same pass as events. The
+//!   oldest workflows with no execution running go first, with all their executions; one with
+//!   an execution running is skipped until it is idle, so a client polling it never sees it
+//!   vanish mid-run (and the table may exceed the cap by the workflows that are running).
+//! - **Jobs** are never evicted. A job's training data is dropped when the job ends (only the
+//!   trainers read it); its row, status, metrics and cost stay.
 //!
 //! Evictions delete the oldest rows first in transactions of at most `eviction_batch` rows,
 //! each on a pooled connection taken and given back, so requests interleave with eviction
@@ -32,6 +36,7 @@ pub struct RetentionPolicy {
     pub max_trajectories: u64,
     pub max_trajectories_per_job: u64,
     pub max_events: u64,
+    pub max_workflows: u64,
     pub eviction_batch: u64,
     pub interval: Duration,
 }
@@ -42,6 +47,7 @@ impl RetentionPolicy {
             max_trajectories: config.max_trajectories,
             max_trajectories_per_job: config.max_trajectories_per_job,
             max_events: config.max_events,
+            max_workflows: config.max_workflows,
             eviction_batch: config.eviction_batch.max(1),
             interval: Duration::from_millis(config.retention_interval_ms.max(1)),
         }
@@ -87,6 +93,32 @@ pub async fn evict(
     Ok(evicted)
 }
 
+/// Evicts `count` of the oldest idle workflows and their executions in batches; returns how
+/// many workflows went (fewer when the others have executions running).
+pub async fn evict_workflows(
+    store: &Store,
+    metrics: &Metrics,
+    count: u64,
+    batch: u64,
+) -> Result<u64, ServerError> {
+    let mut evicted = 0;
+    while evicted < count {
+        let n = batch.min(count - evicted);
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let deleted = store
+            .with(move |conn| store::evict_oldest_idle_workflows(conn, n, now_ms))
+            .await?;
+        RowCounts::sub(&store.rows().workflows, deleted.workflows);
+        metrics.add_workflow_evictions(deleted);
+        evicted += deleted.workflows;
+        if deleted.workflows < n {
+            break; // No more idle workflows.
+        }
+        tokio::task::yield_now().await;
+    }
+    Ok(evicted)
+}
+
 /// Makes room for `incoming` trajectories under the total cap; the trainers call it before
 /// each tick's write.
 pub async fn make_room_for_trajectories(
@@ -107,7 +139,7 @@ pub async fn make_room_for_trajectories(
     .await
 }
 
-/// Keeps the event table within its cap until `stop` turns true.
+/// Keeps the event and workflow tables within their caps until `stop` turns true.
 pub async fn run(
     store: Store,
     metrics: Arc<Metrics>,
@@ -133,6 +165,11 @@ pub async fn run(
         .await
         {
             tracing::warn!("event retention pass failed: {e}");
+        }
+        let rows = RowCounts::get(&store.rows().workflows);
+        let excess = RetentionPolicy::excess(policy.max_workflows, rows, 0);
+        if let Err(e) = evict_workflows(&store, &metrics, excess, policy.eviction_batch).await {
+            tracing::warn!("workflow retention pass failed: {e}");
         }
     }
 }

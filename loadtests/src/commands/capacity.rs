@@ -319,7 +319,7 @@ async fn search(
         search.record(step);
     }
     interrupt.abort();
-    target.shutdown().await;
+    let target_resources = target.shutdown().await;
 
     let input = ResultInput {
         scenario: &base,
@@ -327,7 +327,8 @@ async fn search(
         host: &args.host.clone().unwrap_or_default(),
         command_line: &std::env::args().collect::<Vec<_>>(),
     };
-    let result = results::build(&input, &recorder, stop.reason(), None);
+    let mut result = results::build(&input, &recorder, stop.reason(), None);
+    result.target_resources = target_resources;
     finish(result, search.result(), &thresholds, &base.name, args.out)
 }
 

@@ -4,6 +4,7 @@ pub mod compare;
 pub mod live_args;
 pub mod load_args;
 pub mod manager;
+pub mod reference_server;
 pub mod report;
 pub mod run;
 pub mod scenarios;

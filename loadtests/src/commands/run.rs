@@ -127,8 +127,9 @@ fn run_scenario(
         let result = run_plan(&plan, recorder.clone(), &stop).await;
         live.abort();
         interrupt.abort();
-        target.shutdown().await;
-        let result = result.map_err(|e| Failure::Aborted(e.to_string()))?;
+        let target_resources = target.shutdown().await;
+        let mut result = result.map_err(|e| Failure::Aborted(e.to_string()))?;
+        result.target_resources = target_resources;
         live_outputs
             .finish()
             .map_err(|e| Failure::Aborted(e.to_string()))?;

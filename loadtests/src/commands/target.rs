@@ -1,18 +1,89 @@
-//! The target of a run: the given host (checked for reachability), or the reference server
-//! started in this process when no host is given (the embedded default).
+//! The target of a run: the given host (checked for reachability), or, when no host is given,
+//! the reference server started as a child process of this executable (the hidden
+//! `skein reference-server`, see [`super::reference_server`]). A child rather than a task
+//! in this process, so that the results' generator CPU and RSS are the generator's alone;
+//! the child's are read from /proc just before it is stopped and reported apart.
 use std::net::ToSocketAddrs;
+use std::process::Stdio;
 use std::time::Duration;
 
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+
 use crate::exit::Failure;
-use crate::scenario;
+use crate::{resources, scenario};
 
 /// How long the unreachable-host check waits for a TCP connection.
 const CONNECT_CHECK: Duration = Duration::from_secs(3);
 
+/// How long the embedded server may take to print its URL, and to stop once asked.
+const CHILD_START: Duration = Duration::from_secs(20);
+const CHILD_STOP: Duration = Duration::from_secs(5);
+
 pub struct Target {
     pub host: String,
     pub token: String,
-    embedded: Option<target_server::RunningServer>,
+    embedded: Option<EmbeddedServer>,
+}
+
+/// The reference server running as a child process. Dropped without [`Target::shutdown`]
+/// (an error path), the child is killed (`kill_on_drop`).
+struct EmbeddedServer {
+    child: Child,
+    /// Closing it asks the child to stop gracefully.
+    stdin: Option<ChildStdin>,
+    pid: u32,
+}
+
+impl EmbeddedServer {
+    /// Starts `skein reference-server` from this executable and reads its URL.
+    async fn start() -> Result<(EmbeddedServer, String), Failure> {
+        let failed = |e: String| {
+            Failure::Aborted(format!("cannot start the embedded reference server: {e}"))
+        };
+        let exe = std::env::current_exe().map_err(|e| failed(e.to_string()))?;
+        let mut child = Command::new(exe)
+            .args(["reference-server", "--bind", "127.0.0.1:0"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            // Its own process group: a Ctrl-C at the terminal reaches the generator, which
+            // stops its users and then this server, not the server first under running users.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| failed(e.to_string()))?;
+        let pid = child
+            .id()
+            .ok_or_else(|| failed("it exited at once".into()))?;
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+        let mut line = String::new();
+        match tokio::time::timeout(CHILD_START, stdout.read_line(&mut line)).await {
+            Ok(Ok(n)) if n > 0 => {}
+            Ok(Ok(_)) => return Err(failed("it exited without printing its URL".into())),
+            Ok(Err(e)) => return Err(failed(e.to_string())),
+            Err(_) => return Err(failed(format!("no URL within {} s", CHILD_START.as_secs()))),
+        }
+        let stdin = child.stdin.take();
+        Ok((
+            EmbeddedServer { child, stdin, pid },
+            line.trim().to_string(),
+        ))
+    }
+
+    /// Reads what the child used, then stops it: stdin closed (graceful), killed if it has not
+    /// exited within [`CHILD_STOP`]. Either way it is waited for, so no process is left.
+    async fn stop(mut self) -> reports::GeneratorResources {
+        let used = resources::of_process(self.pid);
+        drop(self.stdin.take());
+        if tokio::time::timeout(CHILD_STOP, self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = self.child.kill().await;
+        }
+        used
+    }
 }
 
 impl Target {
@@ -24,28 +95,21 @@ impl Target {
         cli_token: Option<String>,
         scenario_token: Option<&str>,
     ) -> Result<Target, Failure> {
-        let embedded = match host {
-            Some(_) => None,
-            None => Some(
-                target_server::spawn(target_server::ServerConfig::in_memory_on_loopback())
-                    .await
-                    .map_err(|e| {
-                        Failure::Aborted(format!("cannot start the embedded reference server: {e}"))
-                    })?,
-            ),
-        };
-        let host = match (host, &embedded) {
-            (Some(h), _) => h.to_string(),
-            (None, Some(server)) => server.base_url(),
-            (None, None) => unreachable!("embedded server is started when no host is given"),
+        let (host, embedded) = match host {
+            Some(h) => (h.to_string(), None),
+            None => {
+                let (server, url) = EmbeddedServer::start().await?;
+                (url, Some(server))
+            }
         };
         let token = cli_token
             .or_else(|| scenario_token.map(str::to_string))
             .unwrap_or_else(|| target_server::DEFAULT_TOKEN.to_string());
         check_reachable(&host).await?;
-        if embedded.is_some() {
+        if let Some(server) = &embedded {
             eprintln!(
-                "skein: no --host given: running against the embedded reference server at {host}"
+                "skein: no --host given: running against the embedded reference server at {host} (pid {})",
+                server.pid
             );
         }
         Ok(Target {
@@ -55,9 +119,12 @@ impl Target {
         })
     }
 
-    pub async fn shutdown(self) {
-        if let Some(server) = self.embedded {
-            let _ = server.shutdown().await;
+    /// Stops the embedded server, if any, and returns what it used over the run (`None` for
+    /// a remote target, whose resources Skein does not see).
+    pub async fn shutdown(self) -> Option<reports::GeneratorResources> {
+        match self.embedded {
+            Some(server) => Some(server.stop().await),
+            None => None,
         }
     }
 }

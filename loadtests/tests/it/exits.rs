@@ -1,4 +1,5 @@
 //! Exit codes: SLA failure 1, unreachable 3 (fast), interrupt 130 with results on disk.
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::support::*;
@@ -28,6 +29,7 @@ fn an_sla_failure_exits_1_and_says_which() {
     assert!(stdout.contains("[FAIL] p95_ms < 200.0 ms"), "{stdout}");
     let r = results(&out);
     assert!(!r.passed());
+    assert_eq!(r.target_resources, None, "a remote target is not measured");
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
     assert!(junit.contains("<failure"), "{junit}");
 }
@@ -136,4 +138,57 @@ fn demo_and_run_without_a_host_use_the_embedded_reference_server() {
         assert!(r.overall().requests > 0, "{args:?} sent no requests");
         assert!(out.join("report.html").exists());
     }
+}
+
+#[test]
+fn the_embedded_server_runs_as_a_child_measured_apart_and_is_gone_after_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // Outputs to files, not pipes: a leftover child holding a pipe would hang `output()`
+    // instead of failing the test.
+    let err_path = dir.path().join("stderr");
+    let mut skein = skein()
+        .args(["run", "-t", "3s", "--out", out.to_str().unwrap()])
+        .stdout(std::fs::File::create(dir.path().join("stdout")).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = skein.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = skein.kill();
+            panic!("skein run -t 3s still running after 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let err = std::fs::read_to_string(&err_path).unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    let pid: u32 = err
+        .split("embedded reference server at ")
+        .nth(1)
+        .and_then(|rest| rest.split("(pid ").nth(1))
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("no server pid in: {err}"));
+    assert_ne!(pid, skein.id(), "the server runs in a process of its own");
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "the embedded server (pid {pid}) outlived the run"
+    );
+
+    let r = results(&out);
+    let target = r.target_resources.clone().expect("target_resources");
+    assert!(target.cpu_seconds > 0.0, "{target:?}");
+    assert!(target.peak_rss_bytes > 0, "{target:?}");
+    assert!(r.resources.cpu_seconds > 0.0 && r.resources.peak_rss_bytes > 0);
+    let stdout = std::fs::read_to_string(dir.path().join("stdout")).unwrap();
+    assert!(
+        stdout.contains("Embedded target (a separate process):"),
+        "{stdout}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Embedded target peak RSS"));
 }

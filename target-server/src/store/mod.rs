@@ -93,6 +93,7 @@ pub struct Store {
 pub struct RowCounts {
     pub trajectories: AtomicU64,
     pub events: AtomicU64,
+    pub workflows: AtomicU64,
 }
 
 impl RowCounts {
@@ -138,7 +139,6 @@ pub struct StoreSize {
     /// rows reuse before the file grows again.
     pub free_bytes: u64,
     pub jobs: u64,
-    pub workflows: u64,
     pub executions: u64,
 }
 
@@ -170,6 +170,7 @@ impl Store {
         let rows = RowCounts {
             trajectories: AtomicU64::new(count_rows(&connections[0], "trajectories")?),
             events: AtomicU64::new(count_rows(&connections[0], "events")?),
+            workflows: AtomicU64::new(count_rows(&connections[0], "workflows")?),
         };
         Ok(Store {
             connections: Arc::new(Mutex::new(connections)),
@@ -267,7 +268,6 @@ pub fn store_size(conn: &Connection) -> Result<StoreSize, ServerError> {
         bytes: pragma("page_count")? * page_size,
         free_bytes: pragma("freelist_count")? * page_size,
         jobs: count_rows(conn, "jobs")?,
-        workflows: count_rows(conn, "workflows")?,
         executions: count_rows(conn, "executions")?,
     })
 }

@@ -48,7 +48,7 @@ pub struct NewExecution<'a> {
     pub task_ms: i64,
 }
 
-pub fn insert_execution(conn: &mut Connection, e: &NewExecution<'_>) -> Result<(), ServerError> {
+pub fn insert_execution(conn: &Connection, e: &NewExecution<'_>) -> Result<(), ServerError> {
     // `status` is kept for files written by older servers; the live status is derived from
     // `finishes_at_ms` and the clock.
     conn.prepare_cached(
@@ -133,6 +133,47 @@ pub fn workflow_status(
         running,
         completed,
     }))
+}
+
+/// What one eviction of workflows removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EvictedWorkflows {
+    pub workflows: u64,
+    pub executions: u64,
+}
+
+/// Deletes up to `limit` of the oldest workflows (lowest rowid) that have no execution running
+/// at `now_ms`, with all their executions, in one short write transaction. A workflow with a
+/// running execution is skipped, not waited for: the next pass takes it once it is idle.
+/// Executions are inserted under the write lock after their workflow is read
+/// ([`insert_execution`] callers use [`super::write_transaction`]), so none can be added to a
+/// workflow this deletes.
+pub fn evict_oldest_idle_workflows(
+    conn: &mut Connection,
+    limit: u64,
+    now_ms: i64,
+) -> Result<EvictedWorkflows, ServerError> {
+    let tx = super::write_transaction(conn)?;
+    let ids: Vec<String> = tx
+        .prepare_cached(
+            "SELECT workflow_id FROM workflows AS w
+             WHERE NOT EXISTS (SELECT 1 FROM executions AS e
+                               WHERE e.workflow_id = w.workflow_id AND e.finishes_at_ms > ?2)
+             ORDER BY rowid LIMIT ?1",
+        )?
+        .query_map(params![limit as i64, now_ms], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut evicted = EvictedWorkflows::default();
+    {
+        let mut executions = tx.prepare_cached("DELETE FROM executions WHERE workflow_id = ?1")?;
+        let mut workflows = tx.prepare_cached("DELETE FROM workflows WHERE workflow_id = ?1")?;
+        for id in &ids {
+            evicted.executions += executions.execute([id])? as u64;
+            evicted.workflows += workflows.execute([id])? as u64;
+        }
+    }
+    tx.commit()?;
+    Ok(evicted)
 }
 
 pub fn insert_events(conn: &mut Connection, events: &[NewEvent]) -> Result<usize, ServerError> {

@@ -128,15 +128,7 @@ async fn events_are_trimmed_to_their_cap() {
         assert_eq!(r.status(), 200);
     }
     let rows = "target_server_store_rows{table=\"events\"}";
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let text = loop {
-        let text = metrics_text(&server).await;
-        if metric(&text, rows) <= 1_000.0 {
-            break text;
-        }
-        assert!(Instant::now() < deadline, "events never trimmed: {text}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let text = trimmed_to(&server, rows, 1_000.0).await;
     assert_eq!(metric(&text, rows), 1_000.0);
     assert_eq!(
         metric(&text, "target_server_evictions_total{table=\"events\"}"),
@@ -146,5 +138,116 @@ async fn events_are_trimmed_to_their_cap() {
         metric(&text, "target_server_events_accepted_total"),
         2_500.0
     );
+    server.shutdown().await.unwrap();
+}
+
+/// Waits (up to 10 s) until the gauge `rows` is at most `cap`; returns that scrape.
+async fn trimmed_to(server: &target_server::RunningServer, rows: &str, cap: f64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = metrics_text(server).await;
+        if metric(&text, rows) <= cap {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{rows} never trimmed to {cap}: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A workflow of `tasks` serial tasks: it runs for `tasks × workflow_task_ms`.
+fn serial_workflow(id: &str, tasks: usize) -> Value {
+    let tasks: Vec<Value> = (0..tasks)
+        .map(|i| json!({ "task_id": format!("t{i}"), "depends_on": [] }))
+        .collect();
+    json!({ "workflow_id": id, "name": id, "orchestration_pattern": "supervisor", "tasks": tasks })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workflows_are_trimmed_to_their_cap_but_never_while_an_execution_runs() {
+    const CAP: f64 = 20.0;
+    const BATCH: f64 = 5.0;
+    let server = server_with(|c| {
+        c.max_workflows = CAP as u64;
+        c.eviction_batch = BATCH as u64;
+        c.retention_interval_ms = 10;
+        c.workflow_task_ms = 200;
+    })
+    .await;
+    let base = format!("{}/api/v1", server.base_url());
+    let http = client();
+    let create = |id: String, tasks: usize| {
+        let http = http.clone();
+        let url = format!("{base}/workflows");
+        async move {
+            let r = http
+                .post(url)
+                .json(&serial_workflow(&id, tasks))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201, "creating {id}");
+        }
+    };
+    let execute = |id: &str| {
+        let (http, url) = (http.clone(), format!("{base}/workflows/{id}/execute"));
+        async move {
+            let r = http
+                .post(url)
+                .json(&json!({ "input_data": {} }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+        }
+    };
+    let status = |id: &str| {
+        let (http, url) = (http.clone(), format!("{base}/workflows/{id}/status"));
+        async move { http.get(url).send().await.unwrap() }
+    };
+    // The oldest workflow runs for 30 s (150 tasks × 200 ms): it must outlive the trimming.
+    create("busy".into(), 150).await;
+    execute("busy").await;
+    // The next one has finished its one execution before the flood: it goes with it.
+    create("done".into(), 1).await;
+    execute("done").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let rows = "target_server_store_rows{table=\"workflows\"}";
+    for wave in 0..20 {
+        for i in 0..BATCH as usize {
+            create(format!("wf-{wave}-{i}"), 3).await;
+        }
+        // Ten passes' time: the cap holds between waves even on a loaded machine.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let kept = metric(&metrics_text(&server).await, rows);
+        assert!(kept <= CAP + BATCH, "{kept} workflows after wave {wave}");
+    }
+    let text = trimmed_to(&server, rows, CAP).await;
+    assert_eq!(metric(&text, rows), CAP);
+    // 102 created, 20 kept.
+    assert_eq!(
+        metric(&text, "target_server_evictions_total{table=\"workflows\"}"),
+        82.0
+    );
+    // The finished execution went with its workflow; the running one stays.
+    assert_eq!(
+        metric(&text, "target_server_evictions_total{table=\"executions\"}"),
+        1.0
+    );
+    assert_eq!(
+        metric(&text, "target_server_store_rows{table=\"executions\"}"),
+        1.0
+    );
+
+    let busy = status("busy").await;
+    assert_eq!(busy.status(), 200, "the running workflow was evicted");
+    let busy: Value = busy.json().await.unwrap();
+    assert_eq!(busy["status"], "active", "{busy}");
+    assert_eq!(status("done").await.status(), 404);
+    assert_eq!(status("wf-0-0").await.status(), 404);
+    assert_eq!(status("wf-19-4").await.status(), 200, "the newest is kept");
     server.shutdown().await.unwrap();
 }
