@@ -71,9 +71,7 @@ pub async fn evict(
     count: u64,
     batch: u64,
 ) -> Result<u64, ServerError> {
-    let mut evicted = 0;
-    while evicted < count {
-        let n = batch.min(count - evicted);
+    in_batches(count, batch, |n| async move {
         let deleted = store
             .with(move |conn| store::evict_oldest(conn, table, n))
             .await?;
@@ -83,14 +81,9 @@ pub async fn evict(
         };
         RowCounts::sub(counter, deleted);
         metrics.add_evictions(table, deleted);
-        evicted += deleted;
-        if deleted < n {
-            break; // The table is empty.
-        }
-        // Let requests waiting for the store go between two batches.
-        tokio::task::yield_now().await;
-    }
-    Ok(evicted)
+        Ok(deleted)
+    })
+    .await
 }
 
 /// Evicts `count` of the oldest idle workflows and their executions in batches; returns how
@@ -101,18 +94,33 @@ pub async fn evict_workflows(
     count: u64,
     batch: u64,
 ) -> Result<u64, ServerError> {
-    let mut evicted = 0;
-    while evicted < count {
-        let n = batch.min(count - evicted);
+    in_batches(count, batch, |n| async move {
         let now_ms = chrono::Utc::now().timestamp_millis();
         let deleted = store
             .with(move |conn| store::evict_oldest_idle_workflows(conn, n, now_ms))
             .await?;
         RowCounts::sub(&store.rows().workflows, deleted.workflows);
         metrics.add_workflow_evictions(deleted);
-        evicted += deleted.workflows;
-        if deleted.workflows < n {
-            break; // No more idle workflows.
+        Ok(deleted.workflows)
+    })
+    .await
+}
+
+/// Runs `delete_batch(n)` for batches of at most `batch` rows until `count` went or a batch
+/// came back short (nothing more to evict), yielding between batches so requests waiting for
+/// the store go first; returns how many went.
+async fn in_batches<F, Fut>(count: u64, batch: u64, mut delete_batch: F) -> Result<u64, ServerError>
+where
+    F: FnMut(u64) -> Fut,
+    Fut: std::future::Future<Output = Result<u64, ServerError>>,
+{
+    let mut evicted = 0;
+    while evicted < count {
+        let n = batch.min(count - evicted);
+        let deleted = delete_batch(n).await?;
+        evicted += deleted;
+        if deleted < n {
+            break;
         }
         tokio::task::yield_now().await;
     }
