@@ -105,6 +105,11 @@ impl Target {
         let token = cli_token
             .or_else(|| scenario_token.map(str::to_string))
             .unwrap_or_else(|| target_server::DEFAULT_TOKEN.to_string());
+        if reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).is_err() {
+            return Err(Failure::Usage(
+                "the target token has characters an HTTP header cannot carry (a newline?); check --target-token, SKEIN_TARGET_TOKEN or the scenario's `token`".into(),
+            ));
+        }
         check_reachable(&host).await?;
         if let Some(server) = &embedded {
             eprintln!(

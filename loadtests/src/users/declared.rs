@@ -210,7 +210,7 @@ async fn send(
     // The file's own headers replace these defaults (reqwest would send both).
     let own = |name: &HeaderName| request.headers.iter().any(|(h, _)| h == name);
     if !own(&AUTHORIZATION) {
-        builder = builder.header(AUTHORIZATION, &ctx.authorization);
+        builder = builder.header(AUTHORIZATION, ctx.authorization.clone());
     }
     if body.is_some() && !own(&CONTENT_TYPE) {
         builder = builder.header(CONTENT_TYPE, "application/json");

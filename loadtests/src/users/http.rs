@@ -98,7 +98,7 @@ pub async fn rpc(
     let request = ctx
         .client
         .post(&ctx.jsonrpc_url)
-        .header(AUTHORIZATION, &ctx.authorization)
+        .header(AUTHORIZATION, ctx.authorization.clone())
         .header(CONTENT_TYPE, "application/json")
         .body(body);
     let (outcome, timed) = exchange(request).await;

@@ -28,7 +28,8 @@ pub struct UserContext {
     pub client: reqwest::Client,
     pub base_url: String,
     pub jsonrpc_url: String,
-    pub authorization: String,
+    /// `Bearer <token>`, validated once rather than per request.
+    pub authorization: reqwest::header::HeaderValue,
     pub recorder: Arc<Recorder>,
 }
 
@@ -47,10 +48,19 @@ impl UserContext {
             client,
             jsonrpc_url: format!("{base_url}/api/v1/jsonrpc"),
             base_url,
-            authorization: format!("Bearer {token}"),
+            // Commands check the token first (exit 2); one that still cannot be a header value
+            // sends none, and the target answers 401: failures, not a panic.
+            authorization: reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+                .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("")),
             recorder,
         })
     }
+}
+
+/// A random (version 4) UUID from this thread's generator: `Uuid::new_v4` asks the operating
+/// system for every one, a system call on the path of every request that sends an id.
+pub fn random_uuid() -> uuid::Uuid {
+    uuid::Builder::from_random_bytes(rand::random()).into_uuid()
 }
 
 /// Per-request timeout: long enough for a 10,000-row export under load, short enough that a
@@ -76,6 +86,13 @@ impl UserClass {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_uuids_are_version_4_and_differ() {
+        let (a, b) = (random_uuid(), random_uuid());
+        assert_eq!(a.get_version_num(), 4);
+        assert_ne!(a, b);
+    }
 
     #[test]
     fn every_class_behaves_under_its_own_name_and_sends_something() {

@@ -20,7 +20,7 @@ pub const EVENTS_PER_BATCH: usize = 1_000;
 fn pick_workflow(session: &mut Session) -> String {
     let known = &session.data::<CreatedWorkflows>().0;
     if known.is_empty() {
-        format!("wf-unknown-{}", uuid::Uuid::new_v4())
+        format!("wf-unknown-{}", super::random_uuid())
     } else {
         known[rand::rng().random_range(0..known.len())].clone()
     }
@@ -54,7 +54,7 @@ pub fn workflow_body(workflow_id: &str) -> String {
 
 /// `count` events for one workflow, serialized directly (10,000-event batches are hot).
 pub fn events_body(count: usize) -> String {
-    let batch = uuid::Uuid::new_v4();
+    let batch = super::random_uuid();
     let now = chrono::Utc::now().to_rfc3339();
     let mut body = String::with_capacity(count * 160 + 16);
     body.push_str(r#"{"events":["#);
@@ -83,7 +83,7 @@ pub fn publish_events(weight: u32, count: usize) -> Request {
 pub fn behaviour() -> ClassBehaviour {
     let create = Request::new("create_workflow", 3, |call, session| {
         Box::pin(async move {
-            let id = format!("wf-{}", uuid::Uuid::new_v4());
+            let id = format!("wf-{}", super::random_uuid());
             let body = workflow_body(&id);
             let post = RestCall::post("create_workflow", "/api/v1/workflows", body, 201);
             if rest(&call, post).await.is_some() {

@@ -78,7 +78,7 @@ impl Template {
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
-                Part::Uuid => out.push_str(&uuid::Uuid::new_v4().to_string()),
+                Part::Uuid => out.push_str(&super::random_uuid().to_string()),
                 Part::Int(a, b) => out.push_str(&rand::rng().random_range(*a..=*b).to_string()),
                 Part::Pick(choices) => {
                     out.push_str(&choices[rand::rng().random_range(0..choices.len())])

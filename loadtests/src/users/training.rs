@@ -22,7 +22,7 @@ const CANNOT_CANCEL: i64 = -40003;
 fn pick_job(session: &mut Session) -> String {
     let known = &session.data::<StartedJobs>().0;
     if known.is_empty() {
-        uuid::Uuid::new_v4().to_string()
+        super::random_uuid().to_string()
     } else {
         known[rand::rng().random_range(0..known.len())].clone()
     }
