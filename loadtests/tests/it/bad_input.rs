@@ -106,6 +106,7 @@ fn the_binary_exits_2_on_a_bad_file_and_on_bad_overrides() {
         (&["-u", "1000000000000"][..], "GiB of memory"),
         (&["--host", "ftp://x"][..], "use http:// or https://"),
         (&["--token", "x"][..], "--target-token"),
+        (&["--target-token", "a\nb", "-t", "1s"][..], "cannot carry"),
     ] {
         let mut args = vec!["run", "--scenario", "light"];
         args.extend_from_slice(flags);
