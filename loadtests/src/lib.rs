@@ -9,6 +9,7 @@
 //! Map of the crate (dependencies point down this list):
 //! - [`cli`], [`commands`]: the command line and one module per subcommand.
 //! - [`runner`]: one process's run; [`distributed`]: manager, worker, protocol, shares.
+//! - [`capacity`]: `skein capacity`'s search and its steps.
 //! - [`engine`]: executors; the only code that knows goose.
 //! - [`plan`]: launch plans; [`results`]: measurements into a result.
 //! - [`scenario`]: scenario files, validation, CLI overrides, the scenario hash.
