@@ -25,15 +25,7 @@ fn arrivals_come_on_schedule_in_the_class_mix() {
          [sla]\np95_ms = 5000\n",
     );
     let out = dir.path().join("out");
-    let o = run(&[
-        "run",
-        "--scenario",
-        path.to_str().unwrap(),
-        "--host",
-        &server.url,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_file(&path, &server.url, &out);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let r = results(&out);
     assert_eq!(r.metadata.load_model, reports::LoadModel::Open);
@@ -78,15 +70,7 @@ fn arrivals_past_max_in_flight_are_dropped_counted_and_judged() {
          [sla]\np95_ms = 5000\ndropped_rate = 0.01\n",
     );
     let out = dir.path().join("out");
-    let o = run(&[
-        "run",
-        "--scenario",
-        path.to_str().unwrap(),
-        "--host",
-        &server.url,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_file(&path, &server.url, &out);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let r = results(&out);
     let sent = r.overall().requests;

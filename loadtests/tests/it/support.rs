@@ -66,6 +66,19 @@ pub fn run_scenario(scenario: &Path, host: &str, out: &Path, extra: &[&str]) -> 
     run(&args)
 }
 
+/// `skein run --scenario FILE --host HOST --out OUT`.
+pub fn run_file(scenario: &Path, host: &str, out: &Path) -> Output {
+    run(&[
+        "run",
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--host",
+        host,
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }

@@ -23,15 +23,7 @@ p95_ms = 60000
 "#,
     );
     let out = dir.path().join("out");
-    let o = run(&[
-        "run",
-        "--scenario",
-        scenario.to_str().unwrap(),
-        "--host",
-        &server.url,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_file(&scenario, &server.url, &out);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let r = results(&out);
     let total = r.overall().requests as f64;
@@ -87,15 +79,7 @@ p95_ms = 60000
 "#,
     );
     let out = dir.path().join("out");
-    let o = run(&[
-        "run",
-        "--scenario",
-        scenario.to_str().unwrap(),
-        "--host",
-        &server.url,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_file(&scenario, &server.url, &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = results(&out);
     for name in [
