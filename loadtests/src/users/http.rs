@@ -1,62 +1,17 @@
-//! Sending one request, timing it to the last body byte, judging and recording it.
+//! Sending one request ([`super::transport`]), timing it to the last body byte, judging and
+//! recording it.
 //!
 //! goose times a request until its response headers arrive; a slow export of a large
 //! trajectory page would look fast. Here the clock stops when the whole body is read.
-use std::time::{Duration, Instant};
-
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::behaviour::Call;
+use super::jsonrpc_answer::{self, Answer, RpcError, Unread};
+pub use super::transport::{exchange, FullResponse, Timed};
+use super::transport::{Endpoint, OutgoingRequest};
 use crate::recorder::Sample;
-
-/// A response read to its end.
-pub struct FullResponse {
-    pub status: u16,
-    pub body: bytes::Bytes,
-}
-
-/// When a request went out and how long its whole response took.
-#[derive(Clone, Copy, Debug)]
-pub struct Timed {
-    pub sent_at: Instant,
-    pub elapsed: Duration,
-}
-
-/// Sends `request` and reads the whole body; returns the outcome and when and how long.
-pub async fn exchange(request: reqwest::RequestBuilder) -> (Result<FullResponse, String>, Timed) {
-    let started = Instant::now();
-    let outcome = match request.send().await {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            match response.bytes().await {
-                Ok(body) => Ok(FullResponse { status, body }),
-                Err(e) => Err(format!("reading the body failed: {}", without_url(&e))),
-            }
-        }
-        Err(e) => Err(if e.is_timeout() {
-            "timed out".to_string()
-        } else if e.is_connect() {
-            "connection failed".to_string()
-        } else {
-            format!("transport error: {}", without_url(&e))
-        }),
-    };
-    let timed = Timed {
-        sent_at: started,
-        elapsed: started.elapsed(),
-    };
-    (outcome, timed)
-}
-
-/// reqwest's message without the URL, so failures of one kind group together.
-fn without_url(e: &reqwest::Error) -> String {
-    let text = e.to_string();
-    match text.split_once(" for url (") {
-        Some((head, _)) => head.to_string(),
-        None => text,
-    }
-}
 
 pub(crate) fn record(
     call: &Call,
@@ -94,14 +49,37 @@ pub async fn rpc(
     body: String,
     tolerated: &[i64],
 ) -> Option<Value> {
-    let ctx = &call.ctx;
-    let request = ctx
-        .client
-        .post(&ctx.jsonrpc_url)
-        .header(AUTHORIZATION, ctx.authorization.clone())
-        .header(CONTENT_TYPE, "application/json")
-        .body(body);
-    let (outcome, timed) = exchange(request).await;
+    rpc_reading::<Value>(call, name, body, tolerated).await
+}
+
+/// [`rpc`] for a caller that does not use the `result`: the answer is judged and recorded
+/// the same, and the result is skipped rather than built. `true` when the call succeeded
+/// with a result.
+pub async fn rpc_without_result(
+    call: &Call,
+    name: &'static str,
+    body: String,
+    tolerated: &[i64],
+) -> bool {
+    rpc_reading::<Unread>(call, name, body, tolerated)
+        .await
+        .is_some()
+}
+
+/// One JSON-RPC call whose `result` is read as an `R` ([`jsonrpc_answer`]).
+async fn rpc_reading<R: DeserializeOwned>(
+    call: &Call,
+    name: &'static str,
+    body: String,
+    tolerated: &[i64],
+) -> Option<R> {
+    let request = OutgoingRequest {
+        method: Method::POST,
+        endpoint: Endpoint::JsonRpc,
+        body: Some(body),
+        authorized: true,
+    };
+    let (outcome, timed) = call.ctx.transport.exchange(request).await;
     let response = match outcome {
         Ok(r) => r,
         Err(e) => {
@@ -121,34 +99,28 @@ pub async fn rpc(
         );
         return None;
     }
-    let mut answer: Value = match serde_json::from_slice(&response.body) {
-        Ok(v) => v,
-        Err(e) => {
-            let error = format!("malformed JSON-RPC answer: {e}");
-            record(call, "POST", name, timed, bytes, Some(&error));
-            return None;
-        }
-    };
-    if let Some(error) = answer.get("error") {
-        let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
-        if tolerated.contains(&code) {
-            record(call, "POST", name, timed, bytes, None);
-        } else {
-            let message = error.get("message").and_then(Value::as_str).unwrap_or("");
-            let error = format!("JSON-RPC error {code}: {message}");
-            record(call, "POST", name, timed, bytes, Some(&error));
-        }
-        return None;
-    }
-    // The answer is ours: the result is moved out, not copied (this runs for every request).
-    match answer.get_mut("result").map(Value::take) {
-        Some(result) => {
+    match jsonrpc_answer::read::<R>(&response.body) {
+        Ok(Answer::Result(result)) => {
             record(call, "POST", name, timed, bytes, None);
             Some(result)
         }
-        None => {
+        Ok(Answer::Error(RpcError { code, .. })) if tolerated.contains(&code) => {
+            record(call, "POST", name, timed, bytes, None);
+            None
+        }
+        Ok(Answer::Error(RpcError { code, message })) => {
+            let error = format!("JSON-RPC error {code}: {message}");
+            record(call, "POST", name, timed, bytes, Some(&error));
+            None
+        }
+        Ok(Answer::Neither) => {
             let error = "malformed JSON-RPC answer: neither `result` nor `error`";
             record(call, "POST", name, timed, bytes, Some(error));
+            None
+        }
+        Err(e) => {
+            let error = format!("malformed JSON-RPC answer: {e}");
+            record(call, "POST", name, timed, bytes, Some(&error));
             None
         }
     }
@@ -204,17 +176,17 @@ pub async fn rest(call: &Call, rest_call: RestCall<'_>) -> Option<Value> {
         expected,
         tolerated,
     } = rest_call;
-    let ctx = &call.ctx;
-    let url = format!("{}{path}", ctx.base_url);
-    let request = match body {
-        Some(body) => ctx
-            .client
-            .post(url)
-            .header(CONTENT_TYPE, "application/json")
-            .body(body),
-        None => ctx.client.get(url),
+    let request = OutgoingRequest {
+        method: if body.is_some() {
+            Method::POST
+        } else {
+            Method::GET
+        },
+        endpoint: Endpoint::Path(path),
+        body,
+        authorized: false,
     };
-    let (outcome, timed) = exchange(request).await;
+    let (outcome, timed) = call.ctx.transport.exchange(request).await;
     let response = match outcome {
         Ok(r) => r,
         Err(e) => {
@@ -251,7 +223,48 @@ pub async fn rest(call: &Call, rest_call: RestCall<'_>) -> Option<Value> {
     }
 }
 
-/// A JSON-RPC request body with pre-serialized `params`.
+/// A JSON-RPC request body with pre-serialized `params` (built by appending: this runs for
+/// every request, and `format!` costs several times more).
 pub fn rpc_body(method: &str, params: &str) -> String {
-    format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#)
+    rpc_body_of(method, &[params])
+}
+
+/// A JSON-RPC body whose `params` is `{"job_id":"<job_id>"}`, in one allocation.
+pub fn job_query_body(method: &str, job_id: &str) -> String {
+    rpc_body_of(method, &[r#"{"job_id":""#, job_id, r#""}"#])
+}
+
+/// A JSON-RPC body whose `params` is the concatenation of `params`.
+fn rpc_body_of(method: &str, params: &[&str]) -> String {
+    const HEAD: &str = r#"{"jsonrpc":"2.0","id":1,"method":""#;
+    const PARAMS: &str = r#"","params":"#;
+    let length = HEAD.len()
+        + method.len()
+        + PARAMS.len()
+        + params.iter().map(|p| p.len()).sum::<usize>()
+        + 1;
+    let mut body = String::with_capacity(length);
+    body.push_str(HEAD);
+    body.push_str(method);
+    body.push_str(PARAMS);
+    params.iter().for_each(|p| body.push_str(p));
+    body.push('}');
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_the_json_rpc_requests_they_say() {
+        assert_eq!(
+            rpc_body("training.cancel", r#"{"job_id":"j"}"#),
+            r#"{"jsonrpc":"2.0","id":1,"method":"training.cancel","params":{"job_id":"j"}}"#
+        );
+        assert_eq!(
+            job_query_body("training.get_status", "j-1"),
+            r#"{"jsonrpc":"2.0","id":1,"method":"training.get_status","params":{"job_id":"j-1"}}"#
+        );
+    }
 }

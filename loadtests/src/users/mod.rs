@@ -7,18 +7,23 @@
 pub mod behaviour;
 pub mod burst;
 pub mod class;
+pub mod connection_pool;
 pub mod declared;
 pub mod high_throughput;
 pub mod http;
+pub mod http1;
+pub mod jsonrpc_answer;
 pub mod orchestration;
 pub mod template;
 pub mod training;
+pub mod transport;
 
 use std::sync::Arc;
 
 pub use behaviour::{Call, ClassBehaviour, Request, Session, Timing, WeightedPicker};
 pub use class::{ThinkTime, UserClass};
 pub use declared::DeclaredClass;
+pub use transport::Transport;
 
 use crate::recorder::Recorder;
 
@@ -30,6 +35,8 @@ pub struct UserContext {
     pub jsonrpc_url: String,
     /// `Bearer <token>`, validated once rather than per request.
     pub authorization: reqwest::header::HeaderValue,
+    /// The built-in classes' route to the target: Skein's own connections for plain HTTP.
+    pub transport: Transport,
     pub recorder: Arc<Recorder>,
 }
 
@@ -42,16 +49,20 @@ impl UserContext {
             // Users that think keep no connection of their own: idle connections beyond this
             // are closed, so waiting users cost little memory.
             .pool_max_idle_per_host(MAX_IDLE_CONNECTIONS)
+            // A redirect is the answer measured and judged, as on the direct connections.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a plain HTTP client always builds");
+        // Commands check the token first (exit 2); one that still cannot be a header value
+        // sends none, and the target answers 401: failures, not a panic.
+        let authorization = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+            .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static(""));
         Arc::new(UserContext {
+            transport: Transport::new(&base_url, client.clone(), authorization.clone()),
             client,
-            jsonrpc_url: format!("{base_url}/api/v1/jsonrpc"),
+            jsonrpc_url: format!("{base_url}{}", transport::JSONRPC_PATH),
             base_url,
-            // Commands check the token first (exit 2); one that still cannot be a header value
-            // sends none, and the target answers 401: failures, not a panic.
-            authorization: reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
-                .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("")),
+            authorization,
             recorder,
         })
     }

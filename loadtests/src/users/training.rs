@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use rand::Rng;
 
 use super::behaviour::{ClassBehaviour, Request, Session};
-use super::http::{rpc, rpc_body};
+use super::http::{job_query_body, rpc, rpc_body, rpc_without_result};
 
 /// Jobs one user started and has not cancelled (bounded: oldest dropped first).
 #[derive(Clone, Default)]
@@ -58,8 +58,8 @@ pub fn behaviour() -> ClassBehaviour {
     let get_status = Request::new("training.get_status", 40, |call, session| {
         Box::pin(async move {
             let job = pick_job(session);
-            let body = rpc_body("training.get_status", &format!(r#"{{"job_id":"{job}"}}"#));
-            rpc(&call, "training.get_status", body, &[NOT_FOUND]).await;
+            let body = job_query_body("training.get_status", &job);
+            rpc_without_result(&call, "training.get_status", body, &[NOT_FOUND]).await;
         })
     });
     let start_grpo = Request::new("training.start_grpo", 30, |call, session| {
@@ -83,7 +83,7 @@ pub fn behaviour() -> ClassBehaviour {
             let params =
                 format!(r#"{{"job_id":"{job}","success_only":true,"limit":50,"offset":0}}"#);
             let body = rpc_body("training.export_trajectories", &params);
-            rpc(&call, "training.export_trajectories", body, &[NOT_FOUND]).await;
+            rpc_without_result(&call, "training.export_trajectories", body, &[NOT_FOUND]).await;
         })
     });
     let cancel = Request::new("training.cancel", 10, |call, session| {
@@ -94,7 +94,7 @@ pub fn behaviour() -> ClassBehaviour {
             );
             let body = rpc_body("training.cancel", &params);
             // A job may have finished since it was started: "cannot cancel" is expected then.
-            rpc(&call, "training.cancel", body, &[NOT_FOUND, CANNOT_CANCEL]).await;
+            rpc_without_result(&call, "training.cancel", body, &[NOT_FOUND, CANNOT_CANCEL]).await;
             session.data::<StartedJobs>().0.retain(|j| j != &job);
         })
     });

@@ -1,0 +1,260 @@
+//! Skein's own keep-alive HTTP/1.1 connections to a plain-HTTP target: the path of every
+//! built-in request when no proxy is set.
+//!
+//! Why not reqwest here: measured with `perf` at saturation (docs/open-model.md), reqwest on
+//! hyper-util's pooled client spent about a third of the generator's CPU per request on its
+//! own machinery: the URL parsed three times (`IntoUrl`, then twice in the redirect layer,
+//! which is always present), the default header map, the hyper client and its connector
+//! cloned, a keyed pool lookup, and hyper's connection task, which takes each request and
+//! hands back each answer over channels, so a request is polled as three tasks. A load test
+//! sends few kinds of request to one host, so here the request task itself writes the
+//! request's bytes ([`super::http1`]) on an idle connection taken from a list and reads the
+//! answer off the socket: one write and usually one read per request, as `wrk` does.
+//!
+//! What reqwest's pool does that a load test relies on is kept: keep-alive reuse (most
+//! recently used first), at most `max_idle` idle connections, `TCP_NODELAY`, and a connection
+//! the server closed while idle is not used (it shows as readable: end of file) but replaced.
+use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::http1::{ResponseError, ResponseReader};
+
+/// Bytes asked of the socket per read when the answer's size is not known yet: most answers
+/// (JSON-RPC results, statuses) fit in one read.
+const READ_SIZE: usize = 16 * 1024;
+
+/// Why an exchange failed; the messages are the ones failures are grouped by.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    #[error("connection failed")]
+    Connect(#[source] std::io::Error),
+    #[error("transport error: {0}")]
+    Io(#[source] std::io::Error),
+    #[error("transport error: {0}")]
+    Response(#[source] ResponseError),
+    #[error("reading the body failed: {0}")]
+    Body(#[source] ResponseError),
+}
+
+/// The status and whole body of an answer.
+pub struct Answer {
+    pub status: u16,
+    pub body: Bytes,
+}
+
+/// One keep-alive connection and the bytes it received but nobody read yet.
+struct Connection {
+    stream: TcpStream,
+    received: BytesMut,
+}
+
+impl Connection {
+    /// Whether the server closed (or wrote to) this idle connection: either makes the socket
+    /// readable. No system call: tokio clears a socket's readiness after a read that did not
+    /// fill the buffer, so an idle connection that nothing happened to reads as not ready.
+    fn closed_while_idle(&self) -> bool {
+        let mut cx = Context::from_waker(Waker::noop());
+        !matches!(self.stream.poll_read_ready(&mut cx), Poll::Pending)
+    }
+
+    /// Reads the whole answer to the request just written, and whether the connection can
+    /// carry another request.
+    async fn read_answer(&mut self) -> Result<(Answer, bool), ExchangeError> {
+        let mut reader = ResponseReader::default();
+        let mut closed = false;
+        loop {
+            match reader.advance(&mut self.received, closed) {
+                Ok(Some(response)) => {
+                    let answer = Answer {
+                        status: response.status,
+                        body: response.body,
+                    };
+                    return Ok((answer, response.reusable));
+                }
+                Ok(None) => {}
+                Err(e) if reader.reading_body() => return Err(ExchangeError::Body(e)),
+                Err(e) => return Err(ExchangeError::Response(e)),
+            }
+            // A known body length is read in as few reads as the socket allows, into a buffer
+            // one byte longer: a read that fills its buffer leaves the socket marked readable,
+            // which would make the idle connection look closed.
+            let want = reader
+                .body_bytes_missing(self.received.len())
+                .map_or(READ_SIZE, |missing| missing + 1)
+                .max(READ_SIZE);
+            self.received.reserve(want);
+            let n = self
+                .stream
+                .read_buf(&mut self.received)
+                .await
+                .map_err(ExchangeError::Io)?;
+            closed = n == 0;
+        }
+    }
+}
+
+/// Idle connections to one `host:port`, reused most recently used first.
+pub struct ConnectionPool {
+    /// `host:port` to connect to (an IPv6 host keeps its brackets).
+    address: String,
+    idle: Mutex<Vec<Connection>>,
+    max_idle: usize,
+}
+
+impl ConnectionPool {
+    pub fn new(address: String, max_idle: usize) -> ConnectionPool {
+        ConnectionPool {
+            address,
+            idle: Mutex::new(Vec::new()),
+            max_idle,
+        }
+    }
+
+    /// Sends `request` (a whole HTTP/1.1 request, [`super::http1::write_request`]) and reads
+    /// the whole answer.
+    pub async fn send(&self, request: &[u8]) -> Result<Answer, ExchangeError> {
+        let mut connection = match self.checkout() {
+            Some(mut reused) => match reused.stream.write_all(request).await {
+                Ok(()) => reused,
+                // Closed by the server since the check: the request did not go out, and a
+                // fresh connection takes it (as hyper-util retries an unsent request).
+                Err(_) => self.connect_and_write(request).await?,
+            },
+            None => self.connect_and_write(request).await?,
+        };
+        let (answer, reusable) = connection.read_answer().await?;
+        if reusable {
+            self.checkin(connection);
+        }
+        Ok(answer)
+    }
+
+    /// An idle connection the server has not closed meanwhile.
+    fn checkout(&self) -> Option<Connection> {
+        let mut idle = self.idle.lock().expect("connection pool poisoned");
+        while let Some(connection) = idle.pop() {
+            if !connection.closed_while_idle() {
+                return Some(connection);
+            }
+        }
+        None
+    }
+
+    fn checkin(&self, connection: Connection) {
+        let mut idle = self.idle.lock().expect("connection pool poisoned");
+        // Dropping a connection past the cap closes it.
+        if idle.len() < self.max_idle {
+            idle.push(connection);
+        }
+    }
+
+    async fn connect_and_write(&self, request: &[u8]) -> Result<Connection, ExchangeError> {
+        let mut stream = TcpStream::connect(self.address.as_str())
+            .await
+            .map_err(ExchangeError::Connect)?;
+        stream.set_nodelay(true).map_err(ExchangeError::Connect)?;
+        stream.write_all(request).await.map_err(ExchangeError::Io)?;
+        Ok(Connection {
+            stream,
+            received: BytesMut::new(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    use tokio::net::TcpListener;
+
+    /// A raw HTTP/1.1 server on 127.0.0.1:0: answers each request with `answer`, and closes a
+    /// connection after `per_connection` answers. Returns its address and a count of the
+    /// connections it accepted.
+    async fn server(answer: &'static [u8], per_connection: usize) -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    for _ in 0..per_connection {
+                        // A request without a body ends at its empty line.
+                        while let Ok(Some(line)) = lines.next_line().await {
+                            if line.is_empty() {
+                                break;
+                            }
+                        }
+                        // The answer in two writes, so it arrives in pieces.
+                        let (head, tail) = answer.split_at(answer.len() / 2);
+                        write.write_all(head).await.unwrap();
+                        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                        write.write_all(tail).await.unwrap();
+                    }
+                });
+            }
+        });
+        (address, accepted)
+    }
+
+    const GET: &[u8] = b"GET /x HTTP/1.1\r\nhost: test\r\n\r\n";
+
+    #[tokio::test]
+    async fn connections_are_reused_and_one_the_server_closed_is_replaced() {
+        let (address, accepted) =
+            server(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok", 2).await;
+        let pool = ConnectionPool::new(address, 4);
+        for _ in 0..5 {
+            let answer = pool.send(GET).await.unwrap();
+            assert_eq!((answer.status, &answer.body[..]), (200, &b"ok"[..]));
+            // Time for the server's close to reach the idle connection.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        // Two answers per connection: five requests took three connections, none failed.
+        assert_eq!(accepted.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_chunked_answer_arriving_in_pieces_is_read_whole() {
+        let (address, _) = server(
+            b"HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n",
+            1,
+        )
+        .await;
+        let answer = ConnectionPool::new(address, 4).send(GET).await.unwrap();
+        assert_eq!((answer.status, &answer.body[..]), (201, &b"abcdefg"[..]));
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_and_a_truncated_answer_say_what_failed() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let refused = listener.local_addr().unwrap().to_string();
+        drop(listener);
+        let error = ConnectionPool::new(refused, 4)
+            .send(GET)
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(error.to_string(), "connection failed");
+        let (address, _) = server(b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\nshort", 1).await;
+        let error = ConnectionPool::new(address, 4)
+            .send(GET)
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(
+            error.to_string(),
+            "reading the body failed: connection closed before the body was complete"
+        );
+    }
+}

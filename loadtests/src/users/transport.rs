@@ -1,0 +1,303 @@
+//! How a built-in class's request reaches the target and is timed to its last body byte.
+//!
+//! A plain-HTTP target without a proxy gets Skein's own connections ([`ConnectionPool`], the
+//! wire format in [`http1`]): that is what the benchmarks and the reference server measure,
+//! and where reqwest's per-request machinery cost a third of the generator's CPU. HTTPS, a
+//! target with credentials in its URL, or a proxy set in the environment keep reqwest (TLS,
+//! proxies). Both send the same header lines (`host`, `content-type` with a body,
+//! `authorization` where the request is authorized, `accept: */*`, `content-length`), follow
+//! no redirect (a 3xx is the answer that is judged), and stop the clock at the last body byte.
+use std::borrow::Cow;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::{Method, Url};
+
+use super::connection_pool::ConnectionPool;
+use super::http1;
+use super::{MAX_IDLE_CONNECTIONS, REQUEST_TIMEOUT};
+
+/// The JSON-RPC endpoint under the target's base URL.
+pub const JSONRPC_PATH: &str = "/api/v1/jsonrpc";
+
+/// A response read to its end.
+pub struct FullResponse {
+    pub status: u16,
+    pub body: Bytes,
+}
+
+/// When a request went out and how long its whole response took.
+#[derive(Clone, Copy, Debug)]
+pub struct Timed {
+    pub sent_at: Instant,
+    pub elapsed: Duration,
+}
+
+/// Where under the target's base URL a request goes.
+#[derive(Clone, Copy, Debug)]
+pub enum Endpoint<'a> {
+    /// [`JSONRPC_PATH`], prepared once.
+    JsonRpc,
+    /// A path such as `/api/v1/workflows/wf-1/status`.
+    Path(&'a str),
+}
+
+/// One request of a built-in class: a JSON body or none, with or without the target token.
+pub struct OutgoingRequest<'a> {
+    pub method: Method,
+    pub endpoint: Endpoint<'a>,
+    pub body: Option<String>,
+    pub authorized: bool,
+}
+
+/// The route every built-in request takes to one target.
+pub struct Transport {
+    route: Route,
+    authorization: HeaderValue,
+}
+
+enum Route {
+    Direct {
+        pool: ConnectionPool,
+        /// The `host` header: the host, and the port unless it is the scheme's (as reqwest
+        /// sends it).
+        host: String,
+        /// The base URL's own path (`""` or e.g. `/prefix`), before every request's path.
+        base_path: String,
+        jsonrpc_path: String,
+    },
+    Reqwest {
+        client: reqwest::Client,
+        base_url: String,
+        /// Parsed once rather than per request; `None` leaves the error to reqwest.
+        jsonrpc: Option<Url>,
+    },
+}
+
+/// Whether reqwest would send plain-HTTP requests through a proxy from the environment.
+fn http_proxy_configured() -> bool {
+    ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
+        .iter()
+        .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
+}
+
+impl Transport {
+    /// The route to `base_url` (no trailing `/`); `client` serves targets the direct
+    /// connections do not.
+    pub fn new(base_url: &str, client: reqwest::Client, authorization: HeaderValue) -> Transport {
+        let direct = Url::parse(base_url)
+            .ok()
+            .filter(|url| url.scheme() == "http" && !http_proxy_configured())
+            .filter(|url| url.username().is_empty() && url.password().is_none())
+            .and_then(|url| {
+                let host = url.host_str()?.to_string();
+                let port = url.port_or_known_default()?;
+                let base_path = url.path().trim_end_matches('/').to_string();
+                Some(Route::Direct {
+                    pool: ConnectionPool::new(format!("{host}:{port}"), MAX_IDLE_CONNECTIONS),
+                    host: match url.port() {
+                        Some(port) => format!("{host}:{port}"),
+                        None => host,
+                    },
+                    jsonrpc_path: format!("{base_path}{JSONRPC_PATH}"),
+                    base_path,
+                })
+            });
+        let route = direct.unwrap_or_else(|| Route::Reqwest {
+            client,
+            base_url: base_url.to_string(),
+            jsonrpc: Url::parse(&format!("{base_url}{JSONRPC_PATH}")).ok(),
+        });
+        Transport {
+            route,
+            authorization,
+        }
+    }
+
+    /// Whether requests go on Skein's own connections rather than reqwest's.
+    pub fn is_direct(&self) -> bool {
+        matches!(self.route, Route::Direct { .. })
+    }
+
+    /// Sends `request`, reads the whole answer, and says when it went out and how long the
+    /// answer took to its last byte (at most [`REQUEST_TIMEOUT`]).
+    pub async fn exchange(
+        &self,
+        request: OutgoingRequest<'_>,
+    ) -> (Result<FullResponse, String>, Timed) {
+        match &self.route {
+            Route::Direct {
+                pool,
+                host,
+                base_path,
+                jsonrpc_path,
+            } => {
+                let started = Instant::now();
+                let path: Cow<'_, str> = match request.endpoint {
+                    Endpoint::JsonRpc => Cow::Borrowed(jsonrpc_path),
+                    Endpoint::Path(path) if base_path.is_empty() => Cow::Borrowed(path),
+                    Endpoint::Path(path) => Cow::Owned(format!("{base_path}{path}")),
+                };
+                if !http1::is_valid_path(&path) {
+                    let error = format!("transport error: invalid request path `{path}`");
+                    return (Err(error), timed_since(started));
+                }
+                let mut wire = Vec::new();
+                let mut headers: [(&str, &[u8]); 3] = [("", b""); 3];
+                let mut count = 0;
+                let mut header = |name, value| {
+                    headers[count] = (name, value);
+                    count += 1;
+                };
+                if request.body.is_some() {
+                    header("content-type", b"application/json");
+                }
+                if request.authorized {
+                    header("authorization", self.authorization.as_bytes());
+                }
+                header("accept", b"*/*");
+                http1::write_request(
+                    &mut wire,
+                    request.method.as_str(),
+                    &path,
+                    host.as_bytes(),
+                    &headers[..count],
+                    request.body.as_deref().map(str::as_bytes),
+                );
+                let outcome = match tokio::time::timeout(REQUEST_TIMEOUT, pool.send(&wire)).await {
+                    Ok(Ok(answer)) => Ok(FullResponse {
+                        status: answer.status,
+                        body: answer.body,
+                    }),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(_) => Err("timed out".to_string()),
+                };
+                (outcome, timed_since(started))
+            }
+            Route::Reqwest {
+                client,
+                base_url,
+                jsonrpc,
+            } => {
+                let builder = match (request.endpoint, jsonrpc) {
+                    (Endpoint::JsonRpc, Some(url)) => client.request(request.method, url.clone()),
+                    (Endpoint::JsonRpc, None) => {
+                        client.request(request.method, format!("{base_url}{JSONRPC_PATH}"))
+                    }
+                    (Endpoint::Path(path), _) => {
+                        client.request(request.method, format!("{base_url}{path}"))
+                    }
+                };
+                let builder = if request.authorized {
+                    builder.header(AUTHORIZATION, self.authorization.clone())
+                } else {
+                    builder
+                };
+                let builder = match request.body {
+                    Some(body) => builder
+                        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                        .body(body),
+                    None => builder,
+                };
+                exchange(builder).await
+            }
+        }
+    }
+}
+
+fn timed_since(started: Instant) -> Timed {
+    Timed {
+        sent_at: started,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// Sends a reqwest request and reads the whole body; returns the outcome and when and how long.
+pub async fn exchange(request: reqwest::RequestBuilder) -> (Result<FullResponse, String>, Timed) {
+    let started = Instant::now();
+    let outcome = match request.send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            match response.bytes().await {
+                Ok(body) => Ok(FullResponse { status, body }),
+                Err(e) => Err(format!("reading the body failed: {}", without_url(&e))),
+            }
+        }
+        Err(e) => Err(if e.is_timeout() {
+            "timed out".to_string()
+        } else if e.is_connect() {
+            "connection failed".to_string()
+        } else {
+            format!("transport error: {}", without_url(&e))
+        }),
+    };
+    (outcome, timed_since(started))
+}
+
+/// reqwest's message without the URL, so failures of one kind group together.
+fn without_url(e: &reqwest::Error) -> String {
+    let text = e.to_string();
+    match text.split_once(" for url (") {
+        Some((head, _)) => head.to_string(),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transport(base_url: &str) -> Transport {
+        Transport::new(
+            base_url,
+            reqwest::Client::new(),
+            HeaderValue::from_static("Bearer t"),
+        )
+    }
+
+    #[test]
+    fn plain_http_goes_direct_and_https_or_credentials_go_through_reqwest() {
+        // The proxy variables are the process's own: this test only holds without them.
+        if http_proxy_configured() {
+            return;
+        }
+        assert!(transport("http://127.0.0.1:8080").is_direct());
+        assert!(transport("http://localhost:8080/prefix").is_direct());
+        assert!(!transport("https://127.0.0.1:8443").is_direct());
+        assert!(!transport("http://user:secret@127.0.0.1:8080").is_direct());
+    }
+
+    #[test]
+    fn the_host_header_names_the_port_unless_it_is_the_scheme_s() {
+        let host = |url: &str| match transport(url).route {
+            Route::Direct { host, .. } => host,
+            Route::Reqwest { .. } => "reqwest".into(),
+        };
+        if http_proxy_configured() {
+            return;
+        }
+        assert_eq!(host("http://example.test:8080/"), "example.test:8080");
+        assert_eq!(host("http://example.test:80"), "example.test");
+        assert_eq!(host("http://[::1]:9"), "[::1]:9");
+    }
+
+    #[tokio::test]
+    async fn a_path_that_cannot_go_on_a_request_line_is_refused_before_sending() {
+        let t = transport("http://127.0.0.1:9");
+        if !t.is_direct() {
+            return;
+        }
+        let request = OutgoingRequest {
+            method: Method::GET,
+            endpoint: Endpoint::Path("/a b"),
+            body: None,
+            authorized: false,
+        };
+        let (outcome, _) = t.exchange(request).await;
+        assert_eq!(
+            outcome.err().unwrap(),
+            "transport error: invalid request path `/a b`"
+        );
+    }
+}
