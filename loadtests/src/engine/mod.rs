@@ -9,6 +9,7 @@
 pub mod arrivals;
 pub mod closed;
 pub mod open;
+pub mod precise_sleep;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;

@@ -1,13 +1,15 @@
 //! Open-model load: arrivals come on a schedule, whether or not earlier ones were answered.
 //!
-//! A dispatcher on a blocking thread walks the arrival schedule ([`super::arrivals`]), sleeping
-//! until each arrival is due (an OS sleep, not the runtime's 1 ms timer wheel, so sends stay
-//! within a fraction of a millisecond of their schedule). Each arrival picks a class by the
-//! class weights, takes an idle virtual user of that class from a pool (so per-user state, such
-//! as the jobs a `TrainingAPIUser` started, carries over), and runs that user's next request
-//! on the runtime, timed from the arrival's intended instant. At most `max_in_flight` arrivals
-//! await a response; one past that is dropped and counted, never silently. Memory is bounded by
-//! `max_in_flight` (sessions in the pools and requests in flight), not by the rate.
+//! A dispatcher task walks the arrival schedule ([`super::arrivals`]), sleeping until each
+//! arrival is due with a [`PreciseSleep`] (a timerfd on the runtime's own I/O driver, not the
+//! runtime's 1 ms timer wheel and not a thread of its own, so sends stay within a fraction of a
+//! millisecond of their schedule without a context switch per wake-up). Each arrival picks a
+//! class by the class weights, takes an idle virtual user of that class from a pool (so
+//! per-user state, such as the jobs a `TrainingAPIUser` started, carries over), and runs that
+//! user's next request as a task beside the dispatcher, timed from the arrival's intended
+//! instant. At most `max_in_flight` arrivals await a response; one past that is dropped and
+//! counted, never silently. Memory is bounded by `max_in_flight` (sessions in the pools and
+//! requests in flight), not by the rate.
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,6 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use super::arrivals::{Arrivals, RateCurve};
+use super::precise_sleep::PreciseSleep;
 use super::{EngineError, StopHandle};
 use crate::plan::LaunchPlan;
 use crate::recorder::Timing;
@@ -24,8 +27,8 @@ use crate::users::{Call, ClassBehaviour, Session, UserContext, WeightedPicker, R
 const STOP_CHECK: Duration = Duration::from_millis(50);
 
 /// Shortest time between two wake-ups of the dispatcher: arrivals due within it are sent
-/// together, so a high rate costs a sleep per batch rather than per arrival (a sleep and a
-/// wake-up cost more CPU than sending a request). It bounds the added lateness of a send.
+/// together, so a high rate costs a wake-up per batch rather than per arrival. It bounds the
+/// added lateness of a send.
 const BATCH: Duration = Duration::from_micros(150);
 
 /// One class's behaviour and its idle users.
@@ -105,13 +108,17 @@ pub async fn run(
         ctx,
         in_flight: in_flight.clone(),
         max_in_flight: plan.max_in_flight.max(1),
-        runtime: tokio::runtime::Handle::current(),
         stop: stop.clone(),
     };
     let run_time = Duration::from_secs_f64(curve.duration_secs());
-    tokio::task::spawn_blocking(move || dispatcher.dispatch(arrivals, run_time))
+    let sleep = PreciseSleep::new()
+        .map_err(|e| EngineError::Refused(format!("the arrival dispatcher's timer: {e}")))?;
+    // A task of its own on a runtime worker (not the caller's thread, which may be outside the
+    // runtime): arrivals it starts go to that worker's own queue.
+    tokio::spawn(dispatcher.dispatch(arrivals, run_time, sleep))
         .await
-        .map_err(|e| EngineError::Refused(format!("the arrival dispatcher failed: {e}")))?;
+        .map_err(|e| EngineError::Refused(format!("the arrival dispatcher failed: {e}")))?
+        .map_err(|e| EngineError::Refused(format!("the arrival dispatcher's timer: {e}")))?;
     if stop.reason().is_none() {
         let _ = tokio::time::timeout(REQUEST_TIMEOUT, in_flight.drained()).await;
     }
@@ -123,44 +130,54 @@ struct Dispatcher {
     ctx: Arc<UserContext>,
     in_flight: Arc<InFlight>,
     max_in_flight: usize,
-    runtime: tokio::runtime::Handle,
     stop: StopHandle,
 }
 
 impl Dispatcher {
     /// Sends every arrival at its time, then waits out the run's time.
-    fn dispatch(self, arrivals: Arrivals, run_time: Duration) {
+    async fn dispatch(
+        self,
+        arrivals: Arrivals,
+        run_time: Duration,
+        mut sleep: PreciseSleep,
+    ) -> std::io::Result<()> {
         let start = Instant::now();
         let mut picker = WeightedPicker::new(self.classes.iter().map(|(_, w)| *w));
         let mut woke = start;
         for offset in arrivals {
             let intended = start + Duration::from_secs_f64(offset);
             if self.stop.reason().is_some() {
-                return;
+                return Ok(());
             }
             if intended > Instant::now() {
-                if !self.sleep_until(intended.max(woke + BATCH)) {
-                    return;
+                if !self
+                    .sleep_until(&mut sleep, intended.max(woke + BATCH))
+                    .await?
+                {
+                    return Ok(());
                 }
                 woke = Instant::now();
             }
-            let Some(class) = picker.pick() else { return };
+            let Some(class) = picker.pick() else {
+                return Ok(());
+            };
             self.arrive(&self.classes[class].0, intended);
         }
-        self.sleep_until(start + run_time);
+        self.sleep_until(&mut sleep, start + run_time).await?;
+        Ok(())
     }
 
     /// Sleeps until `at`; `false` when the run was stopped meanwhile.
-    fn sleep_until(&self, at: Instant) -> bool {
+    async fn sleep_until(&self, sleep: &mut PreciseSleep, at: Instant) -> std::io::Result<bool> {
         loop {
             if self.stop.reason().is_some() {
-                return false;
+                return Ok(false);
             }
             let now = Instant::now();
             if now >= at {
-                return true;
+                return Ok(true);
             }
-            std::thread::sleep((at - now).min(STOP_CHECK));
+            sleep.until(at.min(now + STOP_CHECK)).await?;
         }
     }
 
@@ -178,7 +195,7 @@ impl Dispatcher {
             timing: Timing::Open { intended },
         };
         let (pool, in_flight) = (pool.clone(), self.in_flight.clone());
-        self.runtime.spawn(async move {
+        tokio::spawn(async move {
             pool.behaviour.step(call.clone(), &mut session).await;
             pool.put_back(session);
             call.ctx.recorder.user_stopped();
