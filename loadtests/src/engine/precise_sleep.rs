@@ -87,10 +87,14 @@ mod linux {
                 .set(expiration, TimerSetTimeFlags::empty())?;
             loop {
                 let mut ready = self.0.readable().await?;
-                // Reading the expiration count re-arms readiness; `WouldBlock` means the
-                // readiness was stale (from before this `set`).
+                // `WouldBlock` means the readiness was stale (from before this `set`).
                 match ready.try_io(|fd| fd.get_ref().0.wait().map_err(io::Error::from)) {
-                    Ok(result) => return result,
+                    Ok(result) => {
+                        // The expiration was read: the timer is not readable until it is set
+                        // and expires again, so the next wait need not read to find that out.
+                        ready.clear_ready();
+                        return result;
+                    }
                     Err(_would_block) => continue,
                 }
             }

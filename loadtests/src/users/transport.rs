@@ -165,7 +165,8 @@ impl Transport {
                     &headers[..count],
                     request.body.as_deref().map(str::as_bytes),
                 );
-                let outcome = match tokio::time::timeout(REQUEST_TIMEOUT, pool.send(&wire)).await {
+                let deadline = tokio::time::Instant::from_std(started + REQUEST_TIMEOUT);
+                let outcome = match tokio::time::timeout_at(deadline, pool.send(&wire)).await {
                     Ok(Ok(answer)) => Ok(FullResponse {
                         status: answer.status,
                         body: answer.body,
