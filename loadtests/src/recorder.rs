@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
-use reports::{FailureGroup, LatencyHistogram, RequestStats, SecondSample};
+use reports::{FailureGroup, LatencyHistogram, RequestStats, SecondSample, StreamTiming};
 
 use crate::resources;
 
@@ -64,6 +64,11 @@ pub struct Sample<'a> {
     pub sent_at: Instant,
     pub timing: Timing,
     pub content_bytes: u64,
+    /// Items the request carried (events in a batch, trajectories exported, chunks
+    /// streamed), where the class counts them; 0 otherwise.
+    pub items: u64,
+    /// A streamed answer's chunk timings.
+    pub stream: Option<&'a StreamTiming>,
     /// `Some(message)` when the request failed.
     pub error: Option<&'a str>,
 }
@@ -173,8 +178,12 @@ impl Recorder {
         stats.requests += 1;
         stats.failures += failed as u64;
         stats.content_bytes += sample.content_bytes;
+        stats.items += sample.items;
         stats.latency.record(micros);
         intended.record(&mut stats.intended);
+        if let Some(stream) = sample.stream {
+            stats.stream.record(stream);
+        }
         let second = unix_second(now);
         let s = shard
             .seconds
@@ -183,8 +192,12 @@ impl Recorder {
         s.requests += 1;
         s.failures += failed as u64;
         s.content_bytes += sample.content_bytes;
+        s.items += sample.items;
         s.latency.record(micros);
         intended.record(&mut s.intended);
+        if let Some(stream) = sample.stream {
+            s.stream.record(stream);
+        }
         if let Some(error) = sample.error {
             let group = FailureGroup::new(sample.method, sample.name, error, now.into());
             match shard.failures.get_mut(&(sample.name, error.to_string())) {

@@ -10,6 +10,7 @@ use crate::markdown::verdict_line;
 use crate::model::{LoadModel, RunResult};
 
 mod search;
+mod stream;
 
 /// Under the charts that show both latencies: what the difference means.
 const INTENDED_CAPTION: &str = "Solid: service time, from the actual send. Dashed: intended-time latency, from when the request should have been sent, so it includes the time a request waited to be sent; service time alone hides that wait (coordinated omission).";
@@ -157,6 +158,18 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
             "p99 intended-time",
         ));
     }
+    if result.has_streams() {
+        kpis.push(kpi(
+            &ms(overall.stream.ttfc.value_at_quantile(0.95)),
+            "p95 time to first chunk",
+        ));
+    }
+    if result.has_items() {
+        kpis.push(kpi(
+            &format!("{:.1}", overall.items as f64 / result.duration_secs()),
+            "items/s",
+        ));
+    }
     kpis.push(kpi(&format!("{:.0} s", result.duration_secs()), "duration"));
     let _ = write!(h, "<div class=\"kpis\">{}</div>", kpis.concat());
 
@@ -284,6 +297,7 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
         );
     }
     h.push_str(".</p>");
+    h.push_str(&stream::section(result));
 
     h.push_str("<h2>Failures</h2>");
     if has_dropped {

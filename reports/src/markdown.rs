@@ -6,6 +6,7 @@ use crate::capacity::capacity;
 use crate::model::{LoadModel, RunResult};
 
 pub mod search;
+mod stream;
 
 pub fn verdict_line(result: &RunResult) -> String {
     let failed = result.slas.iter().filter(|v| !v.passed).count();
@@ -156,6 +157,7 @@ pub fn render(result: &RunResult) -> String {
             r.latency.value_at_quantile(0.99)
         );
     }
+    out.push_str(&stream::section(result));
     if !result.failures.is_empty() {
         let _ = writeln!(
             out,

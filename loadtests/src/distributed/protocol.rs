@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 /// says which report the manager holds (`applied`).
 /// 5: a share can be of the open model (a stage's `rate` and `ramp_ms`, the assignment's
 /// `max_in_flight`).
-pub const PROTOCOL_VERSION: u32 = 5;
+/// 6: growth carries items and streamed answers' measurements ([`StreamGrowth`]).
+pub const PROTOCOL_VERSION: u32 = 6;
 pub const PROTOCOL_HEADER: &str = "x-skein-protocol";
 /// The manager's proof of the token on every reply.
 pub const REPLY_TOKEN_HEADER: &str = "x-skein-token";
@@ -170,6 +171,18 @@ pub struct Growth {
     pub content_bytes: u64,
     pub latency: Buckets,
     pub intended: Buckets,
+    pub items: u64,
+    pub stream: StreamGrowth,
+}
+
+/// What streamed answers gained since the base (see `reports::StreamStats`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct StreamGrowth {
+    pub streams: u64,
+    pub chunks: u64,
+    pub ttfc: Buckets,
+    pub gap: Buckets,
+    pub chunk_rate: Buckets,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -316,6 +329,8 @@ mod tests {
                         content_bytes: 0,
                         latency: buckets.clone(),
                         intended: Buckets::default(),
+                        items: 0,
+                        stream: StreamGrowth::default(),
                     },
                 }],
                 failures: vec![FailureGroup::new("GET", "n", "HTTP 500", at)],

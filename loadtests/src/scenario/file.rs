@@ -49,35 +49,76 @@ struct RawClass {
     requests: Option<Spanned<Vec<RawRequest>>>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawLimits {
-    p50_ms: Option<Spanned<f64>>,
-    p90_ms: Option<Spanned<f64>>,
-    p95_ms: Option<Spanned<f64>>,
-    p99_ms: Option<Spanned<f64>>,
-    avg_ms: Option<Spanned<f64>>,
-    error_rate: Option<Spanned<f64>>,
-    min_rps: Option<Spanned<f64>>,
+/// Declares a table of SLA limits: one optional field per metric key (`p95_ms`,
+/// `ttfc_p95_ms`, `min_items_per_s`, ...) plus the table's own fields, and `limits()` listing
+/// them with their metric. `[sla]` and `[sla.requests."name"]` share the keys, but serde's
+/// `flatten` would lose the spans errors point at, so both are declared through this.
+macro_rules! limits_table {
+    ($(#[$meta:meta])* struct $name:ident { $($(#[$fmeta:meta])* $field:ident: $ty:ty,)* }) => {
+        $(#[$meta])*
+        struct $name {
+            p50_ms: Option<Spanned<f64>>,
+            p90_ms: Option<Spanned<f64>>,
+            p95_ms: Option<Spanned<f64>>,
+            p99_ms: Option<Spanned<f64>>,
+            avg_ms: Option<Spanned<f64>>,
+            error_rate: Option<Spanned<f64>>,
+            min_rps: Option<Spanned<f64>>,
+            ttfc_p50_ms: Option<Spanned<f64>>,
+            ttfc_p90_ms: Option<Spanned<f64>>,
+            ttfc_p95_ms: Option<Spanned<f64>>,
+            ttfc_p99_ms: Option<Spanned<f64>>,
+            gap_p50_ms: Option<Spanned<f64>>,
+            gap_p90_ms: Option<Spanned<f64>>,
+            gap_p95_ms: Option<Spanned<f64>>,
+            gap_p99_ms: Option<Spanned<f64>>,
+            min_items_per_s: Option<Spanned<f64>>,
+            $($(#[$fmeta])* $field: $ty,)*
+        }
+
+        impl $name {
+            fn limits(&self) -> [(SlaMetric, Option<&Spanned<f64>>); 16] {
+                [
+                    (SlaMetric::P50Ms, self.p50_ms.as_ref()),
+                    (SlaMetric::P90Ms, self.p90_ms.as_ref()),
+                    (SlaMetric::P95Ms, self.p95_ms.as_ref()),
+                    (SlaMetric::P99Ms, self.p99_ms.as_ref()),
+                    (SlaMetric::AvgMs, self.avg_ms.as_ref()),
+                    (SlaMetric::ErrorRate, self.error_rate.as_ref()),
+                    (SlaMetric::MinRps, self.min_rps.as_ref()),
+                    (SlaMetric::TtfcP50Ms, self.ttfc_p50_ms.as_ref()),
+                    (SlaMetric::TtfcP90Ms, self.ttfc_p90_ms.as_ref()),
+                    (SlaMetric::TtfcP95Ms, self.ttfc_p95_ms.as_ref()),
+                    (SlaMetric::TtfcP99Ms, self.ttfc_p99_ms.as_ref()),
+                    (SlaMetric::GapP50Ms, self.gap_p50_ms.as_ref()),
+                    (SlaMetric::GapP90Ms, self.gap_p90_ms.as_ref()),
+                    (SlaMetric::GapP95Ms, self.gap_p95_ms.as_ref()),
+                    (SlaMetric::GapP99Ms, self.gap_p99_ms.as_ref()),
+                    (SlaMetric::MinItemsPerS, self.min_items_per_s.as_ref()),
+                ]
+            }
+        }
+    };
 }
 
-/// `[sla]`: the same limits as [`RawLimits`] (serde's `flatten` would lose the spans).
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawSla {
-    p50_ms: Option<Spanned<f64>>,
-    p90_ms: Option<Spanned<f64>>,
-    p95_ms: Option<Spanned<f64>>,
-    p99_ms: Option<Spanned<f64>>,
-    avg_ms: Option<Spanned<f64>>,
-    error_rate: Option<Spanned<f64>>,
-    min_rps: Option<Spanned<f64>>,
-    /// Open model: dropped arrivals / offered arrivals, a fraction (run-wide only).
-    dropped_rate: Option<Spanned<f64>>,
-    /// Which latency the latency limits judge: `intended` (default) or `service`.
-    latency: Option<Spanned<String>>,
-    #[serde(default)]
-    requests: BTreeMap<String, Spanned<RawLimits>>,
+limits_table! {
+    #[derive(Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    struct RawLimits {}
+}
+
+limits_table! {
+    /// `[sla]`: every limit of [`RawLimits`], for all requests together, and the run-wide keys.
+    #[derive(Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    struct RawSla {
+        /// Open model: dropped arrivals / offered arrivals, a fraction (run-wide only).
+        dropped_rate: Option<Spanned<f64>>,
+        /// Which latency the latency limits judge: `intended` (default) or `service`.
+        latency: Option<Spanned<String>>,
+        #[serde(default)]
+        requests: BTreeMap<String, Spanned<RawLimits>>,
+    }
 }
 
 const DOCS: &str = "see docs/scenarios.md for the format";
@@ -226,17 +267,8 @@ fn validate(
             "write `latency = \"intended\"` (from the intended send time, the default) or `\"service\"` (from the actual send)",
         )?,
     };
-    let all = RawLimits {
-        p50_ms: sla.p50_ms,
-        p90_ms: sla.p90_ms,
-        p95_ms: sla.p95_ms,
-        p99_ms: sla.p99_ms,
-        avg_ms: sla.avg_ms,
-        error_rate: sla.error_rate,
-        min_rps: sla.min_rps,
-    };
     let mut thresholds = Vec::new();
-    push_limits(&all, None, &mut thresholds, at, true)?;
+    push_limits(sla.limits(), None, &mut thresholds, at, true)?;
     if let Some(v) = &sla.dropped_rate {
         let value = *v.get_ref();
         if !(0.0..=1.0).contains(&value) {
@@ -266,7 +298,7 @@ fn validate(
             ));
         }
         push_limits(
-            limits.get_ref(),
+            limits.get_ref().limits(),
             Some(request.clone()),
             &mut thresholds,
             at,
@@ -332,26 +364,18 @@ const DEFAULT_P95_MS: f64 = 200.0;
 const DEFAULT_ERROR_RATE: f64 = 0.01;
 
 fn push_limits(
-    limits: &RawLimits,
+    limits: [(SlaMetric, Option<&Spanned<f64>>); 16],
     request: Option<String>,
     out: &mut Vec<SlaThreshold>,
     at: &Locator<'_>,
     with_defaults: bool,
 ) -> Result<(), ScenarioError> {
-    let fields = [
-        (SlaMetric::P50Ms, &limits.p50_ms, None),
-        (SlaMetric::P90Ms, &limits.p90_ms, None),
-        (SlaMetric::P95Ms, &limits.p95_ms, Some(DEFAULT_P95_MS)),
-        (SlaMetric::P99Ms, &limits.p99_ms, None),
-        (SlaMetric::AvgMs, &limits.avg_ms, None),
-        (
-            SlaMetric::ErrorRate,
-            &limits.error_rate,
-            Some(DEFAULT_ERROR_RATE),
-        ),
-        (SlaMetric::MinRps, &limits.min_rps, None),
-    ];
-    for (metric, given, default) in fields {
+    for (metric, given) in limits {
+        let default = match metric {
+            SlaMetric::P95Ms => Some(DEFAULT_P95_MS),
+            SlaMetric::ErrorRate => Some(DEFAULT_ERROR_RATE),
+            _ => None,
+        };
         let limit = match given {
             Some(v) => {
                 let value = *v.get_ref();

@@ -10,9 +10,26 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::UserContext;
 pub use crate::recorder::Timing;
+
+/// Pause between two requests of one user: uniform in `min..=max`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ThinkTime {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+impl ThinkTime {
+    pub const fn ms(min: u64, max: u64) -> Self {
+        ThinkTime {
+            min: Duration::from_millis(min),
+            max: Duration::from_millis(max),
+        }
+    }
+}
 
 /// The future of one request.
 pub type RequestFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::behaviour::Call;
 use crate::recorder::Sample;
+use reports::StreamTiming;
 
 /// A response read to its end.
 pub struct FullResponse {
@@ -27,30 +28,44 @@ pub struct Timed {
 pub async fn exchange(request: reqwest::RequestBuilder) -> (Result<FullResponse, String>, Timed) {
     let started = Instant::now();
     let outcome = match request.send().await {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            match response.bytes().await {
-                Ok(body) => Ok(FullResponse { status, body }),
-                Err(e) => Err(format!("reading the body failed: {}", without_url(&e))),
-            }
+        Ok(response) => read_body(response).await,
+        Err(e) => Err(transport_error(&e)),
+    };
+    (outcome, Timed::since(started))
+}
+
+impl Timed {
+    /// Sent at `sent_at`, answered now.
+    pub fn since(sent_at: Instant) -> Timed {
+        Timed {
+            sent_at,
+            elapsed: sent_at.elapsed(),
         }
-        Err(e) => Err(if e.is_timeout() {
-            "timed out".to_string()
-        } else if e.is_connect() {
-            "connection failed".to_string()
-        } else {
-            format!("transport error: {}", without_url(&e))
-        }),
-    };
-    let timed = Timed {
-        sent_at: started,
-        elapsed: started.elapsed(),
-    };
-    (outcome, timed)
+    }
+}
+
+/// Reads a response's whole body.
+pub(crate) async fn read_body(response: reqwest::Response) -> Result<FullResponse, String> {
+    let status = response.status().as_u16();
+    match response.bytes().await {
+        Ok(body) => Ok(FullResponse { status, body }),
+        Err(e) => Err(format!("reading the body failed: {}", without_url(&e))),
+    }
+}
+
+/// A failed send in the words every output groups failures by.
+pub(crate) fn transport_error(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "connection failed".to_string()
+    } else {
+        format!("transport error: {}", without_url(e))
+    }
 }
 
 /// reqwest's message without the URL, so failures of one kind group together.
-fn without_url(e: &reqwest::Error) -> String {
+pub(crate) fn without_url(e: &reqwest::Error) -> String {
     let text = e.to_string();
     match text.split_once(" for url (") {
         Some((head, _)) => head.to_string(),
@@ -66,6 +81,40 @@ pub(crate) fn record(
     bytes: u64,
     error: Option<&str>,
 ) {
+    record_carrying(call, method, name, timed, bytes, Carried::NOTHING, error);
+}
+
+/// What a request carried besides its bytes: items it counted, a streamed answer's chunks.
+#[derive(Clone, Copy, Default)]
+pub struct Carried<'a> {
+    pub items: u64,
+    pub stream: Option<&'a StreamTiming>,
+}
+
+impl Carried<'_> {
+    pub const NOTHING: Carried<'static> = Carried {
+        items: 0,
+        stream: None,
+    };
+
+    pub fn items(items: u64) -> Carried<'static> {
+        Carried {
+            items,
+            stream: None,
+        }
+    }
+}
+
+/// [`record`] with the items and stream timings the request carried.
+pub(crate) fn record_carrying(
+    call: &Call,
+    method: &'static str,
+    name: &'static str,
+    timed: Timed,
+    bytes: u64,
+    carried: Carried<'_>,
+    error: Option<&str>,
+) {
     call.ctx.recorder.record(Sample {
         method,
         name,
@@ -73,6 +122,8 @@ pub(crate) fn record(
         sent_at: timed.sent_at,
         timing: call.timing,
         content_bytes: bytes,
+        items: carried.items,
+        stream: carried.stream,
         error,
     });
 }
@@ -94,10 +145,25 @@ pub async fn rpc(
     body: String,
     tolerated: &[i64],
 ) -> Option<Value> {
+    let url = &call.ctx.jsonrpc_url;
+    rpc_counting(call, url, name, body, tolerated, |_| 0).await
+}
+
+/// [`rpc`] to the JSON-RPC endpoint at `url`, for a call whose successful `result` says how
+/// many items it carried (e.g. the trajectories an export returned): `items` reads the count
+/// from it.
+pub async fn rpc_counting(
+    call: &Call,
+    url: &str,
+    name: &'static str,
+    body: String,
+    tolerated: &[i64],
+    items: impl Fn(&Value) -> u64,
+) -> Option<Value> {
     let ctx = &call.ctx;
     let request = ctx
         .client
-        .post(&ctx.jsonrpc_url)
+        .post(url)
         .header(AUTHORIZATION, ctx.authorization.clone())
         .header(CONTENT_TYPE, "application/json")
         .body(body);
@@ -143,7 +209,8 @@ pub async fn rpc(
     // The answer is ours: the result is moved out, not copied (this runs for every request).
     match answer.get_mut("result").map(Value::take) {
         Some(result) => {
-            record(call, "POST", name, timed, bytes, None);
+            let carried = Carried::items(items(&result));
+            record_carrying(call, "POST", name, timed, bytes, carried, None);
             Some(result)
         }
         None => {
@@ -163,6 +230,8 @@ pub struct RestCall<'a> {
     pub expected: u16,
     /// Successes that carry no usable body (e.g. 404 for a workflow this user never created).
     pub tolerated: &'a [u16],
+    /// Items an expected answer counts as carried (e.g. the events of a batch).
+    pub items: u64,
 }
 
 impl<'a> RestCall<'a> {
@@ -174,6 +243,7 @@ impl<'a> RestCall<'a> {
             body: Some(body),
             expected,
             tolerated: &[],
+            items: 0,
         }
     }
 
@@ -185,11 +255,18 @@ impl<'a> RestCall<'a> {
             body: None,
             expected: 200,
             tolerated: &[],
+            items: 0,
         }
     }
 
     pub fn tolerate(mut self, statuses: &'a [u16]) -> Self {
         self.tolerated = statuses;
+        self
+    }
+
+    /// Counts `items` as carried when the answer is the expected one.
+    pub fn carrying(mut self, items: u64) -> Self {
+        self.items = items;
         self
     }
 }
@@ -203,6 +280,7 @@ pub async fn rest(call: &Call, rest_call: RestCall<'_>) -> Option<Value> {
         body,
         expected,
         tolerated,
+        items,
     } = rest_call;
     let ctx = &call.ctx;
     let url = format!("{}{path}", ctx.base_url);
@@ -240,7 +318,8 @@ pub async fn rest(call: &Call, rest_call: RestCall<'_>) -> Option<Value> {
     }
     match serde_json::from_slice(&response.body) {
         Ok(v) => {
-            record(call, method, name, timed, bytes, None);
+            let carried = Carried::items(items);
+            record_carrying(call, method, name, timed, bytes, carried, None);
             Some(v)
         }
         Err(e) => {

@@ -6,6 +6,7 @@ mod bad_input;
 mod capacity;
 mod compare_real_runs;
 mod coordinated_omission;
+mod custom_class_example;
 mod declared_classes;
 mod distributed;
 mod distributed_deploy;
