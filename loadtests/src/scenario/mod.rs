@@ -115,7 +115,7 @@ pub struct Scenario {
 }
 
 /// The scenarios shipped in `scenarios/`, compiled into the binary so `skein` works anywhere.
-pub const SHIPPED: [(&str, &str); 10] = [
+pub const SHIPPED: [(&str, &str); 11] = [
     ("light", include_str!("../../../scenarios/light.toml")),
     ("moderate", include_str!("../../../scenarios/moderate.toml")),
     ("heavy", include_str!("../../../scenarios/heavy.toml")),
@@ -140,6 +140,10 @@ pub const SHIPPED: [(&str, &str); 10] = [
     (
         "open-ramp",
         include_str!("../../../scenarios/open-ramp.toml"),
+    ),
+    (
+        "agent-chat",
+        include_str!("../../../scenarios/agent-chat.toml"),
     ),
 ];
 
