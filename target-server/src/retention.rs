@@ -13,6 +13,9 @@
 //!   oldest workflows with no execution running go first, with all their executions; one with
 //!   an execution running is skipped until it is idle, so a client polling it never sees it
 //!   vanish mid-run (and the table may exceed the cap by the workflows that are running).
+//! - **Agent tasks** (`/a2a`): the newest `max_agent_tasks`, enforced by the same pass. The
+//!   oldest finished tasks go first; a task still generating is never evicted, so its stream
+//!   and a `tasks/cancel` always find it.
 //! - **Jobs** are never evicted. A job's training data is dropped when the job ends (only the
 //!   trainers read it); its row, status, metrics and cost stay.
 //!
@@ -20,6 +23,7 @@
 //! each on a pooled connection taken and given back, so requests interleave with eviction
 //! and no delete holds the write lock for long. SQLite reuses the freed pages, so the file
 //! stops growing once the caps are reached (it does not shrink; see docs/target-server.md).
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,6 +41,7 @@ pub struct RetentionPolicy {
     pub max_trajectories_per_job: u64,
     pub max_events: u64,
     pub max_workflows: u64,
+    pub max_agent_tasks: u64,
     pub eviction_batch: u64,
     pub interval: Duration,
 }
@@ -48,6 +53,7 @@ impl RetentionPolicy {
             max_trajectories_per_job: config.max_trajectories_per_job,
             max_events: config.max_events,
             max_workflows: config.max_workflows,
+            max_agent_tasks: config.max_agent_tasks,
             eviction_batch: config.eviction_batch.max(1),
             interval: Duration::from_millis(config.retention_interval_ms.max(1)),
         }
@@ -63,6 +69,30 @@ impl RetentionPolicy {
     }
 }
 
+/// The in-memory row count of `table`.
+fn row_count(store: &Store, table: Evictable) -> &AtomicU64 {
+    match table {
+        Evictable::Trajectories => &store.rows().trajectories,
+        Evictable::Events => &store.rows().events,
+        Evictable::AgentTasks => &store.rows().agent_tasks,
+    }
+}
+
+/// One pass of the background trim: evicts what `table` holds over `cap`, logging a failure
+/// (the next pass tries again).
+async fn trim_to_cap(
+    store: &Store,
+    metrics: &Metrics,
+    table: Evictable,
+    cap: u64,
+    policy: &RetentionPolicy,
+) {
+    let excess = RetentionPolicy::excess(cap, RowCounts::get(row_count(store, table)), 0);
+    if let Err(e) = evict(store, metrics, table, excess, policy.eviction_batch).await {
+        tracing::warn!("{} retention pass failed: {e}", table.table());
+    }
+}
+
 /// Evicts `count` of the oldest rows of `table` in batches; returns how many went.
 pub async fn evict(
     store: &Store,
@@ -75,11 +105,7 @@ pub async fn evict(
         let deleted = store
             .with(move |conn| store::evict_oldest(conn, table, n))
             .await?;
-        let counter = match table {
-            Evictable::Trajectories => &store.rows().trajectories,
-            Evictable::Events => &store.rows().events,
-        };
-        RowCounts::sub(counter, deleted);
+        RowCounts::sub(row_count(store, table), deleted);
         metrics.add_evictions(table, deleted);
         Ok(deleted)
     })
@@ -147,7 +173,7 @@ pub async fn make_room_for_trajectories(
     .await
 }
 
-/// Keeps the event and workflow tables within their caps until `stop` turns true.
+/// Keeps the event, workflow and agent task tables within their caps until `stop` turns true.
 pub async fn run(
     store: Store,
     metrics: Arc<Metrics>,
@@ -161,24 +187,21 @@ pub async fn run(
             _ = interval.tick() => {}
             _ = stop.changed() => return,
         }
-        let rows = RowCounts::get(&store.rows().events);
-        let excess = RetentionPolicy::excess(policy.max_events, rows, 0);
-        if let Err(e) = evict(
+        trim_to_cap(
             &store,
             &metrics,
             Evictable::Events,
-            excess,
-            policy.eviction_batch,
+            policy.max_events,
+            &policy,
         )
-        .await
-        {
-            tracing::warn!("event retention pass failed: {e}");
-        }
+        .await;
         let rows = RowCounts::get(&store.rows().workflows);
         let excess = RetentionPolicy::excess(policy.max_workflows, rows, 0);
         if let Err(e) = evict_workflows(&store, &metrics, excess, policy.eviction_batch).await {
             tracing::warn!("workflow retention pass failed: {e}");
         }
+        let cap = policy.max_agent_tasks;
+        trim_to_cap(&store, &metrics, Evictable::AgentTasks, cap, &policy).await;
     }
 }
 

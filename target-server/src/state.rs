@@ -1,14 +1,15 @@
 //! The state every handler shares: the store, metrics, faults, admission and auth settings.
 //!
 //! It sits in its own module so that dependencies point one way: the router ([`crate::app`])
-//! uses the API handlers ([`crate::training`], [`crate::orchestration`]), and they use this
-//! state and the store, never the router.
+//! uses the API handlers ([`crate::training`], [`crate::orchestration`], [`crate::a2a`]), and
+//! they use this state and the store, never the router.
 use std::sync::Arc;
 
 use crate::admission::Admission;
-use crate::config::ServerConfig;
+use crate::config::{ChunkCount, ServerConfig};
 use crate::error::ServerError;
 use crate::faults::Faults;
+use crate::live_tasks::LiveTasks;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -23,6 +24,10 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Length of one workflow task ([`ServerConfig::workflow_task_ms`]).
     pub workflow_task_ms: u64,
+    /// Length of an agent answer ([`ServerConfig::agent_chunks`]).
+    pub agent_chunks: ChunkCount,
+    /// Agent tasks being generated, so `tasks/cancel` can reach them.
+    pub live_tasks: Arc<LiveTasks>,
 }
 
 impl AppState {
@@ -38,10 +43,12 @@ impl AppState {
                 config.queue_timeout(),
                 metrics.clone(),
             )),
+            live_tasks: Arc::new(LiveTasks::new(metrics.clone())),
             metrics,
             token: Arc::from(config.token.as_str()),
             max_body_bytes: config.max_body_bytes,
             workflow_task_ms: config.workflow_task_ms,
+            agent_chunks: config.agent_chunks,
         })
     }
 }

@@ -1,10 +1,11 @@
 //! The SQLite store: schema, a bounded connection pool, row counts and size, and the queries
-//! of each API in its own submodule ([`training`], [`orchestration`]).
+//! of each API in its own submodule ([`training`], [`orchestration`], [`agent_tasks`]).
 //!
 //! Connections are blocking, so work runs on tokio's blocking pool; the pool's semaphore
 //! bounds how many run at once, which is one of the resources that gives the server its
 //! capacity knee. A write is acknowledged only after its transaction commits (WAL mode,
 //! `synchronous=NORMAL`: survives a killed process).
+mod agent_tasks;
 mod orchestration;
 mod training;
 
@@ -17,6 +18,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::ServerError;
 
+pub use agent_tasks::*;
 pub use orchestration::*;
 pub use training::*;
 
@@ -76,6 +78,15 @@ CREATE TABLE IF NOT EXISTS events (
     timestamp TEXT,
     data TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS agent_tasks (
+    task_id TEXT PRIMARY KEY,
+    context_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    artifact_id TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
 ";
 
 /// A bounded pool of SQLite connections.
@@ -94,6 +105,7 @@ pub struct RowCounts {
     pub trajectories: AtomicU64,
     pub events: AtomicU64,
     pub workflows: AtomicU64,
+    pub agent_tasks: AtomicU64,
 }
 
 impl RowCounts {
@@ -119,6 +131,8 @@ impl RowCounts {
 pub enum Evictable {
     Trajectories,
     Events,
+    /// Only finished tasks: a task still generating is never evicted.
+    AgentTasks,
 }
 
 impl Evictable {
@@ -126,6 +140,15 @@ impl Evictable {
         match self {
             Evictable::Trajectories => "trajectories",
             Evictable::Events => "events",
+            Evictable::AgentTasks => "agent_tasks",
+        }
+    }
+
+    /// The SQL condition a row must meet to be evicted.
+    fn evictable_rows(self) -> &'static str {
+        match self {
+            Evictable::Trajectories | Evictable::Events => "1",
+            Evictable::AgentTasks => "state <> 'working'",
         }
     }
 }
@@ -167,10 +190,12 @@ impl Store {
         }
         connections[0].execute_batch(SCHEMA)?;
         migrate(&connections[0])?;
+        fail_interrupted_agent_tasks(&connections[0], &agent_task_timestamp())?;
         let rows = RowCounts {
             trajectories: AtomicU64::new(count_rows(&connections[0], "trajectories")?),
             events: AtomicU64::new(count_rows(&connections[0], "events")?),
             workflows: AtomicU64::new(count_rows(&connections[0], "workflows")?),
+            agent_tasks: AtomicU64::new(count_rows(&connections[0], "agent_tasks")?),
         };
         Ok(Store {
             connections: Arc::new(Mutex::new(connections)),
@@ -245,13 +270,14 @@ fn count_rows(conn: &Connection, table: &str) -> Result<u64, ServerError> {
     Ok(n.max(0) as u64)
 }
 
-/// Deletes up to `limit` of the oldest rows of `table` (lowest rowid: rows are appended, so
-/// rowid order is insertion order) in one short transaction; returns how many went. Callers
-/// loop in small batches so that no single delete holds the write lock for long.
+/// Deletes up to `limit` of the oldest evictable rows of `table` (lowest rowid: rows are
+/// appended, so rowid order is insertion order) in one short transaction; returns how many
+/// went. Callers loop in small batches so that no single delete holds the write lock for long.
 pub fn evict_oldest(conn: &Connection, table: Evictable, limit: u64) -> Result<u64, ServerError> {
     let sql = format!(
-        "DELETE FROM {t} WHERE rowid IN (SELECT rowid FROM {t} ORDER BY rowid LIMIT ?1)",
-        t = table.table()
+        "DELETE FROM {t} WHERE rowid IN (SELECT rowid FROM {t} WHERE {w} ORDER BY rowid LIMIT ?1)",
+        t = table.table(),
+        w = table.evictable_rows()
     );
     let deleted = conn.prepare_cached(&sql)?.execute([limit as i64])?;
     Ok(deleted as u64)
