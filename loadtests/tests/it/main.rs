@@ -2,6 +2,7 @@
 mod distributed_support;
 mod support;
 
+mod agent_streaming;
 mod bad_input;
 mod capacity;
 mod compare_real_runs;

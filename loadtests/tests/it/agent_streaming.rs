@@ -1,0 +1,194 @@
+//! Streamed answers measured against the reference server's configured generation model:
+//! time to first chunk and the gaps between chunks within 5 % (or 0.5 ms) of what the server
+//! was told, chunk counts exact, and the same figures merged exactly from two workers.
+use std::time::Duration;
+
+use reports::RequestStats;
+
+use crate::distributed_support::{manager_for, worker};
+use crate::support::*;
+
+const TTFC_MS: f64 = 100.0;
+const GAP_MS: f64 = 20.0;
+const CHUNKS: u64 = 6;
+
+/// A reference server whose answers start after exactly 100 ms and stream 6 chunks 20 ms
+/// apart; everything else answers at once. (Its timer wakes ~1–2 ms after a deadline, which
+/// the time to first chunk includes, as a client of any server on tokio would see it; the
+/// gaps, between absolute deadlines, do not accumulate it.)
+fn calibrated_server() -> Server {
+    Server::start(|c| {
+        c.no_latency = true;
+        c.latency_overrides = vec![
+            format!("agent.ttfc={TTFC_MS}+0").parse().unwrap(),
+            format!("agent.gap={GAP_MS}+0").parse().unwrap(),
+        ];
+        c.agent_chunks = format!("{CHUNKS}+0").parse().unwrap();
+    })
+}
+
+fn chat_scenario(dir: &std::path::Path, users: u32, seconds: u32) -> std::path::PathBuf {
+    scenario_file(
+        dir,
+        "chat",
+        &format!(
+            r#"users = {users}
+spawn_rate = {users}
+run_time = "{seconds}s"
+
+[[user_classes]]
+class = "AgentChatUser"
+weight = 1
+think_time = ["50ms", "100ms"]
+
+[sla]
+p95_ms = 1000
+ttfc_p95_ms = 150
+gap_p99_ms = 60
+min_items_per_s = 10
+"#
+        ),
+    )
+}
+
+fn streamed(result: &reports::RunResult) -> &RequestStats {
+    result
+        .requests
+        .iter()
+        .find(|r| r.name == "message/stream")
+        .expect("message/stream was sent")
+}
+
+/// Within 5 % of `told`, or 0.5 ms, whichever is wider.
+fn close(measured: f64, told: f64) -> bool {
+    (measured - told).abs() <= (told * 0.05).max(0.5)
+}
+
+#[test]
+fn time_to_first_chunk_and_gaps_match_the_servers_model() {
+    let server = calibrated_server();
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_file(&chat_scenario(dir.path(), 8, 4), &server.url, dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let result = results(dir.path());
+    assert_eq!(result.overall().failures, 0, "{:?}", result.failures);
+    let r = streamed(&result);
+    let s = &r.stream;
+    assert!(s.streams >= 30, "enough streams to judge: {}", s.streams);
+    assert_eq!(s.streams, r.requests, "every stream delivered chunks");
+    assert_eq!(s.chunks, CHUNKS * s.streams, "chunk counts are exact");
+    assert_eq!(r.items, s.chunks, "a stream's items are its chunks");
+    assert_eq!(s.gap.count(), (CHUNKS - 1) * s.streams);
+
+    let ttfc = s.ttfc.value_at_quantile(0.5);
+    let (gap_p50, gap_mean) = (s.gap.value_at_quantile(0.5), s.gap.mean());
+    eprintln!(
+        "told ttfc {TTFC_MS} ms, gap {GAP_MS} ms; measured ttfc p50 {ttfc:.2} p95 {:.2}, gap p50 {gap_p50:.2} mean {gap_mean:.3} p99 {:.2} ms, chunks/s p50 {:.1}",
+        s.ttfc.value_at_quantile(0.95),
+        s.gap.value_at_quantile(0.99),
+        s.chunk_rate_at(0.5)
+    );
+    assert!(close(ttfc, TTFC_MS), "ttfc p50 {ttfc} ms");
+    assert!(close(gap_p50, GAP_MS), "gap p50 {gap_p50} ms");
+    assert!(close(gap_mean, GAP_MS), "gap mean {gap_mean} ms");
+    assert!(
+        close(s.chunk_rate_at(0.5), 1000.0 / GAP_MS),
+        "{}",
+        s.chunk_rate_at(0.5)
+    );
+    // The whole answer is the first chunk plus 5 gaps, and the request's latency says so.
+    let total = r.latency.value_at_quantile(0.5);
+    let told = TTFC_MS + (CHUNKS - 1) as f64 * GAP_MS;
+    assert!(close(total, told), "total {total} ms");
+
+    // Every streaming SLA was judged on these figures and held.
+    for key in ["ttfc_p95_ms", "gap_p99_ms", "min_items_per_s"] {
+        let v = result
+            .slas
+            .iter()
+            .find(|v| v.threshold.metric.key() == key)
+            .unwrap();
+        assert!(v.passed, "{v:?}");
+    }
+    let csv = std::fs::read_to_string(dir.path().join("skein_stream_stats.csv")).unwrap();
+    assert!(csv.lines().any(|l| l.contains("message/stream")), "{csv}");
+    assert!(
+        stdout(&out).contains("Streaming and items"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn a_slow_first_chunk_fails_the_ttfc_sla_but_not_the_latency_one() {
+    let server = Server::start(|c| {
+        c.no_latency = true;
+        c.latency_overrides = vec![
+            "agent.ttfc=200+0".parse().unwrap(),
+            "agent.gap=1+0".parse().unwrap(),
+        ];
+        c.agent_chunks = "3+0".parse().unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_file(&chat_scenario(dir.path(), 4, 2), &server.url, dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let result = results(dir.path());
+    let failed: Vec<&str> = result
+        .slas
+        .iter()
+        .filter(|v| !v.passed)
+        .map(|v| v.threshold.metric.key())
+        .collect();
+    assert_eq!(failed, ["ttfc_p95_ms"], "{:?}", result.slas);
+}
+
+#[test]
+fn two_workers_streams_merge_exactly() {
+    let server = calibrated_server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = chat_scenario(dir.path(), 4, 3);
+    let out = dir.path().join("merged");
+    let (mut manager, url) = manager_for(&path, 2, &server.url, &out);
+    let mut workers = [
+        worker(
+            &url,
+            "w1",
+            &["--out", dir.path().join("w1").to_str().unwrap()],
+        ),
+        worker(
+            &url,
+            "w2",
+            &["--out", dir.path().join("w2").to_str().unwrap()],
+        ),
+    ];
+    assert_eq!(
+        manager.exit_code(Duration::from_secs(60)),
+        Some(0),
+        "{}",
+        manager.text()
+    );
+    for w in &mut workers {
+        assert_eq!(
+            w.exit_code(Duration::from_secs(20)),
+            Some(0),
+            "{}",
+            w.text()
+        );
+    }
+    let merged = results(&out);
+    let parts: Vec<reports::RunResult> = ["w1", "w2"]
+        .iter()
+        .map(|w| results(&dir.path().join(w)))
+        .collect();
+    let m = streamed(&merged);
+    let mut sum = reports::StreamStats::default();
+    for p in &parts {
+        sum.add(&streamed(p).stream);
+    }
+    assert!(m.stream.streams > 0);
+    assert_eq!(m.stream, sum, "the manager's streams are the workers' sum");
+    assert_eq!(
+        m.items,
+        parts.iter().map(|p| streamed(p).items).sum::<u64>()
+    );
+}
