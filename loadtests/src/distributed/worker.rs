@@ -448,6 +448,9 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
         }
     };
     let run_start = from_unix_ms(assignment.run_start_unix_ms);
+    // A worker ready before the agreed start runs its whole share from that instant, however
+    // late it gets going; one that joins later takes the part still ahead.
+    let mut on_time = SystemTime::now() <= run_start;
     if let Ok(wait) = run_start.duration_since(SystemTime::now()) {
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
@@ -462,15 +465,21 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
     let mut lost: Option<String> = None;
     let mut reporter_alive = true;
     loop {
-        let elapsed = SystemTime::now()
+        let since_start = SystemTime::now()
             .duration_since(run_start)
             .unwrap_or_default();
+        let (elapsed, schedule_start) = if std::mem::take(&mut on_time) {
+            (Duration::ZERO, Instant::now().checked_sub(since_start))
+        } else {
+            (since_start, None)
+        };
         let stages = remaining(&assignment.stages, elapsed);
         if stages.0.is_empty() {
             break;
         }
         eprintln!("skein worker {}: {}", config.id, summary(&assignment));
-        let plan = plan_for(&scenario, &registered, stages, Some(&assignment))?;
+        let mut plan = plan_for(&scenario, &registered, stages, Some(&assignment))?;
+        plan.launch.schedule_start = schedule_start;
         let stop = StopHandle::default();
         let mut segment = {
             let (recorder, stop) = (recorder.clone(), stop.clone());

@@ -109,9 +109,12 @@ pub async fn run(
         stop: stop.clone(),
     };
     let run_time = Duration::from_secs_f64(curve.duration_secs());
-    tokio::task::spawn_blocking(move || dispatcher.dispatch(arrivals, run_time))
-        .await
-        .map_err(|e| EngineError::Refused(format!("the arrival dispatcher failed: {e}")))?;
+    let start = plan.schedule_start;
+    tokio::task::spawn_blocking(move || {
+        dispatcher.dispatch(arrivals, start.unwrap_or_else(Instant::now), run_time)
+    })
+    .await
+    .map_err(|e| EngineError::Refused(format!("the arrival dispatcher failed: {e}")))?;
     if stop.reason().is_none() {
         let _ = tokio::time::timeout(REQUEST_TIMEOUT, in_flight.drained()).await;
     }
@@ -128,9 +131,9 @@ struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// Sends every arrival at its time, then waits out the run's time.
-    fn dispatch(self, arrivals: Arrivals, run_time: Duration) {
-        let start = Instant::now();
+    /// Sends every arrival at its time after `start` (those already due at once), then waits
+    /// out the run's time.
+    fn dispatch(self, arrivals: Arrivals, start: Instant, run_time: Duration) {
         let mut picker = WeightedPicker::new(self.classes.iter().map(|(_, w)| *w));
         let mut woke = start;
         for offset in arrivals {
