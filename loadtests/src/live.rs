@@ -107,15 +107,15 @@ pub fn summary_table(result: &RunResult) -> String {
         for l in &streams {
             let _ = writeln!(
                 out,
-                "{:<32} {:>9} {:>9.1} {:>8} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+                "{:<32} {:>9} {:>9.1} {:>8} {:>9} {:>9} {:>9} {:>9}",
                 l.name,
                 l.items,
                 l.items_per_s,
                 l.streams,
-                l.ttfc_ms[0],
-                l.ttfc_ms[1],
-                l.gap_ms[0],
-                l.gap_ms[2]
+                l.streamed(l.ttfc_ms[0]),
+                l.streamed(l.ttfc_ms[1]),
+                l.streamed(l.gap_ms[0]),
+                l.streamed(l.gap_ms[2])
             );
         }
     }
