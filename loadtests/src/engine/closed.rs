@@ -229,6 +229,10 @@ fn goose_scenario(
                     };
                     let own = behaviour.step(call, &mut session).await;
                     slot.put(session, draw(own.unwrap_or(think)));
+                    // The first slice at once: a short think costs no transaction of its own.
+                    if let Some(slice) = slot.thinking(Instant::now()) {
+                        tokio::time::sleep(slice).await;
+                    }
                 }
                 Ok(())
             })
