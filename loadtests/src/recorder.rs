@@ -11,7 +11,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
-use reports::{FailureGroup, LatencyHistogram, RequestStats, SecondSample, StreamTiming};
+use reports::{
+    FailureGroup, LatencyHistogram, RequestStats, SecondSample, SkippedRequests, StreamTiming,
+};
 
 use crate::resources;
 
@@ -83,6 +85,9 @@ pub struct Recorder {
     active_users: AtomicU64,
     peak_users: AtomicU64,
     dropped: AtomicU64,
+    /// Requests of declared classes not sent for want of a capture, by (class, request):
+    /// rare, so one lock rather than shards.
+    skipped: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     cpu_at_start: f64,
 }
 
@@ -143,6 +148,7 @@ impl Recorder {
             active_users: AtomicU64::new(0),
             peak_users: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            skipped: Mutex::new(BTreeMap::new()),
             cpu_at_start: resources::cpu_seconds(),
         }
     }
@@ -229,6 +235,33 @@ impl Recorder {
 
     pub fn dropped_arrivals(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Counts a request of a declared class that was not sent because a value it uses was
+    /// not captured yet: neither a request nor a failure (see `users::declared`).
+    pub fn skipped(&self, class: &'static str, request: &'static str) {
+        if !self.enabled {
+            return;
+        }
+        *self
+            .skipped
+            .lock()
+            .expect("recorder poisoned")
+            .entry((class, request))
+            .or_default() += 1;
+    }
+
+    /// Every skipped request so far, sorted by class and request name.
+    pub fn skipped_requests(&self) -> Vec<SkippedRequests> {
+        let skipped = self.skipped.lock().expect("recorder poisoned");
+        skipped
+            .iter()
+            .map(|(&(class, name), &count)| SkippedRequests {
+                class: class.to_string(),
+                name: name.to_string(),
+                count,
+            })
+            .collect()
     }
 
     /// Open model: how late requests went out after their intended instants (the

@@ -304,6 +304,9 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
     if has_dropped {
         let _ = write!(h, "<p><b>{}</b></p>", esc(&dropped_sentence(result)));
     }
+    if let Some(skipped) = crate::markdown::skipped_sentence(result) {
+        let _ = write!(h, "<p class=\"note\">{}</p>", esc(&skipped));
+    }
     if result.failures.is_empty() {
         h.push_str("<p>No failures.</p>");
     } else {

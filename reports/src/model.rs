@@ -131,6 +131,17 @@ impl FailureGroup {
     }
 }
 
+/// Requests of a user class declared in the scenario file that were not sent because a value
+/// they use was not captured yet (see `docs/custom-workloads.md`). They are neither
+/// successes nor failures, so they are counted here, apart from [`RequestStats`].
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SkippedRequests {
+    pub class: String,
+    /// The request's name, as in [`RequestStats::name`].
+    pub name: String,
+    pub count: u64,
+}
+
 /// One wall-clock second of the run.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct SecondSample {
@@ -364,6 +375,10 @@ pub struct RunResult {
     /// `skein capacity`: every step of the search and its answer (absent for other runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity_search: Option<crate::search::CapacitySearch>,
+    /// Requests of declared classes not sent for want of a capture, sorted by class and
+    /// name; absent when there were none (and in results written before it existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_requests: Vec<SkippedRequests>,
 }
 
 impl RunResult {
@@ -383,6 +398,7 @@ impl RunResult {
             workers: Vec::new(),
             dropped_arrivals: 0,
             capacity_search: None,
+            skipped_requests: Vec::new(),
         }
     }
 
@@ -411,6 +427,11 @@ impl RunResult {
             self.dropped_arrivals,
             self.overall().requests + self.dropped_arrivals,
         )
+    }
+
+    /// Requests of declared classes not sent for want of a capture, over every class.
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped_requests.iter().map(|s| s.count).sum()
     }
 
     /// Whether any intended-time latency was recorded (the renderers then show both).

@@ -409,6 +409,7 @@ fn run_distributed(
             rate: None,
             run_time_ms: None,
             hash: base.hash(),
+            data_files: base.data_files.clone(),
         },
         search: Some(SearchSettings {
             spec,

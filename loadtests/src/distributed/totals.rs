@@ -9,7 +9,9 @@
 //! sum of increments equals the sum of the workers' own results.
 use std::collections::{BTreeMap, BTreeSet};
 
-use reports::{FailureGroup, LatencyHistogram, RequestStats, SecondSample, StreamStats};
+use reports::{
+    FailureGroup, LatencyHistogram, RequestStats, SecondSample, SkippedRequests, StreamStats,
+};
 
 use super::protocol::{Buckets, Growth, Increment, NameIncrement, SecondIncrement, StreamGrowth};
 
@@ -20,9 +22,13 @@ pub struct Measurements {
     pub failures: Vec<FailureGroup>,
     pub seconds: Vec<SecondSample>,
     pub dropped_arrivals: u64,
+    /// Requests of declared classes skipped for want of a capture, sorted by class and name.
+    pub skipped: Vec<SkippedRequests>,
 }
 
 type FailureKey = (String, String, String);
+/// A skipped request's class and name.
+type SkippedKey = (String, String);
 
 pub struct Totals {
     names: BTreeMap<String, RequestStats>,
@@ -34,6 +40,7 @@ pub struct Totals {
     /// Seconds changed since they were last compacted (dense histograms, ~72 KiB each).
     hot: BTreeSet<i64>,
     dropped_arrivals: u64,
+    skipped: BTreeMap<SkippedKey, u64>,
 }
 
 /// The buckets `new` has beyond `old` (`old` must be an earlier state of `new`: recorded
@@ -202,6 +209,7 @@ impl Totals {
             series: BTreeMap::new(),
             hot: BTreeSet::new(),
             dropped_arrivals: 0,
+            skipped: BTreeMap::new(),
         }
     }
 
@@ -234,6 +242,12 @@ impl Totals {
             self.hot.insert(s.unix_second);
         }
         self.dropped_arrivals += change.dropped_arrivals;
+        for s in &change.skipped {
+            *self
+                .skipped
+                .entry((s.class.clone(), s.name.clone()))
+                .or_default() += s.count;
+        }
     }
 
     /// Compacts the seconds before `second` that changed since their last compaction: a
@@ -294,11 +308,24 @@ impl Totals {
                 })
             })
             .collect();
+        let skipped = now
+            .skipped
+            .iter()
+            .filter_map(|s| {
+                let key = (s.class.clone(), s.name.clone());
+                let before = self.skipped.get(&key).copied().unwrap_or(0);
+                (s.count > before).then(|| SkippedRequests {
+                    count: s.count - before,
+                    ..s.clone()
+                })
+            })
+            .collect();
         Increment {
             names,
             failures,
             seconds,
             dropped_arrivals: now.dropped_arrivals - self.dropped_arrivals,
+            skipped,
         }
     }
 
@@ -317,6 +344,18 @@ impl Totals {
 
     pub fn dropped_arrivals(&self) -> u64 {
         self.dropped_arrivals
+    }
+
+    /// Skipped requests of declared classes, sorted by class and name.
+    pub fn skipped_requests(&self) -> Vec<SkippedRequests> {
+        self.skipped
+            .iter()
+            .map(|((class, name), &count)| SkippedRequests {
+                class: class.clone(),
+                name: name.clone(),
+                count,
+            })
+            .collect()
     }
 
     /// Per-name stats, sorted by name (a copy, for the final result).
@@ -389,6 +428,11 @@ mod tests {
             }],
             seconds,
             dropped_arrivals: fails,
+            skipped: vec![SkippedRequests {
+                class: "C".into(),
+                name: "b".into(),
+                count: 2 * fails,
+            }],
         }
     }
 
@@ -426,6 +470,7 @@ mod tests {
         assert_eq!(held.overall().latency.count(), 209);
         assert_eq!(held.failures(), last.failures);
         assert_eq!(held.dropped_arrivals(), 4);
+        assert_eq!(held.skipped_requests(), last.skipped);
         let series = held.series();
         assert_eq!(series[0], second(10, 1, &samples[..60]));
         assert_eq!(series[1..], last.seconds[..]);

@@ -7,7 +7,9 @@
 //! as the jobs a `TrainingAPIUser` started, carries over), and runs that user's next request
 //! on the runtime, timed from the arrival's intended instant. At most `max_in_flight` arrivals
 //! await a response; one past that is dropped and counted, never silently. Memory is bounded by
-//! `max_in_flight` (sessions in the pools and requests in flight), not by the rate.
+//! `max_in_flight` (sessions in the pools and requests in flight), not by the rate. Think
+//! times (a class's or a request's own) do not apply: the schedule, not the users, decides
+//! when the next request goes out.
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -182,7 +184,8 @@ impl Dispatcher {
         };
         let (pool, in_flight) = (pool.clone(), self.in_flight.clone());
         self.runtime.spawn(async move {
-            pool.behaviour.step(call.clone(), &mut session).await;
+            // The request's own think time, if any, is the closed model's business.
+            let _think_time = pool.behaviour.step(call.clone(), &mut session).await;
             pool.put_back(session);
             call.ctx.recorder.user_stopped();
             in_flight.finish();

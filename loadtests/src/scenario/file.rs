@@ -11,7 +11,8 @@ use reports::{LatencyBasis, SlaMetric, SlaThreshold};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::declared::{self, RawRequest};
+use super::data_file::{DataFile, DataSource};
+use super::declared::{self, DeclaredSpec, RawRequest};
 use super::error::{Locator, ScenarioError};
 use super::shape::{self, duration_of, RawLoad, RawStage};
 use super::{Allocation, ClassMix, Scenario};
@@ -47,6 +48,10 @@ struct RawClass {
     weight: Spanned<i64>,
     think_time: Option<Spanned<Vec<toml::Value>>>,
     requests: Option<Spanned<Vec<RawRequest>>>,
+    /// A declared class's data file (see `scenario::data_file`).
+    data: Option<Spanned<String>>,
+    /// A declared class's request order: `weighted` (default) or `sequence`.
+    mode: Option<Spanned<String>>,
 }
 
 /// Declares a table of SLA limits: one optional field per metric key (`p95_ms`,
@@ -126,20 +131,32 @@ const DOCS: &str = "see docs/scenarios.md for the format";
 /// Weights are ratios; anything larger is a typo (and would not fit the engine's counters).
 pub const MAX_WEIGHT: i64 = 1_000_000;
 
-/// Parses and validates scenario `text` read from `file` (used in error locations).
+/// Parses and validates scenario `text` read from `file` (used in error locations and to
+/// find data files beside it).
 pub fn parse(name: &str, file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    parse_with_data(name, file, text, DataSource::BesideScenario)
+}
+
+/// [`parse`] with the data files read from `data` (a worker's: sent by the manager).
+pub fn parse_with_data(
+    name: &str,
+    file: &str,
+    text: &str,
+    data: DataSource<'_>,
+) -> Result<Scenario, ScenarioError> {
     let at = Locator { file, text };
     let raw: RawScenario = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         at.at(span, e.message().trim().to_string(), DOCS)
     })?;
-    validate(name, file, raw, &at)
+    validate(name, file, raw, data, &at)
 }
 
 fn validate(
     name: &str,
     file: &str,
     raw: RawScenario,
+    data: DataSource<'_>,
     at: &Locator<'_>,
 ) -> Result<Scenario, ScenarioError> {
     let load = shape::validate(
@@ -156,8 +173,13 @@ fn validate(
     )?;
 
     let mut classes = Vec::new();
+    let mut data_files: Vec<DataFile> = Vec::new();
     for c in raw.user_classes.get_ref() {
-        let think_time = think_time_of(c, at)?;
+        let think_time = c
+            .think_time
+            .as_ref()
+            .map(|t| think_time_of(t, at))
+            .transpose()?;
         let (user_class, name_span) = match (&c.class, &c.name, &c.requests) {
             (Some(class), None, None) => {
                 let class_name = class.get_ref();
@@ -168,6 +190,13 @@ fn validate(
                         format!("use one of: {}, or declare a class with `name` and `[[user_classes.requests]]` (docs/custom-workloads.md)", UserClass::names()),
                     ));
                 };
+                if let Some(key) = c.data.as_ref().or(c.mode.as_ref()) {
+                    return Err(at.at(
+                        key.span(),
+                        format!("built-in class `{class_name}` takes no `data` or `mode`"),
+                        "data files and sequence mode are for classes declared with `name` and `[[user_classes.requests]]` (docs/custom-workloads.md)",
+                    ));
+                }
                 (user_class, class.span())
             }
             (None, Some(name), Some(requests)) => {
@@ -178,8 +207,18 @@ fn validate(
                         "choose a new, non-empty name; use `class = \"...\"` for a built-in class",
                     ));
                 }
-                let think = think_time.unwrap_or(declared::DEFAULT_THINK_TIME);
-                (UserClass::Declared(declared::class(name, think, requests, at)?), name.span())
+                let spec = DeclaredSpec {
+                    name,
+                    think_time: think_time.unwrap_or(declared::DEFAULT_THINK_TIME),
+                    mode: c.mode.as_ref(),
+                    data: c.data.as_ref(),
+                    requests,
+                };
+                let (class, file) = declared::class(spec, data, at)?;
+                if let Some(file) = file.filter(|f| !data_files.iter().any(|d| d.path == f.path)) {
+                    data_files.push(file);
+                }
+                (UserClass::Declared(class), name.span())
             }
             (None, Some(name), None) => {
                 return Err(at.at(
@@ -330,14 +369,15 @@ fn validate(
         host,
         token: raw.token,
         thresholds,
+        data_files,
     })
 }
 
-/// A class's `think_time = ["1s", "5s"]`, if given.
-fn think_time_of(c: &RawClass, at: &Locator<'_>) -> Result<Option<ThinkTime>, ScenarioError> {
-    let Some(pair) = &c.think_time else {
-        return Ok(None);
-    };
+/// A `think_time = ["1s", "5s"]` (of a class, or of a declared request).
+pub(super) fn think_time_of(
+    pair: &Spanned<Vec<toml::Value>>,
+    at: &Locator<'_>,
+) -> Result<ThinkTime, ScenarioError> {
     let values = pair.get_ref();
     if values.len() != 2 {
         return Err(at.at(
@@ -356,7 +396,7 @@ fn think_time_of(c: &RawClass, at: &Locator<'_>) -> Result<Option<ThinkTime>, Sc
             "write `[minimum, maximum]`, e.g. `[\"1s\", \"5s\"]`",
         ));
     }
-    Ok(Some(ThinkTime { min, max }))
+    Ok(ThinkTime { min, max })
 }
 
 /// The defaults every scenario gets unless it sets them: p95 < 200 ms, error rate < 1 %.

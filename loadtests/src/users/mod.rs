@@ -9,6 +9,7 @@ pub mod behaviour;
 pub mod burst;
 pub mod class;
 pub mod custom;
+pub mod data_table;
 pub mod declared;
 pub mod high_throughput;
 pub mod http;
