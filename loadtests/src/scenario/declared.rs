@@ -36,6 +36,12 @@ pub(super) struct RawRequest {
     #[serde(default)]
     capture: BTreeMap<String, Spanned<String>>,
     think_time: Option<Spanned<Vec<toml::Value>>>,
+    /// Read the answer as server-sent events, timing each chunk.
+    stream: Option<Spanned<bool>>,
+    /// With `stream`: which events are chunks (a JSON pointer they hold).
+    chunk: Option<Spanned<String>>,
+    /// Items the request carried: a count or a JSON pointer into the answer.
+    items: Option<Spanned<toml::Value>>,
 }
 
 impl RawRequest {
@@ -60,6 +66,9 @@ impl RawRequest {
             "tolerate": self.tolerate,
             "capture": map(&self.capture),
             "think_time_ms": think_time.map(|t| [t.min.as_millis() as u64, t.max.as_millis() as u64]),
+            "stream": self.stream.as_ref().map(|s| *s.get_ref()),
+            "chunk": text(&self.chunk),
+            "items": self.items.as_ref().map(|i| i.get_ref().to_string()),
         })
     }
 }
@@ -372,6 +381,8 @@ fn request(
         tolerate: r.tolerate.clone(),
         capture,
         think_time,
+        stream: super::carried::stream_of(r.stream.as_ref(), r.chunk.as_ref(), at)?,
+        items: super::carried::items_of(r.items.as_ref(), at)?,
     })
 }
 

@@ -4,6 +4,7 @@
 //! [`load`] finds a scenario by shipped name or path and validates it (see [`file`] and, for
 //! users or arrival rates, [`shape`]); [`Scenario::with_overrides`] applies the CLI's
 //! `-u/-r/--rate/-t/--host` so CI can shorten any of them.
+mod carried;
 pub mod data_file;
 pub mod declared;
 pub mod duration;

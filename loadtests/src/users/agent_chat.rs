@@ -129,8 +129,7 @@ async fn stream_message(call: Call, session: &mut Session) {
         session.data::<KnownTasks>().remember(id);
     }
     let error = read
-        .error
-        .clone()
+        .failure(&[])
         .or_else(|| final_state_error(read.last_event.as_ref()));
     let carried = Carried {
         items: read.timing.chunks(),

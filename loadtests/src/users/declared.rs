@@ -16,14 +16,19 @@
 use std::fmt;
 
 use reports::SkippedRequests;
-use reqwest::header::{HeaderName, AUTHORIZATION, CONTENT_TYPE};
+use std::time::Instant;
+
+use reqwest::header::{HeaderName, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::Method;
 use serde_json::Value;
 
 use super::behaviour::{Call, ClassBehaviour, Request, Session};
 use super::class::ThinkTime;
 use super::data_table::DataTable;
-use super::http::{exchange, http_error, record};
+use super::http::{
+    exchange, http_error, read_body, record, record_carrying, transport_error, Carried, Timed,
+};
+use super::stream::{is_event_stream, read_stream, ChunkRule};
 use super::template::{Template, UserValues};
 
 /// How a declared class's users choose their next request.
@@ -67,6 +72,10 @@ pub struct DeclaredRequest {
     pub capture: Vec<(usize, String)>,
     /// The pause after this request, when it differs from the class's think time.
     pub think_time: Option<ThinkTime>,
+    /// `stream = true`: the answer is read as server-sent events, these being its chunks.
+    pub stream: Option<ChunkRule>,
+    /// How many items the request carried.
+    pub items: ItemCount,
 }
 
 /// What a request carries.
@@ -243,6 +252,11 @@ async fn send(
     if let Some(body) = rendered.body {
         builder = builder.body(body);
     }
+    if let Some(rule) = &request.stream {
+        let builder = builder.header(ACCEPT, "text/event-stream");
+        send_streamed(request, rule, &call, builder, &mut user.captured).await;
+        return;
+    }
     let (outcome, timed) = exchange(builder).await;
     let response = match outcome {
         Ok(r) => r,
@@ -252,59 +266,194 @@ async fn send(
         }
     };
     let bytes = response.body.len() as u64;
-    let failed = |error: &str| {
-        record(
+    let outcome = |carried: Carried<'_>, error: Option<&str>| {
+        record_carrying(
             &call,
             request.method,
             request.name,
             timed,
             bytes,
-            Some(error),
+            carried,
+            error,
         )
     };
-    let rpc = matches!(request.payload, Payload::JsonRpc { .. });
+    let rpc = request.is_json_rpc();
     if !rpc && request.tolerate.contains(&i64::from(response.status)) {
-        record(&call, request.method, request.name, timed, bytes, None);
+        outcome(Carried::NOTHING, None);
         return;
     }
     if !request.expect_status.contains(&response.status) {
-        failed(&http_error(response.status));
+        outcome(Carried::NOTHING, Some(&http_error(response.status)));
         return;
     }
-    if !rpc && request.capture.is_empty() {
-        record(&call, request.method, request.name, timed, bytes, None);
+    if !rpc && request.capture.is_empty() && !request.items.reads_answer() {
+        outcome(Carried::items(request.items.count(None, 0)), None);
         return;
     }
     let answer: Value = match serde_json::from_slice(&response.body) {
         Ok(v) => v,
         Err(e) => {
-            failed(&format!("malformed JSON answer: {e}"));
+            outcome(
+                Carried::NOTHING,
+                Some(&format!("malformed JSON answer: {e}")),
+            );
             return;
         }
     };
-    if rpc {
-        if let Some(error) = answer.get("error") {
-            let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
-            if request.tolerate.contains(&code) {
-                record(&call, request.method, request.name, timed, bytes, None);
-            } else {
-                let message = error.get("message").and_then(Value::as_str).unwrap_or("");
-                failed(&format!("JSON-RPC error {code}: {message}"));
-            }
-            return;
-        }
-        if answer.get("result").is_none() {
-            failed("malformed JSON-RPC answer: neither `result` nor `error`");
-            return;
+    match request.judge(&answer) {
+        Judged::Failed(error) => outcome(Carried::NOTHING, Some(&error)),
+        Judged::Tolerated => outcome(Carried::NOTHING, None),
+        Judged::Success => {
+            outcome(Carried::items(request.items.count(Some(&answer), 0)), None);
+            request.capture_from(&answer, &mut user.captured);
         }
     }
-    record(&call, request.method, request.name, timed, bytes, None);
-    for (index, pointer) in &request.capture {
-        // An answer without the value keeps what this user had: not a failure of this request.
-        match answer.pointer(pointer) {
-            Some(Value::String(s)) => user.captured[*index] = Some(s.clone()),
-            Some(Value::Null) | None => {}
-            Some(other) => user.captured[*index] = Some(other.to_string()),
+}
+
+/// A `stream = true` request: its answer read event by event, each chunk timed. An answer
+/// that is not an event stream (an error before streaming started) is judged as a plain one.
+async fn send_streamed(
+    request: &DeclaredRequest,
+    rule: &ChunkRule,
+    call: &Call,
+    builder: reqwest::RequestBuilder,
+    captured: &mut [Option<String>],
+) {
+    let (method, name) = (request.method, request.name);
+    let sent_at = Instant::now();
+    let response = match builder.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let error = transport_error(&e);
+            record(call, method, name, Timed::since(sent_at), 0, Some(&error));
+            return;
+        }
+    };
+    let status = response.status().as_u16();
+    if !is_event_stream(&response) || !request.expect_status.contains(&status) {
+        let outcome = read_body(response).await;
+        let timed = Timed::since(sent_at);
+        let (bytes, error) = match outcome {
+            Err(e) => (0, Some(e)),
+            Ok(r) => (r.body.len() as u64, request.judge_plain(r.status, &r.body)),
+        };
+        record(call, method, name, timed, bytes, error.as_deref());
+        return;
+    }
+    let (read, timed) = read_stream(response, sent_at, rule).await;
+    let error = read.failure(&request.tolerate);
+    let items = request
+        .items
+        .count(read.last_event.as_ref(), read.timing.chunks());
+    let carried = Carried {
+        items,
+        stream: Some(&read.timing),
+    };
+    record_carrying(
+        call,
+        method,
+        name,
+        timed,
+        read.bytes,
+        carried,
+        error.as_deref(),
+    );
+    if error.is_none() {
+        if let Some(last) = &read.last_event {
+            request.capture_from(last, captured);
+        }
+    }
+}
+
+/// What a JSON answer says of its request.
+enum Judged {
+    Success,
+    /// A tolerated JSON-RPC error: a success with nothing to capture.
+    Tolerated,
+    Failed(String),
+}
+
+impl DeclaredRequest {
+    fn is_json_rpc(&self) -> bool {
+        matches!(self.payload, Payload::JsonRpc { .. })
+    }
+
+    /// Judges a JSON answer: a JSON-RPC request needs `result`, or an `error` it tolerates.
+    fn judge(&self, answer: &Value) -> Judged {
+        if !self.is_json_rpc() {
+            return Judged::Success;
+        }
+        if let Some(error) = answer.get("error") {
+            let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
+            if self.tolerate.contains(&code) {
+                return Judged::Tolerated;
+            }
+            let message = error.get("message").and_then(Value::as_str).unwrap_or("");
+            return Judged::Failed(format!("JSON-RPC error {code}: {message}"));
+        }
+        if answer.get("result").is_none() {
+            return Judged::Failed(
+                "malformed JSON-RPC answer: neither `result` nor `error`".into(),
+            );
+        }
+        Judged::Success
+    }
+
+    /// Why a streamed request's plain (not streamed) answer failed, if it did: a status it
+    /// does not expect or tolerate, a JSON-RPC error, or no stream where one was expected.
+    fn judge_plain(&self, status: u16, body: &[u8]) -> Option<String> {
+        if !self.is_json_rpc() && self.tolerate.contains(&i64::from(status)) {
+            return None;
+        }
+        if !self.expect_status.contains(&status) {
+            return Some(http_error(status));
+        }
+        match serde_json::from_slice::<Value>(body).map(|answer| self.judge(&answer)) {
+            Ok(Judged::Tolerated) => None,
+            Ok(Judged::Failed(error)) => Some(error),
+            Ok(Judged::Success) | Err(_) => Some("expected a text/event-stream answer".into()),
+        }
+    }
+
+    /// Keeps the values this request captures from `answer`; an answer without one keeps
+    /// what the user had (not a failure of this request).
+    fn capture_from(&self, answer: &Value, captured: &mut [Option<String>]) {
+        for (index, pointer) in &self.capture {
+            match answer.pointer(pointer) {
+                Some(Value::String(s)) => captured[*index] = Some(s.clone()),
+                Some(Value::Null) | None => {}
+                Some(other) => captured[*index] = Some(other.to_string()),
+            }
+        }
+    }
+}
+
+/// How many items a declared request carried (its `items` key).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ItemCount {
+    /// No `items`: a stream's chunks, else nothing.
+    Default,
+    /// `items = 100`: that many per successful request.
+    Fixed(u64),
+    /// `items = "/result/count"`: the number there, or the length of the array there, in the
+    /// answer (a stream's last event); 0 when absent.
+    Pointer(String),
+}
+
+impl ItemCount {
+    fn reads_answer(&self) -> bool {
+        matches!(self, ItemCount::Pointer(_))
+    }
+
+    fn count(&self, answer: Option<&Value>, chunks: u64) -> u64 {
+        match self {
+            ItemCount::Default => chunks,
+            ItemCount::Fixed(n) => *n,
+            ItemCount::Pointer(p) => match answer.and_then(|a| a.pointer(p)) {
+                Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
+                Some(Value::Array(a)) => a.len() as u64,
+                _ => 0,
+            },
         }
     }
 }

@@ -27,8 +27,22 @@ pub struct StreamRead {
     pub bytes: u64,
     /// The data of the last event, as JSON (an A2A stream's final status update).
     pub last_event: Option<Value>,
-    /// Why the stream is a failure: a JSON-RPC error in an event, a broken connection.
+    /// The stream broke (a connection reset, a timeout).
     pub error: Option<String>,
+    /// The first JSON-RPC error an event carried: its code and message.
+    pub rpc_error: Option<(i64, String)>,
+}
+
+impl StreamRead {
+    /// Why the stream failed, unless its JSON-RPC error code is `tolerated`.
+    pub fn failure(&self, tolerated: &[i64]) -> Option<String> {
+        self.error.clone().or_else(|| {
+            self.rpc_error
+                .as_ref()
+                .filter(|(code, _)| !tolerated.contains(code))
+                .map(|(code, message)| format!("JSON-RPC error {code}: {message}"))
+        })
+    }
 }
 
 /// Splits a byte stream into server-sent events and keeps each event's `data`.
@@ -113,8 +127,7 @@ pub async fn read_stream(
             if let Some(error) = json.as_ref().and_then(|v| v.get("error")) {
                 let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
                 let message = error.get("message").and_then(Value::as_str).unwrap_or("");
-                read.error
-                    .get_or_insert_with(|| format!("JSON-RPC error {code}: {message}"));
+                read.rpc_error.get_or_insert((code, message.to_string()));
             }
             if json.is_some() {
                 read.last_event = json;

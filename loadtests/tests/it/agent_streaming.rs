@@ -192,3 +192,98 @@ fn two_workers_streams_merge_exactly() {
         parts.iter().map(|p| streamed(p).items).sum::<u64>()
     );
 }
+
+/// A declared class reads the same stream (`stream = true`, chunks by pointer), captures
+/// the task from the stream's last event and counts items by pointer.
+#[test]
+fn a_declared_class_streams_captures_and_counts_items() {
+    let server = calibrated_server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario_file(
+        dir.path(),
+        "declared-chat",
+        r#"users = 6
+spawn_rate = 6
+run_time = "3s"
+
+[[user_classes]]
+name = "A2AClient"
+weight = 1
+mode = "sequence"
+think_time = ["20ms", "50ms"]
+
+[[user_classes.requests]]
+name = "ask"
+path = "/a2a"
+jsonrpc = "message/stream"
+params = '{"message": {"role": "user", "parts": [{"kind": "text", "text": "hi"}], "messageId": "{{uuid()}}"}}'
+stream = true
+chunk = "/result/artifact"
+capture = { task = "/result/taskId" }
+
+[[user_classes.requests]]
+name = "check"
+path = "/a2a"
+jsonrpc = "tasks/get"
+params = '{"id": "{{task}}"}'
+items = "/result/artifacts"
+
+[sla]
+p95_ms = 2000
+ttfc_p95_ms = 150
+"#,
+    );
+    let out = run_file(&path, &server.url, dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let result = results(dir.path());
+    assert_eq!(result.overall().failures, 0, "{:?}", result.failures);
+    let by_name = |n: &str| result.requests.iter().find(|r| r.name == n).unwrap();
+    let (ask, check) = (by_name("ask"), by_name("check"));
+    assert!(ask.stream.streams >= 10, "{}", ask.stream.streams);
+    assert_eq!(ask.stream.streams, ask.requests);
+    assert_eq!(ask.stream.chunks, CHUNKS * ask.requests);
+    assert_eq!(ask.items, ask.stream.chunks);
+    assert!(close(ask.stream.ttfc.value_at_quantile(0.5), TTFC_MS));
+    // Every check read a task captured from a stream: one artifact each.
+    assert!(check.requests > 0);
+    assert_eq!(
+        check.items, check.requests,
+        "one artifact per finished task"
+    );
+    assert!(check.stream.is_empty(), "check does not stream");
+}
+
+#[test]
+fn stream_keys_misused_are_refused_where_they_stand() {
+    let dir = tempfile::tempdir().unwrap();
+    for (key, line, expected) in [
+        ("chunk = \"/result\"", 10, "`chunk` without `stream = true`"),
+        (
+            "stream = true\nchunk = \"result\"",
+            11,
+            "does not start with `/`",
+        ),
+        ("items = -3", 10, "items = -3"),
+        ("items = 2.5", 10, "items is a float"),
+    ] {
+        let path = scenario_file(
+            dir.path(),
+            "bad-stream",
+            &format!(
+                "users = 1\nrun_time = \"1s\"\n[[user_classes]]\nname = \"C\"\nweight = 1\n\
+                 [[user_classes.requests]]\nname = \"r\"\npath = \"/x\"\n\n{key}\n"
+            ),
+        );
+        let out = skein()
+            .args(["scenarios", "--check"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{key}");
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("bad-stream.toml:{line}:")) && err.contains(expected),
+            "{key}: {err}"
+        );
+    }
+}
