@@ -242,6 +242,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
         trajectories: RowCounts::get(&state.store.rows().trajectories),
         events: RowCounts::get(&state.store.rows().events),
         workflows: RowCounts::get(&state.store.rows().workflows),
+        executions: RowCounts::get(&state.store.rows().executions),
     };
     let mut r = state.metrics.render(&scrape).into_response();
     r.headers_mut().insert(

@@ -1,6 +1,6 @@
 //! Prometheus metrics: requests and latency by method and status, shedding, queue depth,
 //! trajectories written and events accepted, rows evicted by retention (trajectories, events,
-//! workflows and their executions). Job counts by state
+//! workflows, executions and finished jobs). Job counts by state
 //! and the store's size are read from the store at scrape time ([`StoreScrape`]), so they are
 //! always what the database holds.
 use std::collections::BTreeMap;
@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::config::METHODS;
-use crate::store::{Evictable, EvictedWorkflows, StoreSize};
+use crate::store::{Evicted, StoreSize};
 
 /// Upper bounds of the latency histogram buckets, in seconds.
 const BUCKETS: [f64; 14] = [
@@ -38,6 +38,7 @@ pub struct Metrics {
     evicted_events: AtomicU64,
     evicted_workflows: AtomicU64,
     evicted_executions: AtomicU64,
+    evicted_jobs: AtomicU64,
     /// Requests waiting for a capacity slot right now.
     pub queue_depth: AtomicUsize,
     /// Requests holding a capacity slot right now.
@@ -84,19 +85,16 @@ impl Metrics {
         self.events.fetch_add(n, Ordering::Relaxed);
     }
 
-    pub fn add_evictions(&self, table: Evictable, n: u64) {
-        let counter = match table {
-            Evictable::Trajectories => &self.evicted_trajectories,
-            Evictable::Events => &self.evicted_events,
-        };
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-
-    pub fn add_workflow_evictions(&self, evicted: EvictedWorkflows) {
-        self.evicted_workflows
-            .fetch_add(evicted.workflows, Ordering::Relaxed);
-        self.evicted_executions
-            .fetch_add(evicted.executions, Ordering::Relaxed);
+    pub fn add_evictions(&self, evicted: &Evicted) {
+        for (counter, n) in [
+            (&self.evicted_trajectories, evicted.trajectories),
+            (&self.evicted_events, evicted.events),
+            (&self.evicted_workflows, evicted.workflows),
+            (&self.evicted_executions, evicted.executions),
+            (&self.evicted_jobs, evicted.jobs),
+        ] {
+            counter.fetch_add(n, Ordering::Relaxed);
+        }
     }
 
     /// The Prometheus text exposition, with what the store holds supplied by the caller.
@@ -189,6 +187,7 @@ impl Metrics {
             ("events", &self.evicted_events),
             ("workflows", &self.evicted_workflows),
             ("executions", &self.evicted_executions),
+            ("jobs", &self.evicted_jobs),
         ] {
             let n = counter.load(Ordering::Relaxed);
             let _ = writeln!(
@@ -203,7 +202,7 @@ impl Metrics {
             ("events", store.events),
             ("jobs", store.size.jobs),
             ("workflows", store.workflows),
-            ("executions", store.size.executions),
+            ("executions", store.executions),
         ] {
             let _ = writeln!(out, "target_server_store_rows{{table=\"{table}\"}} {n}");
         }
@@ -233,6 +232,7 @@ pub struct StoreScrape {
     pub trajectories: u64,
     pub events: u64,
     pub workflows: u64,
+    pub executions: u64,
 }
 
 #[cfg(test)]

@@ -23,6 +23,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Length of one workflow task ([`ServerConfig::workflow_task_ms`]).
     pub workflow_task_ms: u64,
+    /// Finished jobs kept ([`ServerConfig::max_finished_jobs`]), named in "not found" answers.
+    pub max_finished_jobs: u64,
 }
 
 impl AppState {
@@ -42,6 +44,7 @@ impl AppState {
             token: Arc::from(config.token.as_str()),
             max_body_bytes: config.max_body_bytes,
             workflow_task_ms: config.workflow_task_ms,
+            max_finished_jobs: config.max_finished_jobs,
         })
     }
 }
