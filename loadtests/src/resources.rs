@@ -18,6 +18,12 @@ pub fn rss_bytes() -> u64 {
     status_kib("/proc/self", "VmRSS:") * 1024
 }
 
+/// Current resident set size of another live process (0 once it is gone), e.g. a server or
+/// generator a benchmark watches.
+pub fn rss_bytes_of(pid: u32) -> u64 {
+    status_kib(&format!("/proc/{pid}"), "VmRSS:") * 1024
+}
+
 /// CPU seconds and peak RSS of another live process, e.g. a child before it is stopped.
 pub fn of_process(pid: u32) -> reports::GeneratorResources {
     let dir = format!("/proc/{pid}");
@@ -90,5 +96,6 @@ mod tests {
         let by_pid = super::of_process(std::process::id());
         assert!(by_pid.cpu_seconds >= used);
         assert!(by_pid.peak_rss_bytes >= 48 << 20);
+        assert!(super::rss_bytes_of(std::process::id()) >= 48 << 20);
     }
 }

@@ -274,6 +274,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
         events: RowCounts::get(&state.store.rows().events),
         workflows: RowCounts::get(&state.store.rows().workflows),
         agent_tasks: RowCounts::get(&state.store.rows().agent_tasks),
+        executions: RowCounts::get(&state.store.rows().executions),
     };
     let mut r = state.metrics.render(&scrape).into_response();
     r.headers_mut().insert(

@@ -214,13 +214,25 @@ pub struct ServerConfig {
     /// generating is never evicted.
     #[arg(long, default_value_t = 100_000)]
     pub max_agent_tasks: u64,
+    /// Retention: finished jobs (completed, failed or cancelled) kept, the longest finished
+    /// evicted first with their trajectories (0 = no cap). Queued and running jobs are never
+    /// evicted; an evicted job answers -32001 (not found). A finished job costs about 4 KB,
+    /// so the default keeps the table near 40 MB; see docs/target-server.md.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_finished_jobs: u64,
+
+    /// Retention: finished workflow executions kept, oldest evicted first (0 = no cap). A
+    /// running execution is never evicted; an evicted one answers 404.
+    #[arg(long, default_value_t = 100_000)]
+    pub max_executions: u64,
 
     /// Retention: rows deleted per transaction when evicting. Small batches keep each delete
     /// short, so requests are not held behind it.
     #[arg(long, default_value_t = 1_000)]
     pub eviction_batch: u64,
 
-    /// Retention: how often the event and workflow caps are enforced, in ms.
+    /// Retention: how often the event, workflow, execution and finished-job caps are
+    /// enforced, in ms.
     #[arg(long, default_value_t = 1_000)]
     pub retention_interval_ms: u64,
 
@@ -373,6 +385,8 @@ impl Default for ServerConfig {
             max_events: 500_000,
             max_workflows: 20_000,
             max_agent_tasks: 100_000,
+            max_finished_jobs: 10_000,
+            max_executions: 100_000,
             eviction_batch: 1_000,
             retention_interval_ms: 1_000,
             no_latency: false,
@@ -470,6 +484,8 @@ mod tests {
             assert_eq!(config.max_workflows, 20_000);
             assert_eq!(config.max_agent_tasks, 100_000);
             assert_eq!(config.agent_chunks, DEFAULT_AGENT_CHUNKS);
+            assert_eq!(config.max_finished_jobs, 10_000);
+            assert_eq!(config.max_executions, 100_000);
             assert_eq!(config.eviction_batch, 1_000);
             assert_eq!(config.retention_interval_ms, 1_000);
         }

@@ -1,7 +1,7 @@
 //! Prometheus metrics: requests and latency by method and status, shedding, queue depth,
 //! trajectories written and events accepted, agent tasks (`/a2a`: generating, ended by state,
-//! chunks streamed), rows evicted by retention (trajectories, events, workflows and their
-//! executions, agent tasks). Job counts by state
+//! chunks streamed), rows evicted by retention (trajectories, events, workflows, executions,
+//! finished jobs and agent tasks). Job counts by state
 //! and the store's size are read from the store at scrape time ([`StoreScrape`]), so they are
 //! always what the database holds.
 use std::collections::BTreeMap;
@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::config::METHODS;
-use crate::store::{Evictable, EvictedWorkflows, StoreSize};
+use crate::store::{Evicted, StoreSize};
 
 /// Upper bounds of the latency histogram buckets, in seconds.
 const BUCKETS: [f64; 14] = [
@@ -39,6 +39,7 @@ pub struct Metrics {
     evicted_events: AtomicU64,
     evicted_workflows: AtomicU64,
     evicted_executions: AtomicU64,
+    evicted_jobs: AtomicU64,
     evicted_agent_tasks: AtomicU64,
     agent_tasks_completed: AtomicU64,
     agent_tasks_canceled: AtomicU64,
@@ -91,13 +92,17 @@ impl Metrics {
         self.events.fetch_add(n, Ordering::Relaxed);
     }
 
-    pub fn add_evictions(&self, table: Evictable, n: u64) {
-        let counter = match table {
-            Evictable::Trajectories => &self.evicted_trajectories,
-            Evictable::Events => &self.evicted_events,
-            Evictable::AgentTasks => &self.evicted_agent_tasks,
-        };
-        counter.fetch_add(n, Ordering::Relaxed);
+    pub fn add_evictions(&self, evicted: &Evicted) {
+        for (counter, n) in [
+            (&self.evicted_trajectories, evicted.trajectories),
+            (&self.evicted_events, evicted.events),
+            (&self.evicted_workflows, evicted.workflows),
+            (&self.evicted_executions, evicted.executions),
+            (&self.evicted_jobs, evicted.jobs),
+            (&self.evicted_agent_tasks, evicted.agent_tasks),
+        ] {
+            counter.fetch_add(n, Ordering::Relaxed);
+        }
     }
 
     /// An agent task ended: `completed` true when its whole answer was generated, false when
@@ -113,13 +118,6 @@ impl Metrics {
 
     pub fn add_agent_chunk_streamed(&self) {
         self.agent_chunks_streamed.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn add_workflow_evictions(&self, evicted: EvictedWorkflows) {
-        self.evicted_workflows
-            .fetch_add(evicted.workflows, Ordering::Relaxed);
-        self.evicted_executions
-            .fetch_add(evicted.executions, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition, with what the store holds supplied by the caller.
@@ -229,19 +227,22 @@ impl Metrics {
             "Requests holding a capacity slot.",
             self.in_flight.load(Ordering::Relaxed) as u64,
         );
-        labelled_counter(
-            &mut out,
-            "target_server_evictions_total",
-            "Rows deleted by retention, by table.",
-            "table",
-            &[
-                ("trajectories", &self.evicted_trajectories),
-                ("events", &self.evicted_events),
-                ("workflows", &self.evicted_workflows),
-                ("executions", &self.evicted_executions),
-                ("agent_tasks", &self.evicted_agent_tasks),
-            ],
-        );
+        out.push_str("# HELP target_server_evictions_total Rows deleted by retention, by table.\n");
+        out.push_str("# TYPE target_server_evictions_total counter\n");
+        for (table, counter) in [
+            ("trajectories", &self.evicted_trajectories),
+            ("events", &self.evicted_events),
+            ("workflows", &self.evicted_workflows),
+            ("executions", &self.evicted_executions),
+            ("jobs", &self.evicted_jobs),
+            ("agent_tasks", &self.evicted_agent_tasks),
+        ] {
+            let n = counter.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "target_server_evictions_total{{table=\"{table}\"}} {n}"
+            );
+        }
         out.push_str("# HELP target_server_store_rows Rows in the store, by table.\n");
         out.push_str("# TYPE target_server_store_rows gauge\n");
         for (table, n) in [
@@ -249,7 +250,7 @@ impl Metrics {
             ("events", store.events),
             ("jobs", store.size.jobs),
             ("workflows", store.workflows),
-            ("executions", store.size.executions),
+            ("executions", store.executions),
             ("agent_tasks", store.agent_tasks),
         ] {
             let _ = writeln!(out, "target_server_store_rows{{table=\"{table}\"}} {n}");
@@ -295,6 +296,7 @@ pub struct StoreScrape {
     pub trajectories: u64,
     pub events: u64,
     pub workflows: u64,
+    pub executions: u64,
     pub agent_tasks: u64,
 }
 

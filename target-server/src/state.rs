@@ -28,6 +28,8 @@ pub struct AppState {
     pub agent_chunks: ChunkCount,
     /// Agent tasks being generated, so `tasks/cancel` can reach them.
     pub live_tasks: Arc<LiveTasks>,
+    /// Finished jobs kept ([`ServerConfig::max_finished_jobs`]), named in "not found" answers.
+    pub max_finished_jobs: u64,
 }
 
 impl AppState {
@@ -49,6 +51,7 @@ impl AppState {
             max_body_bytes: config.max_body_bytes,
             workflow_task_ms: config.workflow_task_ms,
             agent_chunks: config.agent_chunks,
+            max_finished_jobs: config.max_finished_jobs,
         })
     }
 }
