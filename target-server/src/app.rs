@@ -143,7 +143,7 @@ where
     };
     let decision = state.faults.decide(method);
     if !decision.delay.is_zero() {
-        tokio::time::sleep(decision.delay).await;
+        state.clock.sleep(decision.delay).await;
     }
     let response = if decision.inject_error {
         ApiError::new(

@@ -172,7 +172,7 @@ fn read_call(call: Value) -> Result<Call, Value> {
 async fn apply_faults(state: &AppState, method: &str) -> Result<(), RpcError> {
     let decision = state.faults.decide(method);
     if !decision.delay.is_zero() {
-        tokio::time::sleep(decision.delay).await;
+        state.clock.sleep(decision.delay).await;
     }
     if decision.inject_error {
         return Err(RpcError::new(

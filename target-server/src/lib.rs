@@ -14,7 +14,8 @@
 //! [`event_time`]) → [`state`] (what handlers share) →
 //! [`store`] (SQLite and its pool). Beside them: [`config`] (flags), [`trainer`] (job
 //! simulation), [`retention`] (what the store keeps), [`faults`] (latency model, fault
-//! injection), [`generation`] (when each chunk of an agent answer is due), [`live_tasks`]
+//! injection), [`precise_clock`] (the deadlines modelled waits sleep until, to within ~0.1 ms),
+//! [`generation`] (when each chunk of an agent answer is due), [`live_tasks`]
 //! (agent answers being generated), [`admission`] (capacity and shedding), [`metrics`]
 //! (Prometheus).
 pub mod a2a;
@@ -29,6 +30,7 @@ pub mod jsonrpc;
 pub mod live_tasks;
 pub mod metrics;
 pub mod orchestration;
+pub mod precise_clock;
 pub mod rest_error;
 pub mod retention;
 pub mod rpc_error;

@@ -7,9 +7,9 @@
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use tokio::sync::oneshot;
-use tokio::time::Instant;
 
 use crate::generation::GenerationPlan;
 use crate::metrics::Metrics;

@@ -1,4 +1,5 @@
-//! The state every handler shares: the store, metrics, faults, admission and auth settings.
+//! The state every handler shares: the store, metrics, faults, the clock modelled waits sleep
+//! on, admission and auth settings.
 //!
 //! It sits in its own module so that dependencies point one way: the router ([`crate::app`])
 //! uses the API handlers ([`crate::training`], [`crate::orchestration`], [`crate::a2a`]), and
@@ -11,6 +12,7 @@ use crate::error::ServerError;
 use crate::faults::Faults;
 use crate::live_tasks::LiveTasks;
 use crate::metrics::Metrics;
+use crate::precise_clock::PreciseClock;
 use crate::store::Store;
 
 /// Everything a handler may touch; cheap to clone.
@@ -19,6 +21,8 @@ pub struct AppState {
     pub store: Store,
     pub metrics: Arc<Metrics>,
     pub faults: Arc<Faults>,
+    /// What every modelled wait (service time, stall, chunk deadline) sleeps on.
+    pub clock: PreciseClock,
     pub admission: Arc<Admission>,
     pub token: Arc<str>,
     pub max_body_bytes: usize,
@@ -33,12 +37,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Opens the store and builds the state from `config`, without serving.
+    /// Opens the store, starts the clock thread and builds the state from `config`, without
+    /// serving.
     pub fn build(config: &ServerConfig) -> Result<AppState, ServerError> {
         let metrics = Arc::new(Metrics::default());
         Ok(AppState {
             store: Store::open(&config.db, config.db_pool)?,
             faults: Arc::new(Faults::new(config)),
+            clock: PreciseClock::start().map_err(ServerError::Clock)?,
             admission: Arc::new(Admission::new(
                 config.capacity,
                 config.queue_limit,

@@ -13,9 +13,9 @@ const GAP_MS: f64 = 20.0;
 const CHUNKS: u64 = 6;
 
 /// A reference server whose answers start after exactly 100 ms and stream 6 chunks 20 ms
-/// apart; everything else answers at once. (Its timer wakes ~1–2 ms after a deadline, which
-/// the time to first chunk includes, as a client of any server on tokio would see it; the
-/// gaps, between absolute deadlines, do not accumulate it.)
+/// apart; everything else answers at once. (Its precise clock wakes ~0.1 ms after a deadline,
+/// which the time to first chunk includes with the request's way in and out; the gaps, between
+/// absolute deadlines, do not accumulate it.)
 fn calibrated_server() -> Server {
     Server::start(|c| {
         c.no_latency = true;

@@ -5,8 +5,9 @@
 //! canceler then hands the final task to the generation, which stops at once and ends its
 //! stream with it. The hand-over comes after the write, so a client that saw the stream end
 //! and then calls `tasks/get` reads the final state.
+use std::time::Instant;
+
 use tokio::sync::oneshot;
-use tokio::time::Instant;
 
 use super::message::UserMessage;
 use crate::error::ServerError;
@@ -102,8 +103,8 @@ impl Generation {
         })
     }
 
-    /// Waits until chunk `i` is due, on its absolute deadline, unless the task is canceled
-    /// first. After [`Next::Canceled`] the generation has ended.
+    /// Waits until chunk `i` is due, on its absolute deadline (on the server's precise clock),
+    /// unless the task is canceled first. After [`Next::Canceled`] the generation has ended.
     pub async fn until_due(&mut self, i: u32) -> Next {
         let deadline = self.answering.started + self.answering.plan.due(i);
         tokio::select! {
@@ -112,7 +113,7 @@ impl Generation {
                 self.ended = true;
                 Next::Canceled(canceled.unwrap_or_else(|_| self.answering.canceled_now()))
             }
-            () = tokio::time::sleep_until(deadline) => Next::Due,
+            () = self.state.clock.sleep_until(deadline) => Next::Due,
         }
     }
 
