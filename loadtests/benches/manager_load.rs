@@ -112,6 +112,7 @@ impl SimWorker {
             failures: self.failures.clone(),
             seconds: self.tail(tail),
             dropped_arrivals: 0,
+            skipped: Vec::new(),
         };
         let out = self.outbox.next(&measured);
         self.outbox.replied(Some(out.seq)).unwrap();

@@ -98,6 +98,8 @@ fn scrape_cost() -> f64 {
                 expected_interval: Duration::from_millis(1),
             },
             content_bytes: 180,
+            items: 0,
+            stream: None,
             error: None,
         });
     }

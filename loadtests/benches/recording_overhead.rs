@@ -127,6 +127,8 @@ fn record_cost() -> f64 {
             sent_at: started,
             timing,
             content_bytes: 180,
+            items: 0,
+            stream: None,
             error: None,
         });
     }

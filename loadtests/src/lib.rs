@@ -39,3 +39,11 @@ pub mod users;
 pub fn run(cli: cli::Cli) -> anyhow::Result<exit::Outcome> {
     cli.command.execute()
 }
+
+/// The `skein` command line: parses the arguments, runs the command and maps its outcome to
+/// a documented exit code. A program that registers its own user classes (see
+/// [`users::custom`]) ends its `main` with this.
+pub fn main() -> std::process::ExitCode {
+    use clap::Parser;
+    exit::report(run(cli::Cli::parse()))
+}

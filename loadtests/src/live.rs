@@ -97,6 +97,28 @@ pub fn summary_table(result: &RunResult) -> String {
             );
         }
     }
+    let streams = reports::stream_table::stream_lines(result);
+    if !streams.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nStreaming and items (time to first chunk, gaps between chunks, ms):\n{:<32} {:>9} {:>9} {:>8} {:>9} {:>9} {:>9} {:>9}",
+            "Name", "Items", "Items/s", "Streams", "TTFC p50", "TTFC p95", "Gap p50", "Gap p99"
+        );
+        for l in &streams {
+            let _ = writeln!(
+                out,
+                "{:<32} {:>9} {:>9.1} {:>8} {:>9} {:>9} {:>9} {:>9}",
+                l.name,
+                l.items,
+                l.items_per_s,
+                l.streams,
+                l.streamed(l.ttfc_ms[0]),
+                l.streamed(l.ttfc_ms[1]),
+                l.streamed(l.gap_ms[0]),
+                l.streamed(l.gap_ms[2])
+            );
+        }
+    }
     if result.dropped_arrivals > 0 || result.metadata.load_model == LoadModel::Open {
         let _ = writeln!(
             out,

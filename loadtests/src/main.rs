@@ -1,7 +1,4 @@
-//! The `skein` binary: parse arguments, run the command, map the outcome to a documented exit code.
-use clap::Parser;
-
+//! The `skein` binary: Skein's command line with the built-in user classes.
 fn main() -> std::process::ExitCode {
-    let cli = skein::cli::Cli::parse();
-    skein::exit::report(skein::run(cli))
+    skein::main()
 }

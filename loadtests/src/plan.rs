@@ -30,6 +30,11 @@ pub struct LaunchPlan {
     /// Open model: the arrival rate the first stage's ramp starts from (0 at a run's start; a
     /// worker given a new share mid-ramp continues from the rate reached).
     pub start_rate: f64,
+    /// Open model: the instant the schedule counts from (`None`: when the executor starts).
+    /// A worker anchors it to the run's agreed start, so arrivals due while it was still
+    /// getting ready are sent late (and their intended-time latency says so) rather than
+    /// missing from the run.
+    pub schedule_start: Option<std::time::Instant>,
 }
 
 impl LaunchPlan {
@@ -47,6 +52,7 @@ impl LaunchPlan {
             arrival: scenario.arrival,
             max_in_flight: scenario.max_in_flight,
             start_rate: 0.0,
+            schedule_start: None,
         }
     }
 

@@ -11,7 +11,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
-use reports::{FailureGroup, LatencyHistogram, RequestStats, SecondSample};
+use reports::{
+    FailureGroup, LatencyHistogram, RequestStats, SecondSample, SkippedRequests, StreamTiming,
+};
 
 use crate::resources;
 
@@ -64,6 +66,11 @@ pub struct Sample<'a> {
     pub sent_at: Instant,
     pub timing: Timing,
     pub content_bytes: u64,
+    /// Items the request carried (events in a batch, trajectories exported, chunks
+    /// streamed), where the class counts them; 0 otherwise.
+    pub items: u64,
+    /// A streamed answer's chunk timings.
+    pub stream: Option<&'a StreamTiming>,
     /// `Some(message)` when the request failed.
     pub error: Option<&'a str>,
 }
@@ -78,6 +85,9 @@ pub struct Recorder {
     active_users: AtomicU64,
     peak_users: AtomicU64,
     dropped: AtomicU64,
+    /// Requests of declared classes not sent for want of a capture, by (class, request):
+    /// rare, so one lock rather than shards.
+    skipped: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     cpu_at_start: f64,
 }
 
@@ -138,6 +148,7 @@ impl Recorder {
             active_users: AtomicU64::new(0),
             peak_users: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            skipped: Mutex::new(BTreeMap::new()),
             cpu_at_start: resources::cpu_seconds(),
         }
     }
@@ -173,8 +184,12 @@ impl Recorder {
         stats.requests += 1;
         stats.failures += failed as u64;
         stats.content_bytes += sample.content_bytes;
+        stats.items += sample.items;
         stats.latency.record(micros);
         intended.record(&mut stats.intended);
+        if let Some(stream) = sample.stream {
+            stats.stream.record(stream);
+        }
         let second = unix_second(now);
         let s = shard
             .seconds
@@ -183,8 +198,12 @@ impl Recorder {
         s.requests += 1;
         s.failures += failed as u64;
         s.content_bytes += sample.content_bytes;
+        s.items += sample.items;
         s.latency.record(micros);
         intended.record(&mut s.intended);
+        if let Some(stream) = sample.stream {
+            s.stream.record(stream);
+        }
         if let Some(error) = sample.error {
             let group = FailureGroup::new(sample.method, sample.name, error, now.into());
             match shard.failures.get_mut(&(sample.name, error.to_string())) {
@@ -216,6 +235,33 @@ impl Recorder {
 
     pub fn dropped_arrivals(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Counts a request of a declared class that was not sent because a value it uses was
+    /// not captured yet: neither a request nor a failure (see `users::declared`).
+    pub fn skipped(&self, class: &'static str, request: &'static str) {
+        if !self.enabled {
+            return;
+        }
+        *self
+            .skipped
+            .lock()
+            .expect("recorder poisoned")
+            .entry((class, request))
+            .or_default() += 1;
+    }
+
+    /// Every skipped request so far, sorted by class and request name.
+    pub fn skipped_requests(&self) -> Vec<SkippedRequests> {
+        let skipped = self.skipped.lock().expect("recorder poisoned");
+        skipped
+            .iter()
+            .map(|(&(class, name), &count)| SkippedRequests {
+                class: class.to_string(),
+                name: name.to_string(),
+                count,
+            })
+            .collect()
     }
 
     /// Open model: how late requests went out after their intended instants (the

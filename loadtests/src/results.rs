@@ -43,6 +43,7 @@ pub fn build(
     result.thresholds = input.scenario.thresholds.clone();
     result.resources = recorder.resources();
     result.dropped_arrivals = recorder.dropped_arrivals();
+    result.skipped_requests = recorder.skipped_requests();
     judge(&mut result, input.stages, started_at, ended_at);
     result
 }

@@ -16,6 +16,7 @@ use crate::model::{ratio, RunResult};
 use crate::sla::SlaMetric;
 
 pub mod search;
+pub mod stream;
 
 pub(crate) const WIDTH: u32 = 960;
 pub(crate) const HEIGHT: u32 = 300;

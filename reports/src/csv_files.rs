@@ -11,6 +11,7 @@ use crate::error::ReportError;
 use crate::model::{LatencyHistogram, RequestStats, RunResult};
 
 pub mod search;
+pub mod stream;
 
 pub const PERCENTILES: [(f64, &str); 11] = [
     (0.50, "50%"),

@@ -36,14 +36,16 @@ pub fn evaluate_slas(result: &RunResult, thresholds: &[SlaThreshold]) -> Vec<Sla
                 error_rate: stats.error_rate(),
                 dropped_rate,
                 rps: stats.requests as f64 / duration,
+                stream: &stats.stream,
+                items_per_s: stats.items as f64 / duration,
             })
         })
         .collect()
 }
 
-/// The all-request latency, error and drop thresholds that broke within one stage
-/// (per-request and rps thresholds need per-name stage data and are judged on the whole run
-/// only).
+/// The all-request latency, streaming, error and drop thresholds that broke within one stage
+/// (per-request thresholds need per-name stage data, and floors (rps, items/s) are judged on
+/// the whole run only: a ramp stage is short of them by design).
 pub fn stage_breaches<'t>(
     stage: &StageResult,
     thresholds: &'t [SlaThreshold],
@@ -51,7 +53,7 @@ pub fn stage_breaches<'t>(
     let m = stage_measurement(stage);
     thresholds
         .iter()
-        .filter(|t| t.request.is_none() && t.metric != SlaMetric::MinRps)
+        .filter(|t| t.request.is_none() && !t.metric.is_floor())
         .filter(|t| !t.holds(t.judge(&m).measured))
         .collect()
 }
@@ -65,5 +67,7 @@ pub fn stage_measurement(stage: &StageResult) -> Measurement<'_> {
         error_rate: stage.error_rate(),
         dropped_rate: stage.dropped_rate(),
         rps: stage.rps(),
+        stream: &stage.stream,
+        items_per_s: stage.items_per_s(),
     }
 }

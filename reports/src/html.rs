@@ -10,6 +10,7 @@ use crate::markdown::verdict_line;
 use crate::model::{LoadModel, RunResult};
 
 mod search;
+mod stream;
 
 /// Under the charts that show both latencies: what the difference means.
 const INTENDED_CAPTION: &str = "Solid: service time, from the actual send. Dashed: intended-time latency, from when the request should have been sent, so it includes the time a request waited to be sent; service time alone hides that wait (coordinated omission).";
@@ -21,6 +22,7 @@ pub(crate) mod captions {
     pub const LATENCY_OVER_TIME: &str = "Read: the lines should stay flat and under the SLA line; a spike shows when latency broke.";
     pub const ERRORS_OVER_TIME: &str = "Read: any red area is requests failing at that moment; a purple line is load the generator could not even send.";
     pub const SPECTRUM: &str = "Read: the right end is the tail (the slowest 1 %, 0.1 %, 0.01 % of requests); a steep rise there means rare but severe slowness.";
+    pub const STREAM: &str = "Read: the solid lines are how long users waited for answers to start; the dashed line is the longest stalls while answers were written. Rising lines mean the platform is queueing or slowing its generation.";
     pub const PER_REQUEST: &str = "Read: the longest red bars are the requests with the worst tail latency: look there first.";
 }
 
@@ -157,6 +159,18 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
             "p99 intended-time",
         ));
     }
+    if result.has_streams() {
+        kpis.push(kpi(
+            &ms(overall.stream.ttfc.value_at_quantile(0.95)),
+            "p95 time to first chunk",
+        ));
+    }
+    if result.has_items() {
+        kpis.push(kpi(
+            &format!("{:.1}", overall.items as f64 / result.duration_secs()),
+            "items/s",
+        ));
+    }
     kpis.push(kpi(&format!("{:.0} s", result.duration_secs()), "duration"));
     let _ = write!(h, "<div class=\"kpis\">{}</div>", kpis.concat());
 
@@ -284,10 +298,14 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
         );
     }
     h.push_str(".</p>");
+    h.push_str(&stream::section(result)?);
 
     h.push_str("<h2>Failures</h2>");
     if has_dropped {
         let _ = write!(h, "<p><b>{}</b></p>", esc(&dropped_sentence(result)));
+    }
+    if let Some(skipped) = crate::markdown::skipped_sentence(result) {
+        let _ = write!(h, "<p class=\"note\">{}</p>", esc(&skipped));
     }
     if result.failures.is_empty() {
         h.push_str("<p>No failures.</p>");

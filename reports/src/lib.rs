@@ -4,7 +4,8 @@
 //!
 //! Map: [`model`] (what a run measured), [`histogram`] (HDR latency histograms and their
 //! encoding), [`sla`] (thresholds, verdicts, judging one measurement), [`evaluation`] (SLAs
-//! judged on a run and its stages), [`merge`](mod@merge) (exact combination of
+//! judged on a run and its stages), [`stream`] (streamed answers' time to first chunk, gaps and
+//! chunk rates) with [`stream_table`] (the lines every renderer shows), [`merge`](mod@merge) (exact combination of
 //! results), [`capacity`] (per-stage capacity table), [`compare`] (baseline regression
 //! gate) with [`noise`] (how much a figure varies within a run) and its page
 //! [`compare_html`] with [`compare_charts`], renderers [`csv_files`], [`html`] with [`charts`],
@@ -38,6 +39,8 @@ pub mod screenshot;
 pub mod search;
 pub mod settings;
 pub mod sla;
+pub mod stream;
+pub mod stream_table;
 #[cfg(feature = "fixtures")]
 pub mod synthetic;
 
@@ -48,3 +51,4 @@ pub use model::*;
 pub use output::write_all;
 pub use search::{CapacitySearch, SearchOutcome, SearchPhase, SearchStep};
 pub use sla::{LatencyBasis, SlaMetric, SlaThreshold, SlaVerdict};
+pub use stream::{StreamStats, StreamTiming};

@@ -6,6 +6,7 @@ use crate::capacity::capacity;
 use crate::model::{LoadModel, RunResult};
 
 pub mod search;
+mod stream;
 
 pub fn verdict_line(result: &RunResult) -> String {
     let failed = result.slas.iter().filter(|v| !v.passed).count();
@@ -37,6 +38,24 @@ pub fn verdict_line(result: &RunResult) -> String {
 /// Escapes `|` so a value cannot break a Markdown table.
 pub(crate) fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// One sentence on the requests of declared classes not sent for want of a capture (`None`
+/// when there were none), shown where failures are (here and in `report.html`): they are
+/// neither.
+pub(crate) fn skipped_sentence(result: &RunResult) -> Option<String> {
+    let each: Vec<String> = result
+        .skipped_requests
+        .iter()
+        .map(|s| format!("{} {} {}", s.class, s.name, s.count))
+        .collect();
+    let total = result.skipped_total();
+    (total > 0).then(|| {
+        format!(
+            "{total} requests not sent because a capture they use was not made yet ({}): counted neither as requests nor as failures.",
+            each.join(", ")
+        )
+    })
 }
 
 pub fn render(result: &RunResult) -> String {
@@ -71,6 +90,9 @@ pub fn render(result: &RunResult) -> String {
             result.dropped_arrivals,
             result.dropped_rate() * 100.0
         );
+    }
+    if let Some(skipped) = skipped_sentence(result) {
+        let _ = writeln!(out, "{}\n", cell(&skipped));
     }
     let p = |h: &crate::LatencyHistogram| {
         format!(
@@ -156,6 +178,7 @@ pub fn render(result: &RunResult) -> String {
             r.latency.value_at_quantile(0.99)
         );
     }
+    out.push_str(&stream::section(result));
     if !result.failures.is_empty() {
         let _ = writeln!(
             out,

@@ -1,16 +1,16 @@
 //! Exact merge of many results (one per worker, or per run) into one.
 //!
 //! Histograms (service and intended-time) are added (HDR addition is exact at equal
-//! precision), counts and dropped arrivals summed, the series aligned on wall-clock seconds,
-//! failures grouped again, stages added by index. Each input is kept as a
-//! [`WorkerContribution`] so the report can show who did what.
+//! precision), counts, dropped arrivals and skipped requests summed, the series aligned on
+//! wall-clock seconds, failures grouped again, stages added by index. Each input is kept as
+//! a [`WorkerContribution`] so the report can show who did what.
 use std::collections::BTreeMap;
 
 use crate::error::MergeError;
 use crate::evaluation::evaluate_slas;
 use crate::model::{
-    FailureGroup, GeneratorResources, RequestStats, RunResult, SecondSample, StageResult,
-    WorkerContribution, FORMAT_VERSION,
+    FailureGroup, GeneratorResources, RequestStats, RunResult, SecondSample, SkippedRequests,
+    StageResult, WorkerContribution, FORMAT_VERSION,
 };
 
 pub fn merge(results: &[RunResult]) -> Result<RunResult, MergeError> {
@@ -34,6 +34,7 @@ pub fn merge(results: &[RunResult]) -> Result<RunResult, MergeError> {
     let mut workers = Vec::new();
     let mut metadata = first.metadata.clone();
     let mut dropped_arrivals = 0;
+    let mut skipped: BTreeMap<(String, String), u64> = BTreeMap::new();
 
     for (i, r) in results.iter().enumerate() {
         for s in &r.requests {
@@ -66,6 +67,11 @@ pub fn merge(results: &[RunResult]) -> Result<RunResult, MergeError> {
             }
         }
         dropped_arrivals += r.dropped_arrivals;
+        for s in &r.skipped_requests {
+            *skipped
+                .entry((s.class.clone(), s.name.clone()))
+                .or_default() += s.count;
+        }
         resources.cpu_seconds += r.resources.cpu_seconds;
         resources.peak_rss_bytes = resources.peak_rss_bytes.max(r.resources.peak_rss_bytes);
         if r.workers.is_empty() {
@@ -112,6 +118,10 @@ pub fn merge(results: &[RunResult]) -> Result<RunResult, MergeError> {
         // A search's steps are one generator's sequence of runs; merging two searches has no
         // meaning, so a merged result carries the first input's, if any.
         capacity_search: first.capacity_search.clone(),
+        skipped_requests: skipped
+            .into_iter()
+            .map(|((class, name), count)| SkippedRequests { class, name, count })
+            .collect(),
     };
     merged.slas = evaluate_slas(&merged, &merged.thresholds);
     Ok(merged)

@@ -11,6 +11,7 @@ use crate::error::ModelError;
 pub use crate::histogram::LatencyHistogram;
 pub use crate::load_model::LoadModel;
 use crate::sla::{SlaThreshold, SlaVerdict};
+use crate::stream::StreamStats;
 
 /// Version of the `results.json` layout. Bump on any incompatible change; readers refuse
 /// newer versions with a message that names both.
@@ -54,6 +55,13 @@ pub struct RequestStats {
     /// record it.
     #[serde(default)]
     pub intended: LatencyHistogram,
+    /// Items the requests carried (events in a batch, trajectories exported, chunks
+    /// streamed), where the request says; 0 otherwise.
+    #[serde(default)]
+    pub items: u64,
+    /// Streamed answers' measurements; empty for requests that do not stream.
+    #[serde(default, skip_serializing_if = "StreamStats::is_empty")]
+    pub stream: StreamStats,
 }
 
 impl RequestStats {
@@ -66,6 +74,8 @@ impl RequestStats {
             content_bytes: 0,
             latency: LatencyHistogram::new(),
             intended: LatencyHistogram::new(),
+            items: 0,
+            stream: StreamStats::default(),
         }
     }
 
@@ -73,8 +83,10 @@ impl RequestStats {
         self.requests += other.requests;
         self.failures += other.failures;
         self.content_bytes += other.content_bytes;
+        self.items += other.items;
         self.latency.add(&other.latency);
         self.intended.add(&other.intended);
+        self.stream.add(&other.stream);
     }
 
     pub fn error_rate(&self) -> f64 {
@@ -119,6 +131,17 @@ impl FailureGroup {
     }
 }
 
+/// Requests of a user class declared in the scenario file that were not sent because a value
+/// they use was not captured yet (see `docs/custom-workloads.md`). They are neither
+/// successes nor failures, so they are counted here, apart from [`RequestStats`].
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SkippedRequests {
+    pub class: String,
+    /// The request's name, as in [`RequestStats::name`].
+    pub name: String,
+    pub count: u64,
+}
+
 /// One wall-clock second of the run.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct SecondSample {
@@ -136,6 +159,12 @@ pub struct SecondSample {
     /// Open-model arrivals due in that second that were not sent (`max_in_flight` reached).
     #[serde(default)]
     pub dropped: u64,
+    /// Items carried by the requests completed in that second.
+    #[serde(default)]
+    pub items: u64,
+    /// Streamed answers completed in that second.
+    #[serde(default, skip_serializing_if = "StreamStats::is_empty")]
+    pub stream: StreamStats,
 }
 
 impl SecondSample {
@@ -149,6 +178,8 @@ impl SecondSample {
             latency: LatencyHistogram::new(),
             intended: LatencyHistogram::new(),
             dropped: 0,
+            items: 0,
+            stream: StreamStats::default(),
         }
     }
 
@@ -160,15 +191,18 @@ impl SecondSample {
         self.failures += other.failures;
         self.content_bytes += other.content_bytes;
         self.dropped += other.dropped;
+        self.items += other.items;
         self.latency.add(&other.latency);
         self.intended.add(&other.intended);
+        self.stream.add(&other.stream);
     }
 
-    /// Compacts both histograms: call once the second is finished (see
+    /// Compacts every histogram: call once the second is finished (see
     /// [`LatencyHistogram::compact`]).
     pub fn compact(&mut self) {
         self.latency.compact();
         self.intended.compact();
+        self.stream.compact();
     }
 
     pub fn error_rate(&self) -> f64 {
@@ -193,6 +227,10 @@ pub struct StageResult {
     /// Open model: the arrivals per second this stage offered (at its end, after any ramp).
     #[serde(default)]
     pub target_rate: Option<f64>,
+    #[serde(default)]
+    pub items: u64,
+    #[serde(default, skip_serializing_if = "StreamStats::is_empty")]
+    pub stream: StreamStats,
 }
 
 impl StageResult {
@@ -214,6 +252,8 @@ impl StageResult {
             intended: LatencyHistogram::new(),
             dropped: 0,
             target_rate: None,
+            items: 0,
+            stream: StreamStats::default(),
         }
     }
 
@@ -223,8 +263,10 @@ impl StageResult {
         self.requests += s.requests;
         self.failures += s.failures;
         self.dropped += s.dropped;
+        self.items += s.items;
         self.latency.add(&s.latency);
         self.intended.add(&s.intended);
+        self.stream.add(&s.stream);
     }
 
     /// Adds the same stage as run by another generator: users add, the span covers both.
@@ -239,8 +281,10 @@ impl StageResult {
         self.requests += other.requests;
         self.failures += other.failures;
         self.dropped += other.dropped;
+        self.items += other.items;
         self.latency.add(&other.latency);
         self.intended.add(&other.intended);
+        self.stream.add(&other.stream);
     }
 
     pub fn duration_secs(&self) -> f64 {
@@ -248,6 +292,9 @@ impl StageResult {
     }
     pub fn rps(&self) -> f64 {
         self.requests as f64 / self.duration_secs()
+    }
+    pub fn items_per_s(&self) -> f64 {
+        self.items as f64 / self.duration_secs()
     }
     pub fn error_rate(&self) -> f64 {
         ratio(self.failures, self.requests)
@@ -328,6 +375,10 @@ pub struct RunResult {
     /// `skein capacity`: every step of the search and its answer (absent for other runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity_search: Option<crate::search::CapacitySearch>,
+    /// Requests of declared classes not sent for want of a capture, sorted by class and
+    /// name; absent when there were none (and in results written before it existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_requests: Vec<SkippedRequests>,
 }
 
 impl RunResult {
@@ -347,6 +398,7 @@ impl RunResult {
             workers: Vec::new(),
             dropped_arrivals: 0,
             capacity_search: None,
+            skipped_requests: Vec::new(),
         }
     }
 
@@ -377,9 +429,24 @@ impl RunResult {
         )
     }
 
+    /// Requests of declared classes not sent for want of a capture, over every class.
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped_requests.iter().map(|s| s.count).sum()
+    }
+
     /// Whether any intended-time latency was recorded (the renderers then show both).
     pub fn has_intended(&self) -> bool {
         self.requests.iter().any(|r| !r.intended.is_empty())
+    }
+
+    /// Whether any request streamed its answer (the renderers then show streaming metrics).
+    pub fn has_streams(&self) -> bool {
+        self.requests.iter().any(|r| !r.stream.is_empty())
+    }
+
+    /// Whether any request counted the items it carried.
+    pub fn has_items(&self) -> bool {
+        self.requests.iter().any(|r| r.items > 0)
     }
 
     /// True when every SLA verdict passed (vacuously true without thresholds).

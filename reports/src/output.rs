@@ -19,7 +19,8 @@ fn write_text(path: PathBuf, text: &str) -> Result<PathBuf, ReportError> {
 /// Writes results.json, the CSV files, report.html, summary.md and junit.xml into `dir`
 /// (created if needed) and returns the paths written. results.json goes first: if anything
 /// later fails, the measurements are already safe on disk. `skein_stats_corrected.csv` is
-/// written only when the run recorded intended-time latencies.
+/// written only when the run recorded intended-time latencies, `skein_stream_stats.csv` only
+/// when some request streamed or counted the items it carried.
 pub fn write_all(result: &RunResult, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
         path: dir.to_path_buf(),
@@ -29,6 +30,7 @@ pub fn write_all(result: &RunResult, dir: &Path) -> Result<Vec<PathBuf>, ReportE
     result.write_to(&json)?;
     let p = |name: &str| dir.join(format!("{CSV_PREFIX}_{name}.csv"));
     let corrected = csv_files::write_stats_corrected(result, &p("stats_corrected"))?;
+    let stream = csv_files::stream::write_stream_stats(result, &p("stream_stats"))?;
     Ok(vec![
         json,
         csv_files::write_stats(result, &p("stats"))?,
@@ -41,5 +43,6 @@ pub fn write_all(result: &RunResult, dir: &Path) -> Result<Vec<PathBuf>, ReportE
     ]
     .into_iter()
     .chain(corrected)
+    .chain(stream)
     .collect())
 }

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::histogram::LatencyHistogram;
+use crate::stream::StreamStats;
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
@@ -22,7 +23,41 @@ pub enum SlaMetric {
     DroppedRate,
     /// Requests per second must be at least the limit.
     MinRps,
+    /// Time to first chunk of streamed answers, at a quantile.
+    TtfcP50Ms,
+    TtfcP90Ms,
+    TtfcP95Ms,
+    TtfcP99Ms,
+    /// Gaps between the chunks of streamed answers, at a quantile.
+    GapP50Ms,
+    GapP90Ms,
+    GapP95Ms,
+    GapP99Ms,
+    /// Items per second (events, trajectories, chunks: what the requests say they carried)
+    /// must be at least the limit.
+    MinItemsPerS,
 }
+
+/// Every metric, in the order the docs list them.
+pub const ALL_METRICS: [SlaMetric; 17] = [
+    SlaMetric::P50Ms,
+    SlaMetric::P90Ms,
+    SlaMetric::P95Ms,
+    SlaMetric::P99Ms,
+    SlaMetric::AvgMs,
+    SlaMetric::ErrorRate,
+    SlaMetric::DroppedRate,
+    SlaMetric::MinRps,
+    SlaMetric::TtfcP50Ms,
+    SlaMetric::TtfcP90Ms,
+    SlaMetric::TtfcP95Ms,
+    SlaMetric::TtfcP99Ms,
+    SlaMetric::GapP50Ms,
+    SlaMetric::GapP90Ms,
+    SlaMetric::GapP95Ms,
+    SlaMetric::GapP99Ms,
+    SlaMetric::MinItemsPerS,
+];
 
 impl SlaMetric {
     /// The name used in scenario files and reports (`p95_ms`, `error_rate`, ...).
@@ -36,12 +71,46 @@ impl SlaMetric {
             SlaMetric::ErrorRate => "error_rate",
             SlaMetric::DroppedRate => "dropped_rate",
             SlaMetric::MinRps => "min_rps",
+            SlaMetric::TtfcP50Ms => "ttfc_p50_ms",
+            SlaMetric::TtfcP90Ms => "ttfc_p90_ms",
+            SlaMetric::TtfcP95Ms => "ttfc_p95_ms",
+            SlaMetric::TtfcP99Ms => "ttfc_p99_ms",
+            SlaMetric::GapP50Ms => "gap_p50_ms",
+            SlaMetric::GapP90Ms => "gap_p90_ms",
+            SlaMetric::GapP95Ms => "gap_p95_ms",
+            SlaMetric::GapP99Ms => "gap_p99_ms",
+            SlaMetric::MinItemsPerS => "min_items_per_s",
         }
     }
 
-    /// `MinRps` is a floor; every other metric is a ceiling.
+    /// The metric a scenario file or `--sla` names `key`.
+    pub fn from_key(key: &str) -> Option<SlaMetric> {
+        ALL_METRICS.into_iter().find(|m| m.key() == key)
+    }
+
+    /// `MinRps` and `MinItemsPerS` are floors; every other metric is a ceiling.
     pub fn is_floor(self) -> bool {
-        self == SlaMetric::MinRps
+        matches!(self, SlaMetric::MinRps | SlaMetric::MinItemsPerS)
+    }
+
+    /// Whether the metric reads streamed answers (judged on streams, not requests).
+    pub fn is_stream(self) -> bool {
+        self.stream_quantile().is_some()
+    }
+
+    /// Which stream histogram and quantile a streaming metric reads.
+    fn stream_quantile(self) -> Option<(StreamPart, f64)> {
+        Some(match self {
+            SlaMetric::TtfcP50Ms => (StreamPart::Ttfc, 0.50),
+            SlaMetric::TtfcP90Ms => (StreamPart::Ttfc, 0.90),
+            SlaMetric::TtfcP95Ms => (StreamPart::Ttfc, 0.95),
+            SlaMetric::TtfcP99Ms => (StreamPart::Ttfc, 0.99),
+            SlaMetric::GapP50Ms => (StreamPart::Gap, 0.50),
+            SlaMetric::GapP90Ms => (StreamPart::Gap, 0.90),
+            SlaMetric::GapP95Ms => (StreamPart::Gap, 0.95),
+            SlaMetric::GapP99Ms => (StreamPart::Gap, 0.99),
+            _ => return None,
+        })
     }
 
     /// Whether the metric reads a latency histogram (and so has a [`LatencyBasis`]).
@@ -61,9 +130,16 @@ impl SlaMetric {
         match self {
             SlaMetric::ErrorRate | SlaMetric::DroppedRate => format!("{:.2} %", value * 100.0),
             SlaMetric::MinRps => format!("{value:.1} req/s"),
+            SlaMetric::MinItemsPerS => format!("{value:.1} items/s"),
             _ => format!("{value:.1} ms"),
         }
     }
+}
+
+#[derive(Clone, Copy)]
+enum StreamPart {
+    Ttfc,
+    Gap,
 }
 
 /// Which latency a latency threshold judges.
@@ -115,6 +191,9 @@ pub struct Measurement<'a> {
     pub error_rate: f64,
     pub dropped_rate: f64,
     pub rps: f64,
+    /// Streamed answers' measurements (empty when nothing streamed).
+    pub stream: &'a StreamStats,
+    pub items_per_s: f64,
 }
 
 impl Measurement<'_> {
@@ -179,18 +258,33 @@ impl SlaThreshold {
             SlaMetric::ErrorRate => return (m.error_rate, None),
             SlaMetric::DroppedRate => return (m.dropped_rate, None),
             SlaMetric::MinRps => return (m.rps, None),
+            SlaMetric::MinItemsPerS => return (m.items_per_s, None),
+            stream => {
+                let (part, q) = stream.stream_quantile().expect("the rest stream");
+                let histogram = match part {
+                    StreamPart::Ttfc => &m.stream.ttfc,
+                    StreamPart::Gap => &m.stream.gap,
+                };
+                return (histogram.value_at_quantile(q), None);
+            }
         };
         (value, Some(basis))
     }
 
     /// Judges this threshold on `m`. No requests is no evidence: a gate must not pass on an
-    /// empty run, so a threshold measured on none fails.
+    /// empty run, so a threshold measured on none fails; likewise a streaming threshold
+    /// measured on no stream (a gap threshold on no gap).
     pub fn judge(&self, m: &Measurement<'_>) -> SlaVerdict {
         let (measured, judged_on) = self.measure(m);
+        let evidence = match self.metric.stream_quantile() {
+            Some((StreamPart::Ttfc, _)) => m.stream.ttfc.count(),
+            Some((StreamPart::Gap, _)) => m.stream.gap.count(),
+            None => m.requests,
+        };
         SlaVerdict {
             threshold: self.clone(),
             measured,
-            passed: m.requests > 0 && self.holds(measured),
+            passed: evidence > 0 && self.holds(measured),
             judged_on,
         }
     }
@@ -224,6 +318,9 @@ mod tests {
         h
     }
 
+    static NO_STREAM: std::sync::LazyLock<StreamStats> =
+        std::sync::LazyLock::new(StreamStats::default);
+
     fn measurement<'a>(
         service: &'a LatencyHistogram,
         intended: &'a LatencyHistogram,
@@ -235,6 +332,8 @@ mod tests {
             error_rate: 0.0,
             dropped_rate: 0.25,
             rps: 10.0,
+            stream: &NO_STREAM,
+            items_per_s: 0.0,
         }
     }
 
@@ -265,6 +364,40 @@ mod tests {
             v.describe(),
             "p95_ms < 200.0 ms (service time, all requests)"
         );
+    }
+
+    #[test]
+    fn streaming_thresholds_read_their_histogram_and_need_a_stream() {
+        let service = histogram(&[100_000; 4]);
+        let mut stream = StreamStats::default();
+        stream.record(&crate::stream::StreamTiming {
+            ttfc_micros: Some(40_000),
+            gaps_micros: vec![9_000, 11_000],
+        });
+        let m = Measurement {
+            stream: &stream,
+            items_per_s: 120.0,
+            ..measurement(&service, &service)
+        };
+        let ttfc = SlaThreshold::new(SlaMetric::TtfcP95Ms, None, 50.0);
+        let v = ttfc.judge(&m);
+        assert!(v.passed && (v.measured - 40.0).abs() < 0.1, "{v:?}");
+        assert_eq!(v.judged_on, None);
+        let gap = SlaThreshold::new(SlaMetric::GapP99Ms, None, 10.0);
+        let v = gap.judge(&m);
+        assert!(!v.passed && (v.measured - 11.0).abs() < 0.02, "{v:?}");
+        let items = SlaThreshold::new(SlaMetric::MinItemsPerS, None, 100.0);
+        assert!(items.judge(&m).passed);
+        assert_eq!(
+            items.describe(),
+            "min_items_per_s >= 100.0 items/s (all requests)"
+        );
+        // Requests but no stream: no evidence that a streaming threshold held.
+        let v = ttfc.judge(&measurement(&service, &service));
+        assert!(!v.passed && v.measured == 0.0, "{v:?}");
+        for metric in ALL_METRICS {
+            assert_eq!(SlaMetric::from_key(metric.key()), Some(metric));
+        }
     }
 
     #[test]

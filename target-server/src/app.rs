@@ -1,6 +1,6 @@
-//! The router: every route, authentication, admission and metrics wiring. Handlers of the two
-//! APIs live in [`crate::training`] (through [`crate::jsonrpc`]) and [`crate::orchestration`];
-//! this module only routes to them.
+//! The router: every route, authentication, admission and metrics wiring. Handlers of the
+//! three APIs live in [`crate::training`] and [`crate::a2a`] (both through [`crate::jsonrpc`])
+//! and [`crate::orchestration`]; this module only routes to them.
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -11,17 +11,20 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use crate::admission::Slot;
 use crate::faults::FaultSettings;
+use crate::jsonrpc::{AgentReply, Api};
 use crate::metrics::StoreScrape;
 use crate::rest_error::ApiError;
 use crate::state::AppState;
 use crate::store::{self, RowCounts};
-use crate::{jsonrpc, orchestration};
+use crate::{a2a, jsonrpc, orchestration};
 
 pub fn app(state: AppState) -> Router {
     let limit = state.max_body_bytes;
     Router::new()
         .route("/api/v1/jsonrpc", post(jsonrpc_endpoint))
+        .route(a2a::PATH, post(a2a_endpoint))
         .route("/api/v1/workflows", post(create_workflow))
         .route("/api/v1/workflows/{id}/execute", post(execute_workflow))
         .route("/api/v1/workflows/{id}/status", get(workflow_status))
@@ -73,28 +76,56 @@ fn add_rate_limit_headers(state: &AppState, response: &mut Response) {
     h.insert("x-ratelimit-reset", HeaderValue::from_static("1"));
 }
 
-/// Label for HTTP-level answers of the JSON-RPC endpoint (401, 429) where no call was read.
+/// Label for HTTP-level answers of the JSON-RPC endpoints (401, 429) where no call was read.
 const JSONRPC_LABEL: &str = "unknown";
+
+/// Authentication and admission in front of a JSON-RPC endpoint: the held slot, or the 401 or
+/// 429 answer to send instead.
+async fn admit_jsonrpc(state: &AppState, headers: &HeaderMap) -> Result<Slot, Response> {
+    let started = Instant::now();
+    if !authorized(state, headers) {
+        state.metrics.observe(JSONRPC_LABEL, 401, started.elapsed());
+        return Err(unauthorized());
+    }
+    state.admission.admit().await.map_err(|_| {
+        state.metrics.observe(JSONRPC_LABEL, 429, started.elapsed());
+        let mut r = shed_response();
+        add_rate_limit_headers(state, &mut r);
+        r
+    })
+}
+
+fn json_answer(answer: Option<Value>) -> Response {
+    match answer {
+        Some(answer) => Json(answer).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    }
+}
 
 async fn jsonrpc_endpoint(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let started = Instant::now();
-    if !authorized(&state, &headers) {
-        state.metrics.observe(JSONRPC_LABEL, 401, started.elapsed());
-        return unauthorized();
-    }
-    let Ok(_slot) = state.admission.admit().await else {
-        state.metrics.observe(JSONRPC_LABEL, 429, started.elapsed());
-        let mut r = shed_response();
-        add_rate_limit_headers(&state, &mut r);
-        return r;
+    let _slot = match admit_jsonrpc(&state, &headers).await {
+        Ok(slot) => slot,
+        Err(refused) => return refused,
     };
-    let mut response = match jsonrpc::handle_body(&state, &body).await {
-        Some(answer) => Json(answer).into_response(),
-        None => StatusCode::NO_CONTENT.into_response(),
+    let mut response = json_answer(jsonrpc::handle_body(&state, Api::Training, &body).await);
+    add_rate_limit_headers(&state, &mut response);
+    response
+}
+
+/// The A2A agent endpoint. A `message/stream` answer takes the capacity slot into its event
+/// stream, so a stream holds its slot until its last event.
+async fn a2a_endpoint(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let slot = match admit_jsonrpc(&state, &headers).await {
+        Ok(slot) => slot,
+        Err(refused) => return refused,
+    };
+    let mut response = match jsonrpc::handle_agent_body(&state, &body, slot).await {
+        AgentReply::Answer(answer) => json_answer(answer),
+        AgentReply::Stream(stream) => (*stream).into_response(),
     };
     add_rate_limit_headers(&state, &mut response);
     response
@@ -112,7 +143,7 @@ where
     };
     let decision = state.faults.decide(method);
     if !decision.delay.is_zero() {
-        tokio::time::sleep(decision.delay).await;
+        state.clock.sleep(decision.delay).await;
     }
     let response = if decision.inject_error {
         ApiError::new(
@@ -242,6 +273,8 @@ async fn metrics(State(state): State<AppState>) -> Response {
         trajectories: RowCounts::get(&state.store.rows().trajectories),
         events: RowCounts::get(&state.store.rows().events),
         workflows: RowCounts::get(&state.store.rows().workflows),
+        agent_tasks: RowCounts::get(&state.store.rows().agent_tasks),
+        executions: RowCounts::get(&state.store.rows().executions),
     };
     let mut r = state.metrics.render(&scrape).into_response();
     r.headers_mut().insert(

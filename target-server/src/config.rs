@@ -30,6 +30,53 @@ impl MethodLatency {
     pub fn is_zero(&self) -> bool {
         self.base.is_zero() && self.spread.is_zero()
     }
+
+    /// One draw: `base` plus a uniform share of `spread`.
+    pub fn draw(&self, rng: &mut impl rand::Rng) -> Duration {
+        if self.spread.is_zero() {
+            self.base
+        } else {
+            self.base + self.spread.mul_f64(rng.random::<f64>())
+        }
+    }
+}
+
+/// How many chunks an agent's answer has: `base` plus a uniform whole number in 0..=`spread`.
+/// Parsed from `COUNT[+SPREAD]`, e.g. `20+10` (20 to 30 chunks) or `8` (always 8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkCount {
+    pub base: u32,
+    pub spread: u32,
+}
+
+impl ChunkCount {
+    /// Most chunks one answer may have, so that a typo cannot make one request run for hours.
+    pub const MAX: u32 = 100_000;
+
+    /// One draw in `base..=base + spread`.
+    pub fn draw(&self, rng: &mut impl rand::Rng) -> u32 {
+        self.base + rng.random_range(0..=self.spread)
+    }
+}
+
+impl std::str::FromStr for ChunkCount {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let usage = || {
+            format!(
+                "`{text}` is not COUNT[+SPREAD] with COUNT >= 1 and COUNT + SPREAD <= {} (e.g. `20+10`, `8`)",
+                ChunkCount::MAX
+            )
+        };
+        let (base, spread) = text.split_once('+').unwrap_or((text, "0"));
+        let base: u32 = base.trim().parse().map_err(|_| usage())?;
+        let spread: u32 = spread.trim().parse().map_err(|_| usage())?;
+        if base == 0 || base.saturating_add(spread) > ChunkCount::MAX {
+            return Err(usage());
+        }
+        Ok(ChunkCount { base, spread })
+    }
 }
 
 /// `METHOD=BASE_MS[+SPREAD_MS]`, e.g. `training.get_status=2+3` or `*=250` for every method.
@@ -53,8 +100,18 @@ impl std::str::FromStr for LatencyOverride {
         if method.trim().is_empty() || base < 0.0 || spread < 0.0 {
             return Err(usage());
         }
+        let method = method.trim();
+        let known =
+            method == "*" || METHODS.contains(&method) || GENERATION_PHASES.contains(&method);
+        if !known {
+            return Err(format!(
+                "`{text}`: unknown method `{method}`; use `*`, one of {}, or a generation phase ({})",
+                METHODS.join(", "),
+                GENERATION_PHASES.join(", ")
+            ));
+        }
         Ok(LatencyOverride {
-            method: method.trim().to_string(),
+            method: method.to_string(),
             latency: MethodLatency {
                 base: Duration::from_secs_f64(base / 1000.0),
                 spread: Duration::from_secs_f64(spread / 1000.0),
@@ -153,12 +210,29 @@ pub struct ServerConfig {
     #[arg(long, default_value_t = 20_000)]
     pub max_workflows: u64,
 
+    /// Retention: agent tasks (`/a2a`) kept, oldest finished first (0 = no cap). A task still
+    /// generating is never evicted.
+    #[arg(long, default_value_t = 100_000)]
+    pub max_agent_tasks: u64,
+    /// Retention: finished jobs (completed, failed or cancelled) kept, the longest finished
+    /// evicted first with their trajectories (0 = no cap). Queued and running jobs are never
+    /// evicted; an evicted job answers -32001 (not found). A finished job costs about 4 KB,
+    /// so the default keeps the table near 40 MB; see docs/target-server.md.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_finished_jobs: u64,
+
+    /// Retention: finished workflow executions kept, oldest evicted first (0 = no cap). A
+    /// running execution is never evicted; an evicted one answers 404.
+    #[arg(long, default_value_t = 100_000)]
+    pub max_executions: u64,
+
     /// Retention: rows deleted per transaction when evicting. Small batches keep each delete
     /// short, so requests are not held behind it.
     #[arg(long, default_value_t = 1_000)]
     pub eviction_batch: u64,
 
-    /// Retention: how often the event and workflow caps are enforced, in ms.
+    /// Retention: how often the event, workflow, execution and finished-job caps are
+    /// enforced, in ms.
     #[arg(long, default_value_t = 1_000)]
     pub retention_interval_ms: u64,
 
@@ -172,9 +246,15 @@ pub struct ServerConfig {
     pub no_latency: bool,
 
     /// Override a method's simulated latency: METHOD=BASE_MS[+SPREAD_MS]; `*` means every method.
-    /// Repeatable. Applied on top of the defaults (see docs/target-server.md).
+    /// Repeatable. Applied on top of the defaults (see docs/target-server.md). The agent's
+    /// generation model has two more names, not covered by `*`: `agent.ttfc` (time to the first
+    /// chunk of an answer, default 300+200) and `agent.gap` (time between chunks, default 30+20).
     #[arg(long = "latency", value_name = "METHOD=MS[+MS]")]
     pub latency_overrides: Vec<LatencyOverride>,
+
+    /// Chunks in one agent answer (`/a2a`): COUNT[+SPREAD], drawn per request, e.g. `8+0`.
+    #[arg(long, default_value = "20+10", value_name = "COUNT[+SPREAD]")]
+    pub agent_chunks: ChunkCount,
 
     /// Fault injection: answer this share of a method's calls with an error; METHOD=RATE, `*` for all.
     #[arg(long = "error-rate", value_name = "METHOD=RATE")]
@@ -190,7 +270,7 @@ pub struct ServerConfig {
 }
 
 /// The methods the server knows, under the names Skein gives its requests.
-pub const METHODS: [&str; 10] = [
+pub const METHODS: [&str; 14] = [
     "training.start_grpo",
     "training.get_status",
     "training.export_trajectories",
@@ -201,7 +281,26 @@ pub const METHODS: [&str; 10] = [
     "get_workflow_status",
     "get_execution_status",
     "publish_event_batch",
+    "message/send",
+    "message/stream",
+    "tasks/get",
+    "tasks/cancel",
 ];
+
+/// Latency-table name of an agent answer's time to its first chunk.
+pub const AGENT_TTFC: &str = "agent.ttfc";
+/// Latency-table name of the time between two chunks of an agent answer.
+pub const AGENT_GAP: &str = "agent.gap";
+/// The agent's generation phases. They share the latency table (and so `--latency` and
+/// `/admin/faults`) with the methods, but `*` does not reach them: a blanket service time
+/// for every method should not also turn every 30 ms chunk gap into 250 ms.
+pub const GENERATION_PHASES: [&str; 2] = [AGENT_TTFC, AGENT_GAP];
+
+/// Default length of an agent answer, in chunks.
+pub const DEFAULT_AGENT_CHUNKS: ChunkCount = ChunkCount {
+    base: 20,
+    spread: 10,
+};
 
 /// Default service times: modest, in the range of a real platform's cheap calls, so that a
 /// light scenario meets p95 < 200 ms while a heavy one meets the capacity knee.
@@ -216,6 +315,11 @@ pub fn default_latency(method: &str) -> MethodLatency {
         "training.evaluate" => MethodLatency::ms(20, 20),
         "create_workflow" | "execute_workflow" => MethodLatency::ms(8, 10),
         "publish_event_batch" => MethodLatency::ms(5, 10),
+        "tasks/get" => MethodLatency::ms(2, 4),
+        "tasks/cancel" => MethodLatency::ms(5, 5),
+        // message/send and message/stream take the generation model's time instead.
+        AGENT_TTFC => MethodLatency::ms(300, 200),
+        AGENT_GAP => MethodLatency::ms(30, 20),
         _ => MethodLatency::ZERO,
     }
 }
@@ -239,6 +343,7 @@ impl ServerConfig {
     pub fn initial_latencies(&self) -> BTreeMap<String, MethodLatency> {
         let mut table: BTreeMap<String, MethodLatency> = METHODS
             .iter()
+            .chain(GENERATION_PHASES.iter())
             .map(|m| {
                 let latency = if self.no_latency {
                     MethodLatency::ZERO
@@ -250,7 +355,9 @@ impl ServerConfig {
             .collect();
         for o in &self.latency_overrides {
             if o.method == "*" {
-                table.values_mut().for_each(|l| *l = o.latency);
+                for m in METHODS {
+                    table.insert(m.to_string(), o.latency);
+                }
             } else {
                 table.insert(o.method.clone(), o.latency);
             }
@@ -277,10 +384,14 @@ impl Default for ServerConfig {
             max_trajectories_per_job: 1_000,
             max_events: 500_000,
             max_workflows: 20_000,
+            max_agent_tasks: 100_000,
+            max_finished_jobs: 10_000,
+            max_executions: 100_000,
             eviction_batch: 1_000,
             retention_interval_ms: 1_000,
             no_latency: false,
             latency_overrides: Vec::new(),
+            agent_chunks: DEFAULT_AGENT_CHUNKS,
             error_rates: Vec::new(),
             stall_every_s: 0,
             stall_for_ms: 0,
@@ -300,6 +411,8 @@ mod tests {
         assert_eq!(o.latency.spread, Duration::from_micros(3500));
         assert!("nope".parse::<LatencyOverride>().is_err());
         assert!("x=-1".parse::<LatencyOverride>().is_err());
+        let typo = "agent.tffc=50".parse::<LatencyOverride>().unwrap_err();
+        assert!(typo.contains("unknown method `agent.tffc`") && typo.contains("agent.ttfc"));
     }
 
     #[test]
@@ -309,7 +422,50 @@ mod tests {
             ..ServerConfig::default()
         };
         let table = config.initial_latencies();
-        assert!(table.values().all(|l| l.base == Duration::from_millis(250)));
+        assert!(METHODS
+            .iter()
+            .all(|m| table[*m].base == Duration::from_millis(250)));
+        assert_eq!(
+            table[AGENT_GAP],
+            default_latency(AGENT_GAP),
+            "`*` leaves the generation phases alone"
+        );
+    }
+
+    #[test]
+    fn generation_phases_are_overridden_by_name() {
+        let config = ServerConfig {
+            no_latency: true,
+            latency_overrides: vec!["agent.ttfc=50+0".parse().unwrap()],
+            ..ServerConfig::default()
+        };
+        let table = config.initial_latencies();
+        assert_eq!(table[AGENT_TTFC], MethodLatency::ms(50, 0));
+        assert_eq!(table[AGENT_GAP], MethodLatency::ZERO, "--no-latency");
+    }
+
+    #[test]
+    fn chunk_count_parses_count_and_spread() {
+        assert_eq!(
+            "8".parse::<ChunkCount>(),
+            Ok(ChunkCount { base: 8, spread: 0 })
+        );
+        assert_eq!(
+            "20+10".parse::<ChunkCount>(),
+            Ok(ChunkCount {
+                base: 20,
+                spread: 10
+            })
+        );
+        for bad in ["0", "x", "-1", "5+x", "100000+1"] {
+            let err = bad.parse::<ChunkCount>().unwrap_err();
+            assert!(err.contains("COUNT[+SPREAD]"), "{bad}: {err}");
+        }
+        let mut rng = rand::rng();
+        let count = ChunkCount { base: 3, spread: 2 };
+        let draws: Vec<u32> = (0..200).map(|_| count.draw(&mut rng)).collect();
+        assert!(draws.iter().all(|n| (3..=5).contains(n)));
+        assert!(draws.contains(&3) && draws.contains(&5), "{draws:?}");
     }
 
     #[test]
@@ -326,6 +482,10 @@ mod tests {
             assert_eq!(config.max_trajectories_per_job, 1_000);
             assert_eq!(config.max_events, 500_000);
             assert_eq!(config.max_workflows, 20_000);
+            assert_eq!(config.max_agent_tasks, 100_000);
+            assert_eq!(config.agent_chunks, DEFAULT_AGENT_CHUNKS);
+            assert_eq!(config.max_finished_jobs, 10_000);
+            assert_eq!(config.max_executions, 100_000);
             assert_eq!(config.eviction_batch, 1_000);
             assert_eq!(config.retention_interval_ms, 1_000);
         }

@@ -10,6 +10,8 @@ pub enum ServerError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot start the precise clock thread: {0}")]
+    Clock(std::io::Error),
     #[error("server task failed: {0}")]
     Serve(String),
 }

@@ -99,15 +99,16 @@ impl Faults {
             };
         }
         let mut rng = rand::rng();
-        let spread = if latency.spread.is_zero() {
-            Duration::ZERO
-        } else {
-            latency.spread.mul_f64(rng.random::<f64>())
-        };
         Decision {
-            delay: stall + latency.base + spread,
+            delay: stall + latency.draw(&mut rng),
             inject_error: rate > 0.0 && rng.random::<f64>() < rate,
         }
+    }
+
+    /// The current latency of a method or generation phase ([`crate::config::GENERATION_PHASES`]).
+    pub fn latency(&self, name: &str) -> MethodLatency {
+        let s = self.settings.read().expect("faults poisoned");
+        s.latency.get(name).copied().unwrap_or(MethodLatency::ZERO)
     }
 
     /// Applies a partial update and returns the resulting settings.

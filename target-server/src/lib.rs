@@ -1,27 +1,36 @@
 //! The reference AI-agent platform server that Skein load-tests against.
 //!
-//! It speaks the platform's training API (JSON-RPC 2.0) and orchestration API (REST), keeps
+//! It speaks the platform's training API (JSON-RPC 2.0), orchestration API (REST) and an
+//! Agent2Agent-style agent API (JSON-RPC 2.0 with streamed answers), keeps
 //! everything in SQLite, runs training jobs with simulated trainers, and behaves like a real
 //! service under load: a latency model held on bounded capacity gives it a knee, and past its
 //! bounds it sheds with 429. Fault injection (error rates, periodic stalls) lets tests check
 //! what a load generator reports.
 //!
 //! Map, in the direction dependencies point: [`server`] (spawn, shutdown) → [`app`] (router,
-//! auth, admission and metrics wiring) → [`jsonrpc`] (framing, error codes) → [`training`] and
-//! [`orchestration`] (the APIs; REST errors in [`rest_error`], execution plans in
-//! [`schedule`], event timestamps in [`event_time`]) → [`state`] (what handlers share) →
+//! auth, admission and metrics wiring) → [`jsonrpc`] (framing, error codes) → [`training`],
+//! [`a2a`] (the agent API: streamed answers on a generation model) and [`orchestration`] (the
+//! APIs; REST errors in [`rest_error`], execution plans in [`schedule`], event timestamps in
+//! [`event_time`]) → [`state`] (what handlers share) →
 //! [`store`] (SQLite and its pool). Beside them: [`config`] (flags), [`trainer`] (job
 //! simulation), [`retention`] (what the store keeps), [`faults`] (latency model, fault
-//! injection), [`admission`] (capacity and shedding), [`metrics`] (Prometheus).
+//! injection), [`precise_clock`] (the deadlines modelled waits sleep until, to within ~0.1 ms),
+//! [`generation`] (when each chunk of an agent answer is due), [`live_tasks`]
+//! (agent answers being generated), [`admission`] (capacity and shedding), [`metrics`]
+//! (Prometheus).
+pub mod a2a;
 pub mod admission;
 pub mod app;
 pub mod config;
 pub mod error;
 pub mod event_time;
 pub mod faults;
+pub mod generation;
 pub mod jsonrpc;
+pub mod live_tasks;
 pub mod metrics;
 pub mod orchestration;
+pub mod precise_clock;
 pub mod rest_error;
 pub mod retention;
 pub mod rpc_error;

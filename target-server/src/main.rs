@@ -2,8 +2,9 @@
 use anyhow::Context;
 use clap::Parser;
 
-/// The reference AI-agent platform server Skein load-tests against (training JSON-RPC API and
-/// orchestration REST API, SQLite-backed, with a latency model, shedding and fault injection).
+/// The reference AI-agent platform server Skein load-tests against (training JSON-RPC API,
+/// orchestration REST API and A2A agent API with streamed answers, SQLite-backed, with a
+/// latency model, shedding and fault injection).
 #[derive(Parser)]
 #[command(name = "target-server", version, about)]
 struct Cli {

@@ -1,6 +1,7 @@
 //! Prometheus metrics: requests and latency by method and status, shedding, queue depth,
-//! trajectories written and events accepted, rows evicted by retention (trajectories, events,
-//! workflows and their executions). Job counts by state
+//! trajectories written and events accepted, agent tasks (`/a2a`: generating, ended by state,
+//! chunks streamed), rows evicted by retention (trajectories, events, workflows, executions,
+//! finished jobs and agent tasks). Job counts by state
 //! and the store's size are read from the store at scrape time ([`StoreScrape`]), so they are
 //! always what the database holds.
 use std::collections::BTreeMap;
@@ -10,7 +11,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::config::METHODS;
-use crate::store::{Evictable, EvictedWorkflows, StoreSize};
+use crate::store::{Evicted, StoreSize};
 
 /// Upper bounds of the latency histogram buckets, in seconds.
 const BUCKETS: [f64; 14] = [
@@ -38,6 +39,13 @@ pub struct Metrics {
     evicted_events: AtomicU64,
     evicted_workflows: AtomicU64,
     evicted_executions: AtomicU64,
+    evicted_jobs: AtomicU64,
+    evicted_agent_tasks: AtomicU64,
+    agent_tasks_completed: AtomicU64,
+    agent_tasks_canceled: AtomicU64,
+    agent_chunks_streamed: AtomicU64,
+    /// Agent answers being generated right now (tasks `working`).
+    pub agent_generations: AtomicUsize,
     /// Requests waiting for a capacity slot right now.
     pub queue_depth: AtomicUsize,
     /// Requests holding a capacity slot right now.
@@ -84,19 +92,32 @@ impl Metrics {
         self.events.fetch_add(n, Ordering::Relaxed);
     }
 
-    pub fn add_evictions(&self, table: Evictable, n: u64) {
-        let counter = match table {
-            Evictable::Trajectories => &self.evicted_trajectories,
-            Evictable::Events => &self.evicted_events,
-        };
-        counter.fetch_add(n, Ordering::Relaxed);
+    pub fn add_evictions(&self, evicted: &Evicted) {
+        for (counter, n) in [
+            (&self.evicted_trajectories, evicted.trajectories),
+            (&self.evicted_events, evicted.events),
+            (&self.evicted_workflows, evicted.workflows),
+            (&self.evicted_executions, evicted.executions),
+            (&self.evicted_jobs, evicted.jobs),
+            (&self.evicted_agent_tasks, evicted.agent_tasks),
+        ] {
+            counter.fetch_add(n, Ordering::Relaxed);
+        }
     }
 
-    pub fn add_workflow_evictions(&self, evicted: EvictedWorkflows) {
-        self.evicted_workflows
-            .fetch_add(evicted.workflows, Ordering::Relaxed);
-        self.evicted_executions
-            .fetch_add(evicted.executions, Ordering::Relaxed);
+    /// An agent task ended: `completed` true when its whole answer was generated, false when
+    /// it was canceled (by `tasks/cancel` or because its client went away).
+    pub fn add_agent_task_ended(&self, completed: bool) {
+        let counter = if completed {
+            &self.agent_tasks_completed
+        } else {
+            &self.agent_tasks_canceled
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn add_agent_chunk_streamed(&self) {
+        self.agent_chunks_streamed.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition, with what the store holds supplied by the caller.
@@ -161,6 +182,30 @@ impl Metrics {
             "Orchestration events accepted and committed.",
             self.events.load(Ordering::Relaxed),
         );
+        labelled_counter(
+            &mut out,
+            "target_server_agent_tasks_total",
+            "Agent tasks that ended, by final state.",
+            "state",
+            &[
+                ("completed", &self.agent_tasks_completed),
+                ("canceled", &self.agent_tasks_canceled),
+            ],
+        );
+        scalar(
+            &mut out,
+            "target_server_agent_generations",
+            "gauge",
+            "Agent answers being generated (tasks in state working); each holds a capacity slot.",
+            self.agent_generations.load(Ordering::Relaxed) as u64,
+        );
+        scalar(
+            &mut out,
+            "target_server_agent_chunks_streamed_total",
+            "counter",
+            "Answer chunks sent as artifact-update events by message/stream.",
+            self.agent_chunks_streamed.load(Ordering::Relaxed),
+        );
         scalar(
             &mut out,
             "target_server_shed_requests_total",
@@ -189,6 +234,8 @@ impl Metrics {
             ("events", &self.evicted_events),
             ("workflows", &self.evicted_workflows),
             ("executions", &self.evicted_executions),
+            ("jobs", &self.evicted_jobs),
+            ("agent_tasks", &self.evicted_agent_tasks),
         ] {
             let n = counter.load(Ordering::Relaxed);
             let _ = writeln!(
@@ -203,7 +250,8 @@ impl Metrics {
             ("events", store.events),
             ("jobs", store.size.jobs),
             ("workflows", store.workflows),
-            ("executions", store.size.executions),
+            ("executions", store.executions),
+            ("agent_tasks", store.agent_tasks),
         ] {
             let _ = writeln!(out, "target_server_store_rows{{table=\"{table}\"}} {n}");
         }
@@ -225,6 +273,21 @@ impl Metrics {
     }
 }
 
+/// Writes a counter with one label: its help and type, then a sample per label value.
+fn labelled_counter(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    label: &str,
+    samples: &[(&str, &AtomicU64)],
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+    for (value, counter) in samples {
+        let n = counter.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
+    }
+}
+
 /// What the store holds at scrape time.
 #[derive(Debug, Clone, Default)]
 pub struct StoreScrape {
@@ -233,6 +296,8 @@ pub struct StoreScrape {
     pub trajectories: u64,
     pub events: u64,
     pub workflows: u64,
+    pub executions: u64,
+    pub agent_tasks: u64,
 }
 
 #[cfg(test)]

@@ -223,6 +223,7 @@ pub async fn execute(
     let Some(finishes_at_ms) = finishes_at_ms else {
         return Err(ApiError::not_found(format!("no workflow `{workflow_id}`")));
     };
+    RowCounts::add(&state.store.rows().executions, 1);
     Ok((
         StatusCode::OK,
         json!({

@@ -1,15 +1,18 @@
-//! The state every handler shares: the store, metrics, faults, admission and auth settings.
+//! The state every handler shares: the store, metrics, faults, the clock modelled waits sleep
+//! on, admission and auth settings.
 //!
 //! It sits in its own module so that dependencies point one way: the router ([`crate::app`])
-//! uses the API handlers ([`crate::training`], [`crate::orchestration`]), and they use this
-//! state and the store, never the router.
+//! uses the API handlers ([`crate::training`], [`crate::orchestration`], [`crate::a2a`]), and
+//! they use this state and the store, never the router.
 use std::sync::Arc;
 
 use crate::admission::Admission;
-use crate::config::ServerConfig;
+use crate::config::{ChunkCount, ServerConfig};
 use crate::error::ServerError;
 use crate::faults::Faults;
+use crate::live_tasks::LiveTasks;
 use crate::metrics::Metrics;
+use crate::precise_clock::PreciseClock;
 use crate::store::Store;
 
 /// Everything a handler may touch; cheap to clone.
@@ -18,30 +21,43 @@ pub struct AppState {
     pub store: Store,
     pub metrics: Arc<Metrics>,
     pub faults: Arc<Faults>,
+    /// What every modelled wait (service time, stall, chunk deadline) sleeps on.
+    pub clock: PreciseClock,
     pub admission: Arc<Admission>,
     pub token: Arc<str>,
     pub max_body_bytes: usize,
     /// Length of one workflow task ([`ServerConfig::workflow_task_ms`]).
     pub workflow_task_ms: u64,
+    /// Length of an agent answer ([`ServerConfig::agent_chunks`]).
+    pub agent_chunks: ChunkCount,
+    /// Agent tasks being generated, so `tasks/cancel` can reach them.
+    pub live_tasks: Arc<LiveTasks>,
+    /// Finished jobs kept ([`ServerConfig::max_finished_jobs`]), named in "not found" answers.
+    pub max_finished_jobs: u64,
 }
 
 impl AppState {
-    /// Opens the store and builds the state from `config`, without serving.
+    /// Opens the store, starts the clock thread and builds the state from `config`, without
+    /// serving.
     pub fn build(config: &ServerConfig) -> Result<AppState, ServerError> {
         let metrics = Arc::new(Metrics::default());
         Ok(AppState {
             store: Store::open(&config.db, config.db_pool)?,
             faults: Arc::new(Faults::new(config)),
+            clock: PreciseClock::start().map_err(ServerError::Clock)?,
             admission: Arc::new(Admission::new(
                 config.capacity,
                 config.queue_limit,
                 config.queue_timeout(),
                 metrics.clone(),
             )),
+            live_tasks: Arc::new(LiveTasks::new(metrics.clone())),
             metrics,
             token: Arc::from(config.token.as_str()),
             max_body_bytes: config.max_body_bytes,
             workflow_task_ms: config.workflow_task_ms,
+            agent_chunks: config.agent_chunks,
+            max_finished_jobs: config.max_finished_jobs,
         })
     }
 }

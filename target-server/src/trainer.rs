@@ -55,8 +55,12 @@ async fn run_tick(
         .await?;
     RowCounts::add(&store.rows().trajectories, written.inserted);
     RowCounts::sub(&store.rows().trajectories, written.evicted);
+    RowCounts::add(&store.rows().finished_jobs, written.finished);
     metrics.add_trajectories(written.inserted);
-    metrics.add_evictions(store::Evictable::Trajectories, written.evicted);
+    metrics.add_evictions(&store::Evicted {
+        trajectories: written.evicted,
+        ..store::Evicted::default()
+    });
     Ok(())
 }
 
@@ -85,11 +89,13 @@ pub fn promote_queued(
     Ok(incoming.max(0) as u64)
 }
 
-/// What one tick wrote: trajectories inserted, and evicted under the per-job cap.
+/// What one tick wrote: trajectories inserted, and evicted under the per-job cap; jobs that
+/// ended (completed, or failed over budget).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct TickWrites {
     pub inserted: u64,
     pub evicted: u64,
+    pub finished: u64,
 }
 
 /// Advances every running job by one iteration in one transaction.
@@ -163,7 +169,7 @@ pub fn advance_all(
             "running"
         };
         let finished = (status != "running").then(|| now.clone());
-        tx.prepare_cached(
+        let updated = tx.prepare_cached(
             "UPDATE jobs SET current_iteration = ?2, cost_usd = ?3, reward_sum = reward_sum + ?4,
                 trajectories_generated = trajectories_generated + ?5, successes = successes + ?6,
                 status = ?7, finished_at = COALESCE(?8, finished_at),
@@ -173,6 +179,9 @@ pub fn advance_all(
         .execute(params![
             job.job_id, iteration, cost, reward_sum, n, successes, status, finished
         ])?;
+        if status != "running" {
+            writes.finished += updated as u64;
+        }
     }
     tx.commit()?;
     Ok(writes)

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::error::ServerError;
 use crate::rpc_error::*;
 use crate::state::AppState;
-use crate::store::{self, JobRow, NewJob};
+use crate::store::{self, JobRow, NewJob, RowCounts};
 
 /// What one generated trajectory costs, in USD. Every written trajectory stands for
 /// `batch_size` generated ones (the trainers store a sample, not every rollout).
@@ -243,7 +243,23 @@ async fn load_job(state: &AppState, job_id: &str) -> Result<JobRow, RpcError> {
         .with(move |conn| store::get_job(conn, &id))
         .await
         .map_err(internal)?
-        .ok_or_else(|| RpcError::new(NOT_FOUND, format!("not found: no training job `{job_id}`")))
+        .ok_or_else(|| job_not_found(state, job_id))
+}
+
+/// -32001 for a job the store does not hold: never started, or finished and evicted by job
+/// retention. The store keeps no trace of evicted jobs, so the answer cannot tell the two
+/// apart; the message names the rule so that a client seeing it for a job it started knows why.
+fn job_not_found(state: &AppState, job_id: &str) -> RpcError {
+    let retention = match state.max_finished_jobs {
+        0 => String::new(),
+        cap => {
+            format!(" (a finished job is kept until {cap} newer jobs have finished, then evicted)")
+        }
+    };
+    RpcError::new(
+        NOT_FOUND,
+        format!("not found: no training job `{job_id}`{retention}"),
+    )
 }
 
 fn job_metrics(job: &JobRow) -> Value {
@@ -283,11 +299,11 @@ async fn cancel(state: &AppState, p: CancelParams) -> Result<Value, RpcError> {
         .with(move |conn| store::cancel_job(conn, &id, reason.as_deref(), &at))
         .await
         .map_err(internal)?;
+    if let Some((true, _)) = outcome {
+        RowCounts::add(&state.store.rows().finished_jobs, 1);
+    }
     match outcome {
-        None => Err(RpcError::new(
-            NOT_FOUND,
-            format!("not found: no training job `{}`", p.job_id),
-        )),
+        None => Err(job_not_found(state, &p.job_id)),
         Some((false, job)) => Err(RpcError::new(
             CANNOT_CANCEL,
             format!(
@@ -353,12 +369,7 @@ async fn export(state: &AppState, p: ExportParams) -> Result<Value, RpcError> {
         })
         .await
         .map_err(internal)?
-        .ok_or_else(|| {
-            RpcError::new(
-                NOT_FOUND,
-                format!("not found: no training job `{}`", p.job_id),
-            )
-        })?;
+        .ok_or_else(|| job_not_found(state, &p.job_id))?;
     let returned = page.rows.len() as i64;
     let total = page.total_count;
     Ok(json!({

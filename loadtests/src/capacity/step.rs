@@ -231,4 +231,34 @@ mod tests {
         assert_eq!(stage.requests, 30);
         assert_eq!(stage.rps(), 10.0);
     }
+
+    #[test]
+    fn a_step_breaks_on_its_windows_time_to_first_chunk() {
+        // Streams start in 40 ms until second 105, in 90 ms after: only a window reaching
+        // past it breaks `ttfc_p95_ms < 60`.
+        let series: Vec<SecondSample> = (100..110)
+            .map(|t| {
+                let mut s = SecondSample::empty(t);
+                for _ in 0..20 {
+                    s.requests += 1;
+                    s.latency.record(100_000);
+                    s.stream.record(&reports::StreamTiming {
+                        ttfc_micros: Some(if t < 105 { 40_000 } else { 90_000 }),
+                        gaps_micros: vec![5_000; 4],
+                    });
+                }
+                s
+            })
+            .collect();
+        let sla = [SlaThreshold::new(SlaMetric::TtfcP95Ms, None, 60.0)];
+        let judged = |window| {
+            let stage = window_stage(&series, &[window]);
+            judge(2.0, SearchPhase::Climb, &stage, Duration::ZERO, 0, &sla)
+        };
+        let early = judged((100, 105));
+        assert!(early.held, "{early:?}");
+        let late = judged((103, 108));
+        assert!(!late.held, "{late:?}");
+        assert_eq!(late.broken_by, ["ttfc_p95_ms 90.0 ms > 60.0 ms"]);
+    }
 }

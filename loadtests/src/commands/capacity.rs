@@ -111,10 +111,11 @@ pub fn parse_percent(text: &str) -> Result<f64, String> {
     Ok(value)
 }
 
-/// `p95<200ms`, `p99<1s`, `avg<50ms`, `error_rate<1%`, `dropped_rate<0.1%`, `min_rps>50`.
+/// `p95<200ms`, `p99<1s`, `avg<50ms`, `error_rate<1%`, `dropped_rate<0.1%`, `min_rps>50`,
+/// `ttfc_p95<500ms`, `gap_p99<100ms`, `min_items_per_s>1000`.
 pub fn parse_sla(text: &str) -> Result<SlaThreshold, String> {
     let usage = || {
-        format!("`{text}` is not an SLA; write e.g. `p95<200ms`, `error_rate<1%`, `dropped_rate<0.1%`, `min_rps>50`")
+        format!("`{text}` is not an SLA; write e.g. `p95<200ms`, `error_rate<1%`, `dropped_rate<0.1%`, `min_rps>50`, `ttfc_p95<500ms`, `gap_p99<100ms`, `min_items_per_s>1000`")
     };
     let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     let (key, value, floor) = match (t.split_once('<'), t.split_once('>')) {
@@ -122,17 +123,10 @@ pub fn parse_sla(text: &str) -> Result<SlaThreshold, String> {
         (None, Some((k, v))) => (k, v, true),
         _ => return Err(usage()),
     };
-    let metric = match key.trim_end_matches("_ms") {
-        "p50" => SlaMetric::P50Ms,
-        "p90" => SlaMetric::P90Ms,
-        "p95" => SlaMetric::P95Ms,
-        "p99" => SlaMetric::P99Ms,
-        "avg" => SlaMetric::AvgMs,
-        "error_rate" => SlaMetric::ErrorRate,
-        "dropped_rate" => SlaMetric::DroppedRate,
-        "min_rps" => SlaMetric::MinRps,
-        _ => return Err(usage()),
-    };
+    // `p95` and `p95_ms` (likewise `ttfc_p95`, `gap_p99`) name the same metric.
+    let metric = SlaMetric::from_key(key)
+        .or_else(|| SlaMetric::from_key(&format!("{key}_ms")))
+        .ok_or_else(usage)?;
     if floor != metric.is_floor() {
         return Err(format!(
             "`{text}`: {} is a {}; write `{}{}…`",
@@ -150,7 +144,7 @@ pub fn parse_sla(text: &str) -> Result<SlaThreshold, String> {
         SlaMetric::ErrorRate | SlaMetric::DroppedRate => {
             parse_percent(value).or_else(|e| if value == "0" { Ok(0.0) } else { Err(e) })?
         }
-        SlaMetric::MinRps => value.parse::<f64>().map_err(|_| usage())?,
+        SlaMetric::MinRps | SlaMetric::MinItemsPerS => value.parse::<f64>().map_err(|_| usage())?,
         _ => parse_duration(value)
             .map_err(|_| usage())
             .map(|d| d.as_secs_f64() * 1000.0)?,
@@ -415,6 +409,7 @@ fn run_distributed(
             rate: None,
             run_time_ms: None,
             hash: base.hash(),
+            data_files: base.data_files.clone(),
         },
         search: Some(SearchSettings {
             spec,
@@ -471,7 +466,14 @@ mod tests {
         assert_eq!(parse_sla("error_rate<1%").unwrap().limit, 0.01);
         assert_eq!(parse_sla("dropped_rate<0.001").unwrap().limit, 0.001);
         assert_eq!(parse_sla("min_rps>50").unwrap().metric, SlaMetric::MinRps);
+        let t = parse_sla("ttfc_p95<500ms").unwrap();
+        assert_eq!((t.metric, t.limit), (SlaMetric::TtfcP95Ms, 500.0));
+        assert_eq!(parse_sla("gap_p99_ms<0.1s").unwrap().limit, 100.0);
+        let t = parse_sla("min_items_per_s>1000").unwrap();
+        assert_eq!((t.metric, t.limit), (SlaMetric::MinItemsPerS, 1000.0));
         for bad in [
+            "ttfc_p95>1s",
+            "min_items_per_s<5",
             "p95>200ms",
             "p97<1s",
             "p95<fast",

@@ -59,6 +59,7 @@ pub fn execute(args: ManagerArgs) -> anyhow::Result<Outcome> {
             .run_time
             .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         hash: scenario.hash(),
+        data_files: scenario.data_files.clone(),
     };
     let target_token = load
         .target_token

@@ -3,12 +3,14 @@
 //! generator's CPU and memory in the results are its own and the server's are measured apart
 //! ([`super::target`]).
 //!
-//! It serves the in-memory store with the default retention caps
+//! It serves the in-memory store (or, with `--db FILE`, a file store: the soak benchmark's
+//! target) with the default retention caps
 //! ([`target_server::ServerConfig::in_memory_on_loopback`]), prints its base URL as the first
 //! line of stdout, and stops gracefully when its stdin closes: the parent closes it to stop
 //! the server, and a parent that dies closes it too, so no server outlives its run.
 use std::io::{Read, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use anyhow::Context;
 
@@ -19,6 +21,9 @@ pub struct ReferenceServerArgs {
     /// Address to bind (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub bind: SocketAddr,
+    /// SQLite store: `:memory:`, or a database file (WAL mode) created if absent.
+    #[arg(long, default_value = ":memory:")]
+    pub db: PathBuf,
 }
 
 pub fn execute(args: ReferenceServerArgs) -> anyhow::Result<Outcome> {
@@ -29,6 +34,7 @@ pub fn execute(args: ReferenceServerArgs) -> anyhow::Result<Outcome> {
     runtime.block_on(async move {
         let config = target_server::ServerConfig {
             bind: args.bind,
+            db: args.db,
             ..target_server::ServerConfig::in_memory_on_loopback()
         };
         let server = target_server::spawn(config)

@@ -135,7 +135,7 @@ fn run_scenario(
             .map_err(|e| Failure::Aborted(e.to_string()))?;
 
         println!("{}", summary_table(&result));
-        for note in skipped_notes(plan.scenario.classes.iter().map(|c| c.class)) {
+        for note in skipped_notes(&result.skipped_requests) {
             eprintln!("skein: {note}");
         }
         if plan.launch.is_open() {

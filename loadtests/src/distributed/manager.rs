@@ -162,6 +162,8 @@ pub(super) fn rebalance(state: &AppState, shared: &mut Shared) {
                 launch_order: worker_launch_order(scenario, active.len(), rank),
                 max_in_flight: split(scenario.max_in_flight as u64, active.len(), rank).max(1)
                     as usize,
+                worker_rank: rank,
+                worker_count: active.len(),
             },
         );
     }
@@ -572,6 +574,7 @@ pub(super) fn build_result(
     merged.failures = totals.failures();
     merged.series = totals.series();
     merged.dropped_arrivals = totals.dropped_arrivals();
+    merged.skipped_requests = totals.skipped_requests();
     merged.thresholds = state.scenario.thresholds.clone();
     merged.workers = workers.map(|w| w.contribution()).collect();
     for w in &merged.workers {

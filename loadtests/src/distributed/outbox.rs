@@ -120,6 +120,7 @@ mod tests {
             failures: Vec::new(),
             seconds: vec![s],
             dropped_arrivals: 0,
+            skipped: Vec::new(),
         }
     }
 

@@ -10,8 +10,10 @@
 //! names), because the manager decodes a thousand of them a second. A report carries only
 //! what changed since the state the manager holds for that worker (see [`Report`]), so a
 //! lost, repeated or late report still loses or double-counts nothing.
-use reports::{FailureGroup, GeneratorResources};
+use reports::{FailureGroup, GeneratorResources, SkippedRequests};
 use serde::{Deserialize, Serialize};
+
+use crate::scenario::DataFile;
 
 /// Bump on any incompatible change to the messages below.
 ///
@@ -20,7 +22,10 @@ use serde::{Deserialize, Serialize};
 /// says which report the manager holds (`applied`).
 /// 5: a share can be of the open model (a stage's `rate` and `ramp_ms`, the assignment's
 /// `max_in_flight`).
-pub const PROTOCOL_VERSION: u32 = 5;
+/// 6: an increment carries the requests of declared classes skipped for want of a capture
+/// (`skipped`); the scenario carries its data files, an assignment the worker's place;
+/// growth carries items and streamed answers' measurements ([`StreamGrowth`]).
+pub const PROTOCOL_VERSION: u32 = 6;
 pub const PROTOCOL_HEADER: &str = "x-skein-protocol";
 /// The manager's proof of the token on every reply.
 pub const REPLY_TOKEN_HEADER: &str = "x-skein-token";
@@ -40,8 +45,8 @@ pub struct Register {
     pub scenario_hash: Option<String>,
 }
 
-/// The scenario as the manager resolved it: its text and overrides, so the worker resolves
-/// exactly the same scenario (and hash) without having the file.
+/// The scenario as the manager resolved it: its text, data files and overrides, so the worker
+/// resolves exactly the same scenario (and hash) without having the files.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ScenarioSpec {
     pub name: String,
@@ -53,6 +58,10 @@ pub struct ScenarioSpec {
     pub rate: Option<f64>,
     pub run_time_ms: Option<u64>,
     pub hash: String,
+    /// The data files the scenario's declared classes read (`data = "..."`), as the manager
+    /// read them: a worker reads none of its own.
+    #[serde(default)]
+    pub data_files: Vec<DataFile>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -98,6 +107,13 @@ pub struct Assignment {
     /// Open model: this worker's part of the scenario's `max_in_flight`.
     #[serde(default)]
     pub max_in_flight: usize,
+    /// This worker's place among the `worker_count` workers sharing the run (its users are
+    /// the run's users `worker_rank`, `worker_rank + worker_count`, ...): which rows of a
+    /// data file its users take (see `share::row_deals`).
+    #[serde(default)]
+    pub worker_rank: usize,
+    #[serde(default)]
+    pub worker_count: usize,
 }
 
 /// A worker's report: its state as an increment over a state the manager already holds.
@@ -151,6 +167,8 @@ pub struct Increment {
     pub failures: Vec<FailureGroup>,
     pub seconds: Vec<SecondIncrement>,
     pub dropped_arrivals: u64,
+    /// Requests of declared classes skipped since the base (`count` is the increment).
+    pub skipped: Vec<SkippedRequests>,
 }
 
 impl Increment {
@@ -159,6 +177,7 @@ impl Increment {
             && self.failures.is_empty()
             && self.seconds.is_empty()
             && self.dropped_arrivals == 0
+            && self.skipped.is_empty()
     }
 }
 
@@ -170,6 +189,18 @@ pub struct Growth {
     pub content_bytes: u64,
     pub latency: Buckets,
     pub intended: Buckets,
+    pub items: u64,
+    pub stream: StreamGrowth,
+}
+
+/// What streamed answers gained since the base (see `reports::StreamStats`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct StreamGrowth {
+    pub streams: u64,
+    pub chunks: u64,
+    pub ttfc: Buckets,
+    pub gap: Buckets,
+    pub chunk_rate: Buckets,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -316,11 +347,18 @@ mod tests {
                         content_bytes: 0,
                         latency: buckets.clone(),
                         intended: Buckets::default(),
+                        items: 0,
+                        stream: StreamGrowth::default(),
                     },
                 }],
                 failures: vec![FailureGroup::new("GET", "n", "HTTP 500", at)],
                 seconds: Vec::new(),
                 dropped_arrivals: 0,
+                skipped: vec![SkippedRequests {
+                    class: "SearchUser".into(),
+                    name: "item".into(),
+                    count: 3,
+                }],
             },
         };
         let bytes = report.encode();

@@ -246,6 +246,7 @@ mod tests {
             failures: Vec::new(),
             seconds,
             dropped_arrivals: 0,
+            skipped: Vec::new(),
         }
     }
 

@@ -11,7 +11,8 @@ use std::time::Duration;
 use crate::distributed::protocol::{Assignment, ClassRun, StageShare};
 use crate::plan::{order_of, runs_of, LaunchPlan};
 use crate::scenario::{Scenario, Stage};
-use crate::users::UserClass;
+use crate::users::data_table::RowDeal;
+use crate::users::{DeclaredClass, UserClass};
 
 /// Worker `rank` of `workers`'s part of `total` dealt users.
 pub fn split(total: u64, workers: usize, rank: usize) -> u64 {
@@ -67,6 +68,43 @@ pub fn worker_launch_order(scenario: &Scenario, workers: usize, rank: usize) -> 
         .map(|(class, users)| ClassRun {
             class: class.name().to_string(),
             users,
+        })
+        .collect()
+}
+
+/// For each declared class with a data file, which of the run's users of that class worker
+/// `rank` of `workers` runs, so that its users take their rows (see `users::data_table`).
+/// Closed model: its dealt users' places among the class's users in the run's start order,
+/// the deal [`worker_launch_order`] makes. Open model (users are made as arrivals need them):
+/// every `workers`-th user from `rank`.
+pub fn row_deals(
+    scenario: &Scenario,
+    workers: usize,
+    rank: usize,
+) -> Vec<(&'static DeclaredClass, RowDeal)> {
+    let workers = workers.max(1);
+    let with_data = scenario.classes.iter().filter_map(|c| match c.class {
+        UserClass::Declared(d) if d.data.is_some() => Some(d),
+        _ => None,
+    });
+    if scenario.load_model() == reports::LoadModel::Open {
+        let deal = RowDeal::Strided {
+            first: rank as u64,
+            stride: workers as u64,
+        };
+        return with_data.map(|d| (d, deal.clone())).collect();
+    }
+    let order = order_of(&scenario.classes, scenario.allocation, &scenario.stages);
+    with_data
+        .map(|d| {
+            let class = UserClass::Declared(d);
+            let places = order.iter().enumerate().filter(|(_, c)| **c == class);
+            let users = places
+                .enumerate()
+                .filter(|(_, (p, _))| p % workers == rank)
+                .map(|(k, _)| k as u64)
+                .collect();
+            (d, RowDeal::Dealt { users })
         })
         .collect()
 }

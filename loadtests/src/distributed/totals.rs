@@ -9,9 +9,11 @@
 //! sum of increments equals the sum of the workers' own results.
 use std::collections::{BTreeMap, BTreeSet};
 
-use reports::{FailureGroup, LatencyHistogram, RequestStats, SecondSample};
+use reports::{
+    FailureGroup, LatencyHistogram, RequestStats, SecondSample, SkippedRequests, StreamStats,
+};
 
-use super::protocol::{Buckets, Growth, Increment, NameIncrement, SecondIncrement};
+use super::protocol::{Buckets, Growth, Increment, NameIncrement, SecondIncrement, StreamGrowth};
 
 /// A worker's cumulative measurements as its recorder gives them (see
 /// `Recorder::totals_with_tail`): per-name stats, failure groups, some seconds of the series.
@@ -20,9 +22,13 @@ pub struct Measurements {
     pub failures: Vec<FailureGroup>,
     pub seconds: Vec<SecondSample>,
     pub dropped_arrivals: u64,
+    /// Requests of declared classes skipped for want of a capture, sorted by class and name.
+    pub skipped: Vec<SkippedRequests>,
 }
 
 type FailureKey = (String, String, String);
+/// A skipped request's class and name.
+type SkippedKey = (String, String);
 
 pub struct Totals {
     names: BTreeMap<String, RequestStats>,
@@ -34,6 +40,7 @@ pub struct Totals {
     /// Seconds changed since they were last compacted (dense histograms, ~72 KiB each).
     hot: BTreeSet<i64>,
     dropped_arrivals: u64,
+    skipped: BTreeMap<SkippedKey, u64>,
 }
 
 /// The buckets `new` has beyond `old` (`old` must be an earlier state of `new`: recorded
@@ -66,15 +73,26 @@ fn failure_key(f: &FailureGroup) -> FailureKey {
     (f.method.clone(), f.name.clone(), f.error.clone())
 }
 
-/// Requests, failures, content bytes, service and intended-time latency.
-type Counts<'a> = (u64, u64, u64, &'a LatencyHistogram, &'a LatencyHistogram);
-type CountsMut<'a> = (
-    &'a mut u64,
-    &'a mut u64,
-    &'a mut u64,
-    &'a mut LatencyHistogram,
-    &'a mut LatencyHistogram,
-);
+/// What a request name's stats and a second of the series both count.
+struct Counts<'a> {
+    requests: u64,
+    failures: u64,
+    content_bytes: u64,
+    items: u64,
+    latency: &'a LatencyHistogram,
+    intended: &'a LatencyHistogram,
+    stream: &'a StreamStats,
+}
+
+struct CountsMut<'a> {
+    requests: &'a mut u64,
+    failures: &'a mut u64,
+    content_bytes: &'a mut u64,
+    items: &'a mut u64,
+    latency: &'a mut LatencyHistogram,
+    intended: &'a mut LatencyHistogram,
+    stream: &'a mut StreamStats,
+}
 
 /// The counts a request name's stats and a second of the series both keep.
 trait Counted {
@@ -87,55 +105,93 @@ macro_rules! counted {
     ($($t:ty),*) => {$(
         impl Counted for $t {
             fn counts(&self) -> Counts<'_> {
-                let s = self;
-                (s.requests, s.failures, s.content_bytes, &s.latency, &s.intended)
+                Counts {
+                    requests: self.requests,
+                    failures: self.failures,
+                    content_bytes: self.content_bytes,
+                    items: self.items,
+                    latency: &self.latency,
+                    intended: &self.intended,
+                    stream: &self.stream,
+                }
             }
-            fn counts_mut(
-                &mut self,
-            ) -> CountsMut<'_> {
-                let s = self;
-                let c = &mut s.content_bytes;
-                (&mut s.requests, &mut s.failures, c, &mut s.latency, &mut s.intended)
+            fn counts_mut(&mut self) -> CountsMut<'_> {
+                CountsMut {
+                    requests: &mut self.requests,
+                    failures: &mut self.failures,
+                    content_bytes: &mut self.content_bytes,
+                    items: &mut self.items,
+                    latency: &mut self.latency,
+                    intended: &mut self.intended,
+                    stream: &mut self.stream,
+                }
             }
         }
     )*};
 }
 counted!(RequestStats, SecondSample);
 
+impl Counts<'_> {
+    /// Every count that only grows: equal fingerprints mean nothing changed.
+    fn fingerprint(&self) -> [u64; 10] {
+        let s = self.stream;
+        [
+            self.requests,
+            self.failures,
+            self.content_bytes,
+            self.items,
+            self.latency.count(),
+            self.intended.count(),
+            s.streams,
+            s.chunks,
+            s.gap.count(),
+            s.chunk_rate.count(),
+        ]
+    }
+}
+
 /// What `new` gained over `old` (an earlier state of it); `None` when nothing.
 fn growth<T: Counted>(old: Option<&T>, new: &T) -> Option<Growth> {
-    let (requests, failures, content_bytes, latency, intended) = new.counts();
-    let (r0, f0, c0, l0, i0) = match old.map(Counted::counts) {
-        Some((r, f, c, l, i)) => (r, f, c, Some(l), Some(i)),
-        None => (0, 0, 0, None, None),
-    };
-    let count = |h: Option<&LatencyHistogram>| h.map_or(0, LatencyHistogram::count);
-    if (
-        requests,
-        failures,
-        content_bytes,
-        latency.count(),
-        intended.count(),
-    ) == (r0, f0, c0, count(l0), count(i0))
-    {
+    let new = new.counts();
+    let old = old.map(Counted::counts);
+    if old.as_ref().map_or([0; 10], Counts::fingerprint) == new.fingerprint() {
         return None;
     }
+    let (r0, f0, c0, i0) = old.as_ref().map_or((0, 0, 0, 0), |o| {
+        (o.requests, o.failures, o.content_bytes, o.items)
+    });
+    let was = old.as_ref().map(|o| o.stream);
     Some(Growth {
-        requests: requests - r0,
-        failures: failures - f0,
-        content_bytes: content_bytes - c0,
-        latency: bucket_increase(l0, latency),
-        intended: bucket_increase(i0, intended),
+        requests: new.requests - r0,
+        failures: new.failures - f0,
+        content_bytes: new.content_bytes - c0,
+        latency: bucket_increase(old.as_ref().map(|o| o.latency), new.latency),
+        intended: bucket_increase(old.as_ref().map(|o| o.intended), new.intended),
+        items: new.items - i0,
+        stream: StreamGrowth {
+            streams: new.stream.streams - was.map_or(0, |w| w.streams),
+            chunks: new.stream.chunks - was.map_or(0, |w| w.chunks),
+            ttfc: bucket_increase(was.map(|w| &w.ttfc), &new.stream.ttfc),
+            gap: bucket_increase(was.map(|w| &w.gap), &new.stream.gap),
+            chunk_rate: bucket_increase(was.map(|w| &w.chunk_rate), &new.stream.chunk_rate),
+        },
     })
 }
 
 fn add_growth(into: &mut impl Counted, g: &Growth) {
-    let (requests, failures, content_bytes, latency, intended) = into.counts_mut();
-    *requests += g.requests;
-    *failures += g.failures;
-    *content_bytes += g.content_bytes;
-    latency.add_buckets(&g.latency.0);
-    intended.add_buckets(&g.intended.0);
+    let into = into.counts_mut();
+    *into.requests += g.requests;
+    *into.failures += g.failures;
+    *into.content_bytes += g.content_bytes;
+    *into.items += g.items;
+    into.latency.add_buckets(&g.latency.0);
+    into.intended.add_buckets(&g.intended.0);
+    let (stream, gained) = (into.stream, &g.stream);
+    stream.streams += gained.streams;
+    stream.chunks += gained.chunks;
+    stream.ttfc.add_buckets(&gained.ttfc.0);
+    stream.gap.add_buckets(&gained.gap.0);
+    stream.chunk_rate.add_buckets(&gained.chunk_rate.0);
 }
 
 impl Default for Totals {
@@ -153,6 +209,7 @@ impl Totals {
             series: BTreeMap::new(),
             hot: BTreeSet::new(),
             dropped_arrivals: 0,
+            skipped: BTreeMap::new(),
         }
     }
 
@@ -185,6 +242,12 @@ impl Totals {
             self.hot.insert(s.unix_second);
         }
         self.dropped_arrivals += change.dropped_arrivals;
+        for s in &change.skipped {
+            *self
+                .skipped
+                .entry((s.class.clone(), s.name.clone()))
+                .or_default() += s.count;
+        }
     }
 
     /// Compacts the seconds before `second` that changed since their last compaction: a
@@ -245,11 +308,24 @@ impl Totals {
                 })
             })
             .collect();
+        let skipped = now
+            .skipped
+            .iter()
+            .filter_map(|s| {
+                let key = (s.class.clone(), s.name.clone());
+                let before = self.skipped.get(&key).copied().unwrap_or(0);
+                (s.count > before).then(|| SkippedRequests {
+                    count: s.count - before,
+                    ..s.clone()
+                })
+            })
+            .collect();
         Increment {
             names,
             failures,
             seconds,
             dropped_arrivals: now.dropped_arrivals - self.dropped_arrivals,
+            skipped,
         }
     }
 
@@ -268,6 +344,18 @@ impl Totals {
 
     pub fn dropped_arrivals(&self) -> u64 {
         self.dropped_arrivals
+    }
+
+    /// Skipped requests of declared classes, sorted by class and name.
+    pub fn skipped_requests(&self) -> Vec<SkippedRequests> {
+        self.skipped
+            .iter()
+            .map(|((class, name), &count)| SkippedRequests {
+                class: class.clone(),
+                name: name.clone(),
+                count,
+            })
+            .collect()
     }
 
     /// Per-name stats, sorted by name (a copy, for the final result).
@@ -304,6 +392,11 @@ mod tests {
             r.content_bytes += 10;
             r.latency.record(s);
             r.intended.record(s * 2);
+            r.items += 3;
+            r.stream.record(&reports::StreamTiming {
+                ttfc_micros: Some(s / 3),
+                gaps_micros: vec![s / 5, s / 7],
+            });
         }
         r
     }
@@ -313,7 +406,12 @@ mod tests {
         s.users = users;
         for &v in samples {
             s.requests += 1;
+            s.items += 2;
             s.latency.record(v);
+            s.stream.record(&reports::StreamTiming {
+                ttfc_micros: Some(v / 2),
+                gaps_micros: vec![v / 4],
+            });
         }
         s.compact();
         s
@@ -330,6 +428,11 @@ mod tests {
             }],
             seconds,
             dropped_arrivals: fails,
+            skipped: vec![SkippedRequests {
+                class: "C".into(),
+                name: "b".into(),
+                count: 2 * fails,
+            }],
         }
     }
 
@@ -367,6 +470,7 @@ mod tests {
         assert_eq!(held.overall().latency.count(), 209);
         assert_eq!(held.failures(), last.failures);
         assert_eq!(held.dropped_arrivals(), 4);
+        assert_eq!(held.skipped_requests(), last.skipped);
         let series = held.series();
         assert_eq!(series[0], second(10, 1, &samples[..60]));
         assert_eq!(series[1..], last.seconds[..]);

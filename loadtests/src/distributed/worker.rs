@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch};
 use super::faults::{Fault, ReportFaults};
 use super::outbox::Outbox;
 use super::protocol::*;
-use super::share::{remaining, summary, worker_plan};
+use super::share::{remaining, row_deals, summary, worker_plan};
 use super::totals::Measurements;
 use crate::engine::{StopHandle, StopReason};
 use crate::exit::Failure;
@@ -24,6 +24,7 @@ use crate::live_outputs::LiveOutputs;
 use crate::recorder::Recorder;
 use crate::results::{self, default_out_dir};
 use crate::runner::{run_plan, RunPlan};
+use crate::scenario::data_file::DataSource;
 use crate::scenario::{file, Overrides, Scenario, Stage};
 use crate::signals;
 use crate::users::declared::skipped_notes;
@@ -70,7 +71,8 @@ enum Event {
 }
 
 pub fn scenario_of(spec: &ScenarioSpec) -> Result<Scenario, Failure> {
-    let scenario = file::parse(&spec.name, &spec.source, &spec.text)
+    let data = DataSource::Shipped(&spec.data_files);
+    let scenario = file::parse_with_data(&spec.name, &spec.source, &spec.text, data)
         .and_then(|s| {
             s.with_overrides(&Overrides {
                 users: spec.users,
@@ -223,6 +225,7 @@ impl Reporter {
             failures,
             seconds,
             dropped_arrivals: recorder.dropped_arrivals(),
+            skipped: recorder.skipped_requests(),
         };
         let out = self.outbox.next(&measured);
         let report = Report {
@@ -379,6 +382,17 @@ fn plan_for(
     Ok(plan)
 }
 
+/// Makes the users of this share take the data-file rows of its place in the run (not the
+/// rows every other worker's users would take too).
+fn deal_rows(scenario: &Scenario, assignment: &Assignment) {
+    let workers = assignment.worker_count.max(1);
+    for (class, deal) in row_deals(scenario, workers, assignment.worker_rank) {
+        if let Some(data) = &class.data {
+            data.deal_rows(deal);
+        }
+    }
+}
+
 /// The whole share's plan (for the result's stages), whatever part of it is left.
 fn full_plan(
     scenario: &Scenario,
@@ -448,6 +462,9 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
         }
     };
     let run_start = from_unix_ms(assignment.run_start_unix_ms);
+    // A worker ready before the agreed start runs its whole share from that instant, however
+    // late it gets going; one that joins later takes the part still ahead.
+    let mut on_time = SystemTime::now() <= run_start;
     if let Ok(wait) = run_start.duration_since(SystemTime::now()) {
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
@@ -462,15 +479,22 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
     let mut lost: Option<String> = None;
     let mut reporter_alive = true;
     loop {
-        let elapsed = SystemTime::now()
+        let since_start = SystemTime::now()
             .duration_since(run_start)
             .unwrap_or_default();
+        let (elapsed, schedule_start) = if std::mem::take(&mut on_time) {
+            (Duration::ZERO, Instant::now().checked_sub(since_start))
+        } else {
+            (since_start, None)
+        };
         let stages = remaining(&assignment.stages, elapsed);
         if stages.0.is_empty() {
             break;
         }
         eprintln!("skein worker {}: {}", config.id, summary(&assignment));
-        let plan = plan_for(&scenario, &registered, stages, Some(&assignment))?;
+        let mut plan = plan_for(&scenario, &registered, stages, Some(&assignment))?;
+        plan.launch.schedule_start = schedule_start;
+        deal_rows(&scenario, &assignment);
         let stop = StopHandle::default();
         let mut segment = {
             let (recorder, stop) = (recorder.clone(), stop.clone());
@@ -528,7 +552,7 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
     if let Err(e) = config.live.finish() {
         eprintln!("skein worker {}: {e}", config.id);
     }
-    for note in skipped_notes(scenario.classes.iter().map(|c| c.class)) {
+    for note in skipped_notes(&recorder.skipped_requests()) {
         eprintln!("skein worker {}: {note}", config.id);
     }
 

@@ -11,6 +11,10 @@
 //! - each goose user holds a [`Session`] in its session data; a class's requests are chosen
 //!   by the class itself ([`crate::users::ClassBehaviour::step`]), so goose sees one
 //!   transaction per class and its transaction scheduler plays no part.
+//! - think time is not goose's wait (one range per scenario): a request may have a think time
+//!   of its own. A user thinks inside its transaction, in slices of at most [`THINK_SLICE`],
+//!   so goose, which checks between transactions whether a user must stop (a falling stage,
+//!   the end of the run), stops a thinking user as promptly as its own wait would.
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,6 +22,7 @@ use goose::client::GooseClientBuilder;
 use goose::config::GooseDefault;
 use goose::goose::{GooseUser, Scenario as GooseScenario, Transaction};
 use goose::prelude::{GooseAttack, GooseDefaultType, GooseScheduler};
+use rand::Rng;
 
 use super::{EngineError, StopHandle, StopReason};
 use crate::plan::{runs_of, total_users, LaunchPlan};
@@ -93,9 +98,13 @@ pub async fn run(
     Ok(())
 }
 
+/// The longest a user sleeps in one transaction while it thinks (goose's own wait sleeps in
+/// slices of this length too).
+const THINK_SLICE: Duration = Duration::from_millis(500);
+
 /// A goose user's [`Session`], lent out for the length of one request (goose requires
-/// session data to be `Clone + Sync`; the slot is, the session need not be), and the user's
-/// measured pause between requests.
+/// session data to be `Clone + Sync`; the slot is, the session need not be), the user's
+/// measured pause between requests, and until when it thinks.
 #[derive(Clone, Default)]
 struct SessionSlot(Arc<Mutex<UserState>>);
 
@@ -103,9 +112,17 @@ struct SessionSlot(Arc<Mutex<UserState>>);
 struct UserState {
     session: Option<Session>,
     pause: Pause,
+    thinking_until: Option<Instant>,
 }
 
 impl SessionSlot {
+    /// How long to sleep now if the user is still thinking (at most [`THINK_SLICE`]).
+    fn thinking(&self, now: Instant) -> Option<Duration> {
+        let state = self.0.lock().expect("session slot poisoned");
+        let left = state.thinking_until?.saturating_duration_since(now);
+        (!left.is_zero()).then(|| left.min(THINK_SLICE))
+    }
+
     /// Lends the session out, with the interval at which this user is expected to send.
     fn take(&self, think: ThinkTime) -> Option<(Session, Duration)> {
         let mut state = self.0.lock().expect("session slot poisoned");
@@ -116,10 +133,13 @@ impl SessionSlot {
         state.session.take().map(|s| (s, interval))
     }
 
-    fn put(&self, session: Session) {
+    /// Returns the session after a request, and starts the user's think time.
+    fn put(&self, session: Session, think: Duration) {
         let mut state = self.0.lock().expect("session slot poisoned");
         state.session = Some(session);
-        state.pause.ended(Instant::now());
+        let now = Instant::now();
+        state.pause.ended(now);
+        state.thinking_until = Some(now + think);
     }
 }
 
@@ -157,6 +177,14 @@ fn cadence(think: ThinkTime) -> Duration {
     (think.min + think.max) / 2
 }
 
+/// One pause drawn from `think`: uniform in `min..=max`.
+fn draw(think: ThinkTime) -> Duration {
+    if think.min >= think.max {
+        return think.min;
+    }
+    rand::rng().random_range(think.min..=think.max)
+}
+
 /// One class as a goose scenario: on start a session, then one step per iteration.
 fn goose_scenario(
     behaviour: Arc<ClassBehaviour>,
@@ -190,13 +218,21 @@ fn goose_scenario(
             let (ctx, behaviour) = (ctx.clone(), behaviour.clone());
             Box::pin(async move {
                 let Some(slot) = slot else { return Ok(()) };
+                if let Some(slice) = slot.thinking(Instant::now()) {
+                    tokio::time::sleep(slice).await;
+                    return Ok(());
+                }
                 if let Some((mut session, expected_interval)) = slot.take(think) {
                     let call = Call {
                         ctx,
                         timing: Timing::Closed { expected_interval },
                     };
-                    behaviour.step(call, &mut session).await;
-                    slot.put(session);
+                    let own = behaviour.step(call, &mut session).await;
+                    slot.put(session, draw(own.unwrap_or(think)));
+                    // The first slice at once: a short think costs no transaction of its own.
+                    if let Some(slice) = slot.thinking(Instant::now()) {
+                        tokio::time::sleep(slice).await;
+                    }
                 }
                 Ok(())
             })
@@ -207,8 +243,6 @@ fn goose_scenario(
         .register_transaction(on_start)
         .register_transaction(on_stop)
         .register_transaction(step)
-        .set_wait_time(think.min, think.max)
-        .expect("a validated think time has min <= max")
 }
 
 /// goose's `--test-plan`: per stage, a ramp at the stage's spawn rate, then a hold until the
@@ -304,6 +338,31 @@ mod tests {
         }
     }
     use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn a_user_thinks_in_slices_until_its_pause_ends() {
+        let slot = SessionSlot::default();
+        let t0 = Instant::now();
+        assert_eq!(slot.thinking(t0), None, "no pause before the first request");
+        let class = crate::users::ClassBehaviour {
+            name: "X",
+            requests: vec![],
+        };
+        slot.put(class.new_session(), Duration::from_millis(1_200));
+        let now = Instant::now();
+        assert_eq!(slot.thinking(now), Some(THINK_SLICE));
+        let late = now + Duration::from_millis(1_000);
+        let left = slot.thinking(late).unwrap();
+        assert!(
+            left <= Duration::from_millis(200) && !left.is_zero(),
+            "{left:?}"
+        );
+        assert_eq!(slot.thinking(now + Duration::from_secs(2)), None);
+        let fixed = ThinkTime::ms(30, 30);
+        assert_eq!(draw(fixed), Duration::from_millis(30));
+        let range = ThinkTime::ms(10, 20);
+        assert!((0..100).all(|_| (range.min..=range.max).contains(&draw(range))));
+    }
 
     #[test]
     fn any_order_is_started_exactly_whatever_its_runs() {

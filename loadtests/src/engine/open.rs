@@ -9,7 +9,8 @@
 //! user's next request as a task beside the dispatcher, timed from the arrival's intended
 //! instant. At most `max_in_flight` arrivals await a response; one past that is dropped and
 //! counted, never silently. Memory is bounded by `max_in_flight` (sessions in the pools and
-//! requests in flight), not by the rate.
+//! requests in flight), not by the rate. Think times (a class's or a request's own) do not
+//! apply: the schedule, not the users, decides when the next request goes out.
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -113,9 +114,10 @@ pub async fn run(
     let run_time = Duration::from_secs_f64(curve.duration_secs());
     let sleep = PreciseSleep::new()
         .map_err(|e| EngineError::Refused(format!("the arrival dispatcher's timer: {e}")))?;
+    let start = plan.schedule_start;
     // A task of its own on a runtime worker (not the caller's thread, which may be outside the
     // runtime): arrivals it starts go to that worker's own queue.
-    tokio::spawn(dispatcher.dispatch(arrivals, run_time, sleep))
+    tokio::spawn(dispatcher.dispatch(arrivals, start, run_time, sleep))
         .await
         .map_err(|e| EngineError::Refused(format!("the arrival dispatcher failed: {e}")))?
         .map_err(|e| EngineError::Refused(format!("the arrival dispatcher's timer: {e}")))?;
@@ -134,14 +136,16 @@ struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// Sends every arrival at its time, then waits out the run's time.
+    /// Sends every arrival at its time after `start` (now if `None`; those already due at
+    /// once), then waits out the run's time.
     async fn dispatch(
         self,
         arrivals: Arrivals,
+        start: Option<Instant>,
         run_time: Duration,
         mut sleep: PreciseSleep,
     ) -> std::io::Result<()> {
-        let start = Instant::now();
+        let start = start.unwrap_or_else(Instant::now);
         let mut picker = WeightedPicker::new(self.classes.iter().map(|(_, w)| *w));
         let mut woke = start;
         for offset in arrivals {
@@ -196,7 +200,8 @@ impl Dispatcher {
         };
         let (pool, in_flight) = (pool.clone(), self.in_flight.clone());
         tokio::spawn(async move {
-            pool.behaviour.step(call.clone(), &mut session).await;
+            // The request's own think time, if any, is the closed model's business.
+            let _think_time = pool.behaviour.step(call.clone(), &mut session).await;
             pool.put_back(session);
             call.ctx.recorder.user_stopped();
             in_flight.finish();

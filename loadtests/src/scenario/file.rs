@@ -11,7 +11,8 @@ use reports::{LatencyBasis, SlaMetric, SlaThreshold};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::declared::{self, RawRequest};
+use super::data_file::{DataFile, DataSource};
+use super::declared::{self, DeclaredSpec, RawRequest};
 use super::error::{Locator, ScenarioError};
 use super::shape::{self, duration_of, RawLoad, RawStage};
 use super::{Allocation, ClassMix, Scenario};
@@ -47,37 +48,82 @@ struct RawClass {
     weight: Spanned<i64>,
     think_time: Option<Spanned<Vec<toml::Value>>>,
     requests: Option<Spanned<Vec<RawRequest>>>,
+    /// A declared class's data file (see `scenario::data_file`).
+    data: Option<Spanned<String>>,
+    /// A declared class's request order: `weighted` (default) or `sequence`.
+    mode: Option<Spanned<String>>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawLimits {
-    p50_ms: Option<Spanned<f64>>,
-    p90_ms: Option<Spanned<f64>>,
-    p95_ms: Option<Spanned<f64>>,
-    p99_ms: Option<Spanned<f64>>,
-    avg_ms: Option<Spanned<f64>>,
-    error_rate: Option<Spanned<f64>>,
-    min_rps: Option<Spanned<f64>>,
+/// Declares a table of SLA limits: one optional field per metric key (`p95_ms`,
+/// `ttfc_p95_ms`, `min_items_per_s`, ...) plus the table's own fields, and `limits()` listing
+/// them with their metric. `[sla]` and `[sla.requests."name"]` share the keys, but serde's
+/// `flatten` would lose the spans errors point at, so both are declared through this.
+macro_rules! limits_table {
+    ($(#[$meta:meta])* struct $name:ident { $($(#[$fmeta:meta])* $field:ident: $ty:ty,)* }) => {
+        $(#[$meta])*
+        struct $name {
+            p50_ms: Option<Spanned<f64>>,
+            p90_ms: Option<Spanned<f64>>,
+            p95_ms: Option<Spanned<f64>>,
+            p99_ms: Option<Spanned<f64>>,
+            avg_ms: Option<Spanned<f64>>,
+            error_rate: Option<Spanned<f64>>,
+            min_rps: Option<Spanned<f64>>,
+            ttfc_p50_ms: Option<Spanned<f64>>,
+            ttfc_p90_ms: Option<Spanned<f64>>,
+            ttfc_p95_ms: Option<Spanned<f64>>,
+            ttfc_p99_ms: Option<Spanned<f64>>,
+            gap_p50_ms: Option<Spanned<f64>>,
+            gap_p90_ms: Option<Spanned<f64>>,
+            gap_p95_ms: Option<Spanned<f64>>,
+            gap_p99_ms: Option<Spanned<f64>>,
+            min_items_per_s: Option<Spanned<f64>>,
+            $($(#[$fmeta])* $field: $ty,)*
+        }
+
+        impl $name {
+            fn limits(&self) -> [(SlaMetric, Option<&Spanned<f64>>); 16] {
+                [
+                    (SlaMetric::P50Ms, self.p50_ms.as_ref()),
+                    (SlaMetric::P90Ms, self.p90_ms.as_ref()),
+                    (SlaMetric::P95Ms, self.p95_ms.as_ref()),
+                    (SlaMetric::P99Ms, self.p99_ms.as_ref()),
+                    (SlaMetric::AvgMs, self.avg_ms.as_ref()),
+                    (SlaMetric::ErrorRate, self.error_rate.as_ref()),
+                    (SlaMetric::MinRps, self.min_rps.as_ref()),
+                    (SlaMetric::TtfcP50Ms, self.ttfc_p50_ms.as_ref()),
+                    (SlaMetric::TtfcP90Ms, self.ttfc_p90_ms.as_ref()),
+                    (SlaMetric::TtfcP95Ms, self.ttfc_p95_ms.as_ref()),
+                    (SlaMetric::TtfcP99Ms, self.ttfc_p99_ms.as_ref()),
+                    (SlaMetric::GapP50Ms, self.gap_p50_ms.as_ref()),
+                    (SlaMetric::GapP90Ms, self.gap_p90_ms.as_ref()),
+                    (SlaMetric::GapP95Ms, self.gap_p95_ms.as_ref()),
+                    (SlaMetric::GapP99Ms, self.gap_p99_ms.as_ref()),
+                    (SlaMetric::MinItemsPerS, self.min_items_per_s.as_ref()),
+                ]
+            }
+        }
+    };
 }
 
-/// `[sla]`: the same limits as [`RawLimits`] (serde's `flatten` would lose the spans).
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawSla {
-    p50_ms: Option<Spanned<f64>>,
-    p90_ms: Option<Spanned<f64>>,
-    p95_ms: Option<Spanned<f64>>,
-    p99_ms: Option<Spanned<f64>>,
-    avg_ms: Option<Spanned<f64>>,
-    error_rate: Option<Spanned<f64>>,
-    min_rps: Option<Spanned<f64>>,
-    /// Open model: dropped arrivals / offered arrivals, a fraction (run-wide only).
-    dropped_rate: Option<Spanned<f64>>,
-    /// Which latency the latency limits judge: `intended` (default) or `service`.
-    latency: Option<Spanned<String>>,
-    #[serde(default)]
-    requests: BTreeMap<String, Spanned<RawLimits>>,
+limits_table! {
+    #[derive(Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    struct RawLimits {}
+}
+
+limits_table! {
+    /// `[sla]`: every limit of [`RawLimits`], for all requests together, and the run-wide keys.
+    #[derive(Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    struct RawSla {
+        /// Open model: dropped arrivals / offered arrivals, a fraction (run-wide only).
+        dropped_rate: Option<Spanned<f64>>,
+        /// Which latency the latency limits judge: `intended` (default) or `service`.
+        latency: Option<Spanned<String>>,
+        #[serde(default)]
+        requests: BTreeMap<String, Spanned<RawLimits>>,
+    }
 }
 
 const DOCS: &str = "see docs/scenarios.md for the format";
@@ -85,20 +131,32 @@ const DOCS: &str = "see docs/scenarios.md for the format";
 /// Weights are ratios; anything larger is a typo (and would not fit the engine's counters).
 pub const MAX_WEIGHT: i64 = 1_000_000;
 
-/// Parses and validates scenario `text` read from `file` (used in error locations).
+/// Parses and validates scenario `text` read from `file` (used in error locations and to
+/// find data files beside it).
 pub fn parse(name: &str, file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    parse_with_data(name, file, text, DataSource::BesideScenario)
+}
+
+/// [`parse`] with the data files read from `data` (a worker's: sent by the manager).
+pub fn parse_with_data(
+    name: &str,
+    file: &str,
+    text: &str,
+    data: DataSource<'_>,
+) -> Result<Scenario, ScenarioError> {
     let at = Locator { file, text };
     let raw: RawScenario = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         at.at(span, e.message().trim().to_string(), DOCS)
     })?;
-    validate(name, file, raw, &at)
+    validate(name, file, raw, data, &at)
 }
 
 fn validate(
     name: &str,
     file: &str,
     raw: RawScenario,
+    data: DataSource<'_>,
     at: &Locator<'_>,
 ) -> Result<Scenario, ScenarioError> {
     let load = shape::validate(
@@ -115,8 +173,13 @@ fn validate(
     )?;
 
     let mut classes = Vec::new();
+    let mut data_files: Vec<DataFile> = Vec::new();
     for c in raw.user_classes.get_ref() {
-        let think_time = think_time_of(c, at)?;
+        let think_time = c
+            .think_time
+            .as_ref()
+            .map(|t| think_time_of(t, at))
+            .transpose()?;
         let (user_class, name_span) = match (&c.class, &c.name, &c.requests) {
             (Some(class), None, None) => {
                 let class_name = class.get_ref();
@@ -127,6 +190,13 @@ fn validate(
                         format!("use one of: {}, or declare a class with `name` and `[[user_classes.requests]]` (docs/custom-workloads.md)", UserClass::names()),
                     ));
                 };
+                if let Some(key) = c.data.as_ref().or(c.mode.as_ref()) {
+                    return Err(at.at(
+                        key.span(),
+                        format!("built-in class `{class_name}` takes no `data` or `mode`"),
+                        "data files and sequence mode are for classes declared with `name` and `[[user_classes.requests]]` (docs/custom-workloads.md)",
+                    ));
+                }
                 (user_class, class.span())
             }
             (None, Some(name), Some(requests)) => {
@@ -137,8 +207,18 @@ fn validate(
                         "choose a new, non-empty name; use `class = \"...\"` for a built-in class",
                     ));
                 }
-                let think = think_time.unwrap_or(declared::DEFAULT_THINK_TIME);
-                (UserClass::Declared(declared::class(name, think, requests, at)?), name.span())
+                let spec = DeclaredSpec {
+                    name,
+                    think_time: think_time.unwrap_or(declared::DEFAULT_THINK_TIME),
+                    mode: c.mode.as_ref(),
+                    data: c.data.as_ref(),
+                    requests,
+                };
+                let (class, file) = declared::class(spec, data, at)?;
+                if let Some(file) = file.filter(|f| !data_files.iter().any(|d| d.path == f.path)) {
+                    data_files.push(file);
+                }
+                (UserClass::Declared(class), name.span())
             }
             (None, Some(name), None) => {
                 return Err(at.at(
@@ -226,17 +306,8 @@ fn validate(
             "write `latency = \"intended\"` (from the intended send time, the default) or `\"service\"` (from the actual send)",
         )?,
     };
-    let all = RawLimits {
-        p50_ms: sla.p50_ms,
-        p90_ms: sla.p90_ms,
-        p95_ms: sla.p95_ms,
-        p99_ms: sla.p99_ms,
-        avg_ms: sla.avg_ms,
-        error_rate: sla.error_rate,
-        min_rps: sla.min_rps,
-    };
     let mut thresholds = Vec::new();
-    push_limits(&all, None, &mut thresholds, at, true)?;
+    push_limits(sla.limits(), None, &mut thresholds, at, true)?;
     if let Some(v) = &sla.dropped_rate {
         let value = *v.get_ref();
         if !(0.0..=1.0).contains(&value) {
@@ -266,7 +337,7 @@ fn validate(
             ));
         }
         push_limits(
-            limits.get_ref(),
+            limits.get_ref().limits(),
             Some(request.clone()),
             &mut thresholds,
             at,
@@ -298,14 +369,15 @@ fn validate(
         host,
         token: raw.token,
         thresholds,
+        data_files,
     })
 }
 
-/// A class's `think_time = ["1s", "5s"]`, if given.
-fn think_time_of(c: &RawClass, at: &Locator<'_>) -> Result<Option<ThinkTime>, ScenarioError> {
-    let Some(pair) = &c.think_time else {
-        return Ok(None);
-    };
+/// A `think_time = ["1s", "5s"]` (of a class, or of a declared request).
+pub(super) fn think_time_of(
+    pair: &Spanned<Vec<toml::Value>>,
+    at: &Locator<'_>,
+) -> Result<ThinkTime, ScenarioError> {
     let values = pair.get_ref();
     if values.len() != 2 {
         return Err(at.at(
@@ -324,7 +396,7 @@ fn think_time_of(c: &RawClass, at: &Locator<'_>) -> Result<Option<ThinkTime>, Sc
             "write `[minimum, maximum]`, e.g. `[\"1s\", \"5s\"]`",
         ));
     }
-    Ok(Some(ThinkTime { min, max }))
+    Ok(ThinkTime { min, max })
 }
 
 /// The defaults every scenario gets unless it sets them: p95 < 200 ms, error rate < 1 %.
@@ -332,26 +404,18 @@ const DEFAULT_P95_MS: f64 = 200.0;
 const DEFAULT_ERROR_RATE: f64 = 0.01;
 
 fn push_limits(
-    limits: &RawLimits,
+    limits: [(SlaMetric, Option<&Spanned<f64>>); 16],
     request: Option<String>,
     out: &mut Vec<SlaThreshold>,
     at: &Locator<'_>,
     with_defaults: bool,
 ) -> Result<(), ScenarioError> {
-    let fields = [
-        (SlaMetric::P50Ms, &limits.p50_ms, None),
-        (SlaMetric::P90Ms, &limits.p90_ms, None),
-        (SlaMetric::P95Ms, &limits.p95_ms, Some(DEFAULT_P95_MS)),
-        (SlaMetric::P99Ms, &limits.p99_ms, None),
-        (SlaMetric::AvgMs, &limits.avg_ms, None),
-        (
-            SlaMetric::ErrorRate,
-            &limits.error_rate,
-            Some(DEFAULT_ERROR_RATE),
-        ),
-        (SlaMetric::MinRps, &limits.min_rps, None),
-    ];
-    for (metric, given, default) in fields {
+    for (metric, given) in limits {
+        let default = match metric {
+            SlaMetric::P95Ms => Some(DEFAULT_P95_MS),
+            SlaMetric::ErrorRate => Some(DEFAULT_ERROR_RATE),
+            _ => None,
+        };
         let limit = match given {
             Some(v) => {
                 let value = *v.get_ref();

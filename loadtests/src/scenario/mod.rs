@@ -4,6 +4,8 @@
 //! [`load`] finds a scenario by shipped name or path and validates it (see [`file`] and, for
 //! users or arrival rates, [`shape`]); [`Scenario::with_overrides`] applies the CLI's
 //! `-u/-r/--rate/-t/--host` so CI can shorten any of them.
+mod carried;
+pub mod data_file;
 pub mod declared;
 pub mod duration;
 pub mod error;
@@ -16,6 +18,7 @@ use std::time::Duration;
 use reports::SlaThreshold;
 use serde_json::json;
 
+pub use data_file::DataFile;
 pub use duration::{format_duration, parse_duration};
 pub use error::ScenarioError;
 
@@ -112,10 +115,12 @@ pub struct Scenario {
     pub host: Option<String>,
     pub token: Option<String>,
     pub thresholds: Vec<SlaThreshold>,
+    /// The data files its declared classes read (each once), to send to workers with its text.
+    pub data_files: Vec<DataFile>,
 }
 
 /// The scenarios shipped in `scenarios/`, compiled into the binary so `skein` works anywhere.
-pub const SHIPPED: [(&str, &str); 10] = [
+pub const SHIPPED: [(&str, &str); 11] = [
     ("light", include_str!("../../../scenarios/light.toml")),
     ("moderate", include_str!("../../../scenarios/moderate.toml")),
     ("heavy", include_str!("../../../scenarios/heavy.toml")),
@@ -141,7 +146,21 @@ pub const SHIPPED: [(&str, &str); 10] = [
         "open-ramp",
         include_str!("../../../scenarios/open-ramp.toml"),
     ),
+    (
+        "agent-chat",
+        include_str!("../../../scenarios/agent-chat.toml"),
+    ),
 ];
+
+/// 64-bit FNV-1a of `text`, in hex: a stable hash of settings and data files.
+pub(crate) fn fnv1a_hex(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
 
 /// Loads a shipped scenario by name, or a scenario file by path.
 pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
@@ -373,6 +392,13 @@ impl Scenario {
                 });
                 if let UserClass::Declared(declared) = c.class {
                     class["requests"] = declared.definition.clone();
+                    class["mode"] = json!(format!("{:?}", declared.order).to_lowercase());
+                    if let Some(data) = &declared.data {
+                        class["data"] = json!({
+                            "file": data.file, "columns": data.columns,
+                            "rows": data.rows.len(), "hash": data.content_hash,
+                        });
+                    }
                 }
                 class
             }).collect::<Vec<_>>(),
@@ -391,16 +417,11 @@ impl Scenario {
         })
     }
 
-    /// A stable hash of the resolved settings (64-bit FNV-1a of their JSON, in hex). Workers
-    /// and manager compare it to refuse running different scenarios under one run.
+    /// A stable hash of the resolved settings (64-bit FNV-1a of their JSON, in hex; data
+    /// files enter by their own hash). Workers and manager compare it to refuse running
+    /// different scenarios under one run.
     pub fn hash(&self) -> String {
-        let text = self.settings_json().to_string();
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in text.bytes() {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        format!("{h:016x}")
+        fnv1a_hex(&self.settings_json().to_string())
     }
 }
 

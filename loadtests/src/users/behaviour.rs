@@ -10,9 +10,26 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::UserContext;
 pub use crate::recorder::Timing;
+
+/// Pause between two requests of one user: uniform in `min..=max`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ThinkTime {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+impl ThinkTime {
+    pub const fn ms(min: u64, max: u64) -> Self {
+        ThinkTime {
+            min: Duration::from_millis(min),
+            max: Duration::from_millis(max),
+        }
+    }
+}
 
 /// The future of one request.
 pub type RequestFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
@@ -27,6 +44,8 @@ pub struct Request {
     pub name: &'static str,
     pub weight: u32,
     pub send: Arc<RequestFn>,
+    /// The pause after this request when it is not its class's think time (closed model).
+    pub think_time: Option<ThinkTime>,
 }
 
 impl Request {
@@ -38,7 +57,14 @@ impl Request {
             name,
             weight,
             send: Arc::new(send),
+            think_time: None,
         }
+    }
+
+    /// This request with its own think time (`None`: its class's).
+    pub fn with_think_time(mut self, think_time: Option<ThinkTime>) -> Request {
+        self.think_time = think_time;
+        self
     }
 }
 
@@ -58,12 +84,14 @@ impl ClassBehaviour {
         }
     }
 
-    /// The user's next request, chosen by the request weights, sent and recorded.
-    pub async fn step(&self, call: Call, session: &mut Session) {
-        let Some(index) = session.picker.pick() else {
-            return;
-        };
-        (self.requests[index].send)(call, session).await;
+    /// The user's next request, chosen by the request weights, sent and recorded. Returns
+    /// that request's own think time, if it has one: the pause a closed user makes before its
+    /// next request instead of its class's.
+    pub async fn step(&self, call: Call, session: &mut Session) -> Option<ThinkTime> {
+        let index = session.picker.pick()?;
+        let request = &self.requests[index];
+        (request.send)(call, session).await;
+        request.think_time
     }
 }
 
@@ -92,7 +120,9 @@ impl Session {
 }
 
 /// Smooth weighted round-robin (nginx's): every window of `sum(weights)` picks has each index
-/// exactly `weight` times, interleaved rather than in blocks, whatever the executor.
+/// exactly `weight` times, interleaved rather than in blocks, whatever the executor. Ties go
+/// to the lowest index, so equal weights pick the indices in order, looping (what a declared
+/// class's sequence mode relies on).
 #[derive(Clone, Debug)]
 pub struct WeightedPicker {
     weights: Vec<i64>,
@@ -160,6 +190,16 @@ mod tests {
             longest = longest.max(run);
         }
         assert!(longest <= 2, "runs of {longest}");
+    }
+
+    #[test]
+    fn equal_weights_pick_every_index_in_order_looping() {
+        for n in 1..40 {
+            let mut p = WeightedPicker::new(std::iter::repeat_n(1, n));
+            let picks: Vec<usize> = (0..3 * n).map(|_| p.pick().unwrap()).collect();
+            let expected: Vec<usize> = (0..3).flat_map(|_| 0..n).collect();
+            assert_eq!(picks, expected, "{n} requests");
+        }
     }
 
     #[test]

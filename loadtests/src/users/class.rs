@@ -1,13 +1,14 @@
 //! The user classes a scenario can name, and their default think times.
 //!
-//! A class is one of the built-in ones or one declared in the scenario file. Its identity is
-//! its name: equality and hashing go by name, so a worker that re-parsed the same scenario
+//! A class is one of the built-in ones, one a program registered in Rust, or one declared in
+//! the scenario file. Its identity is its name: equality and hashing go by name, so a worker that re-parsed the same scenario
 //! resolves the names the manager deals it (`distributed::share`) to equal classes. Built-in
 //! classes order as listed here, before declared ones (ordered by name).
 use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
-use std::time::Duration;
 
+pub use super::behaviour::ThinkTime;
+use super::custom::{self, registered, CustomClass, RegisterError};
 use super::declared::DeclaredClass;
 
 #[derive(Clone, Copy, Debug)]
@@ -16,6 +17,9 @@ pub enum UserClass {
     BurstTraining,
     Orchestration,
     HighThroughput,
+    AgentChat,
+    /// A class written in Rust and registered by the program (see [`super::custom`]).
+    Custom(&'static CustomClass),
     /// A class from a scenario file's `[[user_classes]]` with `name` and `requests`; built
     /// once at load and leaked (see [`super::declared`]) so the class stays `Copy`.
     Declared(&'static DeclaredClass),
@@ -57,28 +61,13 @@ impl PartialOrd for UserClass {
     }
 }
 
-/// Pause between two requests of one user: uniform in `min..=max`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ThinkTime {
-    pub min: Duration,
-    pub max: Duration,
-}
-
-impl ThinkTime {
-    pub const fn ms(min: u64, max: u64) -> Self {
-        ThinkTime {
-            min: Duration::from_millis(min),
-            max: Duration::from_millis(max),
-        }
-    }
-}
-
 impl UserClass {
-    pub const ALL: [UserClass; 4] = [
+    pub const ALL: [UserClass; 5] = [
         UserClass::TrainingApi,
         UserClass::BurstTraining,
         UserClass::Orchestration,
         UserClass::HighThroughput,
+        UserClass::AgentChat,
     ];
 
     /// The name scenario files and reports use (Locust-style class names).
@@ -88,18 +77,39 @@ impl UserClass {
             UserClass::BurstTraining => "BurstTrainingUser",
             UserClass::Orchestration => "OrchestrationUser",
             UserClass::HighThroughput => "HighThroughputUser",
+            UserClass::AgentChat => "AgentChatUser",
+            UserClass::Custom(class) => class.name,
             UserClass::Declared(class) => class.name,
         }
     }
 
-    /// A built-in class by name (declared classes are resolved against their scenario).
+    /// A built-in or registered class by name (declared classes are resolved against their
+    /// scenario).
     pub fn from_name(name: &str) -> Option<UserClass> {
-        Self::ALL.into_iter().find(|c| c.name() == name)
+        Self::ALL
+            .into_iter()
+            .chain(registered().into_iter().map(UserClass::Custom))
+            .find(|c| c.name() == name)
     }
 
+    /// Makes a class written in Rust available to scenario files by its name (see
+    /// [`super::custom`]).
+    pub fn register(class: CustomClass) -> Result<(), RegisterError> {
+        if class.name.trim().is_empty() {
+            return Err(RegisterError::NoName);
+        }
+        if UserClass::from_name(class.name).is_some() {
+            return Err(RegisterError::NameTaken(class.name));
+        }
+        custom::add(class);
+        Ok(())
+    }
+
+    /// The classes a scenario can name with `class = "..."`.
     pub fn names() -> String {
         Self::ALL
-            .iter()
+            .into_iter()
+            .chain(registered().into_iter().map(UserClass::Custom))
             .map(|c| c.name())
             .collect::<Vec<_>>()
             .join(", ")
@@ -111,6 +121,9 @@ impl UserClass {
             UserClass::BurstTraining => ThinkTime::ms(100, 1_000),
             UserClass::Orchestration => ThinkTime::ms(100, 500),
             UserClass::HighThroughput => ThinkTime::ms(10, 50),
+            // A person reading a streamed answer before asking again.
+            UserClass::AgentChat => ThinkTime::ms(1_000, 3_000),
+            UserClass::Custom(class) => class.think_time,
             UserClass::Declared(class) => class.think_time,
         }
     }

@@ -7,33 +7,52 @@
 //! DeclaredClass` flows through plans and executors like a built-in class. The leak is bounded
 //! by the scenario files a process loads (one or a few).
 //!
-//! A request whose template uses a capture this user has not made yet (e.g. it has not been
-//! answered a session id) is not sent and not recorded: it is counted in the class's
-//! [`DeclaredClass::take_skipped`], which the run prints after its summary, so it never skews
-//! latencies or the error rate.
+//! A user picks its requests by weight, or (`mode = "sequence"`) sends them in file order,
+//! looping. It keeps what it captured and, when the class has a data file, one row of it
+//! ([`super::data_table`]). A request whose template uses a capture this user has not made
+//! yet (e.g. it has not been answered a session id) is not sent and not recorded as a
+//! request: the recorder counts it apart ([`crate::recorder::Recorder::skipped`]), the results
+//! keep the count and the run prints it, so it never skews latencies or the error rate.
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use reqwest::header::{HeaderName, AUTHORIZATION, CONTENT_TYPE};
+use reports::SkippedRequests;
+use std::time::Instant;
+
+use reqwest::header::{HeaderName, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::Method;
 use serde_json::Value;
 
 use super::behaviour::{Call, ClassBehaviour, Request, Session};
 use super::class::ThinkTime;
-use super::http::{exchange, http_error, record};
-use super::template::Template;
+use super::data_table::DataTable;
+use super::http::{
+    exchange, http_error, read_body, record, record_carrying, transport_error, Carried, Timed,
+};
+use super::stream::{is_event_stream, read_stream, ChunkRule};
+use super::template::{Template, UserValues};
+
+/// How a declared class's users choose their next request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestOrder {
+    /// By the requests' weights, interleaved (the default).
+    Weighted,
+    /// Every request once, in file order, then again from the first.
+    Sequence,
+}
 
 /// A user class from a scenario file.
 pub struct DeclaredClass {
     pub name: &'static str,
     pub think_time: ThinkTime,
+    pub order: RequestOrder,
     pub requests: Vec<DeclaredRequest>,
     /// The names of the values this class's requests capture; templates refer to them by index.
     pub captures: Vec<&'static str>,
+    /// The class's data file, if it has one: a row per user.
+    pub data: Option<DataTable>,
     /// The requests as written (templates as source text): part of the scenario's settings,
     /// so its hash differs when a request does and a worker with another file is refused.
     pub definition: Value,
-    skipped: AtomicU64,
 }
 
 /// One request of a declared class, its templates compiled.
@@ -51,6 +70,12 @@ pub struct DeclaredRequest {
     pub tolerate: Vec<i64>,
     /// `(capture index, JSON pointer into the answer)`.
     pub capture: Vec<(usize, String)>,
+    /// The pause after this request, when it differs from the class's think time.
+    pub think_time: Option<ThinkTime>,
+    /// `stream = true`: the answer is read as server-sent events, these being its chunks.
+    pub stream: Option<ChunkRule>,
+    /// How many items the request carried.
+    pub items: ItemCount,
 }
 
 /// What a request carries.
@@ -89,37 +114,72 @@ impl DeclaredRequest {
     }
 }
 
-/// What one user has captured so far, one slot per capture name of its class.
+/// A request's templates rendered for one user: what goes on the wire.
+pub struct RenderedRequest {
+    pub url: String,
+    pub body: Option<String>,
+    /// The values of [`DeclaredRequest::headers`], in their order.
+    pub headers: Vec<String>,
+}
+
+impl DeclaredRequest {
+    /// Renders this request for a user with `values` against `base_url`; `Err(index)` names
+    /// a capture the user has not made yet (the request is then not sent). One buffer per
+    /// part that goes on the wire, nothing else allocated (see `users::template`).
+    pub fn render(&self, base_url: &str, values: UserValues<'_>) -> Result<RenderedRequest, usize> {
+        let mut url = String::with_capacity(base_url.len() + 64);
+        url.push_str(base_url);
+        self.path.render(values, &mut url)?;
+        let body = match &self.payload {
+            Payload::Rest(None) => None,
+            Payload::Rest(Some(template)) => {
+                let mut text = String::with_capacity(256);
+                template.render(values, &mut text)?;
+                Some(text)
+            }
+            Payload::JsonRpc { envelope, params } => {
+                let mut text = String::with_capacity(envelope.len() + 256);
+                text.push_str(envelope);
+                params.render(values, &mut text)?;
+                text.push('}');
+                Some(text)
+            }
+        };
+        let mut headers = Vec::with_capacity(self.headers.len());
+        for (_, template) in &self.headers {
+            let mut value = String::new();
+            template.render(values, &mut value)?;
+            headers.push(value);
+        }
+        Ok(RenderedRequest { url, body, headers })
+    }
+}
+
+/// One user's own values: what it captured so far (one slot per capture name of its class)
+/// and its row of the class's data file, taken at its first request.
 #[derive(Default)]
-struct Captured(Vec<Option<String>>);
+struct DeclaredUser {
+    captured: Vec<Option<String>>,
+    row: Option<usize>,
+}
 
 impl DeclaredClass {
-    pub fn new(
-        name: &'static str,
-        think_time: ThinkTime,
-        requests: Vec<DeclaredRequest>,
-        captures: Vec<&'static str>,
-        definition: Value,
-    ) -> DeclaredClass {
-        DeclaredClass {
-            name,
-            think_time,
-            requests,
-            captures,
-            definition,
-            skipped: AtomicU64::new(0),
-        }
-    }
-
-    /// What users of this class send.
+    /// What users of this class send. In sequence mode every request weighs 1: the smooth
+    /// weighted picker then gives them in index (file) order, looping (a property its tests
+    /// hold it to), so both modes run on the same picker in every executor.
     pub fn behaviour(&'static self) -> ClassBehaviour {
         let requests = self
             .requests
             .iter()
             .map(|request| {
-                Request::new(request.name, request.weight, move |call, session| {
+                let weight = match self.order {
+                    RequestOrder::Weighted => request.weight,
+                    RequestOrder::Sequence => 1,
+                };
+                Request::new(request.name, weight, move |call, session| {
                     Box::pin(send(self, request, call, session))
                 })
+                .with_think_time(request.think_time)
             })
             .collect();
         ClassBehaviour {
@@ -127,30 +187,24 @@ impl DeclaredClass {
             requests,
         }
     }
-
-    /// Requests not sent since the last call because a capture they need was not made yet.
-    pub fn take_skipped(&self) -> u64 {
-        self.skipped.swap(0, Ordering::Relaxed)
-    }
 }
 
-/// One line per declared class among `classes` that skipped requests since the last call
-/// (what a run prints after its summary).
-pub fn skipped_notes(classes: impl IntoIterator<Item = super::UserClass>) -> Vec<String> {
-    classes
+/// One line per class among `skipped` (a run's skipped requests), what a run prints after its
+/// summary.
+pub fn skipped_notes(skipped: &[SkippedRequests]) -> Vec<String> {
+    let mut per_class: Vec<(&str, u64)> = Vec::new();
+    for s in skipped {
+        match per_class.iter_mut().find(|(c, _)| *c == s.class) {
+            Some((_, n)) => *n += s.count,
+            None => per_class.push((&s.class, s.count)),
+        }
+    }
+    per_class
         .into_iter()
-        .filter_map(|class| match class {
-            super::UserClass::Declared(declared) => Some(declared),
-            _ => None,
-        })
-        .filter_map(|declared| {
-            let skipped = declared.take_skipped();
-            (skipped > 0).then(|| {
-                format!(
-                    "{}: {skipped} requests not sent because a capture they use was not made yet (not recorded; see docs/custom-workloads.md)",
-                    declared.name
-                )
-            })
+        .map(|(class, skipped)| {
+            format!(
+                "{class}: {skipped} requests not sent because a capture they use was not made yet (not recorded as requests; see docs/custom-workloads.md)"
+            )
         })
         .collect()
 }
@@ -161,69 +215,47 @@ impl fmt::Debug for DeclaredClass {
     }
 }
 
-/// `Err(())` when a capture is missing (counted as skipped).
-fn render(
-    class: &DeclaredClass,
-    template: &Template,
-    captured: &[Option<String>],
-    out: &mut String,
-) -> Result<(), ()> {
-    template.render(captured, out).map_err(|_| {
-        class.skipped.fetch_add(1, Ordering::Relaxed);
-    })
-}
-
 async fn send(
     class: &'static DeclaredClass,
     request: &'static DeclaredRequest,
     call: Call,
     session: &mut Session,
 ) {
-    let captured = &mut session.data::<Captured>().0;
-    captured.resize(class.captures.len(), None);
+    let user = session.data::<DeclaredUser>();
+    user.captured.resize(class.captures.len(), None);
+    let row: &[Box<str>] = match &class.data {
+        Some(data) => &data.rows[*user.row.get_or_insert_with(|| data.next_row())],
+        None => &[],
+    };
+    let values = UserValues {
+        captured: &user.captured,
+        row,
+    };
     let ctx = &call.ctx;
-    let mut url = ctx.base_url.clone();
-    if render(class, &request.path, captured, &mut url).is_err() {
+    let Ok(rendered) = request.render(&ctx.base_url, values) else {
+        ctx.recorder.skipped(class.name, request.name);
         return;
-    }
-    let mut body = None;
-    match &request.payload {
-        Payload::Rest(None) => {}
-        Payload::Rest(Some(template)) => {
-            let mut text = String::new();
-            if render(class, template, captured, &mut text).is_err() {
-                return;
-            }
-            body = Some(text);
-        }
-        Payload::JsonRpc { envelope, params } => {
-            let mut text = envelope.clone();
-            if render(class, params, captured, &mut text).is_err() {
-                return;
-            }
-            text.push('}');
-            body = Some(text);
-        }
-    }
+    };
     let method = Method::from_bytes(request.method.as_bytes()).expect("validated at load");
-    let mut builder = ctx.client.request(method, url);
+    let mut builder = ctx.client.request(method, rendered.url);
     // The file's own headers replace these defaults (reqwest would send both).
     let own = |name: &HeaderName| request.headers.iter().any(|(h, _)| h == name);
     if !own(&AUTHORIZATION) {
         builder = builder.header(AUTHORIZATION, ctx.authorization.clone());
     }
-    if body.is_some() && !own(&CONTENT_TYPE) {
+    if rendered.body.is_some() && !own(&CONTENT_TYPE) {
         builder = builder.header(CONTENT_TYPE, "application/json");
     }
-    for (header, template) in &request.headers {
-        let mut value = String::new();
-        if render(class, template, captured, &mut value).is_err() {
-            return;
-        }
+    for ((header, _), value) in request.headers.iter().zip(rendered.headers) {
         builder = builder.header(header, value);
     }
-    if let Some(body) = body {
+    if let Some(body) = rendered.body {
         builder = builder.body(body);
+    }
+    if let Some(rule) = &request.stream {
+        let builder = builder.header(ACCEPT, "text/event-stream");
+        send_streamed(request, rule, &call, builder, &mut user.captured).await;
+        return;
     }
     let (outcome, timed) = exchange(builder).await;
     let response = match outcome {
@@ -234,59 +266,194 @@ async fn send(
         }
     };
     let bytes = response.body.len() as u64;
-    let failed = |error: &str| {
-        record(
+    let outcome = |carried: Carried<'_>, error: Option<&str>| {
+        record_carrying(
             &call,
             request.method,
             request.name,
             timed,
             bytes,
-            Some(error),
+            carried,
+            error,
         )
     };
-    let rpc = matches!(request.payload, Payload::JsonRpc { .. });
+    let rpc = request.is_json_rpc();
     if !rpc && request.tolerate.contains(&i64::from(response.status)) {
-        record(&call, request.method, request.name, timed, bytes, None);
+        outcome(Carried::NOTHING, None);
         return;
     }
     if !request.expect_status.contains(&response.status) {
-        failed(&http_error(response.status));
+        outcome(Carried::NOTHING, Some(&http_error(response.status)));
         return;
     }
-    if !rpc && request.capture.is_empty() {
-        record(&call, request.method, request.name, timed, bytes, None);
+    if !rpc && request.capture.is_empty() && !request.items.reads_answer() {
+        outcome(Carried::items(request.items.count(None, 0)), None);
         return;
     }
     let answer: Value = match serde_json::from_slice(&response.body) {
         Ok(v) => v,
         Err(e) => {
-            failed(&format!("malformed JSON answer: {e}"));
+            outcome(
+                Carried::NOTHING,
+                Some(&format!("malformed JSON answer: {e}")),
+            );
             return;
         }
     };
-    if rpc {
-        if let Some(error) = answer.get("error") {
-            let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
-            if request.tolerate.contains(&code) {
-                record(&call, request.method, request.name, timed, bytes, None);
-            } else {
-                let message = error.get("message").and_then(Value::as_str).unwrap_or("");
-                failed(&format!("JSON-RPC error {code}: {message}"));
-            }
-            return;
-        }
-        if answer.get("result").is_none() {
-            failed("malformed JSON-RPC answer: neither `result` nor `error`");
-            return;
+    match request.judge(&answer) {
+        Judged::Failed(error) => outcome(Carried::NOTHING, Some(&error)),
+        Judged::Tolerated => outcome(Carried::NOTHING, None),
+        Judged::Success => {
+            outcome(Carried::items(request.items.count(Some(&answer), 0)), None);
+            request.capture_from(&answer, &mut user.captured);
         }
     }
-    record(&call, request.method, request.name, timed, bytes, None);
-    for (index, pointer) in &request.capture {
-        // An answer without the value keeps what this user had: not a failure of this request.
-        match answer.pointer(pointer) {
-            Some(Value::String(s)) => captured[*index] = Some(s.clone()),
-            Some(Value::Null) | None => {}
-            Some(other) => captured[*index] = Some(other.to_string()),
+}
+
+/// A `stream = true` request: its answer read event by event, each chunk timed. An answer
+/// that is not an event stream (an error before streaming started) is judged as a plain one.
+async fn send_streamed(
+    request: &DeclaredRequest,
+    rule: &ChunkRule,
+    call: &Call,
+    builder: reqwest::RequestBuilder,
+    captured: &mut [Option<String>],
+) {
+    let (method, name) = (request.method, request.name);
+    let sent_at = Instant::now();
+    let response = match builder.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let error = transport_error(&e);
+            record(call, method, name, Timed::since(sent_at), 0, Some(&error));
+            return;
+        }
+    };
+    let status = response.status().as_u16();
+    if !is_event_stream(&response) || !request.expect_status.contains(&status) {
+        let outcome = read_body(response).await;
+        let timed = Timed::since(sent_at);
+        let (bytes, error) = match outcome {
+            Err(e) => (0, Some(e)),
+            Ok(r) => (r.body.len() as u64, request.judge_plain(r.status, &r.body)),
+        };
+        record(call, method, name, timed, bytes, error.as_deref());
+        return;
+    }
+    let (read, timed) = read_stream(response, sent_at, rule).await;
+    let error = read.failure(&request.tolerate);
+    let items = request
+        .items
+        .count(read.last_event.as_ref(), read.timing.chunks());
+    let carried = Carried {
+        items,
+        stream: Some(&read.timing),
+    };
+    record_carrying(
+        call,
+        method,
+        name,
+        timed,
+        read.bytes,
+        carried,
+        error.as_deref(),
+    );
+    if error.is_none() {
+        if let Some(last) = &read.last_event {
+            request.capture_from(last, captured);
+        }
+    }
+}
+
+/// What a JSON answer says of its request.
+enum Judged {
+    Success,
+    /// A tolerated JSON-RPC error: a success with nothing to capture.
+    Tolerated,
+    Failed(String),
+}
+
+impl DeclaredRequest {
+    fn is_json_rpc(&self) -> bool {
+        matches!(self.payload, Payload::JsonRpc { .. })
+    }
+
+    /// Judges a JSON answer: a JSON-RPC request needs `result`, or an `error` it tolerates.
+    fn judge(&self, answer: &Value) -> Judged {
+        if !self.is_json_rpc() {
+            return Judged::Success;
+        }
+        if let Some(error) = answer.get("error") {
+            let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
+            if self.tolerate.contains(&code) {
+                return Judged::Tolerated;
+            }
+            let message = error.get("message").and_then(Value::as_str).unwrap_or("");
+            return Judged::Failed(format!("JSON-RPC error {code}: {message}"));
+        }
+        if answer.get("result").is_none() {
+            return Judged::Failed(
+                "malformed JSON-RPC answer: neither `result` nor `error`".into(),
+            );
+        }
+        Judged::Success
+    }
+
+    /// Why a streamed request's plain (not streamed) answer failed, if it did: a status it
+    /// does not expect or tolerate, a JSON-RPC error, or no stream where one was expected.
+    fn judge_plain(&self, status: u16, body: &[u8]) -> Option<String> {
+        if !self.is_json_rpc() && self.tolerate.contains(&i64::from(status)) {
+            return None;
+        }
+        if !self.expect_status.contains(&status) {
+            return Some(http_error(status));
+        }
+        match serde_json::from_slice::<Value>(body).map(|answer| self.judge(&answer)) {
+            Ok(Judged::Tolerated) => None,
+            Ok(Judged::Failed(error)) => Some(error),
+            Ok(Judged::Success) | Err(_) => Some("expected a text/event-stream answer".into()),
+        }
+    }
+
+    /// Keeps the values this request captures from `answer`; an answer without one keeps
+    /// what the user had (not a failure of this request).
+    fn capture_from(&self, answer: &Value, captured: &mut [Option<String>]) {
+        for (index, pointer) in &self.capture {
+            match answer.pointer(pointer) {
+                Some(Value::String(s)) => captured[*index] = Some(s.clone()),
+                Some(Value::Null) | None => {}
+                Some(other) => captured[*index] = Some(other.to_string()),
+            }
+        }
+    }
+}
+
+/// How many items a declared request carried (its `items` key).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ItemCount {
+    /// No `items`: a stream's chunks, else nothing.
+    Default,
+    /// `items = 100`: that many per successful request.
+    Fixed(u64),
+    /// `items = "/result/count"`: the number there, or the length of the array there, in the
+    /// answer (a stream's last event); 0 when absent.
+    Pointer(String),
+}
+
+impl ItemCount {
+    fn reads_answer(&self) -> bool {
+        matches!(self, ItemCount::Pointer(_))
+    }
+
+    fn count(&self, answer: Option<&Value>, chunks: u64) -> u64 {
+        match self {
+            ItemCount::Default => chunks,
+            ItemCount::Fixed(n) => *n,
+            ItemCount::Pointer(p) => match answer.and_then(|a| a.pointer(p)) {
+                Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
+                Some(Value::Array(a)) => a.len() as u64,
+                _ => 0,
+            },
         }
     }
 }

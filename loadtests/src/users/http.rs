@@ -3,6 +3,7 @@
 //!
 //! goose times a request until its response headers arrive; a slow export of a large
 //! trajectory page would look fast. Here the clock stops when the whole body is read.
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -10,8 +11,10 @@ use serde_json::Value;
 use super::behaviour::Call;
 use super::jsonrpc_answer::{self, Answer, RpcError, Unread};
 pub use super::transport::{exchange, FullResponse, Timed};
+pub(crate) use super::transport::{read_body, transport_error, without_url};
 use super::transport::{Endpoint, OutgoingRequest};
 use crate::recorder::Sample;
+use reports::StreamTiming;
 
 pub(crate) fn record(
     call: &Call,
@@ -21,6 +24,40 @@ pub(crate) fn record(
     bytes: u64,
     error: Option<&str>,
 ) {
+    record_carrying(call, method, name, timed, bytes, Carried::NOTHING, error);
+}
+
+/// What a request carried besides its bytes: items it counted, a streamed answer's chunks.
+#[derive(Clone, Copy, Default)]
+pub struct Carried<'a> {
+    pub items: u64,
+    pub stream: Option<&'a StreamTiming>,
+}
+
+impl Carried<'_> {
+    pub const NOTHING: Carried<'static> = Carried {
+        items: 0,
+        stream: None,
+    };
+
+    pub fn items(items: u64) -> Carried<'static> {
+        Carried {
+            items,
+            stream: None,
+        }
+    }
+}
+
+/// [`record`] with the items and stream timings the request carried.
+pub(crate) fn record_carrying(
+    call: &Call,
+    method: &'static str,
+    name: &'static str,
+    timed: Timed,
+    bytes: u64,
+    carried: Carried<'_>,
+    error: Option<&str>,
+) {
     call.ctx.recorder.record(Sample {
         method,
         name,
@@ -28,6 +65,8 @@ pub(crate) fn record(
         sent_at: timed.sent_at,
         timing: call.timing,
         content_bytes: bytes,
+        items: carried.items,
+        stream: carried.stream,
         error,
     });
 }
@@ -49,7 +88,22 @@ pub async fn rpc(
     body: String,
     tolerated: &[i64],
 ) -> Option<Value> {
-    rpc_reading::<Value>(call, name, body, tolerated).await
+    let url = &call.ctx.jsonrpc_url;
+    rpc_counting(call, url, name, body, tolerated, |_| 0).await
+}
+
+/// [`rpc`] to the JSON-RPC endpoint at `url`, for a call whose successful `result` says how
+/// many items it carried (e.g. the trajectories an export returned): `items` reads the count
+/// from it.
+pub async fn rpc_counting(
+    call: &Call,
+    url: &str,
+    name: &'static str,
+    body: String,
+    tolerated: &[i64],
+    items: impl Fn(&Value) -> u64,
+) -> Option<Value> {
+    rpc_reading::<Value>(call, url, name, body, tolerated, items).await
 }
 
 /// [`rpc`] for a caller that does not use the `result`: the answer is judged and recorded
@@ -61,25 +115,55 @@ pub async fn rpc_without_result(
     body: String,
     tolerated: &[i64],
 ) -> bool {
-    rpc_reading::<Unread>(call, name, body, tolerated)
+    let url = &call.ctx.jsonrpc_url;
+    rpc_reading::<Unread>(call, url, name, body, tolerated, |_| 0)
         .await
         .is_some()
+}
+
+/// Sends a JSON-RPC body to `url`: through the context's [`super::Transport`] when `url` is
+/// under the target's base URL, with reqwest otherwise.
+async fn send_rpc(call: &Call, url: &str, body: String) -> (Result<FullResponse, String>, Timed) {
+    let ctx = &call.ctx;
+    let endpoint = if url == ctx.jsonrpc_url {
+        Some(Endpoint::JsonRpc)
+    } else {
+        url.strip_prefix(ctx.base_url.as_str())
+            .filter(|path| path.starts_with('/'))
+            .map(Endpoint::Path)
+    };
+    match endpoint {
+        Some(endpoint) => {
+            let request = OutgoingRequest {
+                method: Method::POST,
+                endpoint,
+                body: Some(body),
+                authorized: true,
+            };
+            ctx.transport.exchange(request).await
+        }
+        None => {
+            let request = ctx
+                .client
+                .post(url)
+                .header(AUTHORIZATION, ctx.authorization.clone())
+                .header(CONTENT_TYPE, "application/json")
+                .body(body);
+            exchange(request).await
+        }
+    }
 }
 
 /// One JSON-RPC call whose `result` is read as an `R` ([`jsonrpc_answer`]).
 async fn rpc_reading<R: DeserializeOwned>(
     call: &Call,
+    url: &str,
     name: &'static str,
     body: String,
     tolerated: &[i64],
+    items: impl Fn(&R) -> u64,
 ) -> Option<R> {
-    let request = OutgoingRequest {
-        method: Method::POST,
-        endpoint: Endpoint::JsonRpc,
-        body: Some(body),
-        authorized: true,
-    };
-    let (outcome, timed) = call.ctx.transport.exchange(request).await;
+    let (outcome, timed) = send_rpc(call, url, body).await;
     let response = match outcome {
         Ok(r) => r,
         Err(e) => {
@@ -101,7 +185,8 @@ async fn rpc_reading<R: DeserializeOwned>(
     }
     match jsonrpc_answer::read::<R>(&response.body) {
         Ok(Answer::Result(result)) => {
-            record(call, "POST", name, timed, bytes, None);
+            let carried = Carried::items(items(&result));
+            record_carrying(call, "POST", name, timed, bytes, carried, None);
             Some(result)
         }
         Ok(Answer::Error(RpcError { code, .. })) if tolerated.contains(&code) => {
@@ -135,6 +220,8 @@ pub struct RestCall<'a> {
     pub expected: u16,
     /// Successes that carry no usable body (e.g. 404 for a workflow this user never created).
     pub tolerated: &'a [u16],
+    /// Items an expected answer counts as carried (e.g. the events of a batch).
+    pub items: u64,
 }
 
 impl<'a> RestCall<'a> {
@@ -146,6 +233,7 @@ impl<'a> RestCall<'a> {
             body: Some(body),
             expected,
             tolerated: &[],
+            items: 0,
         }
     }
 
@@ -157,11 +245,18 @@ impl<'a> RestCall<'a> {
             body: None,
             expected: 200,
             tolerated: &[],
+            items: 0,
         }
     }
 
     pub fn tolerate(mut self, statuses: &'a [u16]) -> Self {
         self.tolerated = statuses;
+        self
+    }
+
+    /// Counts `items` as carried when the answer is the expected one.
+    pub fn carrying(mut self, items: u64) -> Self {
+        self.items = items;
         self
     }
 }
@@ -175,6 +270,7 @@ pub async fn rest(call: &Call, rest_call: RestCall<'_>) -> Option<Value> {
         body,
         expected,
         tolerated,
+        items,
     } = rest_call;
     let request = OutgoingRequest {
         method: if body.is_some() {
@@ -212,7 +308,8 @@ pub async fn rest(call: &Call, rest_call: RestCall<'_>) -> Option<Value> {
     }
     match serde_json::from_slice(&response.body) {
         Ok(v) => {
-            record(call, method, name, timed, bytes, None);
+            let carried = Carried::items(items);
+            record_carrying(call, method, name, timed, bytes, carried, None);
             Some(v)
         }
         Err(e) => {

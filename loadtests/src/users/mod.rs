@@ -4,16 +4,20 @@
 //! recorder, one HTTP client; and how the request was scheduled) and the user's [`Session`];
 //! it sends, times to the last body byte, judges and records the answer itself (see [`http`]).
 //! Executors in [`crate::engine`] supply the users, think times and schedule.
+pub mod agent_chat;
 pub mod behaviour;
 pub mod burst;
 pub mod class;
 pub mod connection_pool;
+pub mod custom;
+pub mod data_table;
 pub mod declared;
 pub mod high_throughput;
 pub mod http;
 pub mod http1;
 pub mod jsonrpc_answer;
 pub mod orchestration;
+pub mod stream;
 pub mod template;
 pub mod training;
 pub mod transport;
@@ -22,6 +26,7 @@ use std::sync::Arc;
 
 pub use behaviour::{Call, ClassBehaviour, Request, Session, Timing, WeightedPicker};
 pub use class::{ThinkTime, UserClass};
+pub use custom::{CustomClass, RegisterError};
 pub use declared::DeclaredClass;
 pub use transport::Transport;
 
@@ -89,6 +94,8 @@ impl UserClass {
             UserClass::BurstTraining => burst::behaviour(),
             UserClass::Orchestration => orchestration::behaviour(),
             UserClass::HighThroughput => high_throughput::behaviour(),
+            UserClass::AgentChat => agent_chat::behaviour(),
+            UserClass::Custom(class) => (class.behaviour)(),
             UserClass::Declared(class) => class.behaviour(),
         }
     }

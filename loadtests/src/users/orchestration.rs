@@ -75,7 +75,7 @@ pub fn publish_events(weight: u32, count: usize) -> Request {
         Box::pin(async move {
             let body = events_body(count);
             let post = RestCall::post("publish_event_batch", "/api/v1/events/batch", body, 200);
-            rest(&call, post).await;
+            rest(&call, post.carrying(count as u64)).await;
         })
     })
 }

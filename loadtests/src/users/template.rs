@@ -1,11 +1,15 @@
 //! Templates of declarative requests: `{{uuid()}}`, `{{int(a, b)}}`, `{{pick(a, b, ...)}}`,
-//! `{{env(NAME)}}` and `{{capture_name}}` inside a path, header, body or params.
+//! `{{env(NAME)}}`, `{{capture_name}}` and `{{data_column}}` inside a path, header, body or
+//! params.
 //!
 //! A template is compiled once, when the scenario file is loaded, into a list of parts; a
-//! request only walks the list. So a misspelt function or a capture no request makes is an
-//! error at load (with its place in the file), never a failure found minutes into a run, and
-//! the hot path does no parsing. `env(NAME)` is read at load: the environment does not change
-//! during a run.
+//! request only walks the list. So a misspelt function or a name that is neither a capture
+//! nor a data column is an error at load (with its place in the file), never a failure found
+//! minutes into a run, and the hot path does no parsing: rendering appends to one buffer and
+//! allocates nothing else (numbers and UUIDs are formatted in place). `env(NAME)` is read at
+//! load: the environment does not change during a run.
+use std::fmt::Write;
+
 use rand::Rng;
 
 /// One compiled template.
@@ -22,6 +26,24 @@ enum Part {
     Pick(Vec<String>),
     /// A value this user captured earlier: an index into the class's capture names.
     Capture(usize),
+    /// A column of this user's row of the class's data file: an index into its columns.
+    Column(usize),
+}
+
+/// The names a template may read besides its functions: what the class's requests capture
+/// and the columns of its data file (none without one).
+#[derive(Clone, Copy, Default)]
+pub struct TemplateNames<'a> {
+    pub captures: &'a [&'a str],
+    pub columns: &'a [&'a str],
+}
+
+/// What one user's templates read besides random values: the values it captured so far (one
+/// slot per capture name) and its row of the class's data file (empty without one).
+#[derive(Clone, Copy)]
+pub struct UserValues<'a> {
+    pub captured: &'a [Option<String>],
+    pub row: &'a [Box<str>],
 }
 
 /// Why a template does not compile; `offset` is the byte in the template where it went wrong.
@@ -38,14 +60,14 @@ pub struct TemplateError {
 pub const SAMPLE_CAPTURE: &str = "0";
 
 const FUNCTIONS: &str =
-    "use uuid(), int(a, b), pick(a, b, ...), env(NAME), or the name of a capture of this class";
+    "use uuid(), int(a, b), pick(a, b, ...), env(NAME), or the name of a capture or data column of this class";
 
 impl Template {
-    /// Compiles `source`; `captures` are the names the class's requests capture, `env` reads
+    /// Compiles `source`; `names` are the captures and data columns it may read, `env` reads
     /// an environment variable.
     pub fn compile(
         source: &str,
-        captures: &[&str],
+        names: TemplateNames<'_>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Template, TemplateError> {
         let mut parts = Vec::new();
@@ -63,7 +85,7 @@ impl Template {
             };
             let inner = &source[open + 2..close];
             let at = open + 2 + (inner.len() - inner.trim_start().len());
-            parts.push(expression(inner.trim(), at, captures, env)?);
+            parts.push(expression(inner.trim(), at, names, env)?);
             rest = close + 2;
         }
         if rest < source.len() {
@@ -72,37 +94,40 @@ impl Template {
         Ok(Template { parts })
     }
 
-    /// Appends this template's text for one request; `Err(index)` names a capture this user
-    /// has not made yet.
-    pub fn render(&self, captured: &[Option<String>], out: &mut String) -> Result<(), usize> {
+    /// Appends this template's text for one request of a user with `values`; `Err(index)`
+    /// names a capture this user has not made yet.
+    pub fn render(&self, values: UserValues<'_>, out: &mut String) -> Result<(), usize> {
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
-                Part::Uuid => out.push_str(&super::random_uuid().to_string()),
-                Part::Int(a, b) => out.push_str(&rand::rng().random_range(*a..=*b).to_string()),
+                Part::Uuid => push_uuid(super::random_uuid(), out),
+                Part::Int(a, b) => push_int(rand::rng().random_range(*a..=*b), out),
                 Part::Pick(choices) => {
                     out.push_str(&choices[rand::rng().random_range(0..choices.len())])
                 }
-                Part::Capture(i) => match captured.get(*i) {
+                Part::Capture(i) => match values.captured.get(*i) {
                     Some(Some(value)) => out.push_str(value),
                     _ => return Err(*i),
                 },
+                Part::Column(i) => out.push_str(values.row.get(*i).map_or("", |v| v)),
             }
         }
         Ok(())
     }
 
-    /// The text with fixed sample values (lowest int, first pick, [`SAMPLE_CAPTURE`]): what
-    /// validation checks, e.g. that params are JSON.
-    pub fn sample(&self) -> String {
+    /// The text with fixed sample values (lowest int, first pick, [`SAMPLE_CAPTURE`], a nil
+    /// UUID, columns from `row`: the data file's first row): what validation checks, e.g.
+    /// that params are JSON.
+    pub fn sample(&self, row: &[Box<str>]) -> String {
         let mut out = String::new();
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
-                Part::Uuid => out.push_str(&uuid::Uuid::nil().to_string()),
-                Part::Int(a, _) => out.push_str(&a.to_string()),
+                Part::Uuid => push_uuid(uuid::Uuid::nil(), &mut out),
+                Part::Int(a, _) => push_int(*a, &mut out),
                 Part::Pick(choices) => out.push_str(&choices[0]),
                 Part::Capture(_) => out.push_str(SAMPLE_CAPTURE),
+                Part::Column(i) => out.push_str(row.get(*i).map_or(SAMPLE_CAPTURE, |v| v)),
             }
         }
         out
@@ -122,6 +147,17 @@ impl Template {
     }
 }
 
+/// Appends `id` in its hyphenated lower-case form without allocating.
+fn push_uuid(id: uuid::Uuid, out: &mut String) {
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    out.push_str(id.hyphenated().encode_lower(&mut text));
+}
+
+/// Appends `n` in decimal without allocating.
+fn push_int(n: i64, out: &mut String) {
+    let _ = write!(out, "{n}");
+}
+
 fn error(offset: usize, message: impl Into<String>, hint: impl Into<String>) -> TemplateError {
     TemplateError {
         offset,
@@ -133,7 +169,7 @@ fn error(offset: usize, message: impl Into<String>, hint: impl Into<String>) -> 
 fn expression(
     expr: &str,
     at: usize,
-    captures: &[&str],
+    names: TemplateNames<'_>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Part, TemplateError> {
     let Some((name, args)) = expr.split_once('(') else {
@@ -144,14 +180,22 @@ fn expression(
                 FUNCTIONS,
             ));
         }
-        return match captures.iter().position(|c| *c == expr) {
-            Some(i) => Ok(Part::Capture(i)),
-            None => Err(error(
-                at,
-                format!("`{{{{{expr}}}}}` uses capture `{expr}`, which no request of this class makes"),
-                format!("add `capture = {{ {expr} = \"/result/{expr}\" }}` to the request whose answer holds it, or fix the name"),
-            )),
+        if let Some(i) = names.captures.iter().position(|c| *c == expr) {
+            return Ok(Part::Capture(i));
+        }
+        if let Some(i) = names.columns.iter().position(|c| *c == expr) {
+            return Ok(Part::Column(i));
+        }
+        let known = if names.columns.is_empty() {
+            "this class has no data file".to_string()
+        } else {
+            format!("its data columns are {}", names.columns.join(", "))
         };
+        return Err(error(
+            at,
+            format!("`{{{{{expr}}}}}` uses `{expr}`, which is neither a capture a request of this class makes nor a column of its data file ({known})"),
+            format!("add `capture = {{ {expr} = \"/result/{expr}\" }}` to the request whose answer holds it, add a column `{expr}` to the class's `data` file, or fix the name"),
+        ));
     };
     let name = name.trim();
     let Some(args) = args.trim_end().strip_suffix(')') else {
@@ -234,14 +278,19 @@ mod tests {
     }
 
     fn compile(source: &str, captures: &[&str]) -> Result<Template, TemplateError> {
-        Template::compile(source, captures, &|v| {
+        let names = TemplateNames {
+            captures,
+            columns: &[],
+        };
+        Template::compile(source, names, &|v| {
             (v == "TENANT").then(|| "t1".to_string())
         })
     }
 
     fn render(t: &Template, captured: &[Option<String>]) -> String {
         let mut out = String::new();
-        t.render(captured, &mut out).unwrap();
+        let values = UserValues { captured, row: &[] };
+        t.render(values, &mut out).unwrap();
         out
     }
 
@@ -250,7 +299,8 @@ mod tests {
         let t = compile("/api/v1/items", &[]).unwrap();
         assert!(t.is_plain());
         assert_eq!(render(&t, &[]), "/api/v1/items");
-        assert_eq!(Template::compile("", &[], &no_env).unwrap().sample(), "");
+        let empty = Template::compile("", TemplateNames::default(), &no_env).unwrap();
+        assert_eq!(empty.sample(&[]), "");
     }
 
     #[test]
@@ -268,7 +318,7 @@ mod tests {
             assert_eq!(v["t"], "t1");
         }
         assert_eq!(
-            t.sample(),
+            t.sample(&[]),
             r#"{"q":"alpha","k":1,"id":"00000000-0000-0000-0000-000000000000","t":"t1"}"#
         );
     }
@@ -281,8 +331,12 @@ mod tests {
             "/items/42/s9"
         );
         let mut out = String::new();
-        assert_eq!(t.render(&[Some("s9".into()), None], &mut out), Err(1));
-        assert_eq!(t.sample(), "/items/0/0");
+        let values = UserValues {
+            captured: &[Some("s9".into()), None],
+            row: &[],
+        };
+        assert_eq!(t.render(values, &mut out), Err(1));
+        assert_eq!(t.sample(&[]), "/items/0/0");
         assert_eq!(t.captures().collect::<Vec<_>>(), [1, 0]);
     }
 
@@ -290,7 +344,7 @@ mod tests {
     fn errors_point_at_the_expression_with_a_fix() {
         let cases: [(&str, usize, &str); 9] = [
             ("ab{{rand()}}", 4, "unknown template function `rand`"),
-            ("{{ nope }}", 3, "capture `nope`, which no request"),
+            ("{{ nope }}", 3, "uses `nope`, which is neither a capture"),
             ("x{{uuid()", 1, "never closed"),
             ("{{int(5, 1)}}", 2, "two whole numbers"),
             ("{{int(a, 1)}}", 2, "two whole numbers"),
@@ -305,6 +359,40 @@ mod tests {
             assert!(e.message.contains(message), "{source}: {}", e.message);
             assert!(!e.hint.is_empty());
         }
+    }
+
+    #[test]
+    fn columns_render_the_users_row_and_captures_win_over_nothing() {
+        let names = TemplateNames {
+            captures: &["token"],
+            columns: &["user", "plan"],
+        };
+        let t = Template::compile("/u/{{user}}?p={{plan}}&t={{token}}", names, &no_env).unwrap();
+        let row: Vec<Box<str>> = vec!["ada".into(), "pro".into()];
+        let mut out = String::new();
+        let values = UserValues {
+            captured: &[Some("k1".into())],
+            row: &row,
+        };
+        t.render(values, &mut out).unwrap();
+        assert_eq!(out, "/u/ada?p=pro&t=k1");
+        assert_eq!(t.sample(&row), "/u/ada?p=pro&t=0");
+        assert_eq!(t.captures().collect::<Vec<_>>(), [0]);
+        let e = Template::compile("{{usr}}", names, &no_env).unwrap_err();
+        assert!(
+            e.message.contains("its data columns are user, plan"),
+            "{}",
+            e.message
+        );
+        assert!(e.hint.contains("add a column `usr`"), "{}", e.hint);
+    }
+
+    #[test]
+    fn numbers_and_uuids_are_formatted_in_place() {
+        let mut out = String::from("x");
+        push_int(-42, &mut out);
+        push_uuid(uuid::Uuid::nil(), &mut out);
+        assert_eq!(out, "x-4200000000-0000-0000-0000-000000000000");
     }
 
     #[test]

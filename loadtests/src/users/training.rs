@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use rand::Rng;
 
 use super::behaviour::{ClassBehaviour, Request, Session};
-use super::http::{job_query_body, rpc, rpc_body, rpc_without_result};
+use super::http::{job_query_body, rpc, rpc_body, rpc_counting, rpc_without_result};
 
 /// Jobs one user started and has not cancelled (bounded: oldest dropped first).
 #[derive(Clone, Default)]
@@ -83,7 +83,15 @@ pub fn behaviour() -> ClassBehaviour {
             let params =
                 format!(r#"{{"job_id":"{job}","success_only":true,"limit":50,"offset":0}}"#);
             let body = rpc_body("training.export_trajectories", &params);
-            rpc_without_result(&call, "training.export_trajectories", body, &[NOT_FOUND]).await;
+            let returned = |result: &serde_json::Value| {
+                result
+                    .get("returned_count")
+                    .and_then(serde_json::Value::as_u64)
+                    .unwrap_or(0)
+            };
+            let url = &call.ctx.jsonrpc_url;
+            let name = "training.export_trajectories";
+            rpc_counting(&call, url, name, body, &[NOT_FOUND], returned).await;
         })
     });
     let cancel = Request::new("training.cancel", 10, |call, session| {

@@ -141,7 +141,7 @@ impl Transport {
                 };
                 if !http1::is_valid_path(&path) {
                     let error = format!("transport error: invalid request path `{path}`");
-                    return (Err(error), timed_since(started));
+                    return (Err(error), Timed::since(started));
                 }
                 let mut wire = Vec::new();
                 let mut headers: [(&str, &[u8]); 3] = [("", b""); 3];
@@ -174,7 +174,7 @@ impl Transport {
                     Ok(Err(e)) => Err(e.to_string()),
                     Err(_) => Err("timed out".to_string()),
                 };
-                (outcome, timed_since(started))
+                (outcome, Timed::since(started))
             }
             Route::Reqwest {
                 client,
@@ -207,10 +207,13 @@ impl Transport {
     }
 }
 
-fn timed_since(started: Instant) -> Timed {
-    Timed {
-        sent_at: started,
-        elapsed: started.elapsed(),
+impl Timed {
+    /// Sent at `sent_at`, answered now.
+    pub fn since(sent_at: Instant) -> Timed {
+        Timed {
+            sent_at,
+            elapsed: sent_at.elapsed(),
+        }
     }
 }
 
@@ -218,26 +221,34 @@ fn timed_since(started: Instant) -> Timed {
 pub async fn exchange(request: reqwest::RequestBuilder) -> (Result<FullResponse, String>, Timed) {
     let started = Instant::now();
     let outcome = match request.send().await {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            match response.bytes().await {
-                Ok(body) => Ok(FullResponse { status, body }),
-                Err(e) => Err(format!("reading the body failed: {}", without_url(&e))),
-            }
-        }
-        Err(e) => Err(if e.is_timeout() {
-            "timed out".to_string()
-        } else if e.is_connect() {
-            "connection failed".to_string()
-        } else {
-            format!("transport error: {}", without_url(&e))
-        }),
+        Ok(response) => read_body(response).await,
+        Err(e) => Err(transport_error(&e)),
     };
-    (outcome, timed_since(started))
+    (outcome, Timed::since(started))
+}
+
+/// Reads a reqwest response's whole body.
+pub(crate) async fn read_body(response: reqwest::Response) -> Result<FullResponse, String> {
+    let status = response.status().as_u16();
+    match response.bytes().await {
+        Ok(body) => Ok(FullResponse { status, body }),
+        Err(e) => Err(format!("reading the body failed: {}", without_url(&e))),
+    }
+}
+
+/// A failed reqwest send in the words every output groups failures by.
+pub(crate) fn transport_error(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "connection failed".to_string()
+    } else {
+        format!("transport error: {}", without_url(e))
+    }
 }
 
 /// reqwest's message without the URL, so failures of one kind group together.
-fn without_url(e: &reqwest::Error) -> String {
+pub(crate) fn without_url(e: &reqwest::Error) -> String {
     let text = e.to_string();
     match text.split_once(" for url (") {
         Some((head, _)) => head.to_string(),

@@ -1,11 +1,16 @@
 //! Integration tests of the `skein` binary against the reference server on 127.0.0.1:0.
 mod distributed_support;
+/// The soak benchmark's run and sampling, shared with the short soak test ([`soak`]).
+#[path = "../../benches/soak/driver.rs"]
+mod soak_driver;
 mod support;
 
+mod agent_streaming;
 mod bad_input;
 mod capacity;
 mod compare_real_runs;
 mod coordinated_omission;
+mod custom_class_example;
 mod declared_classes;
 mod distributed;
 mod distributed_deploy;
@@ -18,5 +23,6 @@ mod module_graph;
 mod open_model;
 mod report_commands;
 mod report_html;
+mod soak;
 mod start_order;
 mod user_classes;

@@ -158,3 +158,50 @@ fn workers_split_the_rate_and_the_manager_merges_both_latencies() {
     assert_eq!(r.overall().intended.count(), r.overall().requests);
     drop(workers);
 }
+
+/// A worker anchors its schedule to the run's agreed start: arrivals that fell due while it
+/// was still getting ready are sent at once, late (their intended-time latency counts it),
+/// instead of silently missing from the run (a worker slow to start used to send 199 of 200).
+#[test]
+fn arrivals_due_before_the_executor_started_are_sent_late_not_lost() {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use skein::engine::StopHandle;
+    use skein::recorder::Recorder;
+    use skein::scenario::Stage;
+
+    let server = Server::fast();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let recorder = Arc::new(Recorder::new());
+    let scenario = skein::scenario::load("open-steady").unwrap();
+    let mut plan = skein::plan::LaunchPlan::standalone(&scenario);
+    plan.stages = vec![Stage::open(100.0, Duration::ZERO, Duration::from_secs(1))];
+    plan.arrival = skein::scenario::Arrival::Constant;
+    let late = Duration::from_millis(300);
+    plan.schedule_start = Some(Instant::now() - late);
+    let ctx = skein::users::UserContext::new(&server.url, "skein-dev-token", recorder.clone());
+    runtime
+        .block_on(skein::engine::open::run(&plan, ctx, &StopHandle::default()))
+        .unwrap();
+    recorder.roll(true);
+    let (names, _, _) = recorder.totals();
+    let requests: u64 = names.iter().map(|n| n.requests).sum();
+    assert_eq!(requests, 100, "every arrival of the schedule was sent");
+    let mut intended = reports::LatencyHistogram::new();
+    names.iter().for_each(|n| intended.add(&n.intended));
+    // The first 30 arrivals were due before the executor started: ≥ 0 to 300 ms late.
+    assert!(
+        intended.max() >= 250.0,
+        "the earliest arrival's lateness is measured: {} ms",
+        intended.max()
+    );
+    assert!(
+        intended.value_at_quantile(0.5) < 100.0,
+        "the rest is on time"
+    );
+}

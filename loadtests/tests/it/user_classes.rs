@@ -27,7 +27,10 @@ p95_ms = 60000
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let r = results(&out);
     let total = r.overall().requests as f64;
-    assert!(total >= 2_000.0, "only {total} requests");
+    // Enough picks to judge shares to ±3 % (each user's picks follow the weights within one
+    // pick per name: smooth weighted round-robin). How many the machine manages in 8 s is not
+    // this test's business: a loaded machine made ~1,600 where an idle one makes ~4,000.
+    assert!(total >= 400.0, "only {total} requests");
     for (name, expected) in [
         ("training.get_status", 40.0),
         ("training.start_grpo", 30.0),

@@ -7,3 +7,4 @@ mod merge_exactness;
 mod model_format;
 mod noise_gate;
 mod renderers;
+mod streaming;

@@ -277,3 +277,46 @@ fn seconds_without_requests_get_locusts_na_percentiles() {
     assert_eq!(&rows[0][p50 + 10], "N/A", "100%");
     assert!(rows[1][p50].parse::<f64>().unwrap() > 0.0);
 }
+
+#[test]
+fn skipped_requests_round_trip_merge_and_show_where_failures_are() {
+    use reports::{merge, RunResult, SkippedRequests};
+    let skipped = |name: &str, count| SkippedRequests {
+        class: "SearchUser".into(),
+        name: name.into(),
+        count,
+    };
+    let mut a = synthetic_run(10, 2, 1);
+    a.skipped_requests = vec![skipped("item", 7)];
+    let mut b = synthetic_run(10, 2, 1);
+    b.skipped_requests = vec![skipped("item", 5), skipped("order", 1)];
+    let merged = merge(&[a.clone(), b]).unwrap();
+    assert_eq!(
+        merged.skipped_requests,
+        [skipped("item", 12), skipped("order", 1)]
+    );
+    assert_eq!(merged.skipped_total(), 13);
+
+    let text = serde_json::to_string(&merged).unwrap();
+    assert_eq!(RunResult::from_json(&text).unwrap(), merged);
+    // A result without skips keeps its old shape, and a file without the field reads.
+    let plain = synthetic_run(10, 2, 1);
+    let text = serde_json::to_string(&plain).unwrap();
+    assert!(!text.contains("skipped_requests"));
+    assert_eq!(RunResult::from_json(&text).unwrap().skipped_total(), 0);
+
+    let dir = tempfile::tempdir().unwrap();
+    write_all(&merged, dir.path()).unwrap();
+    let line = "13 requests not sent because a capture they use was not made yet (SearchUser item 12, SearchUser order 1)";
+    let markdown = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert!(markdown.contains(line), "{markdown}");
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    let failures = html.split("<h2>Failures</h2>").nth(1).unwrap();
+    assert!(failures.contains(line), "{failures}");
+    write_all(&a, dir.path()).unwrap();
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(html.contains("7 requests not sent"));
+    write_all(&plain, dir.path()).unwrap();
+    let markdown = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert!(!markdown.contains("not sent because"));
+}

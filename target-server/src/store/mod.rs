@@ -1,10 +1,11 @@
 //! The SQLite store: schema, a bounded connection pool, row counts and size, and the queries
-//! of each API in its own submodule ([`training`], [`orchestration`]).
+//! of each API in its own submodule ([`training`], [`orchestration`], [`agent_tasks`]).
 //!
 //! Connections are blocking, so work runs on tokio's blocking pool; the pool's semaphore
 //! bounds how many run at once, which is one of the resources that gives the server its
 //! capacity knee. A write is acknowledged only after its transaction commits (WAL mode,
 //! `synchronous=NORMAL`: survives a killed process).
+mod agent_tasks;
 mod orchestration;
 mod training;
 
@@ -17,6 +18,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::ServerError;
 
+pub use agent_tasks::*;
 pub use orchestration::*;
 pub use training::*;
 
@@ -42,6 +44,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     cancel_reason TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
+CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(finished_at) WHERE finished_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS trajectories (
     trajectory_id TEXT PRIMARY KEY,
     job_id TEXT NOT NULL,
@@ -76,6 +79,15 @@ CREATE TABLE IF NOT EXISTS events (
     timestamp TEXT,
     data TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS agent_tasks (
+    task_id TEXT PRIMARY KEY,
+    context_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    artifact_id TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
 ";
 
 /// A bounded pool of SQLite connections.
@@ -86,14 +98,19 @@ pub struct Store {
     rows: Arc<RowCounts>,
 }
 
-/// Rows of the tables that retention bounds, kept in memory so that the trainers (every tick)
-/// and `/metrics` do not pay a `COUNT(*)` scan. Counted once at open, then moved by the code
-/// that inserts or deletes, after its transaction commits; only this server writes the file.
+/// Rows of the tables that retention bounds, kept in memory so that the trainers (every tick),
+/// the retention pass and `/metrics` do not pay a `COUNT(*)` scan. Counted once at open, then
+/// moved by the code that inserts, deletes or finishes, after its transaction commits; only
+/// this server writes the file.
 #[derive(Debug, Default)]
 pub struct RowCounts {
     pub trajectories: AtomicU64,
     pub events: AtomicU64,
     pub workflows: AtomicU64,
+    pub agent_tasks: AtomicU64,
+    pub executions: AtomicU64,
+    /// Jobs that ended (completed, failed or cancelled): the ones job retention may evict.
+    pub finished_jobs: AtomicU64,
 }
 
 impl RowCounts {
@@ -111,6 +128,28 @@ impl RowCounts {
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
     }
+
+    /// Takes what an eviction deleted off the counts (evicted jobs are finished ones).
+    pub fn remove(&self, evicted: &Evicted) {
+        Self::sub(&self.trajectories, evicted.trajectories);
+        Self::sub(&self.events, evicted.events);
+        Self::sub(&self.workflows, evicted.workflows);
+        Self::sub(&self.executions, evicted.executions);
+        Self::sub(&self.finished_jobs, evicted.jobs);
+        Self::sub(&self.agent_tasks, evicted.agent_tasks);
+    }
+}
+
+/// Rows one eviction deleted, by table: what the in-memory counts and the eviction counters
+/// of `/metrics` move by, whichever table the eviction was for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Evicted {
+    pub trajectories: u64,
+    pub events: u64,
+    pub workflows: u64,
+    pub executions: u64,
+    pub jobs: u64,
+    pub agent_tasks: u64,
 }
 
 /// A table whose oldest rows retention may delete. A closed set, so table names never come
@@ -119,6 +158,8 @@ impl RowCounts {
 pub enum Evictable {
     Trajectories,
     Events,
+    /// Only finished tasks: a task still generating is never evicted.
+    AgentTasks,
 }
 
 impl Evictable {
@@ -126,6 +167,15 @@ impl Evictable {
         match self {
             Evictable::Trajectories => "trajectories",
             Evictable::Events => "events",
+            Evictable::AgentTasks => "agent_tasks",
+        }
+    }
+
+    /// The SQL condition a row must meet to be evicted.
+    fn evictable_rows(self) -> &'static str {
+        match self {
+            Evictable::Trajectories | Evictable::Events => "1",
+            Evictable::AgentTasks => "state <> 'working'",
         }
     }
 }
@@ -139,7 +189,6 @@ pub struct StoreSize {
     /// rows reuse before the file grows again.
     pub free_bytes: u64,
     pub jobs: u64,
-    pub executions: u64,
 }
 
 impl Store {
@@ -167,10 +216,14 @@ impl Store {
         }
         connections[0].execute_batch(SCHEMA)?;
         migrate(&connections[0])?;
+        fail_interrupted_agent_tasks(&connections[0], &agent_task_timestamp())?;
         let rows = RowCounts {
             trajectories: AtomicU64::new(count_rows(&connections[0], "trajectories")?),
             events: AtomicU64::new(count_rows(&connections[0], "events")?),
             workflows: AtomicU64::new(count_rows(&connections[0], "workflows")?),
+            agent_tasks: AtomicU64::new(count_rows(&connections[0], "agent_tasks")?),
+            executions: AtomicU64::new(count_rows(&connections[0], "executions")?),
+            finished_jobs: AtomicU64::new(count_finished_jobs(&connections[0])?),
         };
         Ok(Store {
             connections: Arc::new(Mutex::new(connections)),
@@ -241,20 +294,42 @@ fn migrate(conn: &Connection) -> Result<(), ServerError> {
 }
 
 fn count_rows(conn: &Connection, table: &str) -> Result<u64, ServerError> {
-    let n: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
+    count(conn, &format!("SELECT COUNT(*) FROM {table}"))
+}
+
+fn count(conn: &Connection, sql: &str) -> Result<u64, ServerError> {
+    let n: i64 = conn.query_row(sql, [], |r| r.get(0))?;
     Ok(n.max(0) as u64)
 }
 
 /// Deletes up to `limit` of the oldest rows of `table` (lowest rowid: rows are appended, so
-/// rowid order is insertion order) in one short transaction; returns how many went. Callers
-/// loop in small batches so that no single delete holds the write lock for long.
-pub fn evict_oldest(conn: &Connection, table: Evictable, limit: u64) -> Result<u64, ServerError> {
+/// rowid order is insertion order) in one short transaction. Callers loop in small batches so
+/// that no single delete holds the write lock for long.
+pub fn evict_oldest(
+    conn: &Connection,
+    table: Evictable,
+    limit: u64,
+) -> Result<Evicted, ServerError> {
     let sql = format!(
-        "DELETE FROM {t} WHERE rowid IN (SELECT rowid FROM {t} ORDER BY rowid LIMIT ?1)",
-        t = table.table()
+        "DELETE FROM {t} WHERE rowid IN (SELECT rowid FROM {t} WHERE {w} ORDER BY rowid LIMIT ?1)",
+        t = table.table(),
+        w = table.evictable_rows()
     );
-    let deleted = conn.prepare_cached(&sql)?.execute([limit as i64])?;
-    Ok(deleted as u64)
+    let deleted = conn.prepare_cached(&sql)?.execute([limit as i64])? as u64;
+    Ok(match table {
+        Evictable::Trajectories => Evicted {
+            trajectories: deleted,
+            ..Evicted::default()
+        },
+        Evictable::Events => Evicted {
+            events: deleted,
+            ..Evicted::default()
+        },
+        Evictable::AgentTasks => Evicted {
+            agent_tasks: deleted,
+            ..Evicted::default()
+        },
+    })
 }
 
 /// The database's size and the row counts that retention does not track in memory.
@@ -268,6 +343,5 @@ pub fn store_size(conn: &Connection) -> Result<StoreSize, ServerError> {
         bytes: pragma("page_count")? * page_size,
         free_bytes: pragma("freelist_count")? * page_size,
         jobs: count_rows(conn, "jobs")?,
-        executions: count_rows(conn, "executions")?,
     })
 }

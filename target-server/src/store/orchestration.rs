@@ -2,6 +2,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
+use super::Evicted;
 use crate::error::ServerError;
 
 /// One event of a batch.
@@ -135,13 +136,6 @@ pub fn workflow_status(
     }))
 }
 
-/// What one eviction of workflows removed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct EvictedWorkflows {
-    pub workflows: u64,
-    pub executions: u64,
-}
-
 /// Deletes up to `limit` of the oldest workflows (lowest rowid) that have no execution running
 /// at `now_ms`, with all their executions, in one short write transaction. A workflow with a
 /// running execution is skipped, not waited for: the next pass takes it once it is idle.
@@ -152,7 +146,7 @@ pub fn evict_oldest_idle_workflows(
     conn: &mut Connection,
     limit: u64,
     now_ms: i64,
-) -> Result<EvictedWorkflows, ServerError> {
+) -> Result<Evicted, ServerError> {
     let tx = super::write_transaction(conn)?;
     let ids: Vec<String> = tx
         .prepare_cached(
@@ -163,7 +157,7 @@ pub fn evict_oldest_idle_workflows(
         )?
         .query_map(params![limit as i64, now_ms], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    let mut evicted = EvictedWorkflows::default();
+    let mut evicted = Evicted::default();
     {
         let mut executions = tx.prepare_cached("DELETE FROM executions WHERE workflow_id = ?1")?;
         let mut workflows = tx.prepare_cached("DELETE FROM workflows WHERE workflow_id = ?1")?;
@@ -174,6 +168,25 @@ pub fn evict_oldest_idle_workflows(
     }
     tx.commit()?;
     Ok(evicted)
+}
+
+/// Deletes up to `limit` of the oldest executions (lowest rowid) that finished by `now_ms`, in
+/// one statement (a write transaction of its own). Running executions are skipped (they are
+/// among the newest, so the scan passes few of them).
+pub fn evict_oldest_finished_executions(
+    conn: &Connection,
+    limit: u64,
+    now_ms: i64,
+) -> Result<Evicted, ServerError> {
+    let sql = "DELETE FROM executions WHERE rowid IN
+        (SELECT rowid FROM executions WHERE finishes_at_ms <= ?2 ORDER BY rowid LIMIT ?1)";
+    let deleted = conn
+        .prepare_cached(sql)?
+        .execute(params![limit as i64, now_ms])?;
+    Ok(Evicted {
+        executions: deleted as u64,
+        ..Evicted::default()
+    })
 }
 
 pub fn insert_events(conn: &mut Connection, events: &[NewEvent]) -> Result<usize, ServerError> {

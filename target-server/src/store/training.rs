@@ -3,6 +3,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::Evicted;
 use crate::error::ServerError;
 
 /// One job row, as `training.get_status` and the trainers read it.
@@ -208,4 +209,53 @@ pub fn export_trajectories(
         total_count: total,
         evicted_count: (written - kept).max(0),
     }))
+}
+
+/// Jobs that ended (completed, failed or cancelled: every ending sets `finished_at`).
+pub fn count_finished_jobs(conn: &Connection) -> Result<u64, ServerError> {
+    super::count(
+        conn,
+        "SELECT COUNT(*) FROM jobs WHERE finished_at IS NOT NULL",
+    )
+}
+
+/// Deletes up to `max_jobs` of the jobs that finished longest ago, each with the trajectories
+/// the trajectory caps left it, in one write transaction that deletes at most `max_rows` rows
+/// in all. A job
+/// whose trajectories use up the budget keeps its row (and what is left of its trajectories)
+/// until the next call, which starts with it again: it is still the oldest. Queued and running
+/// jobs have no `finished_at`, so they are never candidates.
+pub fn evict_oldest_finished_jobs(
+    conn: &mut Connection,
+    max_jobs: u64,
+    max_rows: u64,
+) -> Result<Evicted, ServerError> {
+    let tx = super::write_transaction(conn)?;
+    let ids: Vec<String> = tx
+        .prepare_cached(
+            "SELECT job_id FROM jobs WHERE finished_at IS NOT NULL ORDER BY finished_at LIMIT ?1",
+        )?
+        .query_map([max_jobs as i64], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut evicted = Evicted::default();
+    let mut budget = max_rows;
+    {
+        let mut trajectories = tx.prepare_cached(
+            "DELETE FROM trajectories WHERE rowid IN
+                (SELECT rowid FROM trajectories WHERE job_id = ?1 LIMIT ?2)",
+        )?;
+        let mut jobs = tx.prepare_cached("DELETE FROM jobs WHERE job_id = ?1")?;
+        for id in &ids {
+            let deleted = trajectories.execute(params![id, budget as i64])? as u64;
+            evicted.trajectories += deleted;
+            budget -= deleted;
+            if budget == 0 {
+                break;
+            }
+            evicted.jobs += jobs.execute([id])? as u64;
+            budget -= 1;
+        }
+    }
+    tx.commit()?;
+    Ok(evicted)
 }

@@ -1,33 +1,9 @@
 //! Acknowledged writes survive `kill -9` of the real binary and a restart on the same file.
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use serde_json::{json, Value};
 
 use crate::support::*;
-
-/// The real `target-server` binary on an ephemeral port; returns the child and its base URL.
-fn start_binary(db: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_target-server"))
-        .args(["--bind", "127.0.0.1:0", "--no-latency", "--db"])
-        .arg(db)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn target-server");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut first = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut first)
-        .expect("read banner");
-    let url = first
-        .trim()
-        .strip_prefix("target-server listening on ")
-        .unwrap_or_else(|| panic!("unexpected banner `{first}`"))
-        .to_string();
-    (child, url)
-}
 
 async fn call(url: &str, method: &str, params: Value) -> Value {
     client()
@@ -46,7 +22,7 @@ async fn call(url: &str, method: &str, params: Value) -> Value {
 async fn acknowledged_jobs_and_events_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("store.db");
-    let (mut child, url) = start_binary(&db);
+    let (mut child, url) = start_binary(&db, &[]);
 
     let started = call(&url, "training.start_grpo", start_params(5_000)).await;
     let job_id = started["result"]["job_id"]
@@ -70,7 +46,7 @@ async fn acknowledged_jobs_and_events_survive_kill_9() {
     child.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix.
     child.wait().unwrap();
 
-    let (mut child, url) = start_binary(&db);
+    let (mut child, url) = start_binary(&db, &[]);
     let status = call(&url, "training.get_status", json!({ "job_id": job_id })).await;
     assert_eq!(status["result"]["job_id"], job_id.as_str(), "{status}");
     child.kill().unwrap();
@@ -83,29 +59,17 @@ async fn acknowledged_jobs_and_events_survive_kill_9() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_requests_then_exits() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_target-server"))
-        .args([
-            "--bind",
-            "127.0.0.1:0",
-            "--latency",
-            "get_workflow_status=800",
-            "--db",
-        ])
-        .arg(dir.path().join("store.db"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("target-server listening on ")
-        .unwrap()
-        .to_string();
+    let db = dir.path().join("store.db");
+    let args = [
+        "--bind",
+        "127.0.0.1:0",
+        "--latency",
+        "get_workflow_status=800",
+        "--db",
+    ];
+    let mut args: Vec<&std::ffi::OsStr> = args.map(std::ffi::OsStr::new).to_vec();
+    args.push(db.as_os_str());
+    let (mut child, url) = spawn_binary(&args);
     let slow = tokio::spawn(
         client()
             .get(format!("{url}/api/v1/workflows/w/status"))

@@ -1,4 +1,8 @@
 //! Starting servers and talking to them.
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -104,4 +108,37 @@ pub async fn metrics_text(server: &RunningServer) -> String {
         .text()
         .await
         .expect("text")
+}
+
+/// The real `target-server` binary with `args` (which must bind an ephemeral port); returns
+/// the child and the base URL its first stdout line announces.
+pub fn spawn_binary(args: &[&OsStr]) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_target-server"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn target-server");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("read banner");
+    let url = first
+        .trim()
+        .strip_prefix("target-server listening on ")
+        .unwrap_or_else(|| panic!("unexpected banner `{first}`"))
+        .to_string();
+    (child, url)
+}
+
+/// The real binary on an ephemeral port with `--no-latency`, the store `db` and `extra_args`.
+pub fn start_binary(db: &Path, extra_args: &[&str]) -> (Child, String) {
+    let mut args: Vec<&OsStr> = ["--bind", "127.0.0.1:0", "--no-latency", "--db"]
+        .map(OsStr::new)
+        .to_vec();
+    args.push(db.as_os_str());
+    args.extend(extra_args.iter().map(OsStr::new));
+    spawn_binary(&args)
 }

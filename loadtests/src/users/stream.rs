@@ -1,0 +1,188 @@
+//! Reading a streamed answer (`text/event-stream`) event by event, timing each chunk.
+//!
+//! Agent platforms stream: the user reads the first words long before the last. So a
+//! streamed request is timed three ways besides its total: to its first chunk, between its
+//! chunks, and its chunks per second (see `reports::StreamStats`). An event is timed when
+//! its blank-line terminator arrives, i.e. when a client could first act on it.
+use std::time::Instant;
+
+use reports::StreamTiming;
+use serde_json::Value;
+
+use super::http::{without_url, Timed};
+
+/// Which events of a stream are chunks of the answer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChunkRule {
+    /// An event is a chunk when its data is JSON holding this pointer (e.g.
+    /// `/result/artifact` for an A2A artifact update); `None`: every event is, except a
+    /// `[DONE]` sentinel.
+    pub pointer: Option<String>,
+}
+
+/// A stream read to its end.
+#[derive(Debug, Default)]
+pub struct StreamRead {
+    pub timing: StreamTiming,
+    pub bytes: u64,
+    /// The data of the last event, as JSON (an A2A stream's final status update).
+    pub last_event: Option<Value>,
+    /// The stream broke (a connection reset, a timeout).
+    pub error: Option<String>,
+    /// The first JSON-RPC error an event carried: its code and message.
+    pub rpc_error: Option<(i64, String)>,
+}
+
+impl StreamRead {
+    /// Why the stream failed, unless its JSON-RPC error code is `tolerated`.
+    pub fn failure(&self, tolerated: &[i64]) -> Option<String> {
+        self.error.clone().or_else(|| {
+            self.rpc_error
+                .as_ref()
+                .filter(|(code, _)| !tolerated.contains(code))
+                .map(|(code, message)| format!("JSON-RPC error {code}: {message}"))
+        })
+    }
+}
+
+/// Splits a byte stream into server-sent events and keeps each event's `data`.
+#[derive(Default)]
+struct EventParser {
+    pending: Vec<u8>,
+}
+
+impl EventParser {
+    /// Feeds received bytes; returns the data of every event they completed.
+    fn feed(&mut self, bytes: &[u8]) -> Vec<String> {
+        self.pending.extend_from_slice(bytes);
+        let mut events = Vec::new();
+        while let Some((end, skip)) = event_end(&self.pending) {
+            let raw: Vec<u8> = self.pending.drain(..end + skip).take(end).collect();
+            let text = String::from_utf8_lossy(&raw);
+            let data: Vec<&str> = text
+                .lines()
+                .filter_map(|line| line.strip_prefix("data:"))
+                .map(|d| d.strip_prefix(' ').unwrap_or(d))
+                .collect();
+            if !data.is_empty() {
+                events.push(data.join("\n"));
+            }
+        }
+        events
+    }
+}
+
+/// Where the first event in `buf` ends (its blank line) and the terminator's length.
+fn event_end(buf: &[u8]) -> Option<(usize, usize)> {
+    let lf = buf.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2));
+    let crlf = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, 4));
+    match (lf, crlf) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (a, b) => a.or(b),
+    }
+}
+
+impl ChunkRule {
+    fn is_chunk(&self, data: &str, json: Option<&Value>) -> bool {
+        match &self.pointer {
+            None => data.trim() != "[DONE]",
+            Some(pointer) => json.is_some_and(|v| v.pointer(pointer).is_some()),
+        }
+    }
+}
+
+/// Reads `response`'s events to the end of the stream. `sent_at` is when the request went
+/// out: time to first chunk counts from there.
+pub async fn read_stream(
+    mut response: reqwest::Response,
+    sent_at: Instant,
+    rule: &ChunkRule,
+) -> (StreamRead, Timed) {
+    let mut read = StreamRead::default();
+    let mut parser = EventParser::default();
+    let mut last_chunk: Option<Instant> = None;
+    loop {
+        let bytes = match response.chunk().await {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => break,
+            Err(e) => {
+                read.error = Some(format!("reading the stream failed: {}", without_url(&e)));
+                break;
+            }
+        };
+        let now = Instant::now();
+        read.bytes += bytes.len() as u64;
+        for data in parser.feed(&bytes) {
+            let json: Option<Value> = serde_json::from_str(&data).ok();
+            if rule.is_chunk(&data, json.as_ref()) {
+                match last_chunk {
+                    None => read.timing.ttfc_micros = Some(micros(now - sent_at)),
+                    Some(previous) => read.timing.gaps_micros.push(micros(now - previous)),
+                }
+                last_chunk = Some(now);
+            }
+            if let Some(error) = json.as_ref().and_then(|v| v.get("error")) {
+                let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
+                let message = error.get("message").and_then(Value::as_str).unwrap_or("");
+                read.rpc_error.get_or_insert((code, message.to_string()));
+            }
+            if json.is_some() {
+                read.last_event = json;
+            }
+        }
+    }
+    let timed = Timed {
+        sent_at,
+        elapsed: sent_at.elapsed(),
+    };
+    (read, timed)
+}
+
+fn micros(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Whether an answer is a stream (otherwise it is judged as a plain answer).
+pub fn is_event_stream(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_split_on_blank_lines_whatever_the_packet_boundaries() {
+        let text = "data: {\"a\":1}\n\n: comment\ndata: x\ndata: y\n\nevent: end\r\ndata: [DONE]\r\n\r\nda";
+        for cut in 0..text.len() {
+            let mut p = EventParser::default();
+            let mut events = p.feed(&text.as_bytes()[..cut]);
+            events.extend(p.feed(&text.as_bytes()[cut..]));
+            assert_eq!(events, ["{\"a\":1}", "x\ny", "[DONE]"], "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn chunks_are_every_event_but_done_or_those_with_the_pointer() {
+        let every = ChunkRule::default();
+        assert!(every.is_chunk("hello", None));
+        assert!(!every.is_chunk(" [DONE]", None));
+        let a2a = ChunkRule {
+            pointer: Some("/result/artifact".into()),
+        };
+        let update: Value =
+            serde_json::from_str(r#"{"result":{"kind":"artifact-update","artifact":{}}}"#).unwrap();
+        let status: Value =
+            serde_json::from_str(r#"{"result":{"kind":"status-update","final":true}}"#).unwrap();
+        assert!(a2a.is_chunk("", Some(&update)));
+        assert!(!a2a.is_chunk("", Some(&status)));
+        assert!(!a2a.is_chunk("not json", None));
+    }
+}
