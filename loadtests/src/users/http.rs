@@ -103,7 +103,13 @@ pub async fn rpc_counting(
     tolerated: &[i64],
     items: impl Fn(&Value) -> u64,
 ) -> Option<Value> {
-    rpc_reading::<Value>(call, url, name, body, tolerated, items).await
+    let request = RpcRequest {
+        url,
+        name,
+        body,
+        tolerated,
+    };
+    rpc_reading::<Value>(call, request, items).await
 }
 
 /// [`rpc`] for a caller that does not use the `result`: the answer is judged and recorded
@@ -115,10 +121,13 @@ pub async fn rpc_without_result(
     body: String,
     tolerated: &[i64],
 ) -> bool {
-    let url = &call.ctx.jsonrpc_url;
-    rpc_reading::<Unread>(call, url, name, body, tolerated, |_| 0)
-        .await
-        .is_some()
+    let request = RpcRequest {
+        url: &call.ctx.jsonrpc_url,
+        name,
+        body,
+        tolerated,
+    };
+    rpc_reading::<Unread>(call, request, |_| 0).await.is_some()
 }
 
 /// Sends a JSON-RPC body to `url`: through the context's [`super::Transport`] when `url` is
@@ -154,15 +163,27 @@ async fn send_rpc(call: &Call, url: &str, body: String) -> (Result<FullResponse,
     }
 }
 
-/// One JSON-RPC call whose `result` is read as an `R` ([`jsonrpc_answer`]).
-async fn rpc_reading<R: DeserializeOwned>(
-    call: &Call,
-    url: &str,
+/// What one JSON-RPC call sends and which error codes count as success.
+struct RpcRequest<'a> {
+    url: &'a str,
     name: &'static str,
     body: String,
-    tolerated: &[i64],
+    tolerated: &'a [i64],
+}
+
+/// One JSON-RPC call whose `result` is read as an `R` ([`jsonrpc_answer`]); `items` counts
+/// what a successful result carried.
+async fn rpc_reading<R: DeserializeOwned>(
+    call: &Call,
+    request: RpcRequest<'_>,
     items: impl Fn(&R) -> u64,
 ) -> Option<R> {
+    let RpcRequest {
+        url,
+        name,
+        body,
+        tolerated,
+    } = request;
     let (outcome, timed) = send_rpc(call, url, body).await;
     let response = match outcome {
         Ok(r) => r,
