@@ -6,9 +6,9 @@
 //!
 //! Latency is a classic histogram whose bucket bounds are the E12 series (1, 1.2, 1.5, 1.8,
 //! 2.2, 2.7, 3.3, 3.9, 4.7, 5.6, 6.8, 8.2 per decade) from 100 µs to 82 s: neighbouring bounds
-//! are at most 25 % apart, so `histogram_quantile(0.99, ...)` interpolates within about
-//! ±12 % of the exact p99 anywhere in that range (a test checks it against the HDR value),
-//! and 73 buckets per name stay cheap to scrape. The bucket counts come from the exact HDR
+//! are at most 25 % apart, so `histogram_quantile(0.99, ...)` interpolates within the bucket
+//! of the exact p99, at most 25 % from it (usually about half that) anywhere in that range (a
+//! test checks it against the HDR value), and 73 buckets per name stay cheap to scrape. The bucket counts come from the exact HDR
 //! histograms, so they never disagree with the final results.
 use std::fmt::Write;
 

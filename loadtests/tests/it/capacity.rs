@@ -70,8 +70,11 @@ fn the_search_finds_the_knee_of_a_server_of_known_capacity() {
     assert_eq!(search.outcome, reports::SearchOutcome::Found);
     let held = &search.steps[search.max_sustainable.unwrap()];
     let broke = &search.steps[search.first_break.unwrap()];
-    // The platform answers at most 200/s: the boundary lies below that, found to 20 %.
-    assert!(held.offered >= 50.0 && held.offered < 200.0, "{held:?}");
+    // The platform answers at most 200/s: the boundary lies at or below that, found to 20 %.
+    // At exactly 200/s evenly spaced arrivals can keep up (a deterministic queue at full load
+    // does not grow), so whether that step holds depends on the generator's and the server's
+    // timing jitter; more than 200/s never holds.
+    assert!(held.offered >= 50.0 && held.offered <= 200.0, "{held:?}");
     assert!(broke.offered > held.offered && broke.offered <= 400.0);
     assert!((broke.offered - held.offered) / broke.offered <= 0.2);
     assert_eq!(held.phase, reports::SearchPhase::Confirm);
@@ -238,8 +241,8 @@ fn a_manager_drives_the_search_over_its_workers() {
     );
     let held = &search.steps[search.max_sustainable.unwrap()];
     let broke = &search.steps[search.first_break.unwrap()];
-    // Two workers together find the same boundary one generator does: below 200/s.
-    assert!(held.offered >= 50.0 && held.offered < 200.0, "{held:?}");
+    // Two workers together find the same boundary one generator does: at most 200/s.
+    assert!(held.offered >= 50.0 && held.offered <= 200.0, "{held:?}");
     assert!(broke.offered > held.offered);
     assert!(
         (held.rps - held.offered).abs() <= 0.1 * held.offered,

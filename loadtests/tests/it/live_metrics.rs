@@ -174,8 +174,11 @@ fn metrics_scraped_during_a_run_agree_with_the_final_results() {
         if r.requests >= 100 {
             let exact = r.latency.value_at_quantile(0.99) / 1000.0;
             let estimated = histogram_quantile(0.99, &buckets);
+            // Interpolation stays within the bucket of the exact value; E12 bounds are at most
+            // 25 % apart. (Half that is typical, not a bound: a p99 just above a bound with
+            // its rank near the bucket's top reads up to a bucket width high.)
             assert!(
-                (estimated - exact).abs() <= 0.13 * exact,
+                (estimated - exact).abs() <= 0.25 * exact.min(estimated) * 1.0001,
                 "{}: histogram_quantile p99 {estimated} s vs HDR {exact} s",
                 r.name
             );
