@@ -5,17 +5,12 @@
 //! A streamed answer is a server-sent event per chunk (an A2A `artifact-update`), then a final
 //! `status-update`. Its time to first chunk, gaps and chunk rate are recorded beside its total
 //! time, and its chunks count as the items it carried.
-use std::time::Instant;
-
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde_json::Value;
 
 use super::behaviour::{Call, ClassBehaviour, Request, Session};
-use super::http::{
-    http_error, read_body, record, record_carrying, rpc_body, rpc_counting, transport_error,
-    Carried, Timed,
-};
-use super::stream::{is_event_stream, read_stream, ChunkRule};
+use super::http::{http_error, rpc_body, rpc_counting, FullResponse};
+use super::stream::{send_for_stream, ChunkRule};
 
 /// Where the agent API answers.
 pub const A2A_PATH: &str = "/a2a";
@@ -94,32 +89,21 @@ async fn stream_message(call: Call, session: &mut Session) {
         .post(a2a_url(&call))
         .header(AUTHORIZATION, ctx.authorization.clone())
         .header(CONTENT_TYPE, "application/json")
-        .header(ACCEPT, "text/event-stream")
         .body(rpc_body(NAME, &message_params()));
-    let sent_at = Instant::now();
-    let response = match request.send().await {
-        Ok(r) => r,
-        Err(e) => {
-            let error = transport_error(&e);
-            record(&call, "POST", NAME, Timed::since(sent_at), 0, Some(&error));
-            return;
-        }
-    };
-    if response.status() != 200 || !is_event_stream(&response) {
-        let outcome = read_body(response).await;
-        let timed = Timed::since(sent_at);
-        let (bytes, error) = match outcome {
-            Err(e) => (0, e),
-            Ok(r) if r.status != 200 => (r.body.len() as u64, http_error(r.status)),
-            Ok(r) => (r.body.len() as u64, not_a_stream(&r.body)),
-        };
-        record(&call, "POST", NAME, timed, bytes, Some(&error));
-        return;
-    }
     let rule = ChunkRule {
         pointer: Some("/result/artifact".to_string()),
     };
-    let (read, timed) = read_stream(response, sent_at, &rule).await;
+    let plain = |r: &FullResponse| {
+        Some(if r.status != 200 {
+            http_error(r.status)
+        } else {
+            not_a_stream(&r.body)
+        })
+    };
+    let sent = send_for_stream(&call, ("POST", NAME), request, &rule, |s| s == 200, plain);
+    let Some((read, timed)) = sent.await else {
+        return;
+    };
     if let Some(id) = read
         .last_event
         .as_ref()
@@ -131,19 +115,8 @@ async fn stream_message(call: Call, session: &mut Session) {
     let error = read
         .failure(&[])
         .or_else(|| final_state_error(read.last_event.as_ref()));
-    let carried = Carried {
-        items: read.timing.chunks(),
-        stream: Some(&read.timing),
-    };
-    record_carrying(
-        &call,
-        "POST",
-        NAME,
-        timed,
-        read.bytes,
-        carried,
-        error.as_deref(),
-    );
+    let chunks = read.timing.chunks();
+    read.record(&call, ("POST", NAME), timed, chunks, error.as_deref());
 }
 
 /// What a 200 answer that is not an event stream means: a JSON-RPC error, or a server that

@@ -16,19 +16,16 @@
 use std::fmt;
 
 use reports::SkippedRequests;
-use std::time::Instant;
 
-use reqwest::header::{HeaderName, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{HeaderName, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::Method;
 use serde_json::Value;
 
 use super::behaviour::{Call, ClassBehaviour, Request, Session};
 use super::class::ThinkTime;
 use super::data_table::DataTable;
-use super::http::{
-    exchange, http_error, read_body, record, record_carrying, transport_error, Carried, Timed,
-};
-use super::stream::{is_event_stream, read_stream, ChunkRule};
+use super::http::{exchange, http_error, record, record_carrying, Carried, FullResponse};
+use super::stream::{send_for_stream, ChunkRule};
 use super::template::{Template, UserValues};
 
 /// How a declared class's users choose their next request.
@@ -253,7 +250,6 @@ async fn send(
         builder = builder.body(body);
     }
     if let Some(rule) = &request.stream {
-        let builder = builder.header(ACCEPT, "text/event-stream");
         send_streamed(request, rule, &call, builder, &mut user.captured).await;
         return;
     }
@@ -319,45 +315,18 @@ async fn send_streamed(
     builder: reqwest::RequestBuilder,
     captured: &mut [Option<String>],
 ) {
-    let (method, name) = (request.method, request.name);
-    let sent_at = Instant::now();
-    let response = match builder.send().await {
-        Ok(r) => r,
-        Err(e) => {
-            let error = transport_error(&e);
-            record(call, method, name, Timed::since(sent_at), 0, Some(&error));
-            return;
-        }
-    };
-    let status = response.status().as_u16();
-    if !is_event_stream(&response) || !request.expect_status.contains(&status) {
-        let outcome = read_body(response).await;
-        let timed = Timed::since(sent_at);
-        let (bytes, error) = match outcome {
-            Err(e) => (0, Some(e)),
-            Ok(r) => (r.body.len() as u64, request.judge_plain(r.status, &r.body)),
-        };
-        record(call, method, name, timed, bytes, error.as_deref());
+    let streams = |status| request.expect_status.contains(&status);
+    let plain = |r: &FullResponse| request.judge_plain(r.status, &r.body);
+    let what = (request.method, request.name);
+    let sent = send_for_stream(call, what, builder, rule, streams, plain);
+    let Some((read, timed)) = sent.await else {
         return;
-    }
-    let (read, timed) = read_stream(response, sent_at, rule).await;
+    };
     let error = read.failure(&request.tolerate);
     let items = request
         .items
         .count(read.last_event.as_ref(), read.timing.chunks());
-    let carried = Carried {
-        items,
-        stream: Some(&read.timing),
-    };
-    record_carrying(
-        call,
-        method,
-        name,
-        timed,
-        read.bytes,
-        carried,
-        error.as_deref(),
-    );
+    read.record(call, what, timed, items, error.as_deref());
     if error.is_none() {
         if let Some(last) = &read.last_event {
             request.capture_from(last, captured);

@@ -9,7 +9,10 @@ use std::time::Instant;
 use reports::StreamTiming;
 use serde_json::Value;
 
-use super::http::{without_url, Timed};
+use super::behaviour::Call;
+use super::http::{
+    read_body, record, record_carrying, transport_error, without_url, Carried, FullResponse, Timed,
+};
 
 /// Which events of a stream are chunks of the answer.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -91,6 +94,59 @@ impl ChunkRule {
             None => data.trim() != "[DONE]",
             Some(pointer) => json.is_some_and(|v| v.pointer(pointer).is_some()),
         }
+    }
+}
+
+/// Sends `request` for a streamed answer and reads the stream to its end, for the caller to
+/// judge and [`StreamRead::record`]. What never became a stream is recorded here: a transport
+/// failure, or an answer that is not an event stream or whose status `streams` refuses, judged
+/// by `plain` (`None`: a success, e.g. a tolerated status); `None` is returned then.
+pub async fn send_for_stream(
+    call: &Call,
+    (method, name): (&'static str, &'static str),
+    request: reqwest::RequestBuilder,
+    rule: &ChunkRule,
+    streams: impl Fn(u16) -> bool,
+    plain: impl FnOnce(&FullResponse) -> Option<String>,
+) -> Option<(StreamRead, Timed)> {
+    let request = request.header(reqwest::header::ACCEPT, "text/event-stream");
+    let sent_at = Instant::now();
+    let response = match request.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let error = transport_error(&e);
+            record(call, method, name, Timed::since(sent_at), 0, Some(&error));
+            return None;
+        }
+    };
+    if !is_event_stream(&response) || !streams(response.status().as_u16()) {
+        let (bytes, error) = match read_body(response).await {
+            Err(e) => (0, Some(e)),
+            Ok(r) => (r.body.len() as u64, plain(&r)),
+        };
+        let timed = Timed::since(sent_at);
+        record(call, method, name, timed, bytes, error.as_deref());
+        return None;
+    }
+    Some(read_stream(response, sent_at, rule).await)
+}
+
+impl StreamRead {
+    /// Records the streamed request: its total time, its chunks' timings, `items` carried,
+    /// and `error` when it failed.
+    pub fn record(
+        &self,
+        call: &Call,
+        (method, name): (&'static str, &'static str),
+        timed: Timed,
+        items: u64,
+        error: Option<&str>,
+    ) {
+        let carried = Carried {
+            items,
+            stream: Some(&self.timing),
+        };
+        record_carrying(call, method, name, timed, self.bytes, carried, error);
     }
 }
 
