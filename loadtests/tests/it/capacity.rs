@@ -1,5 +1,6 @@
 //! `skein capacity` against a server of known capacity: 4 slots of 20 ms each, so at most
 //! 200 answers a second; past that, requests queue and latency grows without bound.
+use std::path::Path;
 use std::time::Duration;
 
 use crate::distributed_support::{listening_url, worker, Proc, TOKEN};
@@ -29,36 +30,51 @@ fn capacity(args: &[&str]) -> std::process::Command {
     c
 }
 
+/// The search that finds the knee of [`limited_server`]: from 50 to 400 arrivals/s in 2 s
+/// steps to 20 %, judged on p90 < 100 ms.
+const KNEE_SEARCH: [&str; 12] = [
+    "--start",
+    "50",
+    "--max-rate",
+    "400",
+    "--step-time",
+    "2s",
+    "--warmup",
+    "1s",
+    "--resolution",
+    "20%",
+    "--sla",
+    "p90<100ms",
+];
+
+/// `skein capacity --scenario PATH --host HOST --out OUT` and `args`.
+fn search_of(path: &Path, host: &str, out: &Path, args: &[&str]) -> std::process::Command {
+    let mut c = capacity(&[
+        "--scenario",
+        path.to_str().unwrap(),
+        "--host",
+        host,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    c.args(args);
+    c
+}
+
+/// [`search_of`] with [`KNEE_SEARCH`] and `extra`.
+fn knee_search(path: &Path, host: &str, out: &Path, extra: &[&str]) -> std::process::Command {
+    search_of(path, host, out, &[&KNEE_SEARCH[..], extra].concat())
+}
+
 #[test]
 fn the_search_finds_the_knee_of_a_server_of_known_capacity() {
     let server = limited_server();
     let dir = tempfile::tempdir().unwrap();
     let path = scenario(dir.path());
     let out = dir.path().join("out");
-    let o = capacity(&[
-        "--scenario",
-        path.to_str().unwrap(),
-        "--host",
-        &server.url,
-        "--start",
-        "50",
-        "--max-rate",
-        "400",
-        "--step-time",
-        "2s",
-        "--warmup",
-        "1s",
-        "--resolution",
-        "20%",
-        "--sla",
-        "p90<100ms",
-        "--budget",
-        "90s",
-        "--out",
-        out.to_str().unwrap(),
-    ])
-    .output()
-    .unwrap();
+    let o = knee_search(&path, &server.url, &out, &["--budget", "90s"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stdout(&o).starts_with("max sustainable: "),
@@ -195,23 +211,7 @@ fn a_manager_drives_the_search_over_its_workers() {
     let dir = tempfile::tempdir().unwrap();
     let path = scenario(dir.path());
     let out = dir.path().join("out");
-    let mut m = Proc::spawn(capacity(&[
-        "--scenario",
-        path.to_str().unwrap(),
-        "--host",
-        &server.url,
-        "--start",
-        "50",
-        "--max-rate",
-        "400",
-        "--step-time",
-        "2s",
-        "--warmup",
-        "1s",
-        "--resolution",
-        "20%",
-        "--sla",
-        "p90<100ms",
+    let manager = [
         "--budget",
         "100s",
         "--expect-workers",
@@ -220,9 +220,8 @@ fn a_manager_drives_the_search_over_its_workers() {
         "127.0.0.1:0",
         "--token",
         TOKEN,
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    ];
+    let mut m = Proc::spawn(knee_search(&path, &server.url, &out, &manager));
     let url = listening_url(&m);
     let workers = [worker(&url, "a", &[]), worker(&url, "b", &[])];
     assert_eq!(
@@ -265,11 +264,7 @@ fn the_closed_model_searches_over_whole_users() {
         "users = 1\nrun_time = \"1m\"\n[[user_classes]]\nclass = \"BurstTrainingUser\"\nweight = 1\nthink_time = [\"10ms\", \"10ms\"]\n",
     );
     let out = dir.path().join("out");
-    let o = capacity(&[
-        "--scenario",
-        path.to_str().unwrap(),
-        "--host",
-        &server.url,
+    let search = [
         "--model",
         "closed",
         "--start",
@@ -286,11 +281,10 @@ fn the_closed_model_searches_over_whole_users() {
         "p90<60ms",
         "--budget",
         "90s",
-        "--out",
-        out.to_str().unwrap(),
-    ])
-    .output()
-    .unwrap();
+    ];
+    let o = search_of(&path, &server.url, &out, &search)
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let search = results(&out).capacity_search.unwrap();
     assert_eq!(search.model, reports::LoadModel::Closed);

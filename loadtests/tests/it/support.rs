@@ -68,15 +68,7 @@ pub fn run_scenario(scenario: &Path, host: &str, out: &Path, extra: &[&str]) -> 
 
 /// `skein run --scenario FILE --host HOST --out OUT`.
 pub fn run_file(scenario: &Path, host: &str, out: &Path) -> Output {
-    run(&[
-        "run",
-        "--scenario",
-        scenario.to_str().unwrap(),
-        "--host",
-        host,
-        "--out",
-        out.to_str().unwrap(),
-    ])
+    run_scenario(scenario, host, out, &[])
 }
 
 pub fn stderr(o: &Output) -> String {
