@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::behaviour::{Call, ClassBehaviour, Request, Session};
 use super::http::{http_error, rpc_body, rpc_counting, FullResponse};
+use super::jsonrpc_answer::{self, Answer, Unread};
 use super::stream::{send_for_stream, ChunkRule};
 
 /// Where the agent API answers.
@@ -122,14 +123,9 @@ async fn stream_message(call: Call, session: &mut Session) {
 /// What a 200 answer that is not an event stream means: a JSON-RPC error, or a server that
 /// does not stream.
 fn not_a_stream(body: &[u8]) -> String {
-    let answer: Option<Value> = serde_json::from_slice(body).ok();
-    match answer.as_ref().and_then(|v| v.get("error")) {
-        Some(error) => format!(
-            "JSON-RPC error {}: {}",
-            error.get("code").and_then(Value::as_i64).unwrap_or(0),
-            error.get("message").and_then(Value::as_str).unwrap_or("")
-        ),
-        None => "expected a text/event-stream answer".to_string(),
+    match jsonrpc_answer::read::<Unread>(body) {
+        Ok(Answer::Error(error)) => error.to_string(),
+        _ => "expected a text/event-stream answer".to_string(),
     }
 }
 

@@ -25,6 +25,7 @@ use super::behaviour::{Call, ClassBehaviour, Request, Session};
 use super::class::ThinkTime;
 use super::data_table::DataTable;
 use super::http::{exchange, http_error, record, record_carrying, Carried, FullResponse};
+use super::jsonrpc_answer::RpcError;
 use super::stream::{send_for_stream, ChunkRule};
 use super::template::{Template, UserValues};
 
@@ -352,13 +353,11 @@ impl DeclaredRequest {
         if !self.is_json_rpc() {
             return Judged::Success;
         }
-        if let Some(error) = answer.get("error") {
-            let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
-            if self.tolerate.contains(&code) {
+        if let Some(error) = RpcError::in_value(answer) {
+            if self.tolerate.contains(&error.code) {
                 return Judged::Tolerated;
             }
-            let message = error.get("message").and_then(Value::as_str).unwrap_or("");
-            return Judged::Failed(format!("JSON-RPC error {code}: {message}"));
+            return Judged::Failed(error.to_string());
         }
         if answer.get("result").is_none() {
             return Judged::Failed(

@@ -214,8 +214,8 @@ async fn rpc_reading<R: DeserializeOwned>(
             record(call, "POST", name, timed, bytes, None);
             None
         }
-        Ok(Answer::Error(RpcError { code, message })) => {
-            let error = format!("JSON-RPC error {code}: {message}");
+        Ok(Answer::Error(error)) => {
+            let error = error.to_string();
             record(call, "POST", name, timed, bytes, Some(&error));
             None
         }

@@ -28,6 +28,31 @@ pub struct RpcError<'a> {
     pub message: Cow<'a, str>,
 }
 
+impl RpcError<'_> {
+    /// The error of an answer already parsed as a `Value` (a streamed event, a captured
+    /// answer), judged as [`read`] judges one.
+    pub fn in_value(answer: &Value) -> Option<RpcError<'_>> {
+        answer.get("error").map(|error| RpcError {
+            code: error.get("code").and_then(Value::as_i64).unwrap_or(0),
+            message: Cow::Borrowed(error.get("message").and_then(Value::as_str).unwrap_or("")),
+        })
+    }
+
+    pub fn into_owned(self) -> RpcError<'static> {
+        RpcError {
+            code: self.code,
+            message: Cow::Owned(self.message.into_owned()),
+        }
+    }
+}
+
+/// The failure text every output groups these errors by.
+impl fmt::Display for RpcError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "JSON-RPC error {}: {}", self.code, self.message)
+    }
+}
+
 /// The members of an answer that decide it.
 #[derive(Debug, PartialEq)]
 pub enum Answer<'a, R> {

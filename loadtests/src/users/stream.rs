@@ -13,6 +13,7 @@ use super::behaviour::Call;
 use super::http::{
     read_body, record, record_carrying, transport_error, without_url, Carried, FullResponse, Timed,
 };
+use super::jsonrpc_answer::RpcError;
 
 /// Which events of a stream are chunks of the answer.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -32,8 +33,8 @@ pub struct StreamRead {
     pub last_event: Option<Value>,
     /// The stream broke (a connection reset, a timeout).
     pub error: Option<String>,
-    /// The first JSON-RPC error an event carried: its code and message.
-    pub rpc_error: Option<(i64, String)>,
+    /// The first JSON-RPC error an event carried.
+    pub rpc_error: Option<RpcError<'static>>,
 }
 
 impl StreamRead {
@@ -42,8 +43,8 @@ impl StreamRead {
         self.error.clone().or_else(|| {
             self.rpc_error
                 .as_ref()
-                .filter(|(code, _)| !tolerated.contains(code))
-                .map(|(code, message)| format!("JSON-RPC error {code}: {message}"))
+                .filter(|e| !tolerated.contains(&e.code))
+                .map(ToString::to_string)
         })
     }
 }
@@ -180,10 +181,11 @@ pub async fn read_stream(
                 }
                 last_chunk = Some(now);
             }
-            if let Some(error) = json.as_ref().and_then(|v| v.get("error")) {
-                let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
-                let message = error.get("message").and_then(Value::as_str).unwrap_or("");
-                read.rpc_error.get_or_insert((code, message.to_string()));
+            if read.rpc_error.is_none() {
+                read.rpc_error = json
+                    .as_ref()
+                    .and_then(RpcError::in_value)
+                    .map(RpcError::into_owned);
             }
             if json.is_some() {
                 read.last_event = json;
