@@ -49,7 +49,7 @@ pub fn spawn_live_line(
                 total.latency.value_at_quantile(0.50),
                 total.latency.value_at_quantile(0.95),
                 total.latency.value_at_quantile(0.99),
-                total.intended.value_at_quantile(0.99),
+                total.intended().value_at_quantile(0.99),
             );
         }
     })
@@ -93,7 +93,7 @@ pub fn summary_table(result: &RunResult) -> String {
                 "",
                 "",
                 "",
-                latency_cells(&r.intended),
+                latency_cells(&r.intended()),
             );
         }
     }
@@ -179,11 +179,12 @@ fn latency_cells(h: &LatencyHistogram) -> String {
 /// Whether intended-time latency tells something the service time does not: its p50, p95 or
 /// p99 is more than 5 % (and 1 ms) above the service time's.
 fn differs(r: &RequestStats) -> bool {
-    !r.intended.is_empty()
+    let intended = r.intended();
+    !intended.is_empty()
         && [0.5, 0.95, 0.99].into_iter().any(|q| {
             let (service, intended) = (
                 r.latency.value_at_quantile(q),
-                r.intended.value_at_quantile(q),
+                intended.value_at_quantile(q),
             );
             intended > service * 1.05 && intended - service > 1.0
         })

@@ -27,11 +27,25 @@ thread_local! {
     };
 }
 
-/// A request name's stats on one shard, and the fastest service time seen for it (the
-/// closed-model correction's estimate of a request's own share of a user's cadence).
+/// A request name's stats on one shard, and its typical (median) service time: the
+/// closed-model correction's estimate of a request's own share of a user's cadence, and the
+/// least a send held back by a stall would have taken. A median, not the fastest answer:
+/// with the fastest, every ordinarily slow answer looked like a stall.
 struct NameStats {
     stats: RequestStats,
-    fastest_micros: u64,
+    typical_micros: u64,
+}
+
+impl NameStats {
+    /// Re-reads the median after the 1st, 2nd, 4th, … 1024th request, then every 1024th:
+    /// it settles early and costs a walk over the histogram's counters only rarely.
+    fn refresh_typical(&mut self) {
+        let n = self.stats.requests;
+        if n.is_power_of_two() && n <= 1024 || n.is_multiple_of(1024) {
+            let median = self.stats.latency.value_at_quantile(0.5);
+            self.typical_micros = (median * 1000.0) as u64;
+        }
+    }
 }
 
 #[derive(Default)]
@@ -47,10 +61,13 @@ struct Shard {
 /// When a request was meant to be sent, so latency can be measured from there too.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Timing {
-    /// A closed-loop user: it sends again after its response and a pause, so its intended
-    /// cadence is known only as the pause it keeps between requests (the recorder adds the
-    /// request's fastest service time); HdrHistogram's expected-interval correction fills in
-    /// the sends a slow response held back.
+    /// A closed-loop user: it sends again after its response and a pause. Its intended send
+    /// time is when it sends (the end of its previous request and its think time: with zero
+    /// think, the end of the previous request), so the answer's own intended-time latency is
+    /// its service time; its cadence is the pause it keeps between requests plus the
+    /// request's typical service time, and an answer slower than a cadence and a service
+    /// time held back the sends the user would have made meanwhile (see
+    /// `LatencyHistogram::record_with_held_back`).
     Closed { expected_interval: Duration },
     /// An open-model arrival scheduled for this instant: latency counts from it.
     Open { intended: Instant },
@@ -99,23 +116,27 @@ fn micros_of(d: Duration) -> u64 {
 enum Intended {
     /// Open model: the latency from the arrival's scheduled instant.
     Exact(u64),
-    /// Closed model: the service time, with HdrHistogram's expected-interval correction.
-    Corrected { micros: u64, interval: u64 },
+    /// Closed model: the service time, and the sends a stall held back.
+    HeldBack {
+        micros: u64,
+        interval: u64,
+        typical: u64,
+    },
 }
 
 impl Intended {
     /// A closed user's expected interval between sends is its measured pause (think time and
-    /// scheduling, see `engine::closed`) plus the request's fastest service time seen so far:
-    /// the cadence it keeps while answers come on time. An answer slower than that held back
-    /// the sends the user would have made meanwhile.
-    fn of(sample: &Sample<'_>, micros: u64, fastest_micros: u64) -> Intended {
+    /// scheduling, see `engine::closed`) plus the request's typical service time: the cadence
+    /// it keeps while answers come as usual.
+    fn of(sample: &Sample<'_>, micros: u64, typical_micros: u64) -> Intended {
         match sample.timing {
             Timing::Open { intended } => Intended::Exact(micros_of(
                 sample.sent_at.saturating_duration_since(intended) + sample.latency,
             )),
-            Timing::Closed { expected_interval } => Intended::Corrected {
+            Timing::Closed { expected_interval } => Intended::HeldBack {
                 micros,
-                interval: micros_of(expected_interval).saturating_add(fastest_micros),
+                interval: micros_of(expected_interval).saturating_add(typical_micros),
+                typical: typical_micros,
             },
         }
     }
@@ -123,7 +144,11 @@ impl Intended {
     fn record(&self, into: &mut LatencyHistogram) {
         match *self {
             Intended::Exact(micros) => into.record(micros),
-            Intended::Corrected { micros, interval } => into.record_corrected(micros, interval),
+            Intended::HeldBack {
+                micros,
+                interval,
+                typical,
+            } => into.record_with_held_back(micros, interval, typical),
         }
     }
 }
@@ -171,10 +196,9 @@ impl Recorder {
         let shard = &mut *guard;
         let named = shard.names.entry(sample.name).or_insert_with(|| NameStats {
             stats: RequestStats::new(sample.method, sample.name),
-            fastest_micros: micros,
+            typical_micros: micros,
         });
-        named.fastest_micros = named.fastest_micros.min(micros);
-        let intended = Intended::of(&sample, micros, named.fastest_micros);
+        let intended = Intended::of(&sample, micros, named.typical_micros);
         if let Timing::Open { intended } = sample.timing {
             shard.send_lag.record(micros_of(
                 sample.sent_at.saturating_duration_since(intended),
@@ -186,10 +210,11 @@ impl Recorder {
         stats.content_bytes += sample.content_bytes;
         stats.items += sample.items;
         stats.latency.record(micros);
-        intended.record(&mut stats.intended);
+        intended.record(&mut stats.intended_samples);
         if let Some(stream) = sample.stream {
             stats.stream.record(stream);
         }
+        named.refresh_typical();
         let second = unix_second(now);
         let s = shard
             .seconds
@@ -200,7 +225,7 @@ impl Recorder {
         s.content_bytes += sample.content_bytes;
         s.items += sample.items;
         s.latency.record(micros);
-        intended.record(&mut s.intended);
+        intended.record(&mut s.intended_samples);
         if let Some(stream) = sample.stream {
             s.stream.record(stream);
         }
@@ -392,5 +417,158 @@ impl Recorder {
 impl Default for Recorder {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A closed user's answers as the engine reports them: its think times averaged as
+    /// `engine::closed` measures its pause, service times from `base` with `spread` and, one
+    /// answer in `stall_every`, a stall of `stall_ms`.
+    fn closed_user(
+        recorder: &Recorder,
+        name: &'static str,
+        think_ms: (f64, f64),
+        (base_ms, spread_ms): (f64, f64),
+        stall: Option<(usize, f64)>,
+        seed: u64,
+        answers: usize,
+    ) {
+        let mut x = seed.wrapping_mul(2_862_933_555_777_941_757).wrapping_add(3);
+        let mut uniform = move || {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut pause: Option<f64> = None;
+        for i in 0..answers {
+            let think = think_ms.0 + (think_ms.1 - think_ms.0) * uniform();
+            pause = Some(pause.map_or(think, |p| 0.9 * p + 0.1 * think));
+            let mut service = base_ms + spread_ms * uniform();
+            if let Some((every, ms)) = stall {
+                if i % every == every - 1 {
+                    service += ms * uniform();
+                }
+            }
+            recorder.record(Sample {
+                method: "POST",
+                name,
+                latency: Duration::from_secs_f64(service / 1000.0),
+                sent_at: Instant::now(),
+                timing: Timing::Closed {
+                    expected_interval: Duration::from_secs_f64(pause.unwrap_or(0.0) / 1000.0),
+                },
+                content_bytes: 0,
+                items: 0,
+                stream: None,
+                error: None,
+            });
+        }
+    }
+
+    /// Intended-time ≥ service time at every quantile and in the mean.
+    fn never_below(service: &LatencyHistogram, intended: &LatencyHistogram) -> Result<(), String> {
+        if let Some((q, low, high)) = intended.first_quantile_below(service) {
+            return Err(format!("q {q}: intended {low} ms < service {high} ms"));
+        }
+        if intended.mean() < service.mean() {
+            return Err(format!(
+                "mean: intended {} < service {}",
+                intended.mean(),
+                service.mean()
+            ));
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// Whatever the think time (0, tiny, random), the spread of service times and the
+        /// stalls, the intended-time latency is never below the service time: per name, over
+        /// all names, and in every second.
+        #[test]
+        fn intended_time_is_never_below_the_service_time(
+            think in prop_oneof![Just((0.0, 0.0)), Just((0.5, 2.0)), (0.0..300.0f64, 0.0..300.0f64).prop_map(|(a, b)| (a.min(b), a.max(b)))],
+            base in 0.2..200.0f64,
+            spread in 0.0..400.0f64,
+            stall in prop::option::of((2usize..400, 50.0..3_000.0f64)),
+            users in 1u64..5,
+        ) {
+            let recorder = Recorder::new();
+            for user in 0..users {
+                closed_user(&recorder, "a", think, (base, spread), stall, user, 300);
+                closed_user(&recorder, "b", (0.0, 0.0), (base * 0.5, spread), None, user + 7, 100);
+            }
+            recorder.roll(true);
+            let (names, _, series) = recorder.totals();
+            let mut all = RequestStats::new("POST", "all");
+            for n in &names {
+                all.add(n);
+                never_below(&n.latency, &n.intended()).map_err(|e| TestCaseError::fail(format!("{}: {e}", n.name)))?;
+            }
+            never_below(&all.latency, &all.intended()).map_err(TestCaseError::fail)?;
+            for s in &series {
+                never_below(&s.latency, &s.intended()).map_err(TestCaseError::fail)?;
+            }
+        }
+
+        /// When answers vary less than twofold, nothing held a send back: the intended-time
+        /// latency is the service time, exactly, whatever the think time.
+        #[test]
+        fn with_no_stall_intended_time_is_the_service_time(
+            think in prop_oneof![Just((0.0, 0.0)), (0.0..100.0f64).prop_map(|a| (a, a * 2.0))],
+            base in 0.2..200.0f64,
+            relative_spread in 0.0..0.9f64,
+        ) {
+            let recorder = Recorder::new();
+            closed_user(&recorder, "a", think, (base, base * relative_spread), None, 1, 500);
+            let (names, _, _) = recorder.totals();
+            prop_assert_eq!(&names[0].intended(), &names[0].latency);
+            prop_assert_eq!(&names[0].intended_samples, &names[0].latency);
+        }
+    }
+
+    #[test]
+    fn a_stall_adds_the_sends_it_held_back() {
+        // 2 ms answers, no think, one 1 s stall: the user would have sent ~500 more.
+        let recorder = Recorder::new();
+        closed_user(
+            &recorder,
+            "a",
+            (0.0, 0.0),
+            (2.0, 0.2),
+            Some((1000, 0.0)),
+            1,
+            999,
+        );
+        let stall = Sample {
+            method: "POST",
+            name: "a",
+            latency: Duration::from_secs(1),
+            sent_at: Instant::now(),
+            timing: Timing::Closed {
+                expected_interval: Duration::ZERO,
+            },
+            content_bytes: 0,
+            items: 0,
+            stream: None,
+            error: None,
+        };
+        recorder.record(stall);
+        let (names, _, _) = recorder.totals();
+        let held_back = names[0].intended_samples.count() - names[0].requests;
+        assert!(
+            (450..=500).contains(&held_back),
+            "{held_back} sends held back"
+        );
+        let intended = names[0].intended();
+        assert!(
+            intended.value_at_quantile(0.9) > 500.0,
+            "{}",
+            intended.value_at_quantile(0.9)
+        );
+        assert!(names[0].latency.value_at_quantile(0.9) < 3.0);
     }
 }

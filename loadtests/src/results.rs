@@ -138,7 +138,7 @@ mod tests {
         s.dropped = dropped;
         for _ in 0..requests {
             s.latency.record(1_000);
-            s.intended.record(intended_ms * 1_000);
+            s.intended_samples.record(intended_ms * 1_000);
         }
         s
     }
@@ -160,8 +160,8 @@ mod tests {
             stages_from_series(&series, start, &plan, start + chrono::Duration::seconds(3));
         assert_eq!(stages.len(), 2);
         assert_eq!((stages[0].requests, stages[0].dropped), (5, 1));
-        assert_eq!(stages[0].intended.count(), 5);
-        assert!(stages[0].intended.value_at_quantile(1.0) > 800.0);
+        assert_eq!(stages[0].intended_samples.count(), 5);
+        assert!(stages[0].intended().value_at_quantile(1.0) > 800.0);
         assert_eq!((stages[1].requests, stages[1].dropped), (4, 2));
         assert_eq!(stages[1].target_rate, Some(20.0));
     }

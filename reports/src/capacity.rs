@@ -91,8 +91,8 @@ pub fn capacity(result: &RunResult) -> Capacity {
                 p50_ms: s.latency.value_at_quantile(0.50),
                 p95_ms: s.latency.value_at_quantile(0.95),
                 p99_ms: s.latency.value_at_quantile(0.99),
-                intended_p95_ms: (!s.intended.is_empty())
-                    .then(|| s.intended.value_at_quantile(0.95)),
+                intended_p95_ms: (!s.intended_samples.is_empty())
+                    .then(|| s.intended().value_at_quantile(0.95)),
                 dropped: s.dropped,
                 dropped_rate: s.dropped_rate(),
                 success_rate: 1.0 - s.error_rate(),

@@ -408,8 +408,8 @@ pub fn latency_over_time(result: &RunResult) -> Result<String, ReportError> {
     let intended = |q: f64| {
         per_second(
             result,
-            |s| !s.intended.is_empty(),
-            move |s| s.intended.value_at_quantile(q),
+            |s| !s.intended_samples.is_empty(),
+            move |s| s.intended().value_at_quantile(q),
         )
     };
     let mut lines = vec![
@@ -536,9 +536,9 @@ pub fn percentile_spectrum(result: &RunResult) -> Result<String, ReportError> {
         BLUE,
         "service time",
     )];
-    if !overall.intended.is_empty() {
+    if !overall.intended_samples.is_empty() {
         lines.push(Line::dashed(
-            spectrum_points(&overall.intended),
+            spectrum_points(&overall.intended()),
             PURPLE,
             "intended-time",
         ));

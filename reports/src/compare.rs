@@ -8,6 +8,7 @@
 //! exceeds [`Tolerances::noise_z`] standard errors of the difference, estimated from each
 //! run's own variation ([`crate::noise`]). A run too short to estimate its noise is judged
 //! on the thresholds alone, and the comparison says so.
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
@@ -114,11 +115,23 @@ fn change(baseline: f64, current: f64) -> f64 {
 fn latencies<'a>(
     b: &'a RequestStats,
     c: &'a RequestStats,
-) -> (&'a LatencyHistogram, &'a LatencyHistogram, LatencyBasis) {
-    if b.intended.is_empty() || c.intended.is_empty() {
-        (&b.latency, &c.latency, LatencyBasis::Service)
+) -> (
+    Cow<'a, LatencyHistogram>,
+    Cow<'a, LatencyHistogram>,
+    LatencyBasis,
+) {
+    if b.intended_samples.is_empty() || c.intended_samples.is_empty() {
+        (
+            Cow::Borrowed(&b.latency),
+            Cow::Borrowed(&c.latency),
+            LatencyBasis::Service,
+        )
     } else {
-        (&b.intended, &c.intended, LatencyBasis::Intended)
+        (
+            Cow::Owned(b.intended()),
+            Cow::Owned(c.intended()),
+            LatencyBasis::Intended,
+        )
     }
 }
 

@@ -8,20 +8,8 @@ use crate::error::ReportError;
 use crate::model::{LatencyHistogram, RequestStats, RunResult, SecondSample};
 use crate::sla::{LatencyBasis, SlaMetric};
 
-/// The histogram of `stats` or `second` that `basis` compares.
-fn basis_of<'a>(
-    latency: &'a LatencyHistogram,
-    intended: &'a LatencyHistogram,
-    basis: LatencyBasis,
-) -> &'a LatencyHistogram {
-    match basis {
-        LatencyBasis::Intended if !intended.is_empty() => intended,
-        _ => latency,
-    }
-}
-
 fn overall_histogram(stats: &RequestStats, basis: LatencyBasis) -> LatencyHistogram {
-    basis_of(&stats.latency, &stats.intended, basis).clone()
+    stats.latency_on(basis).0.into_owned()
 }
 
 fn latency_word(basis: LatencyBasis) -> &'static str {
@@ -101,7 +89,7 @@ pub fn p95_over_time(
         "ms",
         (baseline, current),
         |s| {
-            let h = basis_of(&s.latency, &s.intended, basis);
+            let h = s.latency_on(basis).0;
             (!h.is_empty()).then(|| h.value_at_quantile(0.95))
         },
         sla,

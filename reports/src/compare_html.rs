@@ -64,7 +64,7 @@ fn side(result: &RunResult, class: &str, label: &str) -> String {
     ];
     if result.has_intended() {
         k.push(kpi(
-            &format!("{:.1} ms", all.intended.value_at_quantile(0.95)),
+            &format!("{:.1} ms", all.intended().value_at_quantile(0.95)),
             "p95 intended-time",
         ));
     }

@@ -4,6 +4,7 @@
 //! Locust's files keep Locust's meaning: response times are service time. Intended-time
 //! latencies (corrected for coordinated omission) go to `skein_stats_corrected.csv`, with
 //! exactly the columns of `skein_stats.csv`, so the same tooling reads both.
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use crate::capacity::capacity;
@@ -154,7 +155,7 @@ fn stats_header() -> Vec<&'static str> {
 
 /// `skein_stats.csv`: per request name and `Aggregated`, service time (Locust's meaning).
 pub fn write_stats(result: &RunResult, path: &Path) -> Result<PathBuf, ReportError> {
-    write_stats_of(result, path, |r| &r.latency)
+    write_stats_of(result, path, |r| Cow::Borrowed(&r.latency))
 }
 
 /// `skein_stats_corrected.csv`: the columns of `skein_stats.csv`, with the times taken from
@@ -167,13 +168,13 @@ pub fn write_stats_corrected(
     if !result.has_intended() {
         return Ok(None);
     }
-    write_stats_of(result, path, |r| &r.intended).map(Some)
+    write_stats_of(result, path, |r| Cow::Owned(r.intended())).map(Some)
 }
 
 fn write_stats_of(
     result: &RunResult,
     path: &Path,
-    latency: impl Fn(&RequestStats) -> &LatencyHistogram,
+    latency: impl Fn(&RequestStats) -> Cow<'_, LatencyHistogram>,
 ) -> Result<PathBuf, ReportError> {
     let duration = result.duration_secs();
     let overall = result.overall();
@@ -181,7 +182,7 @@ fn write_stats_of(
         .requests
         .iter()
         .chain(std::iter::once(&overall))
-        .map(|r| stats_row(r, latency(r), duration));
+        .map(|r| stats_row(r, &latency(r), duration));
     write_csv(path, &stats_header(), rows)
 }
 

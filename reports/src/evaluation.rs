@@ -32,7 +32,7 @@ pub fn evaluate_slas(result: &RunResult, thresholds: &[SlaThreshold]) -> Vec<Sla
             t.judge(&Measurement {
                 requests: stats.requests,
                 service: &stats.latency,
-                intended: &stats.intended,
+                intended: stats.intended(),
                 error_rate: stats.error_rate(),
                 dropped_rate,
                 rps: stats.requests as f64 / duration,
@@ -63,7 +63,7 @@ pub fn stage_measurement(stage: &StageResult) -> Measurement<'_> {
     Measurement {
         requests: stage.requests,
         service: &stage.latency,
-        intended: &stage.intended,
+        intended: stage.intended(),
         error_rate: stage.error_rate(),
         dropped_rate: stage.dropped_rate(),
         rps: stage.rps(),

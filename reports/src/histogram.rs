@@ -118,25 +118,99 @@ impl LatencyHistogram {
         }
     }
 
-    /// Records one latency corrected for coordinated omission, by HdrHistogram's
-    /// expected-interval method (`recordValueWithExpectedInterval`): when `micros` exceeds
-    /// the interval at which requests were expected (`expected_interval_micros`, 0 for none),
-    /// the requests that a stalled closed-model user did not send in the meantime are
-    /// recorded too, at `micros - interval`, `micros - 2·interval`, ... down to the last one
-    /// above zero. (HdrHistogram stops at the last one of at least an interval; that drops the
-    /// send held back in the final interval before the answer, which measured against a known
-    /// stall biases every corrected percentile upward by up to one interval.) So the
-    /// histogram may hold more samples than requests.
-    pub fn record_corrected(&mut self, micros: u64, expected_interval_micros: u64) {
+    /// Records one closed-model answer of `micros` and the sends it held back, by
+    /// HdrHistogram's expected-interval method (`recordValueWithExpectedInterval`) with one
+    /// change: a held-back send is recorded only while its latency is at least
+    /// `least_micros`, the request's typical service time. A send the user would have made
+    /// `k` intervals after this one waits for the same answer, `micros - k·interval`, and then
+    /// is served itself, so it cannot have taken less than a service time; an answer merely a
+    /// little slower than usual holds nothing back. (HdrHistogram records down to the last
+    /// one of at least an interval, and with the fastest service time in the interval that
+    /// made ordinary variation add samples below anything measured.) `interval_micros` 0
+    /// means no cadence is known: nothing is added. The histogram may hold more samples than
+    /// requests; [`at_least`](Self::at_least) keeps what is read from it above the service time.
+    pub fn record_with_held_back(&mut self, micros: u64, interval_micros: u64, least_micros: u64) {
         self.record(micros);
-        if expected_interval_micros == 0 {
+        if interval_micros == 0 {
             return;
         }
-        let mut missing = micros.saturating_sub(expected_interval_micros);
-        while missing > 0 {
-            self.record(missing);
-            missing = missing.saturating_sub(expected_interval_micros);
+        let least = least_micros.max(1);
+        let mut held_back = micros.saturating_sub(interval_micros);
+        while held_back >= least {
+            self.record(held_back);
+            held_back = held_back.saturating_sub(interval_micros);
         }
+    }
+
+    /// This distribution raised, quantile by quantile, to at least `floor`'s: the value at
+    /// every quantile is the larger of the two, and the count stays this one's. Merging is
+    /// exact on recorded histograms, not on raised ones, so a raised histogram is a view
+    /// computed where a figure is read (see `RequestStats::intended`), never stored.
+    ///
+    /// The result's `i`-th smallest sample (of `n = self.count()`) is the larger of this
+    /// one's and `floor`'s sample of rank `ceil(i·m/n)` (`m = floor.count()`): for any `q`,
+    /// `value_at_quantile(q)` reads rank `ceil(q·n)`, whose floor rank is at least
+    /// `ceil(q·m)`, so no quantile of the result is below `floor`'s. When this histogram
+    /// already dominates `floor` with equal counts, the result is this histogram.
+    pub fn at_least(&self, floor: &LatencyHistogram) -> LatencyHistogram {
+        let (n, m) = (self.count(), floor.count());
+        if n == 0 || m == 0 {
+            return self.clone();
+        }
+        let (own, low) = (self.buckets(), floor.buckets());
+        let mut raised = LatencyHistogram::new();
+        let h = raised.dense_mut();
+        // Walk both in rank space of the result: this one's bucket `a` ends at its
+        // cumulative count; the floor's bucket `b` covers result ranks up to
+        // floor(cumulative_b·n/m), which is n at its last bucket.
+        let floor_end = |cumulative: u64| (cumulative as u128 * n as u128 / m as u128) as u64;
+        let (mut a, mut b) = (0usize, 0usize);
+        let (mut a_end, mut b_cumulative) = (own[0].1, low[0].1);
+        let mut rank = 0u64;
+        while rank < n {
+            let upto = a_end.min(floor_end(b_cumulative));
+            if upto > rank {
+                h.record_n(own[a].0.max(low[b].0), upto - rank)
+                    .expect("an auto-resizing histogram takes any value");
+                rank = upto;
+            }
+            if rank >= a_end && a + 1 < own.len() {
+                a += 1;
+                a_end += own[a].1;
+            }
+            if rank >= floor_end(b_cumulative) && b + 1 < low.len() {
+                b += 1;
+                b_cumulative += low[b].1;
+            }
+        }
+        raised
+    }
+
+    /// The first quantile at which this histogram reads a lower value than `other`, checked
+    /// at every quantile where either has a bucket edge (and just past it) and on a grid:
+    /// `None` when this one is at or above `other` everywhere. The check behind the promise
+    /// that intended-time latency never reads below the service time.
+    pub fn first_quantile_below(&self, other: &LatencyHistogram) -> Option<(f64, f64, f64)> {
+        if self.is_empty() || other.is_empty() {
+            return None;
+        }
+        let (own, theirs) = (self.buckets(), other.buckets());
+        let mut quantiles: Vec<f64> = (0..=100).map(|k| k as f64 / 100.0).collect();
+        for (buckets, count) in [(&own, self.count()), (&theirs, other.count())] {
+            let mut seen = 0;
+            for &(_, c) in buckets {
+                seen += c;
+                let q = seen as f64 / count as f64;
+                quantiles.extend([q, (q + 1e-9).min(1.0)]);
+            }
+        }
+        quantiles.into_iter().find_map(|q| {
+            let (a, b) = (
+                at_rank(&own, self.count(), q),
+                at_rank(&theirs, other.count(), q),
+            );
+            (a < b).then(|| (q, a as f64 / 1000.0, b as f64 / 1000.0))
+        })
     }
 
     /// Adds every sample of `other`: merge is exact because both share the same precision.
@@ -240,6 +314,20 @@ impl LatencyHistogram {
     }
 }
 
+/// The value `value_at_quantile(q)` reads, from a bucket list, without its walk over every
+/// counter: the sample of rank `ceil(q·n)`.
+fn at_rank(buckets: &[(u64, u64)], count: u64, q: f64) -> u64 {
+    let rank = ((q * count as f64).ceil() as u64).clamp(1, count.max(1));
+    let mut seen = 0;
+    buckets
+        .iter()
+        .find(|&&(_, c)| {
+            seen += c;
+            seen >= rank
+        })
+        .map_or(0, |&(v, _)| v)
+}
+
 impl Serialize for LatencyHistogram {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.to_base64())
@@ -326,25 +414,88 @@ mod tests {
     }
 
     #[test]
-    fn corrected_recording_fills_in_the_requests_a_stall_held_back() {
+    fn a_stall_records_the_sends_it_held_back_down_to_a_service_time() {
+        // 10 ms with a send expected every 1 ms and a typical service of 0.5 ms: the sends
+        // held back waited 9, 8, ..., 1 ms (then 0 ms is below a service time).
         let mut h = LatencyHistogram::new();
-        h.record_corrected(10_000, 1_000);
-        // 10 ms with one request expected every 1 ms: 10, 9, ..., 1 ms.
+        h.record_with_held_back(10_000, 1_000, 500);
         assert_eq!(h.count(), 10);
         assert!((h.min() - 1.0).abs() < 0.01, "{}", h.min());
-        // The send held back in the last interval before the answer counts too.
+        // A typical service of 2 ms: the sends that would wait less than that are not added.
         let mut h = LatencyHistogram::new();
-        h.record_corrected(10_500, 1_000);
-        assert_eq!(h.count(), 11);
-        assert!((h.min() - 0.5).abs() < 0.01, "{}", h.min());
+        h.record_with_held_back(10_000, 1_000, 2_000);
+        assert_eq!(h.count(), 9, "10 ms and 9..=2 ms");
+        assert!((h.min() - 2.0).abs() < 0.01, "{}", h.min());
         let mut plain = LatencyHistogram::new();
-        plain.record_corrected(500, 1_000);
-        plain.record_corrected(500, 0);
+        plain.record_with_held_back(1_500, 1_000, 1_000);
+        plain.record_with_held_back(500, 0, 0);
         assert_eq!(
             plain.count(),
             2,
-            "no correction under the interval or without one"
+            "nothing held back by an answer under interval + service, or without a cadence"
         );
+    }
+
+    fn of(values: &[u64]) -> LatencyHistogram {
+        let mut h = LatencyHistogram::new();
+        values.iter().for_each(|&v| h.record(v));
+        h
+    }
+
+    #[test]
+    fn raising_to_a_floor_takes_the_larger_value_at_every_quantile() {
+        // Six samples raised to a floor of three: ranks 1..=6 read floor ranks 1,1,2,2,3,3.
+        let raised = of(&[1, 1, 1, 50, 50, 500]).at_least(&of(&[10, 20, 30]));
+        assert_eq!(raised, of(&[10, 10, 20, 50, 50, 500]));
+        // Already above: unchanged; an empty floor or histogram: unchanged.
+        let high = of(&[40, 50, 60]);
+        assert_eq!(high.at_least(&of(&[10, 20, 30])), high);
+        assert_eq!(high.at_least(&LatencyHistogram::new()), high);
+        assert!(LatencyHistogram::new().at_least(&high).is_empty());
+    }
+
+    #[test]
+    fn at_rank_reads_what_value_at_quantile_reads() {
+        let h = of(&[1, 5, 5, 9, 1_000, 2_000, 2_001, 70_000]);
+        for i in 0..=100 {
+            let q = i as f64 / 100.0;
+            let read = at_rank(&h.buckets(), h.count(), q) as f64 / 1000.0;
+            assert_eq!(read, h.value_at_quantile(q), "q {q}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// The promise the intended-time view rests on: whatever the two distributions, the
+        /// raised one is at or above both at every quantile and in the mean, keeps its count,
+        /// and leaves a histogram that already dominates with equal count as it is.
+        #[test]
+        fn raised_is_never_below_either(
+            own in proptest::collection::vec(1u64..2_000_000, 1..120),
+            extra in proptest::collection::vec(1u64..2_000_000, 0..120),
+        ) {
+            let floor = of(&own[..own.len().div_ceil(2)]);
+            let mut values = own.clone();
+            values.extend(&extra);
+            let h = of(&values);
+            let mut raised = h.at_least(&floor);
+            proptest::prop_assert_eq!(raised.count(), h.count());
+            // Compact: reading buckets is then a copy, not a walk over every counter.
+            let (mut floor, mut h) = (floor, h);
+            for x in [&mut raised, &mut floor, &mut h] {
+                x.compact();
+            }
+            proptest::prop_assert_eq!(raised.first_quantile_below(&floor), None);
+            proptest::prop_assert_eq!(raised.first_quantile_below(&h), None);
+            for q in [0.0, 0.5, 0.9, 0.95, 0.99, 1.0] {
+                proptest::prop_assert!(raised.value_at_quantile(q) >= floor.value_at_quantile(q));
+            }
+            proptest::prop_assert!(raised.mean() >= floor.mean() - 1e-9);
+            proptest::prop_assert!(raised.mean() >= h.mean() - 1e-9);
+            let shifted: Vec<u64> = own.iter().map(|v| v + 1_000).collect();
+            let above = of(&shifted);
+            proptest::prop_assert_eq!(above.at_least(&of(&own)), above);
+        }
     }
 
     #[test]

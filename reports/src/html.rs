@@ -151,11 +151,11 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
     ]);
     if has_intended {
         kpis.push(kpi(
-            &ms(overall.intended.value_at_quantile(0.95)),
+            &ms(overall.intended().value_at_quantile(0.95)),
             "p95 intended-time",
         ));
         kpis.push(kpi(
-            &ms(overall.intended.value_at_quantile(0.99)),
+            &ms(overall.intended().value_at_quantile(0.99)),
             "p99 intended-time",
         ));
     }
@@ -276,8 +276,8 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
         let intended = if has_intended {
             format!(
                 "<td>{:.1}</td><td>{:.1}</td>",
-                r.intended.value_at_quantile(0.95),
-                r.intended.value_at_quantile(0.99)
+                r.intended().value_at_quantile(0.95),
+                r.intended().value_at_quantile(0.99)
             )
         } else {
             String::new()

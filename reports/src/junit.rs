@@ -55,10 +55,10 @@ pub fn render(result: &RunResult) -> String {
             format!("{:.3}", overall.latency.value_at_quantile(0.95)),
         ),
     ];
-    if !overall.intended.is_empty() {
+    if !overall.intended_samples.is_empty() {
         properties.push((
             "p95_intended_ms",
-            format!("{:.3}", overall.intended.value_at_quantile(0.95)),
+            format!("{:.3}", overall.intended().value_at_quantile(0.95)),
         ));
     }
     out.push_str("    <properties>\n");

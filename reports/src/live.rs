@@ -119,8 +119,8 @@ impl SecondLine {
             p50_ms: ms_at(&second.latency, 0.5),
             p95_ms: ms_at(&second.latency, 0.95),
             p99_ms: ms_at(&second.latency, 0.99),
-            intended_p95_ms: ms_at(&second.intended, 0.95),
-            intended_p99_ms: ms_at(&second.intended, 0.99),
+            intended_p95_ms: ms_at(&second.intended(), 0.95),
+            intended_p99_ms: ms_at(&second.intended(), 0.99),
             requests_total: totals.requests,
             failures_total: totals.failures,
             dropped_arrivals_total: totals.dropped_arrivals,
@@ -135,7 +135,7 @@ impl SecondLine {
                     p50_ms: ms_at(&r.latency, 0.5),
                     p95_ms: ms_at(&r.latency, 0.95),
                     p99_ms: ms_at(&r.latency, 0.99),
-                    intended_p99_ms: ms_at(&r.intended, 0.99),
+                    intended_p99_ms: ms_at(&r.intended(), 0.99),
                 })
                 .collect(),
         }

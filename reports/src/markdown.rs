@@ -107,7 +107,7 @@ pub fn render(result: &RunResult) -> String {
         let _ = writeln!(
             out,
             "Intended-time latency (from when each request should have been sent, so including the wait to be sent): {}.",
-            p(&overall.intended)
+            p(&overall.intended())
         );
     }
     out.push('\n');
@@ -161,8 +161,8 @@ pub fn render(result: &RunResult) -> String {
         let intended = if has_intended {
             format!(
                 " {:.1} | {:.1} |",
-                r.intended.value_at_quantile(0.95),
-                r.intended.value_at_quantile(0.99)
+                r.intended().value_at_quantile(0.95),
+                r.intended().value_at_quantile(0.99)
             )
         } else {
             String::new()

@@ -2,6 +2,7 @@
 //!
 //! This is the contract between the generator (which fills it), the distributed manager (which
 //! receives one per worker and merges them) and the renderers. Only measured data lives here.
+use std::borrow::Cow;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -10,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ModelError;
 pub use crate::histogram::LatencyHistogram;
 pub use crate::load_model::LoadModel;
-use crate::sla::{SlaThreshold, SlaVerdict};
+use crate::sla::{LatencyBasis, SlaThreshold, SlaVerdict};
 use crate::stream::StreamStats;
 
 /// Version of the `results.json` layout. Bump on any incompatible change; readers refuse
@@ -33,14 +34,43 @@ pub fn ratio(part: u64, whole: u64) -> f64 {
     }
 }
 
+/// The intended-time latency of a set of requests, from what was recorded for it and its
+/// service times: raised, quantile by quantile, to at least the service time
+/// ([`LatencyHistogram::at_least`]). A request's intended-time latency includes its service
+/// time, so no figure of it may be lower; the held-back sends a closed-model stall adds are
+/// each below the answer that held them back, and without the floor they would thin out the
+/// slowest answers' share at the very top. Empty when nothing was recorded (older results).
+fn intended_time(recorded: &LatencyHistogram, service: &LatencyHistogram) -> LatencyHistogram {
+    recorded.at_least(service)
+}
+
+/// The latency a figure on `basis` reads: the intended-time one when asked for and recorded
+/// (`recorded` not empty), else the service time; with the basis it really is.
+pub fn latency_on<'a>(
+    service: &'a LatencyHistogram,
+    recorded: &LatencyHistogram,
+    basis: LatencyBasis,
+) -> (Cow<'a, LatencyHistogram>, LatencyBasis) {
+    if basis == LatencyBasis::Intended && !recorded.is_empty() {
+        (
+            Cow::Owned(intended_time(recorded, service)),
+            LatencyBasis::Intended,
+        )
+    } else {
+        (Cow::Borrowed(service), LatencyBasis::Service)
+    }
+}
+
 /// One request name's totals over the run (successes and failures alike in the histograms).
 ///
 /// Two latencies per request: `latency` is service time, from the actual send (Locust's
-/// response time); `intended` counts from when the request should have been sent, so it
-/// includes the time it waited (see [`crate::sla::LatencyBasis`]). In the closed model the
-/// intended histogram is corrected for coordinated omission with the expected interval
-/// ([`LatencyHistogram::record_corrected`]) and may hold more samples than there were
-/// requests.
+/// response time); the intended-time latency counts from when the request should have been
+/// sent, so it includes the time it waited (see [`crate::sla::LatencyBasis`]). What is
+/// stored is what was recorded (`intended_samples`): in the closed model each answer's
+/// service time and the sends a stall held back
+/// ([`LatencyHistogram::record_with_held_back`]), so it may hold more samples than there
+/// were requests. Every figure is read through [`RequestStats::intended`], which never lies
+/// below the service time; merging adds the recorded histograms, which is exact.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct RequestStats {
     /// HTTP method: "POST" or "GET".
@@ -51,10 +81,10 @@ pub struct RequestStats {
     pub content_bytes: u64,
     /// Service time.
     pub latency: LatencyHistogram,
-    /// Intended-time latency; empty in results of version 1 or of a generator that did not
-    /// record it.
-    #[serde(default)]
-    pub intended: LatencyHistogram,
+    /// Intended-time latencies as recorded; empty in results of version 1 or of a generator
+    /// that did not record it. Read them through [`RequestStats::intended`].
+    #[serde(default, rename = "intended")]
+    pub intended_samples: LatencyHistogram,
     /// Items the requests carried (events in a batch, trajectories exported, chunks
     /// streamed), where the request says; 0 otherwise.
     #[serde(default)]
@@ -73,7 +103,7 @@ impl RequestStats {
             failures: 0,
             content_bytes: 0,
             latency: LatencyHistogram::new(),
-            intended: LatencyHistogram::new(),
+            intended_samples: LatencyHistogram::new(),
             items: 0,
             stream: StreamStats::default(),
         }
@@ -85,12 +115,22 @@ impl RequestStats {
         self.content_bytes += other.content_bytes;
         self.items += other.items;
         self.latency.add(&other.latency);
-        self.intended.add(&other.intended);
+        self.intended_samples.add(&other.intended_samples);
         self.stream.add(&other.stream);
     }
 
     pub fn error_rate(&self) -> f64 {
         ratio(self.failures, self.requests)
+    }
+
+    /// The intended-time latency every figure is read from (see the type's doc).
+    pub fn intended(&self) -> LatencyHistogram {
+        intended_time(&self.intended_samples, &self.latency)
+    }
+
+    /// The latency `basis` reads (see [`latency_on`]).
+    pub fn latency_on(&self, basis: LatencyBasis) -> (Cow<'_, LatencyHistogram>, LatencyBasis) {
+        latency_on(&self.latency, &self.intended_samples, basis)
     }
 
     pub fn avg_content_bytes(&self) -> f64 {
@@ -153,9 +193,10 @@ pub struct SecondSample {
     pub content_bytes: u64,
     /// Service times of the requests completed in that second only.
     pub latency: LatencyHistogram,
-    /// Intended-time latencies of the requests completed in that second only.
-    #[serde(default)]
-    pub intended: LatencyHistogram,
+    /// Intended-time latencies (as recorded) of the requests completed in that second only;
+    /// read them through [`SecondSample::intended`].
+    #[serde(default, rename = "intended")]
+    pub intended_samples: LatencyHistogram,
     /// Open-model arrivals due in that second that were not sent (`max_in_flight` reached).
     #[serde(default)]
     pub dropped: u64,
@@ -176,7 +217,7 @@ impl SecondSample {
             failures: 0,
             content_bytes: 0,
             latency: LatencyHistogram::new(),
-            intended: LatencyHistogram::new(),
+            intended_samples: LatencyHistogram::new(),
             dropped: 0,
             items: 0,
             stream: StreamStats::default(),
@@ -193,7 +234,7 @@ impl SecondSample {
         self.dropped += other.dropped;
         self.items += other.items;
         self.latency.add(&other.latency);
-        self.intended.add(&other.intended);
+        self.intended_samples.add(&other.intended_samples);
         self.stream.add(&other.stream);
     }
 
@@ -201,12 +242,22 @@ impl SecondSample {
     /// [`LatencyHistogram::compact`]).
     pub fn compact(&mut self) {
         self.latency.compact();
-        self.intended.compact();
+        self.intended_samples.compact();
         self.stream.compact();
     }
 
     pub fn error_rate(&self) -> f64 {
         ratio(self.failures, self.requests)
+    }
+
+    /// The second's intended-time latency (see [`RequestStats::intended`]).
+    pub fn intended(&self) -> LatencyHistogram {
+        intended_time(&self.intended_samples, &self.latency)
+    }
+
+    /// The latency `basis` reads (see [`latency_on`]).
+    pub fn latency_on(&self, basis: LatencyBasis) -> (Cow<'_, LatencyHistogram>, LatencyBasis) {
+        latency_on(&self.latency, &self.intended_samples, basis)
     }
 }
 
@@ -220,8 +271,9 @@ pub struct StageResult {
     pub requests: u64,
     pub failures: u64,
     pub latency: LatencyHistogram,
-    #[serde(default)]
-    pub intended: LatencyHistogram,
+    /// As recorded; read through [`StageResult::intended`].
+    #[serde(default, rename = "intended")]
+    pub intended_samples: LatencyHistogram,
     #[serde(default)]
     pub dropped: u64,
     /// Open model: the arrivals per second this stage offered (at its end, after any ramp).
@@ -249,7 +301,7 @@ impl StageResult {
             requests: 0,
             failures: 0,
             latency: LatencyHistogram::new(),
-            intended: LatencyHistogram::new(),
+            intended_samples: LatencyHistogram::new(),
             dropped: 0,
             target_rate: None,
             items: 0,
@@ -265,7 +317,7 @@ impl StageResult {
         self.dropped += s.dropped;
         self.items += s.items;
         self.latency.add(&s.latency);
-        self.intended.add(&s.intended);
+        self.intended_samples.add(&s.intended_samples);
         self.stream.add(&s.stream);
     }
 
@@ -283,8 +335,18 @@ impl StageResult {
         self.dropped += other.dropped;
         self.items += other.items;
         self.latency.add(&other.latency);
-        self.intended.add(&other.intended);
+        self.intended_samples.add(&other.intended_samples);
         self.stream.add(&other.stream);
+    }
+
+    /// The stage's intended-time latency (see [`RequestStats::intended`]).
+    pub fn intended(&self) -> LatencyHistogram {
+        intended_time(&self.intended_samples, &self.latency)
+    }
+
+    /// The latency `basis` reads (see [`latency_on`]).
+    pub fn latency_on(&self, basis: LatencyBasis) -> (Cow<'_, LatencyHistogram>, LatencyBasis) {
+        latency_on(&self.latency, &self.intended_samples, basis)
     }
 
     pub fn duration_secs(&self) -> f64 {
@@ -436,7 +498,7 @@ impl RunResult {
 
     /// Whether any intended-time latency was recorded (the renderers then show both).
     pub fn has_intended(&self) -> bool {
-        self.requests.iter().any(|r| !r.intended.is_empty())
+        self.requests.iter().any(|r| !r.intended_samples.is_empty())
     }
 
     /// Whether any request streamed its answer (the renderers then show streaming metrics).

@@ -22,6 +22,8 @@
 //! Two runs differ beyond noise when the change exceeds [`DEFAULT_Z`] standard errors of the
 //! difference (`sqrt(se_baseline² + se_current²)`), one-sided in the direction of a
 //! regression: about one false alarm in 740 comparisons of a figure that did not change.
+use std::borrow::Cow;
+
 use crate::model::{LatencyHistogram, RequestStats, RunResult};
 use crate::sla::LatencyBasis;
 
@@ -81,11 +83,8 @@ pub struct RunNoise {
 }
 
 /// The latency histogram of `stats` that `basis` compares.
-fn histogram(stats: &RequestStats, basis: LatencyBasis) -> &LatencyHistogram {
-    match basis {
-        LatencyBasis::Intended if !stats.intended.is_empty() => &stats.intended,
-        _ => &stats.latency,
-    }
+fn histogram(stats: &RequestStats, basis: LatencyBasis) -> Cow<'_, LatencyHistogram> {
+    stats.latency_on(basis).0
 }
 
 /// Standard error of the `q` quantile of `h` if its samples were independent: half the
@@ -112,7 +111,7 @@ fn independent_error(
 ) -> f64 {
     let n = stats.requests as f64;
     match figure.quantile() {
-        Some(q) => quantile_error(histogram(stats, basis), q),
+        Some(q) => quantile_error(&histogram(stats, basis), q),
         None if n == 0.0 => 0.0,
         None if figure == Figure::Rps => n.sqrt() / seconds.max(1.0),
         None => {
@@ -233,7 +232,7 @@ impl RunNoise {
             batch.stats.requests += s.requests;
             batch.stats.failures += s.failures;
             batch.stats.latency.add(&s.latency);
-            batch.stats.intended.add(&s.intended);
+            batch.stats.intended_samples.add(&s.intended_samples);
             if filled + 1 == batch_seconds {
                 out.push(batch);
             } else {

@@ -214,8 +214,8 @@ pub fn render(snapshot: &LiveSnapshot) -> String {
         ),
         (
             "skein_request_intended_duration_seconds",
-            "Intended-time latency: from when the request should have been sent (coordinated-omission corrected; in the closed model it may count more samples than requests).",
-            |r| &r.intended,
+            "Intended-time latency as recorded: from when the request should have been sent (in the closed model with the sends a stall held back, so it may count more samples than requests).",
+            |r| &r.intended_samples,
         ),
     ];
     for (name, help, latency) in latencies {

@@ -181,13 +181,14 @@ pub struct SlaThreshold {
 }
 
 /// The numbers one threshold is judged on: a run's, one request name's or one stage's.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Measurement<'a> {
     /// Completed requests: with none, nothing shows that a threshold held.
     pub requests: u64,
     pub service: &'a LatencyHistogram,
     /// Empty when the generator recorded no intended-time latencies.
-    pub intended: &'a LatencyHistogram,
+    /// Read through [`crate::RequestStats::intended`] (or a stage's or second's).
+    pub intended: LatencyHistogram,
     pub error_rate: f64,
     pub dropped_rate: f64,
     pub rps: f64,
@@ -201,7 +202,7 @@ impl Measurement<'_> {
     /// intended-time one when asked for and recorded, else service time.
     pub fn latency(&self, basis: LatencyBasis) -> (&LatencyHistogram, LatencyBasis) {
         if basis == LatencyBasis::Intended && !self.intended.is_empty() {
-            (self.intended, LatencyBasis::Intended)
+            (&self.intended, LatencyBasis::Intended)
         } else {
             (self.service, LatencyBasis::Service)
         }
@@ -328,7 +329,7 @@ mod tests {
         Measurement {
             requests: service.count(),
             service,
-            intended,
+            intended: intended.clone(),
             error_rate: 0.0,
             dropped_rate: 0.25,
             rps: 10.0,

@@ -79,8 +79,8 @@ fn build(seconds: i64, names: usize, stages: usize, load_model: LoadModel) -> Ru
             sample.latency.record(micros);
             if open {
                 let wait = (60_000.0 * load.powi(4) * rng.random::<f64>()) as u64;
-                r.intended.record(micros + wait);
-                sample.intended.record(micros + wait);
+                r.intended_samples.record(micros + wait);
+                sample.intended_samples.record(micros + wait);
             }
             failures_total += failed as u64;
         }
@@ -161,7 +161,7 @@ pub fn scaled(run: &RunResult, factor: f64) -> RunResult {
     let mut out = run.clone();
     for r in &mut out.requests {
         r.latency = scale(&r.latency);
-        r.intended = scale(&r.intended);
+        r.intended_samples = scale(&r.intended_samples);
     }
     out
 }
@@ -402,9 +402,9 @@ pub fn synthetic_search_run() -> RunResult {
                 r.requests += 1;
                 r.content_bytes += 256;
                 r.latency.record(service);
-                r.intended.record(intended);
+                r.intended_samples.record(intended);
                 sample.latency.record(service);
-                sample.intended.record(intended);
+                sample.intended_samples.record(intended);
             }
             requests[0].failures += failing;
             sample.requests = n;

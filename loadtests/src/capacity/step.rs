@@ -122,11 +122,7 @@ pub fn judge(
         .iter()
         .find(|t| t.metric.is_latency())
         .map_or(LatencyBasis::Intended, |t| t.latency);
-    let latency = if basis == LatencyBasis::Intended && !stage.intended.is_empty() {
-        &stage.intended
-    } else {
-        &stage.latency
-    };
+    let latency = stage.latency_on(basis).0;
     SearchStep {
         phase,
         offered,

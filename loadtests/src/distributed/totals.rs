@@ -111,7 +111,7 @@ macro_rules! counted {
                     content_bytes: self.content_bytes,
                     items: self.items,
                     latency: &self.latency,
-                    intended: &self.intended,
+                    intended: &self.intended_samples,
                     stream: &self.stream,
                 }
             }
@@ -122,7 +122,7 @@ macro_rules! counted {
                     content_bytes: &mut self.content_bytes,
                     items: &mut self.items,
                     latency: &mut self.latency,
-                    intended: &mut self.intended,
+                    intended: &mut self.intended_samples,
                     stream: &mut self.stream,
                 }
             }
@@ -391,7 +391,7 @@ mod tests {
             r.requests += 1;
             r.content_bytes += 10;
             r.latency.record(s);
-            r.intended.record(s * 2);
+            r.intended_samples.record(s * 2);
             r.items += 3;
             r.stream.record(&reports::StreamTiming {
                 ttfc_micros: Some(s / 3),

@@ -32,7 +32,7 @@ fn arrivals_come_on_schedule_in_the_class_mix() {
     // Constant arrivals: exactly rate × duration, none dropped, each timed from its schedule.
     assert_eq!(r.overall().requests + r.dropped_arrivals, 600);
     assert_eq!(r.dropped_arrivals, 0);
-    assert_eq!(r.overall().intended.count(), 600);
+    assert_eq!(r.overall().intended_samples.count(), 600);
     // Classes by weight (1:3): 150 OrchestrationUser arrivals, 450 BurstTrainingUser ones.
     assert_eq!(count(&r, "training.get_status"), 450);
     let orchestration: u64 = [
@@ -155,7 +155,7 @@ fn workers_split_the_rate_and_the_manager_merges_both_latencies() {
         "{:?}",
         r.workers
     );
-    assert_eq!(r.overall().intended.count(), r.overall().requests);
+    assert_eq!(r.overall().intended_samples.count(), r.overall().requests);
     drop(workers);
 }
 
@@ -193,7 +193,7 @@ fn arrivals_due_before_the_executor_started_are_sent_late_not_lost() {
     let requests: u64 = names.iter().map(|n| n.requests).sum();
     assert_eq!(requests, 100, "every arrival of the schedule was sent");
     let mut intended = reports::LatencyHistogram::new();
-    names.iter().for_each(|n| intended.add(&n.intended));
+    names.iter().for_each(|n| intended.add(&n.intended_samples));
     // The first 30 arrivals were due before the executor started: ≥ 0 to 300 ms late.
     assert!(
         intended.max() >= 250.0,

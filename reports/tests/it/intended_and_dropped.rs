@@ -31,7 +31,7 @@ fn the_corrected_stats_csv_has_the_stats_columns_and_intended_time_values() {
     assert_eq!(&aggregated[1], "Aggregated");
     assert_eq!(aggregated[2].parse::<u64>().unwrap(), overall.requests);
     let median: f64 = aggregated[4].parse().unwrap();
-    assert!((median - overall.intended.value_at_quantile(0.5)).abs() < 0.001);
+    assert!((median - overall.intended().value_at_quantile(0.5)).abs() < 0.001);
     let service: f64 = rows(&dir.path().join("skein_stats.csv")).pop().unwrap()[4]
         .parse()
         .unwrap();
@@ -156,7 +156,7 @@ fn compare_judges_intended_time_when_both_runs_have_it_and_says_so() {
     let mut slow = base.clone();
     let worse = scaled(&base, 1.3);
     for (r, w) in slow.requests.iter_mut().zip(&worse.requests) {
-        r.intended = w.intended.clone();
+        r.intended_samples = w.intended_samples.clone();
     }
     let c = compare(&base, &slow, &t);
     assert!(c.rows.iter().all(|r| r.latency == LatencyBasis::Intended));

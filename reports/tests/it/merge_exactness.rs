@@ -9,8 +9,11 @@ fn with_requests(name: &str, samples: &[u64]) -> reports::RunResult {
     for &s in samples {
         stats.requests += 1;
         stats.latency.record(s);
-        // A closed-model user expected every 50 ms: stalls add corrected samples.
-        stats.intended.record_corrected(s, 50_000);
+        // A closed-model user expected every 50 ms, typically served in 2 ms: stalls add
+        // the sends they held back.
+        stats
+            .intended_samples
+            .record_with_held_back(s, 50_000, 2_000);
     }
     run.requests = vec![stats];
     run.workers.clear();
@@ -24,7 +27,7 @@ proptest! {
         let split = split.min(samples.len());
         let (mut whole, mut whole_intended) = (LatencyHistogram::new(), LatencyHistogram::new());
         samples.iter().for_each(|&s| whole.record(s));
-        samples.iter().for_each(|&s| whole_intended.record_corrected(s, 50_000));
+        samples.iter().for_each(|&s| whole_intended.record_with_held_back(s, 50_000, 2_000));
         let merged = merge(&[
             with_requests("x", &samples[..split]),
             with_requests("x", &samples[split..]),
@@ -35,11 +38,15 @@ proptest! {
             prop_assert_eq!(got.latency.value_at_quantile(q), whole.value_at_quantile(q));
         }
         prop_assert_eq!(got.latency.mean(), whole.mean());
+        // What was recorded adds exactly, and so the view read from it is the whole's.
+        prop_assert_eq!(&got.intended_samples, &whole_intended);
+        let (view, whole_view) = (got.intended(), whole_intended.at_least(&whole));
         for q in [0.0, 0.5, 0.9, 0.99, 0.999, 1.0] {
-            prop_assert_eq!(got.intended.value_at_quantile(q), whole_intended.value_at_quantile(q));
+            prop_assert_eq!(view.value_at_quantile(q), whole_view.value_at_quantile(q));
+            prop_assert!(view.value_at_quantile(q) >= got.latency.value_at_quantile(q));
         }
-        prop_assert_eq!(got.intended.count(), whole_intended.count());
-        prop_assert_eq!(got.intended.mean(), whole_intended.mean());
+        prop_assert_eq!(view.count(), whole_intended.count());
+        prop_assert_eq!(view.mean(), whole_view.mean());
         prop_assert_eq!(merged.workers.len(), 2);
     }
 }
@@ -96,8 +103,8 @@ fn dropped_arrivals_add_per_second_per_stage_and_in_total() {
     };
     assert_eq!(at(&merged).dropped, at(&a).dropped + at(&b).dropped);
     assert_eq!(
-        at(&merged).intended.count(),
-        at(&a).intended.count() + at(&b).intended.count()
+        at(&merged).intended_samples.count(),
+        at(&a).intended_samples.count() + at(&b).intended_samples.count()
     );
     assert_eq!(merged.stages[2].dropped, 2 * a.stages[2].dropped);
     assert_eq!(merged.format_version, reports::FORMAT_VERSION);

@@ -41,7 +41,7 @@ fn the_committed_version_1_fixture_still_loads_as_a_closed_run_without_intended_
     assert!(run
         .series
         .iter()
-        .all(|s| s.dropped == 0 && s.intended.is_empty()));
+        .all(|s| s.dropped == 0 && s.intended_samples.is_empty()));
     // Its latency thresholds fall back to service time when judged again.
     let verdicts = reports::evaluate_slas(&run, &run.thresholds);
     assert!(
