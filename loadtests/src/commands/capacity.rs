@@ -55,13 +55,13 @@ pub struct CapacityArgs {
     #[arg(long, value_enum)]
     pub model: Option<Model>,
     /// Highest arrival rate tried (open model) [default: 10000].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub max_rate: Option<f64>,
     /// Highest user count tried (closed model) [default: 1000].
     #[arg(long)]
     pub max_users: Option<u64>,
     /// First (lowest) load tried [default: the maximum / 64].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub start: Option<f64>,
     /// Stop when the gap between the highest held and lowest broken load is at most this
     /// share of the broken one, e.g. 5%.
@@ -155,7 +155,44 @@ pub fn parse_sla(text: &str) -> Result<SlaThreshold, String> {
     Ok(SlaThreshold::new(metric, None, limit))
 }
 
+/// Every numeric flag, whatever the model it applies to, before anything else is read or
+/// reached: a value out of range is a usage error (exit 2), not a search that fails later.
+fn check_numbers(args: &CapacityArgs) -> Result<(), Failure> {
+    let usage = |text: String| Err(Failure::Usage(text));
+    if let Some(rate) = args.max_rate {
+        if !(rate.is_finite() && rate > 0.0 && rate <= scenario::shape::MAX_RATE) {
+            return usage(format!(
+                "--max-rate {rate}: give arrivals per second above 0 and at most {}",
+                scenario::shape::MAX_RATE
+            ));
+        }
+    }
+    if let Some(users) = args.max_users {
+        if !(1..=scenario::shape::MAX_USERS).contains(&users) {
+            return usage(format!(
+                "--max-users {users}: give a user count from 1 to {}",
+                scenario::shape::MAX_USERS
+            ));
+        }
+    }
+    if let Some(start) = args.start {
+        if !(start.is_finite() && start > 0.0) {
+            return usage(format!(
+                "--start {start}: give the first load tried, above 0"
+            ));
+        }
+    }
+    if args.step_time.is_zero() {
+        return usage("--step-time must be positive, e.g. `30s`".into());
+    }
+    if args.expect_workers == Some(0) {
+        return usage("--expect-workers must be at least 1".into());
+    }
+    Ok(())
+}
+
 pub fn execute(args: CapacityArgs) -> anyhow::Result<Outcome> {
+    check_numbers(&args)?;
     let base = scenario::load(&args.scenario).map_err(|e| Failure::Usage(e.to_string()))?;
     if let Some(host) = &args.host {
         scenario::target_url(host).map_err(|e| Failure::Usage(format!("--{e}")))?;
@@ -190,9 +227,6 @@ pub fn execute(args: CapacityArgs) -> anyhow::Result<Outcome> {
         .start
         .unwrap_or(max / 64.0)
         .clamp(1.0_f64.min(max), max);
-    if args.step_time.is_zero() {
-        return Err(Failure::Usage("--step-time must be positive, e.g. `30s`".into()).into());
-    }
     let mut args = args;
     args.step_time = whole_seconds(args.step_time);
     args.warmup = whole_seconds(args.warmup);
@@ -205,9 +239,6 @@ pub fn execute(args: CapacityArgs) -> anyhow::Result<Outcome> {
     };
     signals::install();
     if let Some(workers) = args.expect_workers {
-        if workers == 0 {
-            return Err(Failure::Usage("--expect-workers must be at least 1".into()).into());
-        }
         return run_distributed(base, thresholds, spec, args, workers);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -116,6 +116,48 @@ fn the_binary_exits_2_on_a_bad_file_and_on_bad_overrides() {
     }
 }
 
+/// Numeric flags are judged before the target is: with a host that refuses connections, a
+/// value out of range still exits 2 (usage), not 3 (target unreachable), and names the flag.
+#[test]
+fn every_numeric_flag_is_checked_before_the_target_is() {
+    let unreachable = "http://127.0.0.1:9";
+    for (flags, says) in [
+        (&["capacity", "--max-rate", "0"][..], "--max-rate 0"),
+        (&["capacity", "--max-rate", "-5"][..], "--max-rate -5"),
+        (&["capacity", "--max-rate", "NaN"][..], "--max-rate NaN"),
+        (
+            &["capacity", "--model", "open", "--max-rate", "1e9"][..],
+            "at most",
+        ),
+        (&["capacity", "--max-users", "0"][..], "--max-users 0"),
+        (&["capacity", "--start", "-1"][..], "--start -1"),
+        (&["capacity", "--step-time", "0s"][..], "--step-time"),
+        (
+            &["capacity", "--expect-workers", "0"][..],
+            "--expect-workers",
+        ),
+        (
+            &["capacity", "--resolution", "150%"][..],
+            "between 0 and 100",
+        ),
+        (
+            &["run", "--scenario", "light", "--spawn-rate", "0"][..],
+            "--spawn-rate",
+        ),
+        (
+            &["run", "--scenario", "open-steady", "--rate", "0"][..],
+            "--rate 0",
+        ),
+        (&["manager", "--expect-workers", "0"][..], "expect-workers"),
+    ] {
+        let mut args = flags.to_vec();
+        args.extend(["--host", unreachable]);
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{flags:?}: {}", stderr(&o));
+    }
+}
+
 #[test]
 fn skein_scenarios_lists_every_shipped_scenario() {
     let o = run(&["scenarios"]);
