@@ -405,11 +405,18 @@ pub fn latency_over_time(result: &RunResult) -> Result<String, ReportError> {
             move |s| s.latency.value_at_quantile(q),
         )
     };
+    // Each second's intended-time view once, read at both quantiles.
+    let views: std::collections::BTreeMap<i64, crate::model::LatencyHistogram> = result
+        .series
+        .iter()
+        .filter(|s| !s.intended_samples.is_empty())
+        .map(|s| (s.unix_second, s.intended()))
+        .collect();
     let intended = |q: f64| {
         per_second(
             result,
-            |s| !s.intended_samples.is_empty(),
-            move |s| s.intended().value_at_quantile(q),
+            |s| views.contains_key(&s.unix_second),
+            |s| views[&s.unix_second].value_at_quantile(q),
         )
     };
     let mut lines = vec![

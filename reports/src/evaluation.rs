@@ -3,6 +3,9 @@
 //! This is the one place that knows both the result model and the thresholds: it turns a run,
 //! a request name or a stage into an [`sla::Measurement`](crate::sla::Measurement) and lets
 //! each threshold judge it.
+use std::borrow::Cow;
+use std::cell::OnceCell;
+
 use crate::model::{RequestStats, RunResult, StageResult};
 use crate::sla::{Measurement, SlaMetric, SlaThreshold, SlaVerdict};
 
@@ -15,6 +18,8 @@ pub fn evaluate_slas(result: &RunResult, thresholds: &[SlaThreshold]) -> Vec<Sla
     let overall = result.overall();
     let duration = result.duration_secs();
     let dropped_rate = result.dropped_rate();
+    // Most thresholds judge the totals: their intended-time view is computed once.
+    let overall_intended = OnceCell::new();
     thresholds
         .iter()
         .map(|t| {
@@ -29,10 +34,15 @@ pub fn evaluate_slas(result: &RunResult, thresholds: &[SlaThreshold]) -> Vec<Sla
                     }
                 },
             };
+            let intended = if std::ptr::eq(stats, &overall) {
+                Cow::Borrowed(overall_intended.get_or_init(|| overall.intended()))
+            } else {
+                Cow::Owned(stats.intended())
+            };
             t.judge(&Measurement {
                 requests: stats.requests,
                 service: &stats.latency,
-                intended: stats.intended(),
+                intended,
                 error_rate: stats.error_rate(),
                 dropped_rate,
                 rps: stats.requests as f64 / duration,
@@ -63,7 +73,7 @@ pub fn stage_measurement(stage: &StageResult) -> Measurement<'_> {
     Measurement {
         requests: stage.requests,
         service: &stage.latency,
-        intended: stage.intended(),
+        intended: Cow::Owned(stage.intended()),
         error_rate: stage.error_rate(),
         dropped_rate: stage.dropped_rate(),
         rps: stage.rps(),

@@ -150,12 +150,13 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
         kpi(&ms(overall.latency.value_at_quantile(0.99)), "p99"),
     ]);
     if has_intended {
+        let intended = overall.intended();
         kpis.push(kpi(
-            &ms(overall.intended().value_at_quantile(0.95)),
+            &ms(intended.value_at_quantile(0.95)),
             "p95 intended-time",
         ));
         kpis.push(kpi(
-            &ms(overall.intended().value_at_quantile(0.99)),
+            &ms(intended.value_at_quantile(0.99)),
             "p99 intended-time",
         ));
     }
@@ -274,10 +275,11 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
     let duration = result.duration_secs();
     for r in result.requests.iter().chain(std::iter::once(&overall)) {
         let intended = if has_intended {
+            let view = r.intended();
             format!(
                 "<td>{:.1}</td><td>{:.1}</td>",
-                r.intended().value_at_quantile(0.95),
-                r.intended().value_at_quantile(0.99)
+                view.value_at_quantile(0.95),
+                view.value_at_quantile(0.99)
             )
         } else {
             String::new()

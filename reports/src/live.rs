@@ -107,6 +107,7 @@ impl SecondLine {
         totals.requests += second.requests;
         totals.failures += second.failures;
         totals.dropped_arrivals += second.dropped;
+        let second_intended = second.intended();
         SecondLine {
             time: DateTime::from_timestamp(second.unix_second, 0).unwrap_or_default(),
             unix_second: second.unix_second,
@@ -119,8 +120,8 @@ impl SecondLine {
             p50_ms: ms_at(&second.latency, 0.5),
             p95_ms: ms_at(&second.latency, 0.95),
             p99_ms: ms_at(&second.latency, 0.99),
-            intended_p95_ms: ms_at(&second.intended(), 0.95),
-            intended_p99_ms: ms_at(&second.intended(), 0.99),
+            intended_p95_ms: ms_at(&second_intended, 0.95),
+            intended_p99_ms: ms_at(&second_intended, 0.99),
             requests_total: totals.requests,
             failures_total: totals.failures,
             dropped_arrivals_total: totals.dropped_arrivals,

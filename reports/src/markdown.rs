@@ -159,10 +159,11 @@ pub fn render(result: &RunResult) -> String {
     let _ = writeln!(out, "\n## Top requests\n\n| Name | Requests | Failures | p50 ms | p95 ms | p99 ms |{intended_head}\n|---|---:|---:|---:|---:|---:|{intended_rule}");
     for r in top.iter().take(10) {
         let intended = if has_intended {
+            let view = r.intended();
             format!(
                 " {:.1} | {:.1} |",
-                r.intended().value_at_quantile(0.95),
-                r.intended().value_at_quantile(0.99)
+                view.value_at_quantile(0.95),
+                view.value_at_quantile(0.99)
             )
         } else {
             String::new()

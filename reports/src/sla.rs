@@ -3,6 +3,8 @@
 //! This module knows nothing of the result model: a caller (see [`crate::evaluation`]) turns a
 //! run, a request name or a stage into a `Measurement` first. That keeps the dependency one
 //! way (model → sla), so the model can hold thresholds and verdicts without a cycle.
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::histogram::LatencyHistogram;
@@ -188,7 +190,7 @@ pub struct Measurement<'a> {
     pub service: &'a LatencyHistogram,
     /// Empty when the generator recorded no intended-time latencies.
     /// Read through [`crate::RequestStats::intended`] (or a stage's or second's).
-    pub intended: LatencyHistogram,
+    pub intended: Cow<'a, LatencyHistogram>,
     pub error_rate: f64,
     pub dropped_rate: f64,
     pub rps: f64,
@@ -329,7 +331,7 @@ mod tests {
         Measurement {
             requests: service.count(),
             service,
-            intended: intended.clone(),
+            intended: Cow::Borrowed(intended),
             error_rate: 0.0,
             dropped_rate: 0.25,
             rps: 10.0,

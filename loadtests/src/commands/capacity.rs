@@ -203,26 +203,10 @@ pub fn execute(args: CapacityArgs) -> anyhow::Result<Outcome> {
         None => base.load_model(),
     };
     let max = match model {
+        // Given values were checked in `check_numbers`; the defaults are in range.
         LoadModel::Open => args.max_rate.unwrap_or(10_000.0),
         LoadModel::Closed => args.max_users.unwrap_or(1_000) as f64,
     };
-    let max_ok = match model {
-        LoadModel::Open => max > 0.0 && max <= scenario::shape::MAX_RATE,
-        LoadModel::Closed => max >= 1.0 && max <= scenario::shape::MAX_USERS as f64,
-    };
-    if !max_ok {
-        return Err(Failure::Usage(format!(
-            "--max-{}: {max} is out of range (arrival rates up to {}, users up to {})",
-            if model == LoadModel::Open {
-                "rate"
-            } else {
-                "users"
-            },
-            scenario::shape::MAX_RATE,
-            scenario::shape::MAX_USERS
-        ))
-        .into());
-    }
     let start = args
         .start
         .unwrap_or(max / 64.0)

@@ -46,6 +46,32 @@ fn sending_since(r: &reports::RunResult) -> f64 {
     first.unix_second as f64 + 1.0 - share
 }
 
+/// `skein run` of each (results directory, scenario, extra flags) against `host`, all at
+/// the same time; their outputs in the same order.
+fn at_once(
+    host: &str,
+    runs: Vec<(std::path::PathBuf, String, Vec<&'static str>)>,
+) -> Vec<(std::path::PathBuf, std::process::Output)> {
+    let handles: Vec<_> = runs
+        .into_iter()
+        .map(|(out, scenario, extra)| {
+            let host = host.to_string();
+            let dir = out.clone();
+            let handle = std::thread::spawn(move || {
+                let mut args = vec!["run", "--scenario", &scenario, "--host", &host];
+                args.extend(["--out", dir.to_str().unwrap()]);
+                args.extend(extra);
+                run(&args)
+            });
+            (out, handle)
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|(out, handle)| (out, handle.join().unwrap()))
+        .collect()
+}
+
 fn within_10_percent(measured: f64, truth: f64) -> bool {
     (measured - truth).abs() <= 0.10 * truth
 }
@@ -85,31 +111,18 @@ fn corrected_percentiles_match_the_truth_for_closed_users_and_open_arrivals() {
             ),
         ),
     ];
-    let runs: Vec<_> = scenarios
-        .into_iter()
-        .map(|(name, text)| {
-            let path = scenario_file(dir.path(), name, &text);
-            let out = dir.path().join(name);
-            let url = server.url.clone();
-            let handle = std::thread::spawn({
-                let out = out.clone();
-                move || {
-                    run(&[
-                        "run",
-                        "--scenario",
-                        path.to_str().unwrap(),
-                        "--host",
-                        &url,
-                        "--out",
-                        out.to_str().unwrap(),
-                    ])
-                }
-            });
-            (name, out, handle)
-        })
-        .collect();
-    for (name, out, handle) in runs {
-        let o = handle.join().unwrap();
+    let runs = at_once(
+        &server.url,
+        scenarios
+            .iter()
+            .map(|(name, text)| {
+                let path = scenario_file(dir.path(), name, text);
+                let scenario = path.to_str().unwrap().to_string();
+                (dir.path().join(name), scenario, vec![])
+            })
+            .collect(),
+    );
+    for ((name, _), (out, o)) in scenarios.iter().zip(runs) {
         assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
         let r = results(&out);
         let started = r.metadata.started_at.timestamp_micros() as f64 / 1e6;
@@ -200,39 +213,22 @@ fn intended_time_is_never_below_service_time_with_no_think_time_and_in_the_orche
         "no-think",
         "users = 16\nspawn_rate = 100\nrun_time = \"4s\"\n[[user_classes]]\nclass = \"BurstTrainingUser\"\nweight = 1\nthink_time = [\"0ms\", \"0ms\"]\n[sla]\np95_ms = 60000\n",
     );
-    let runs: Vec<_> = [
-        ("no-think", no_think.to_str().unwrap().to_string(), vec![]),
-        (
-            "orchestration",
-            "orchestration".to_string(),
-            vec!["-u", "20", "-r", "20", "-t", "6s"],
-        ),
-    ]
-    .into_iter()
-    .map(|(name, scenario, extra)| {
-        let out = dir.path().join(name);
-        let url = server.url.clone();
-        let handle = std::thread::spawn({
-            let out = out.clone();
-            move || {
-                let mut args = vec![
-                    "run",
-                    "--scenario",
-                    &scenario,
-                    "--host",
-                    &url,
-                    "--out",
-                    out.to_str().unwrap(),
-                ];
-                args.extend(extra);
-                run(&args)
-            }
-        });
-        (out, handle)
-    })
-    .collect();
-    for (out, handle) in runs {
-        let o = handle.join().unwrap();
+    let runs = at_once(
+        &server.url,
+        vec![
+            (
+                dir.path().join("no-think"),
+                no_think.to_str().unwrap().to_string(),
+                vec![],
+            ),
+            (
+                dir.path().join("orchestration"),
+                "orchestration".to_string(),
+                vec!["-u", "20", "-r", "20", "-t", "6s"],
+            ),
+        ],
+    );
+    for (out, o) in runs {
         // The orchestration scenario's SLAs may break on a busy machine (exit 1); the
         // figures are written either way.
         assert!(
