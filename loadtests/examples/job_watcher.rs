@@ -58,6 +58,7 @@ fn behaviour() -> ClassBehaviour {
         })
     });
     ClassBehaviour {
+        lifecycle: None,
         name: "JobWatcherUser",
         requests: vec![watch],
     }

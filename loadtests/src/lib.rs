@@ -14,6 +14,8 @@
 //! - [`plan`]: launch plans; [`results`]: measurements into a result.
 //! - [`scenario`]: scenario files, validation, CLI overrides, the scenario hash.
 //! - [`users`]: the user classes against Skein's own user model.
+//! - [`transport`]: the HTTP client stack every protocol sends on (Skein's own HTTP/1.1
+//!   connections, reqwest for the rest), JSON-RPC on the wire.
 //! - [`recorder`]: the hot path: latencies into sharded HDR histograms.
 //! - [`live_outputs`]: Prometheus `/metrics` and per-second JSON lines during a run.
 //! - [`live`] (live line, summary table), [`signals`] (SIGINT/SIGTERM), [`exit`] (exit
@@ -33,6 +35,7 @@ pub mod results;
 pub mod runner;
 pub mod scenario;
 pub mod signals;
+pub mod transport;
 pub mod users;
 
 /// Runs one parsed command line and returns how the run ended.

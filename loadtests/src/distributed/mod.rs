@@ -8,6 +8,7 @@
 //! [`faults`] (a test-only hook that drops, repeats or reorders a worker's reports).
 pub mod faults;
 pub mod manager;
+pub mod manager_state;
 pub mod outbox;
 pub mod protocol;
 pub mod registry;

@@ -8,14 +8,15 @@
 //! lost worker's share moves to the others mid-step as in any distributed run.
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use reports::{SearchOutcome, SlaThreshold};
+use reports::SearchOutcome;
 
-use super::manager::{
+pub use super::manager_state::SearchSettings;
+use super::manager_state::{
     build_result, enough_workers, rebalance, AppState, ManagerConfig, ManagerOutcome, Phase,
     FINAL_REPORT_TIMEOUT, LOSS_TIMEOUT, START_DELAY,
 };
 use crate::capacity::step::{judge, step_line, step_scenario, window_stage, Window};
-use crate::capacity::{Next, Search, SearchSpec};
+use crate::capacity::{Next, Search};
 use crate::exit::Failure;
 
 /// How long a step's stage runs past its window: the manager replaces it with the next step
@@ -23,17 +24,6 @@ use crate::exit::Failure;
 const STEP_SLACK: Duration = Duration::from_secs(60);
 /// How long after a window's end the manager waits for every worker to report it.
 const REPORT_GRACE: Duration = Duration::from_secs(10);
-
-/// What the manager searches with.
-#[derive(Clone, Debug)]
-pub struct SearchSettings {
-    pub spec: SearchSpec,
-    pub warmup: Duration,
-    pub step_time: Duration,
-    pub budget: Duration,
-    /// The SLAs each step is judged on (the scenario's, with `--sla` replacing).
-    pub thresholds: Vec<SlaThreshold>,
-}
 
 /// After a step that broke, no load until every request the workers still have in flight is
 /// answered (at most [`DRAIN_LIMIT`]): the backlog an overloaded target queued must not spill

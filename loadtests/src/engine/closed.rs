@@ -204,10 +204,23 @@ fn goose_scenario(
         .set_on_start()
     };
     let on_stop = {
-        let ctx = ctx.clone();
-        Transaction::new(Arc::new(move |_user: &mut GooseUser| {
-            ctx.recorder.user_stopped();
-            Box::pin(async { Ok(()) })
+        let (ctx, behaviour) = (ctx.clone(), behaviour.clone());
+        Transaction::new(Arc::new(move |user: &mut GooseUser| {
+            let slot = user.get_session_data::<SessionSlot>().cloned();
+            let (ctx, behaviour) = (ctx.clone(), behaviour.clone());
+            Box::pin(async move {
+                // goose stops a user between transactions, so its session is back in the slot.
+                let lent = slot.and_then(|s| s.take(think));
+                if let Some((mut session, expected_interval)) = lent {
+                    let call = Call {
+                        ctx: ctx.clone(),
+                        timing: Timing::Closed { expected_interval },
+                    };
+                    behaviour.stop(call, &mut session).await;
+                }
+                ctx.recorder.user_stopped();
+                Ok(())
+            })
         }))
         .set_on_stop()
     };
@@ -345,6 +358,7 @@ mod tests {
         let t0 = Instant::now();
         assert_eq!(slot.thinking(t0), None, "no pause before the first request");
         let class = crate::users::ClassBehaviour {
+            lifecycle: None,
             name: "X",
             requests: vec![],
         };

@@ -22,6 +22,7 @@ use super::precise_sleep::PreciseSleep;
 use super::{EngineError, StopHandle};
 use crate::plan::LaunchPlan;
 use crate::recorder::Timing;
+use crate::users::behaviour::STOP_GRACE;
 use crate::users::{Call, ClassBehaviour, Session, UserContext, WeightedPicker, REQUEST_TIMEOUT};
 
 /// Longest single sleep of the dispatcher, so a stop is noticed promptly.
@@ -104,6 +105,8 @@ pub async fn run(
     let curve = RateCurve::new(&plan.stages, plan.start_rate);
     let arrivals = Arrivals::new(curve.clone(), plan.arrival);
     let in_flight = Arc::new(InFlight::default());
+    let dispatcher_classes: Vec<Arc<ClassPool>> = classes.iter().map(|(p, _)| p.clone()).collect();
+    let stop_ctx = ctx.clone();
     let dispatcher = Dispatcher {
         classes,
         ctx,
@@ -121,10 +124,44 @@ pub async fn run(
         .await
         .map_err(|e| EngineError::Refused(format!("the arrival dispatcher failed: {e}")))?
         .map_err(|e| EngineError::Refused(format!("the arrival dispatcher's timer: {e}")))?;
+    let has_lifecycle = dispatcher_classes
+        .iter()
+        .any(|p| p.behaviour.lifecycle.is_some());
     if stop.reason().is_none() {
         let _ = tokio::time::timeout(REQUEST_TIMEOUT, in_flight.drained()).await;
+    } else if has_lifecycle {
+        // Users still answering are stopped too, once back: their sessions must be closed.
+        let _ = tokio::time::timeout(STOP_GRACE, in_flight.drained()).await;
+    }
+    if has_lifecycle {
+        stop_idle_users(&dispatcher_classes, &stop_ctx).await;
     }
     Ok(())
+}
+
+/// Ends every idle user of the pools (their `on_stop`), all at once, within [`STOP_GRACE`].
+async fn stop_idle_users(classes: &[Arc<ClassPool>], ctx: &Arc<UserContext>) {
+    let mut stops = tokio::task::JoinSet::new();
+    for pool in classes {
+        let sessions = std::mem::take(&mut *pool.idle.lock().expect("user pool poisoned"));
+        for mut session in sessions {
+            let (pool, ctx) = (pool.clone(), ctx.clone());
+            stops.spawn(async move {
+                let call = Call {
+                    ctx,
+                    timing: Timing::Open {
+                        intended: Instant::now(),
+                    },
+                };
+                pool.behaviour.stop(call, &mut session).await;
+            });
+        }
+    }
+    // Each stop is cut at STOP_GRACE itself; this bounds the whole in case one never yields.
+    let _ = tokio::time::timeout(STOP_GRACE * 2, async {
+        while stops.join_next().await.is_some() {}
+    })
+    .await;
 }
 
 struct Dispatcher {

@@ -1,82 +1,18 @@
-//! `[[user_classes.requests]]`: the requests of a class declared in the scenario file, read
-//! with their spans and validated into a [`DeclaredClass`], with the class's `mode` and its
-//! `data` file.
-//!
-//! Every template is compiled here, once, and rendered once with sample values, so a bad
-//! function, a name that is neither a capture nor a data column, or params that are not JSON
-//! stop the run at load with `file:line:col` and a fix, before any user starts.
-use std::collections::BTreeMap;
-
-use reqwest::header::HeaderName;
-use serde::Deserialize;
+//! A class declared in the scenario file (`[[user_classes]]` with `name`), validated into a
+//! [`DeclaredClass`]: its requests (each read by [`super::request`]), its `mode`, its `data`
+//! file, and what holds between its requests: every capture a request uses is made before it
+//! can be sent.
 use toml::Spanned;
 
 use super::data_file::{self, DataFile, DataSource};
 use super::error::{Locator, ScenarioError};
-use super::file::{think_time_of, MAX_WEIGHT};
-use crate::users::declared::{DeclaredRequest, Payload, RequestOrder};
-use crate::users::template::{is_identifier, Template, TemplateError, TemplateNames};
+use super::request::{leak, request, RawRequest};
+use crate::users::declared::{CaptureSource, DeclaredRequest, RequestOrder, HEADER_CAPTURE};
+use crate::users::template::{is_identifier, TemplateNames};
 use crate::users::{DeclaredClass, ThinkTime};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawRequest {
-    name: Spanned<String>,
-    weight: Option<Spanned<i64>>,
-    method: Option<Spanned<String>>,
-    path: Spanned<String>,
-    jsonrpc: Option<Spanned<String>>,
-    params: Option<Spanned<String>>,
-    body: Option<Spanned<String>>,
-    #[serde(default)]
-    headers: BTreeMap<String, Spanned<String>>,
-    expect_status: Option<Spanned<Vec<i64>>>,
-    #[serde(default)]
-    tolerate: Vec<i64>,
-    #[serde(default)]
-    capture: BTreeMap<String, Spanned<String>>,
-    think_time: Option<Spanned<Vec<toml::Value>>>,
-    /// Read the answer as server-sent events, timing each chunk.
-    stream: Option<Spanned<bool>>,
-    /// With `stream`: which events are chunks (a JSON pointer they hold).
-    chunk: Option<Spanned<String>>,
-    /// Items the request carried: a count or a JSON pointer into the answer.
-    items: Option<Spanned<toml::Value>>,
-}
-
-impl RawRequest {
-    /// The request as written (its think time as read), for the scenario's settings and hash.
-    fn definition(&self, think_time: Option<ThinkTime>) -> serde_json::Value {
-        let text = |v: &Option<Spanned<String>>| v.as_ref().map(|s| s.get_ref().clone());
-        let map = |m: &BTreeMap<String, Spanned<String>>| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.get_ref().clone()))
-                .collect::<BTreeMap<_, _>>()
-        };
-        serde_json::json!({
-            "name": self.name.get_ref(),
-            "weight": self.weight.as_ref().map(|w| *w.get_ref()),
-            "method": text(&self.method),
-            "path": self.path.get_ref(),
-            "jsonrpc": text(&self.jsonrpc),
-            "params": text(&self.params),
-            "body": text(&self.body),
-            "headers": map(&self.headers),
-            "expect_status": self.expect_status.as_ref().map(|e| e.get_ref().clone()),
-            "tolerate": self.tolerate,
-            "capture": map(&self.capture),
-            "think_time_ms": think_time.map(|t| [t.min.as_millis() as u64, t.max.as_millis() as u64]),
-            "stream": self.stream.as_ref().map(|s| *s.get_ref()),
-            "chunk": text(&self.chunk),
-            "items": self.items.as_ref().map(|i| i.get_ref().to_string()),
-        })
-    }
-}
 
 /// The think time of a declared class that gives none.
 pub const DEFAULT_THINK_TIME: ThinkTime = ThinkTime::ms(1_000, 3_000);
-
-const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
 
 /// A `[[user_classes]]` entry with `name`: what it says besides its requests' own keys.
 pub(super) struct DeclaredSpec<'a> {
@@ -85,6 +21,10 @@ pub(super) struct DeclaredSpec<'a> {
     pub mode: Option<&'a Spanned<String>>,
     pub data: Option<&'a Spanned<String>>,
     pub requests: &'a Spanned<Vec<RawRequest>>,
+    /// `[[user_classes.on_start]]`: sent once per user, in file order, before its requests.
+    pub on_start: Option<&'a Spanned<Vec<RawRequest>>>,
+    /// `[[user_classes.on_stop]]`: sent when a started user stops, in file order.
+    pub on_stop: Option<&'a Spanned<Vec<RawRequest>>>,
 }
 
 /// Validates a declared class and builds it (leaked: see `users::declared`), with the data
@@ -100,8 +40,13 @@ pub(super) fn class(
         mode,
         data,
         requests,
+        on_start,
+        on_stop,
     } = spec;
     let raw = requests.get_ref();
+    let empty = Vec::new();
+    let raw_start = on_start.map_or(&empty, |s| s.get_ref());
+    let raw_stop = on_stop.map_or(&empty, |s| s.get_ref());
     if raw.is_empty() {
         return Err(at.at(
             requests.span(),
@@ -118,7 +63,8 @@ pub(super) fn class(
             "write `mode = \"weighted\"` (requests picked by weight, the default) or `\"sequence\"` (every request in file order, looping)",
         )?,
     };
-    let captures = capture_names(raw, at)?;
+    let every: Vec<&RawRequest> = raw_start.iter().chain(raw).chain(raw_stop).collect();
+    let captures = capture_names(&every, at)?;
     let (table, file) = match data {
         Some(path) => {
             let (table, file) = data_file::load(path, source, at)?;
@@ -145,25 +91,28 @@ pub(super) fn class(
         columns: &columns,
     };
     let sample_row: &[Box<str>] = table.as_ref().map_or(&[], |t| &t.rows[0]);
-    let mut built = Vec::new();
-    for r in raw {
-        if raw
-            .iter()
-            .filter(|o| o.name.get_ref() == r.name.get_ref())
-            .count()
-            > 1
-        {
-            return Err(at.at(
-                r.name.span(),
-                format!(
-                    "request `{}` is listed twice in this class",
-                    r.name.get_ref()
-                ),
-                "give each request its own name",
-            ));
-        }
-        built.push(request(r, order, names, sample_row, at)?);
-    }
+    unique_names(&every, at)?;
+    let built = raw
+        .iter()
+        .map(|r| request(r, order, names, sample_row, at))
+        .collect::<Result<Vec<_>, _>>()?;
+    // A start and a stop are sequences: their requests have no weight.
+    let built_start = raw_start
+        .iter()
+        .map(|r| request(r, RequestOrder::Sequence, names, sample_row, at))
+        .collect::<Result<Vec<_>, _>>()?;
+    let built_stop = raw_stop
+        .iter()
+        .map(|r| request(r, RequestOrder::Sequence, names, sample_row, at))
+        .collect::<Result<Vec<_>, _>>()?;
+    // What a user has captured once started: its start's captures, in file order.
+    let started = made_earlier(
+        &built_start,
+        &captures,
+        raw_start,
+        vec![false; captures.len()],
+        at,
+    )?;
     match order {
         RequestOrder::Weighted => {
             if built.iter().all(|r| r.weight == 0) {
@@ -173,20 +122,36 @@ pub(super) fn class(
                     "give at least one request a positive weight, e.g. `weight = 1`",
                 ));
             }
-            never_sent(&built, &captures, raw, at)?;
+            never_sent(&built, &captures, raw, started.clone(), at)?;
         }
-        RequestOrder::Sequence => made_earlier(&built, &captures, raw, at)?,
+        RequestOrder::Sequence => {
+            made_earlier(&built, &captures, raw, started.clone(), at)?;
+        }
     }
-    let definition = raw
-        .iter()
-        .zip(&built)
-        .map(|(r, b)| r.definition(b.think_time))
-        .collect();
+    stop_uses_only_the_start(&built_stop, &captures, raw_stop, &started, at)?;
+    let definitions = |raw: &[RawRequest], built: &[DeclaredRequest]| -> serde_json::Value {
+        raw.iter()
+            .zip(built)
+            .map(|(r, b)| r.definition(b.think_time))
+            .collect()
+    };
+    // A class without a start or stop keeps the definition (and hash) it always had.
+    let definition = if raw_start.is_empty() && raw_stop.is_empty() {
+        definitions(raw, &built)
+    } else {
+        serde_json::json!({
+            "on_start": definitions(raw_start, &built_start),
+            "requests": definitions(raw, &built),
+            "on_stop": definitions(raw_stop, &built_stop),
+        })
+    };
     let class = DeclaredClass {
         name: leak(name.get_ref()),
         think_time,
         order,
         requests: built,
+        on_start: built_start,
+        on_stop: built_stop,
         captures: captures.into_iter().map(leak).collect(),
         data: table,
         definition,
@@ -194,27 +159,35 @@ pub(super) fn class(
     Ok((Box::leak(Box::new(class)), file))
 }
 
-/// The names the class's requests capture, in order of first appearance.
+/// The names the class's requests capture, in order of first appearance; each capture is a
+/// JSON pointer into the answer or `header:<Name>`.
 fn capture_names<'r>(
-    raw: &'r [RawRequest],
+    raw: &[&'r RawRequest],
     at: &Locator<'_>,
 ) -> Result<Vec<&'r str>, ScenarioError> {
     let mut captures: Vec<&str> = Vec::new();
     for r in raw {
-        for (capture, pointer) in &r.capture {
+        for (capture, source) in &r.capture {
             if !is_identifier(capture) {
                 return Err(at.at(
-                    pointer.span(),
+                    source.span(),
                     format!("capture name `{capture}` is not a plain word"),
                     "use letters, digits and `_`, e.g. `capture = { session_id = \"/result/session_id\" }`",
                 ));
             }
-            let p = pointer.get_ref();
-            if !p.is_empty() && !p.starts_with('/') {
+            let p = source.get_ref();
+            if p.starts_with(HEADER_CAPTURE) && CaptureSource::parse(p).is_none() {
                 return Err(at.at(
-                    pointer.span(),
-                    format!("`{p}` is not a JSON pointer"),
-                    format!("start it with `/`, e.g. `\"/result/{capture}\"`"),
+                    source.span(),
+                    format!("`{p}` does not name an HTTP header"),
+                    "write the header after `header:`, e.g. `\"header:Mcp-Session-Id\"`",
+                ));
+            }
+            if CaptureSource::parse(p).is_none() {
+                return Err(at.at(
+                    source.span(),
+                    format!("`{p}` is neither a JSON pointer nor a header"),
+                    format!("start a pointer with `/`, e.g. `\"/result/{capture}\"`, or read a header with `\"header:Name\"`"),
                 ));
             }
             if !captures.contains(&capture.as_str()) {
@@ -225,177 +198,70 @@ fn capture_names<'r>(
     Ok(captures)
 }
 
-/// `source` compiled, its errors at their place in the file.
-fn compile(
-    source: &Spanned<String>,
-    names: TemplateNames<'_>,
-    at: &Locator<'_>,
-) -> Result<Template, ScenarioError> {
-    let env = |var: &str| std::env::var(var).ok();
-    Template::compile(source.get_ref(), names, &env).map_err(|e| located(at, source, e))
-}
-
-/// One request, validated and compiled.
-fn request(
-    r: &RawRequest,
-    order: RequestOrder,
-    names: TemplateNames<'_>,
-    sample_row: &[Box<str>],
-    at: &Locator<'_>,
-) -> Result<DeclaredRequest, ScenarioError> {
-    let request_name = r.name.get_ref();
-    if request_name.trim().is_empty() {
-        return Err(at.at(
-            r.name.span(),
-            "a request name is empty",
-            "name it as reports should show it, e.g. `name = \"search\"`",
-        ));
-    }
-    let weight = match (&r.weight, order) {
-        (None, _) => 1,
-        (Some(w), RequestOrder::Sequence) => {
+/// Every request of a class (its start, requests and stop) has a name of its own: reports
+/// keep them apart.
+fn unique_names(every: &[&RawRequest], at: &Locator<'_>) -> Result<(), ScenarioError> {
+    for (i, r) in every.iter().enumerate() {
+        if every[..i]
+            .iter()
+            .any(|o| o.name.get_ref() == r.name.get_ref())
+        {
             return Err(at.at(
-                w.span(),
-                "a request of a sequence has no weight: every request is sent once per round, in file order",
-                "remove `weight`, or pick requests by weight with `mode = \"weighted\"`",
-            ))
-        }
-        (Some(w), RequestOrder::Weighted) if (0..=MAX_WEIGHT).contains(w.get_ref()) => {
-            *w.get_ref() as u32
-        }
-        (Some(w), RequestOrder::Weighted) => {
-            return Err(at.at(
-                w.span(),
+                r.name.span(),
                 format!(
-                    "request weight is {}: weights are 0 to {MAX_WEIGHT}",
-                    w.get_ref()
+                    "request `{}` is listed twice in this class",
+                    r.name.get_ref()
                 ),
-                "write a small ratio, e.g. `weight = 5`",
-            ))
+                "give each request (of `requests`, `on_start` and `on_stop`) its own name",
+            ));
         }
-    };
-    let default_method = if r.jsonrpc.is_some() { "POST" } else { "GET" };
-    let method = match &r.method {
-        None => default_method,
-        Some(m) => {
-            let given = m.get_ref().to_ascii_uppercase();
-            METHODS.into_iter().find(|k| *k == given).ok_or_else(|| {
-                at.at(
-                    m.span(),
-                    format!("unknown method `{}`", m.get_ref()),
-                    format!("use one of: {}", METHODS.join(", ")),
-                )
-            })?
-        }
-    };
-    if !r.path.get_ref().starts_with('/') {
-        return Err(at.at(
-            r.path.span(),
-            format!("path `{}` does not start with `/`", r.path.get_ref()),
-            "write the path after the host, e.g. `path = \"/api/v1/jsonrpc\"`",
-        ));
     }
-    let path = compile(&r.path, names, at)?;
-    let payload = match (&r.jsonrpc, &r.params, &r.body) {
-        (Some(_), _, Some(body)) => {
-            return Err(at.at(
-                body.span(),
-                "a JSON-RPC request has `params`, not `body`",
-                "rename `body` to `params`: skein wraps it in the JSON-RPC 2.0 envelope",
-            ))
-        }
-        (None, Some(params), _) => {
-            return Err(at.at(
-                params.span(),
-                "`params` without `jsonrpc`",
-                "add `jsonrpc = \"method.name\"`, or send a REST body with `body = '...'`",
-            ))
-        }
-        (Some(rpc), params, None) => {
-            let params = match params {
-                Some(p) => json(compile(p, names, at)?, p, sample_row, at)?,
-                None => Template::compile("{}", TemplateNames::default(), &|_| None)
-                    .expect("plain text compiles"),
-            };
-            Payload::json_rpc(rpc.get_ref(), params)
-        }
-        (None, None, body) => Payload::Rest(match body {
-            Some(b) => Some(json(compile(b, names, at)?, b, sample_row, at)?),
-            None => None,
-        }),
-    };
-    let mut headers = Vec::new();
-    for (header, value) in &r.headers {
-        let name = HeaderName::from_bytes(header.as_bytes()).map_err(|_| {
-            at.at(
-                value.span(),
-                format!("`{header}` is not an HTTP header name"),
-                "use letters, digits and `-`, e.g. `\"X-Tenant\" = \"t1\"`",
-            )
-        })?;
-        headers.push((name, compile(value, names, at)?));
-    }
-    let expect_status = match &r.expect_status {
-        None => vec![200],
-        Some(list) => {
-            let codes: Vec<u16> = list
-                .get_ref()
-                .iter()
-                .filter_map(|&c| u16::try_from(c).ok().filter(|c| (100..=599).contains(c)))
-                .collect();
-            if codes.is_empty() || codes.len() != list.get_ref().len() {
-                return Err(at.at(
-                    list.span(),
-                    "expect_status needs HTTP statuses between 100 and 599",
-                    "write e.g. `expect_status = [200, 201]`",
-                ));
-            }
-            codes
-        }
-    };
-    let capture = r
-        .capture
-        .iter()
-        .map(|(c, p)| {
-            let index = names
-                .captures
-                .iter()
-                .position(|k| *k == c.as_str())
-                .expect("collected by capture_names");
-            (index, p.get_ref().clone())
-        })
-        .collect();
-    let think_time = r
-        .think_time
-        .as_ref()
-        .map(|t| think_time_of(t, at))
-        .transpose()?;
-    Ok(DeclaredRequest {
-        name: leak(request_name),
-        weight,
-        method,
-        path,
-        payload,
-        headers,
-        expect_status,
-        tolerate: r.tolerate.clone(),
-        capture,
-        think_time,
-        stream: super::carried::stream_of(r.stream.as_ref(), r.chunk.as_ref(), at)?,
-        items: super::carried::items_of(r.items.as_ref(), at)?,
-    })
+    Ok(())
 }
 
-/// In sequence mode a request's captures must come from requests before it in the file: each
-/// round then has every value a request needs by the time it is sent (unless the request
-/// that captures it failed, which is counted as a skip).
+/// A stop only has what the user's start captured (a request's captures may never have
+/// been made when the user stops): every capture an `on_stop` request uses is made by an
+/// `on_start` request, or by an `on_stop` request before it.
+fn stop_uses_only_the_start(
+    built: &[DeclaredRequest],
+    captures: &[&str],
+    raw: &[RawRequest],
+    started: &[bool],
+    at: &Locator<'_>,
+) -> Result<(), ScenarioError> {
+    let mut made = started.to_vec();
+    for (i, r) in built.iter().enumerate() {
+        if let Some(&c) = r.uses().iter().find(|&&c| !made[c]) {
+            return Err(at.at(
+                raw[i].name.span(),
+                format!(
+                    "on_stop request `{}` uses capture `{}`, which no on_start request makes",
+                    r.name, captures[c]
+                ),
+                format!(
+                    "capture `{}` in an `[[user_classes.on_start]]` request: a user's stop has only what its start captured",
+                    captures[c]
+                ),
+            ));
+        }
+        for (c, _) in &r.capture {
+            made[*c] = true;
+        }
+    }
+    Ok(())
+}
+
+/// In sequence mode a request's captures must come from requests before it in the file (or
+/// from the user's start, `made`): each round then has every value a request needs by the
+/// time it is sent (unless the request that captures it failed, which is counted as a skip).
+/// Returns what the sequence has captured by its end.
 fn made_earlier(
     built: &[DeclaredRequest],
     captures: &[&str],
     raw: &[RawRequest],
+    mut made: Vec<bool>,
     at: &Locator<'_>,
-) -> Result<(), ScenarioError> {
-    let mut made = vec![false; captures.len()];
+) -> Result<Vec<bool>, ScenarioError> {
     for (i, r) in built.iter().enumerate() {
         if let Some(&c) = r.uses().iter().find(|&&c| !made[c]) {
             return Err(at.at(
@@ -414,18 +280,19 @@ fn made_earlier(
             made[*c] = true;
         }
     }
-    Ok(())
+    Ok(made)
 }
 
-/// An error for a request that could never be sent: every capture it uses must be made by a
-/// request that can itself be sent first (a fixed point from the requests that use none).
+/// An error for a request that could never be sent: every capture it uses must be made by the
+/// user's start (`made`) or by a request that can itself be sent first (a fixed point from
+/// the requests that use none).
 fn never_sent(
     built: &[DeclaredRequest],
     captures: &[&str],
     raw: &[RawRequest],
+    mut made: Vec<bool>,
     at: &Locator<'_>,
 ) -> Result<(), ScenarioError> {
-    let mut made = vec![false; captures.len()];
     let mut sendable = vec![false; built.len()];
     loop {
         let mut grew = false;
@@ -462,49 +329,6 @@ fn never_sent(
     Ok(())
 }
 
-/// Names live as long as the process: the recorder keys requests by `&'static str`.
-fn leak(s: &str) -> &'static str {
-    s.to_string().leak()
-}
-
-/// `template` if its sample rendering is JSON (what users will send has the same shape);
-/// data columns take their values from `sample_row`, the data file's first row.
-fn json(
-    template: Template,
-    source: &Spanned<String>,
-    sample_row: &[Box<str>],
-    at: &Locator<'_>,
-) -> Result<Template, ScenarioError> {
-    let sample = template.sample(sample_row);
-    match serde_json::from_str::<serde_json::Value>(&sample) {
-        Ok(_) => Ok(template),
-        Err(e) => Err(located(
-            at,
-            source,
-            TemplateError {
-                offset: 0,
-                message: format!("not JSON once templated ({e}); sample: {sample}"),
-                hint: "quote text values, e.g. `\"query\": \"{{pick(a, b)}}\"`; numbers stay bare"
-                    .to_string(),
-            },
-        )),
-    }
-}
-
-/// A template error at its place in the file: exact when the TOML string is written without
-/// escapes (quotes around the text as is), else at the string's start.
-fn located(at: &Locator<'_>, source: &Spanned<String>, e: TemplateError) -> ScenarioError {
-    let span = source.span();
-    let written = at.text.get(span.clone()).unwrap_or("");
-    let quote = match written.len().checked_sub(source.get_ref().len()) {
-        Some(2) => 1,
-        Some(6) => 3,
-        _ => return at.at(span, e.message, e.hint),
-    };
-    let start = span.start + quote + e.offset;
-    at.at(start..start, e.message, e.hint)
-}
-
 #[cfg(test)]
 mod tests {
     use crate::distributed::share::{expand, row_deals, worker_launch_order};
@@ -512,8 +336,9 @@ mod tests {
     use crate::scenario::file::{parse, parse_with_data};
     use crate::scenario::Scenario;
     use crate::users::data_table::RowDeal;
-    use crate::users::declared::RequestOrder;
+    use crate::users::declared::{CaptureSource, DeclaredRequest, RequestOrder};
     use crate::users::{ThinkTime, UserClass};
+    use reqwest::header::HeaderName;
 
     const FILE: &str = r#"
 users = 4
@@ -707,6 +532,130 @@ path = "/cart?t={{token}}"
                 first: 2,
                 stride: 3
             }
+        );
+    }
+
+    /// An MCP client as a declared class: the session id from a header, a notification, a
+    /// DELETE at stop.
+    const MCP: &str = r#"
+users = 2
+run_time = "2s"
+[[user_classes]]
+name = "McpClient"
+weight = 1
+[[user_classes.on_start]]
+name = "initialize"
+path = "/mcp"
+jsonrpc = "initialize"
+params = '{"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "skein", "version": "1"}}'
+capture = { session = "header:Mcp-Session-Id", version = "/result/protocolVersion" }
+[[user_classes.on_start]]
+name = "notifications/initialized"
+path = "/mcp"
+jsonrpc = "notifications/initialized"
+notification = true
+headers = { "Mcp-Session-Id" = "{{session}}" }
+[[user_classes.requests]]
+name = "tools/call search"
+path = "/mcp"
+jsonrpc = "tools/call"
+params = '{"name": "search", "arguments": {"query": "q"}}'
+headers = { "Mcp-Session-Id" = "{{session}}", "MCP-Protocol-Version" = "{{version}}" }
+capture = { last = "/result/content/0/text" }
+[[user_classes.on_stop]]
+name = "DELETE session"
+path = "/mcp"
+method = "DELETE"
+headers = { "Mcp-Session-Id" = "{{session}}" }
+"#;
+
+    #[test]
+    fn a_class_starts_and_stops_with_its_own_requests() {
+        let scenario = parse("s", "s.toml", MCP).unwrap();
+        let class = declared(&scenario);
+        let names = |list: &[DeclaredRequest]| list.iter().map(|r| r.name).collect::<Vec<_>>();
+        assert_eq!(
+            names(&class.on_start),
+            ["initialize", "notifications/initialized"]
+        );
+        assert_eq!(names(&class.requests), ["tools/call search"]);
+        assert_eq!(names(&class.on_stop), ["DELETE session"]);
+        assert_eq!(class.captures, ["session", "version", "last"]);
+        assert_eq!(
+            class.on_start[0].capture[0],
+            (
+                0,
+                CaptureSource::Header(HeaderName::from_static("mcp-session-id"))
+            )
+        );
+        let notification = &class.on_start[1];
+        assert!(notification.notification);
+        assert_eq!(notification.expect_status, [200, 202, 204]);
+        let rendered = notification
+            .render(
+                "http://h",
+                crate::users::template::UserValues {
+                    captured: &[Some("s-1".into()), None, None],
+                    row: &[],
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            rendered.body.as_deref(),
+            Some(r#"{"jsonrpc":"2.0","method":"notifications/initialized","params":{}}"#)
+        );
+        assert_eq!(rendered.headers, ["s-1"]);
+        assert!(class.behaviour().lifecycle.is_some());
+        // The start and stop are part of the scenario's hash.
+        let without_stop = MCP.replacen("method = \"DELETE\"", "method = \"POST\"", 1);
+        let other = parse("s", "s.toml", &without_stop).unwrap();
+        assert_ne!(scenario.hash(), other.hash());
+    }
+
+    #[test]
+    fn a_start_stop_or_header_capture_that_cannot_work_is_refused_at_load() {
+        let cases: [(&str, &str, &str); 7] = [
+            // The stop uses what only a request captures.
+            (
+                "method = \"DELETE\"\nheaders = { \"Mcp-Session-Id\" = \"{{session}}\" }",
+                "method = \"DELETE\"\nheaders = { \"Mcp-Session-Id\" = \"{{last}}\" }",
+                ":27:8: on_stop request `DELETE session` uses capture `last`, which no on_start request makes",
+            ),
+            ("header:Mcp-Session-Id", "header:", "does not name an HTTP header"),
+            ("header:Mcp-Session-Id", "session", "`session` is neither a JSON pointer nor a header"),
+            (
+                "jsonrpc = \"notifications/initialized\"\n",
+                "",
+                ":16:16: `notification` without `jsonrpc`",
+            ),
+            (
+                "notification = true\n",
+                "notification = true\ncapture = { x = \"/result\" }\n",
+                "capture `x` reads the answer of a notification, which has none",
+            ),
+            (
+                "name = \"DELETE session\"",
+                "name = \"initialize\"",
+                ":27:8: request `initialize` is listed twice in this class",
+            ),
+            (
+                "name = \"initialize\"\npath",
+                "name = \"initialize\"\nweight = 2\npath",
+                "a request of a sequence has no weight",
+            ),
+        ];
+        for (from, to, expected) in cases {
+            assert!(MCP.contains(from), "{from}");
+            let text = MCP.replacen(from, to, 1);
+            let e = parse("s", "s.toml", &text).unwrap_err().to_string();
+            assert!(e.contains(expected), "{expected}:\n{e}");
+            assert!(e.contains("hint: "), "{e}");
+        }
+        let builtin = "users = 1\nrun_time = \"1s\"\n[[user_classes]]\nclass = \"HighThroughputUser\"\nweight = 1\n[[user_classes.on_start]]\nname = \"x\"\npath = \"/\"\n";
+        let e = parse("s", "s.toml", builtin).unwrap_err().to_string();
+        assert!(
+            e.contains("built-in class `HighThroughputUser` takes no `on_start` or `on_stop`"),
+            "{e}"
         );
     }
 }

@@ -12,11 +12,12 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::data_file::{DataFile, DataSource};
-use super::declared::{self, DeclaredSpec, RawRequest};
+use super::declared::{self, DeclaredSpec};
 use super::error::{Locator, ScenarioError};
-use super::shape::{self, duration_of, RawLoad, RawStage};
-use super::{Allocation, ClassMix, Scenario};
-use crate::users::{ThinkTime, UserClass};
+use super::request::RawRequest;
+use super::shape::{self, think_time_of, RawLoad, RawStage};
+use super::{Allocation, ClassMix, Scenario, MAX_WEIGHT};
+use crate::users::UserClass;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,6 +49,9 @@ struct RawClass {
     weight: Spanned<i64>,
     think_time: Option<Spanned<Vec<toml::Value>>>,
     requests: Option<Spanned<Vec<RawRequest>>>,
+    /// A declared class's per-user setup and teardown (Locust's `on_start`/`on_stop`).
+    on_start: Option<Spanned<Vec<RawRequest>>>,
+    on_stop: Option<Spanned<Vec<RawRequest>>>,
     /// A declared class's data file (see `scenario::data_file`).
     data: Option<Spanned<String>>,
     /// A declared class's request order: `weighted` (default) or `sequence`.
@@ -128,9 +132,6 @@ limits_table! {
 
 const DOCS: &str = "see docs/scenarios.md for the format";
 
-/// Weights are ratios; anything larger is a typo (and would not fit the engine's counters).
-pub const MAX_WEIGHT: i64 = 1_000_000;
-
 /// Parses and validates scenario `text` read from `file` (used in error locations and to
 /// find data files beside it).
 pub fn parse(name: &str, file: &str, text: &str) -> Result<Scenario, ScenarioError> {
@@ -190,6 +191,13 @@ fn validate(
                         format!("use one of: {}, or declare a class with `name` and `[[user_classes.requests]]` (docs/custom-workloads.md)", UserClass::names()),
                     ));
                 };
+                if let Some(list) = c.on_start.as_ref().or(c.on_stop.as_ref()) {
+                    return Err(at.at(
+                        list.span(),
+                        format!("built-in class `{class_name}` takes no `on_start` or `on_stop`"),
+                        "a built-in class starts and stops its users itself; declare a class with `name` to send your own (docs/custom-workloads.md)",
+                    ));
+                }
                 if let Some(key) = c.data.as_ref().or(c.mode.as_ref()) {
                     return Err(at.at(
                         key.span(),
@@ -213,6 +221,8 @@ fn validate(
                     mode: c.mode.as_ref(),
                     data: c.data.as_ref(),
                     requests,
+                    on_start: c.on_start.as_ref(),
+                    on_stop: c.on_stop.as_ref(),
                 };
                 let (class, file) = declared::class(spec, data, at)?;
                 if let Some(file) = file.filter(|f| !data_files.iter().any(|d| d.path == f.path)) {
@@ -371,32 +381,6 @@ fn validate(
         thresholds,
         data_files,
     })
-}
-
-/// A `think_time = ["1s", "5s"]` (of a class, or of a declared request).
-pub(super) fn think_time_of(
-    pair: &Spanned<Vec<toml::Value>>,
-    at: &Locator<'_>,
-) -> Result<ThinkTime, ScenarioError> {
-    let values = pair.get_ref();
-    if values.len() != 2 {
-        return Err(at.at(
-            pair.span(),
-            format!("think_time has {} values", values.len()),
-            "write `think_time = [\"1s\", \"5s\"]` (minimum, maximum)",
-        ));
-    }
-    let spanned = |v: &toml::Value| Spanned::new(pair.span(), v.clone());
-    let min = duration_of(&spanned(&values[0]), at)?;
-    let max = duration_of(&spanned(&values[1]), at)?;
-    if min > max {
-        return Err(at.at(
-            pair.span(),
-            "think_time minimum is above its maximum",
-            "write `[minimum, maximum]`, e.g. `[\"1s\", \"5s\"]`",
-        ));
-    }
-    Ok(ThinkTime { min, max })
 }
 
 /// The defaults every scenario gets unless it sets them: p95 < 200 ms, error rate < 1 %.

@@ -10,6 +10,7 @@ pub mod declared;
 pub mod duration;
 pub mod error;
 pub mod file;
+pub mod request;
 pub mod shape;
 
 use std::path::Path;
@@ -23,6 +24,10 @@ pub use duration::{format_duration, parse_duration};
 pub use error::ScenarioError;
 
 use crate::users::{ThinkTime, UserClass};
+
+/// Weights (of classes and of declared requests) are ratios; anything larger is a typo (and
+/// would not fit the engine's counters).
+pub const MAX_WEIGHT: i64 = 1_000_000;
 
 /// One user class in the mix.
 #[derive(Clone, Debug, PartialEq)]

@@ -14,6 +14,7 @@ use toml::Spanned;
 use super::duration::{parse_duration, MAX_DURATION};
 use super::error::{Locator, ScenarioError};
 use super::{format_duration, total_users, Arrival, Stage};
+use crate::users::ThinkTime;
 
 /// The most users one run starts (every rise of its stages added up): at ~21 KiB per waiting
 /// user (docs/generator.md), 100,000 users take about 2 GiB.
@@ -419,4 +420,29 @@ fn check_totals(
         ));
     }
     Ok(())
+}
+/// A `think_time = ["1s", "5s"]` (of a class, or of a declared request).
+pub(super) fn think_time_of(
+    pair: &Spanned<Vec<toml::Value>>,
+    at: &Locator<'_>,
+) -> Result<ThinkTime, ScenarioError> {
+    let values = pair.get_ref();
+    if values.len() != 2 {
+        return Err(at.at(
+            pair.span(),
+            format!("think_time has {} values", values.len()),
+            "write `think_time = [\"1s\", \"5s\"]` (minimum, maximum)",
+        ));
+    }
+    let spanned = |v: &toml::Value| Spanned::new(pair.span(), v.clone());
+    let min = duration_of(&spanned(&values[0]), at)?;
+    let max = duration_of(&spanned(&values[1]), at)?;
+    if min > max {
+        return Err(at.at(
+            pair.span(),
+            "think_time minimum is above its maximum",
+            "write `[minimum, maximum]`, e.g. `[\"1s\", \"5s\"]`",
+        ));
+    }
+    Ok(ThinkTime { min, max })
 }

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use super::behaviour::{Call, ClassBehaviour, Request, Session};
 use super::http::{http_error, rpc_body, rpc_counting, FullResponse};
-use super::jsonrpc_answer::{self, Answer, Unread};
 use super::stream::{send_for_stream, ChunkRule};
+use crate::transport::jsonrpc::{self, Answer, Unread};
 
 /// Where the agent API answers.
 pub const A2A_PATH: &str = "/a2a";
@@ -101,7 +101,15 @@ async fn stream_message(call: Call, session: &mut Session) {
             not_a_stream(&r.body)
         })
     };
-    let sent = send_for_stream(&call, ("POST", NAME), request, &rule, |s| s == 200, plain);
+    let sent = send_for_stream(
+        &call,
+        ("POST", NAME),
+        request,
+        &rule,
+        |s| s == 200,
+        plain,
+        false,
+    );
     let Some((read, timed)) = sent.await else {
         return;
     };
@@ -123,7 +131,7 @@ async fn stream_message(call: Call, session: &mut Session) {
 /// What a 200 answer that is not an event stream means: a JSON-RPC error, or a server that
 /// does not stream.
 fn not_a_stream(body: &[u8]) -> String {
-    match jsonrpc_answer::read::<Unread>(body) {
+    match jsonrpc::read::<Unread>(body) {
         Ok(Answer::Error(error)) => error.to_string(),
         _ => "expected a text/event-stream answer".to_string(),
     }
@@ -162,6 +170,7 @@ pub fn behaviour() -> ClassBehaviour {
         })
     });
     ClassBehaviour {
+        lifecycle: None,
         name: "AgentChatUser",
         requests: vec![stream, send, get, cancel],
     }

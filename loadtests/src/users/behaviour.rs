@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::UserContext;
 pub use crate::recorder::Timing;
@@ -68,31 +68,165 @@ impl Request {
     }
 }
 
+/// The future of a user's start or stop: whether every request of it succeeded.
+pub type LifecycleFuture<'a> = Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
+
+/// What a user sends when it starts or stops.
+pub type LifecycleFn = dyn for<'a> Fn(Call, &'a mut Session) -> LifecycleFuture<'a> + Send + Sync;
+
+/// A class's per-user setup and teardown (Locust's `on_start`/`on_stop`): e.g. opening a
+/// protocol session and closing it. Both are sent and recorded like any request.
+#[derive(Clone)]
+pub struct Lifecycle {
+    /// Sent once per user before its first request; `false` if it failed, and the user is
+    /// not started: it retries after a backoff ([`start_backoff`]) and sends nothing else.
+    pub start: Arc<LifecycleFn>,
+    /// Sent when a started user stops (the run's end, a falling stage, an interrupt, a stop
+    /// from the manager), within [`STOP_GRACE`].
+    pub stop: Arc<LifecycleFn>,
+}
+
+/// The longest a user's stop may take: its requests are cut after this, so an interrupt or a
+/// hung server never holds the run's end (and its results) for long.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// The request name under which users that stopped without ever starting are counted among
+/// a run's skipped requests (per class, merged across workers like them).
+pub const NOT_STARTED: &str = "(user not started: on_start failed)";
+
+/// How long a user whose start failed `attempts` times waits before its next attempt: 1 s,
+/// doubling, at most 30 s, with ±20 % jitter so users that failed together do not retry
+/// together.
+pub fn start_backoff(attempts: u32) -> Duration {
+    let base = Duration::from_secs(1) * 2u32.saturating_pow(attempts.saturating_sub(1).min(5));
+    let base = base.min(Duration::from_secs(30));
+    base.mul_f64(rand::random_range(0.8..=1.2))
+}
+
 /// A user class: what its users send, in which proportions.
 #[derive(Clone)]
 pub struct ClassBehaviour {
     pub name: &'static str,
     pub requests: Vec<Request>,
+    /// Per-user setup and teardown, when the class has any.
+    pub lifecycle: Option<Lifecycle>,
 }
 
 impl ClassBehaviour {
+    /// A class whose users need no setup or teardown.
+    pub fn new(name: &'static str, requests: Vec<Request>) -> ClassBehaviour {
+        ClassBehaviour {
+            name,
+            requests,
+            lifecycle: None,
+        }
+    }
+
+    /// This class with a setup and teardown per user.
+    pub fn with_lifecycle(mut self, lifecycle: Lifecycle) -> ClassBehaviour {
+        self.lifecycle = Some(lifecycle);
+        self
+    }
+
     /// A fresh user of this class.
     pub fn new_session(&self) -> Session {
         Session {
             picker: WeightedPicker::new(self.requests.iter().map(|r| r.weight)),
             data: HashMap::new(),
+            start: StartState::default(),
         }
     }
 
-    /// The user's next request, chosen by the request weights, sent and recorded. Returns
-    /// that request's own think time, if it has one: the pause a closed user makes before its
-    /// next request instead of its class's.
+    /// The user's next request, chosen by the request weights, sent and recorded (after its
+    /// start, the first time). Returns that request's own think time, if it has one: the
+    /// pause a closed user makes before its next request instead of its class's; for a user
+    /// whose start failed, the backoff before it tries again.
     pub async fn step(&self, call: Call, session: &mut Session) -> Option<ThinkTime> {
+        if let Some(lifecycle) = &self.lifecycle {
+            if let Some(wait) = self.ensure_started(lifecycle, &call, session).await {
+                return Some(ThinkTime {
+                    min: wait,
+                    max: wait,
+                });
+            }
+        }
         let index = session.picker.pick()?;
         let request = &self.requests[index];
         (request.send)(call, session).await;
         request.think_time
     }
+
+    /// Starts the user unless it has; `Some(wait)` when it is not started (yet), `wait` being
+    /// what is left of its backoff.
+    async fn ensure_started(
+        &self,
+        lifecycle: &Lifecycle,
+        call: &Call,
+        session: &mut Session,
+    ) -> Option<Duration> {
+        match session.start {
+            StartState::Started => return None,
+            StartState::Failed { retry_at, .. } => {
+                let left = retry_at.saturating_duration_since(Instant::now());
+                if !left.is_zero() {
+                    return Some(left);
+                }
+            }
+            StartState::Pending => {}
+        }
+        if (lifecycle.start)(call.clone(), session).await {
+            session.start = StartState::Started;
+            return None;
+        }
+        let attempts = match session.start {
+            StartState::Failed { attempts, .. } => attempts + 1,
+            _ => 1,
+        };
+        let wait = start_backoff(attempts);
+        session.start = StartState::Failed {
+            attempts,
+            retry_at: Instant::now() + wait,
+        };
+        Some(wait)
+    }
+
+    /// Ends a user: its stop requests if it started (cut after [`STOP_GRACE`]); a user whose
+    /// start failed and never succeeded is counted as not started ([`NOT_STARTED`]).
+    pub async fn stop(&self, call: Call, session: &mut Session) {
+        let Some(lifecycle) = &self.lifecycle else {
+            return;
+        };
+        match session.start {
+            StartState::Started => {
+                let stopped =
+                    tokio::time::timeout(STOP_GRACE, (lifecycle.stop)(call, session)).await;
+                if stopped.is_err() {
+                    tracing::warn!(
+                        "{}: a user's on_stop took longer than {}s and was cut",
+                        self.name,
+                        STOP_GRACE.as_secs()
+                    );
+                }
+            }
+            StartState::Failed { .. } => call.ctx.recorder.skipped(self.name, NOT_STARTED),
+            StartState::Pending => {}
+        }
+        session.start = StartState::Pending;
+    }
+}
+
+/// Where a user is in its start (for a class with a [`Lifecycle`]).
+#[derive(Clone, Copy, Debug, Default)]
+enum StartState {
+    /// Not tried yet.
+    #[default]
+    Pending,
+    Started,
+    /// Its start failed `attempts` times in a row; the next try is not before `retry_at`.
+    Failed {
+        attempts: u32,
+        retry_at: Instant,
+    },
 }
 
 /// Everything a request needs besides the user's own state.
@@ -106,6 +240,7 @@ pub struct Call {
 pub struct Session {
     picker: WeightedPicker,
     data: HashMap<TypeId, Box<dyn Any + Send>>,
+    start: StartState,
 }
 
 impl Session {
@@ -212,6 +347,7 @@ mod tests {
     #[test]
     fn session_data_is_per_type_and_kept() {
         let class = ClassBehaviour {
+            lifecycle: None,
             name: "X",
             requests: vec![],
         };

@@ -13,6 +13,7 @@ pub fn behaviour() -> ClassBehaviour {
         })
     });
     ClassBehaviour {
+        lifecycle: None,
         name: "BurstTrainingUser",
         requests: vec![random_status],
     }

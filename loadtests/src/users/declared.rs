@@ -17,17 +17,56 @@ use std::fmt;
 
 use reports::SkippedRequests;
 
-use reqwest::header::{HeaderName, AUTHORIZATION, CONTENT_TYPE};
+use std::sync::Arc;
+use std::time::Instant;
+
+use reqwest::header::{HeaderMap, HeaderName, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::Method;
 use serde_json::Value;
 
-use super::behaviour::{Call, ClassBehaviour, Request, Session};
-use super::class::ThinkTime;
+use super::behaviour::ThinkTime;
+use super::behaviour::{
+    Call, ClassBehaviour, Lifecycle, LifecycleFn, LifecycleFuture, Request, Session, NOT_STARTED,
+};
 use super::data_table::DataTable;
-use super::http::{exchange, http_error, record, record_carrying, Carried, FullResponse};
-use super::jsonrpc_answer::RpcError;
-use super::stream::{send_for_stream, ChunkRule};
+use super::http::{
+    http_error, read_body, record, record_carrying, transport_error, Carried, FullResponse, Timed,
+};
+use super::stream::{is_event_stream, read_rpc_events, send_for_stream, ChunkRule};
 use super::template::{Template, UserValues};
+use crate::transport::jsonrpc::RpcError;
+
+/// How a capture that reads a response header is written: `"header:Mcp-Session-Id"`.
+pub const HEADER_CAPTURE: &str = "header:";
+
+/// What JSON-RPC requests accept unless their file says otherwise: a JSON answer or an event
+/// stream (MCP's streamable HTTP answers either, and refuses a request that does not accept
+/// both).
+const RPC_ACCEPT: &str = "application/json, text/event-stream";
+
+/// Where a captured value is read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CaptureSource {
+    /// A JSON pointer into the answer (`""` is the whole answer).
+    Pointer(String),
+    /// A response header (its first value).
+    Header(HeaderName),
+}
+
+impl CaptureSource {
+    /// `"/result/id"` or `"header:Name"`; `None` for anything else.
+    pub fn parse(text: &str) -> Option<CaptureSource> {
+        match text.strip_prefix(HEADER_CAPTURE) {
+            Some(name) => HeaderName::from_bytes(name.trim().as_bytes())
+                .ok()
+                .map(CaptureSource::Header),
+            None if text.is_empty() || text.starts_with('/') => {
+                Some(CaptureSource::Pointer(text.to_string()))
+            }
+            None => None,
+        }
+    }
+}
 
 /// How a declared class's users choose their next request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +83,10 @@ pub struct DeclaredClass {
     pub think_time: ThinkTime,
     pub order: RequestOrder,
     pub requests: Vec<DeclaredRequest>,
+    /// Sent once per user before its requests, in order (`[[user_classes.on_start]]`).
+    pub on_start: Vec<DeclaredRequest>,
+    /// Sent when a started user stops, in order (`[[user_classes.on_stop]]`).
+    pub on_stop: Vec<DeclaredRequest>,
     /// The names of the values this class's requests capture; templates refer to them by index.
     pub captures: Vec<&'static str>,
     /// The class's data file, if it has one: a row per user.
@@ -66,8 +109,10 @@ pub struct DeclaredRequest {
     pub expect_status: Vec<u16>,
     /// JSON-RPC error codes (JSON-RPC requests) or HTTP statuses (REST) that are not failures.
     pub tolerate: Vec<i64>,
-    /// `(capture index, JSON pointer into the answer)`.
-    pub capture: Vec<(usize, String)>,
+    /// `(capture index, where in the answer)`.
+    pub capture: Vec<(usize, CaptureSource)>,
+    /// A JSON-RPC notification: no `id`; only its status is judged.
+    pub notification: bool,
     /// The pause after this request, when it differs from the class's think time.
     pub think_time: Option<ThinkTime>,
     /// `stream = true`: the answer is read as server-sent events, these being its chunks.
@@ -90,6 +135,15 @@ impl Payload {
         let method = Value::String(method.to_string());
         Payload::JsonRpc {
             envelope: format!(r#"{{"jsonrpc":"2.0","id":1,"method":{method},"params":"#),
+            params,
+        }
+    }
+
+    /// A JSON-RPC notification of `method` with `params`: the envelope has no `id`.
+    pub fn json_rpc_notification(method: &str, params: Template) -> Payload {
+        let method = Value::String(method.to_string());
+        Payload::JsonRpc {
+            envelope: format!(r#"{{"jsonrpc":"2.0","method":{method},"params":"#),
             params,
         }
     }
@@ -175,36 +229,79 @@ impl DeclaredClass {
                     RequestOrder::Sequence => 1,
                 };
                 Request::new(request.name, weight, move |call, session| {
-                    Box::pin(send(self, request, call, session))
+                    Box::pin(async move {
+                        send(self, request, call, session).await;
+                    })
                 })
                 .with_think_time(request.think_time)
             })
             .collect();
-        ClassBehaviour {
-            name: self.name,
-            requests,
+        let behaviour = ClassBehaviour::new(self.name, requests);
+        if self.on_start.is_empty() && self.on_stop.is_empty() {
+            return behaviour;
         }
+        let start: Arc<LifecycleFn> =
+            Arc::new(move |call, session| start_user(self, call, session));
+        let stop: Arc<LifecycleFn> = Arc::new(move |call, session| stop_user(self, call, session));
+        behaviour.with_lifecycle(Lifecycle { start, stop })
     }
+}
+
+/// A user's start: its `on_start` requests in order, stopping at the first that fails.
+fn start_user<'a>(
+    class: &'static DeclaredClass,
+    call: Call,
+    session: &'a mut Session,
+) -> LifecycleFuture<'a> {
+    Box::pin(async move {
+        for request in &class.on_start {
+            if !send(class, request, call.clone(), session).await {
+                return false;
+            }
+        }
+        true
+    })
+}
+
+/// A user's stop: every `on_stop` request in order, whatever each one's outcome.
+fn stop_user<'a>(
+    class: &'static DeclaredClass,
+    call: Call,
+    session: &'a mut Session,
+) -> LifecycleFuture<'a> {
+    Box::pin(async move {
+        let mut all = true;
+        for request in &class.on_stop {
+            all &= send(class, request, call.clone(), session).await;
+        }
+        all
+    })
 }
 
 /// One line per class among `skipped` (a run's skipped requests), what a run prints after its
 /// summary.
 pub fn skipped_notes(skipped: &[SkippedRequests]) -> Vec<String> {
     let mut per_class: Vec<(&str, u64)> = Vec::new();
+    let mut notes = Vec::new();
     for s in skipped {
+        if s.name == NOT_STARTED {
+            notes.push(format!(
+                "{}: {} users never started: every try of their on_start failed (retried with backoff; see docs/custom-workloads.md)",
+                s.class, s.count
+            ));
+            continue;
+        }
         match per_class.iter_mut().find(|(c, _)| *c == s.class) {
             Some((_, n)) => *n += s.count,
             None => per_class.push((&s.class, s.count)),
         }
     }
-    per_class
-        .into_iter()
-        .map(|(class, skipped)| {
-            format!(
-                "{class}: {skipped} requests not sent because a capture they use was not made yet (not recorded as requests; see docs/custom-workloads.md)"
-            )
-        })
-        .collect()
+    notes.extend(per_class.into_iter().map(|(class, skipped)| {
+        format!(
+            "{class}: {skipped} requests not sent because a capture they use was not made yet (not recorded as requests; see docs/custom-workloads.md)"
+        )
+    }));
+    notes
 }
 
 impl fmt::Debug for DeclaredClass {
@@ -213,12 +310,14 @@ impl fmt::Debug for DeclaredClass {
     }
 }
 
+/// Sends one request for a user and records it; `true` when it succeeded (a tolerated error
+/// included), what a user's start goes by.
 async fn send(
     class: &'static DeclaredClass,
     request: &'static DeclaredRequest,
     call: Call,
     session: &mut Session,
-) {
+) -> bool {
     let user = session.data::<DeclaredUser>();
     user.captured.resize(class.captures.len(), None);
     let row: &[Box<str>] = match &class.data {
@@ -232,7 +331,7 @@ async fn send(
     let ctx = &call.ctx;
     let Ok(rendered) = request.render(&ctx.base_url, values) else {
         ctx.recorder.skipped(class.name, request.name);
-        return;
+        return false;
     };
     let method = Method::from_bytes(request.method.as_bytes()).expect("validated at load");
     let mut builder = ctx.client.request(method, rendered.url);
@@ -244,6 +343,9 @@ async fn send(
     if rendered.body.is_some() && !own(&CONTENT_TYPE) {
         builder = builder.header(CONTENT_TYPE, "application/json");
     }
+    if request.is_json_rpc() && request.stream.is_none() && !own(&ACCEPT) {
+        builder = builder.header(ACCEPT, RPC_ACCEPT);
+    }
     for ((header, _), value) in request.headers.iter().zip(rendered.headers) {
         builder = builder.header(header, value);
     }
@@ -251,15 +353,71 @@ async fn send(
         builder = builder.body(body);
     }
     if let Some(rule) = &request.stream {
-        send_streamed(request, rule, &call, builder, &mut user.captured).await;
-        return;
+        return send_streamed(request, rule, &call, builder, &mut user.captured).await;
     }
-    let (outcome, timed) = exchange(builder).await;
+    let sent_at = Instant::now();
+    let response = match builder.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let error = transport_error(&e);
+            let timed = Timed::since(sent_at);
+            record(&call, request.method, request.name, timed, 0, Some(&error));
+            return false;
+        }
+    };
+    let headers = request.header_values(response.headers());
+    let status = response.status().as_u16();
+    if request.is_json_rpc()
+        && !request.notification
+        && request.expect_status.contains(&status)
+        && is_event_stream(&response)
+    {
+        let (events, timed) = read_rpc_events(response, sent_at).await;
+        let judged = match events.response() {
+            Err(error) => Judged::Failed(error),
+            Ok(answer) => request.judge(answer),
+        };
+        let carried = Carried {
+            items: 0,
+            stream: (events.timing.chunks() > 0).then_some(&events.timing),
+        };
+        let what = (request.method, request.name);
+        return match judged {
+            Judged::Failed(error) => {
+                record_carrying(
+                    &call,
+                    what.0,
+                    what.1,
+                    timed,
+                    events.bytes,
+                    carried,
+                    Some(&error),
+                );
+                false
+            }
+            Judged::Tolerated => {
+                record_carrying(&call, what.0, what.1, timed, events.bytes, carried, None);
+                true
+            }
+            Judged::Success => {
+                let answer = events.response.as_ref();
+                let carried = Carried {
+                    items: request.items.count(answer, 0),
+                    ..carried
+                };
+                record_carrying(&call, what.0, what.1, timed, events.bytes, carried, None);
+                request.capture_from(answer, &headers, &mut user.captured);
+                true
+            }
+        };
+    }
+    let outcome = read_body(response).await;
+    let timed = Timed::since(sent_at);
     let response = match outcome {
         Ok(r) => r,
         Err(e) => {
             record(&call, request.method, request.name, timed, 0, Some(&e));
-            return;
+            return false;
         }
     };
     let bytes = response.body.len() as u64;
@@ -272,37 +430,41 @@ async fn send(
             bytes,
             carried,
             error,
-        )
+        );
+        error.is_none()
     };
     let rpc = request.is_json_rpc();
     if !rpc && request.tolerate.contains(&i64::from(response.status)) {
-        outcome(Carried::NOTHING, None);
-        return;
+        return outcome(Carried::NOTHING, None);
     }
     if !request.expect_status.contains(&response.status) {
-        outcome(Carried::NOTHING, Some(&http_error(response.status)));
-        return;
+        return outcome(Carried::NOTHING, Some(&http_error(response.status)));
     }
-    if !rpc && request.capture.is_empty() && !request.items.reads_answer() {
-        outcome(Carried::items(request.items.count(None, 0)), None);
-        return;
+    let reads_body = request
+        .capture
+        .iter()
+        .any(|(_, c)| matches!(c, CaptureSource::Pointer(_)));
+    if request.notification || (!rpc && !reads_body && !request.items.reads_answer()) {
+        let ok = outcome(Carried::items(request.items.count(None, 0)), None);
+        request.capture_from(None, &headers, &mut user.captured);
+        return ok;
     }
     let answer: Value = match serde_json::from_slice(&response.body) {
         Ok(v) => v,
         Err(e) => {
-            outcome(
+            return outcome(
                 Carried::NOTHING,
                 Some(&format!("malformed JSON answer: {e}")),
             );
-            return;
         }
     };
     match request.judge(&answer) {
         Judged::Failed(error) => outcome(Carried::NOTHING, Some(&error)),
         Judged::Tolerated => outcome(Carried::NOTHING, None),
         Judged::Success => {
-            outcome(Carried::items(request.items.count(Some(&answer), 0)), None);
-            request.capture_from(&answer, &mut user.captured);
+            let ok = outcome(Carried::items(request.items.count(Some(&answer), 0)), None);
+            request.capture_from(Some(&answer), &headers, &mut user.captured);
+            ok
         }
     }
 }
@@ -315,13 +477,18 @@ async fn send_streamed(
     call: &Call,
     builder: reqwest::RequestBuilder,
     captured: &mut [Option<String>],
-) {
+) -> bool {
     let streams = |status| request.expect_status.contains(&status);
     let plain = |r: &FullResponse| request.judge_plain(r.status, &r.body);
     let what = (request.method, request.name);
-    let sent = send_for_stream(call, what, builder, rule, streams, plain);
+    let keep_headers = request
+        .capture
+        .iter()
+        .any(|(_, c)| matches!(c, CaptureSource::Header(_)));
+    let sent = send_for_stream(call, what, builder, rule, streams, plain, keep_headers);
     let Some((read, timed)) = sent.await else {
-        return;
+        // Recorded there; a plain answer counts as a failure of a user's start.
+        return false;
     };
     let error = read.failure(&request.tolerate);
     let items = request
@@ -329,10 +496,13 @@ async fn send_streamed(
         .count(read.last_event.as_ref(), read.timing.chunks());
     read.record(call, what, timed, items, error.as_deref());
     if error.is_none() {
-        if let Some(last) = &read.last_event {
-            request.capture_from(last, captured);
-        }
+        let headers = read
+            .headers
+            .as_ref()
+            .map_or_else(Vec::new, |h| request.header_values(h));
+        request.capture_from(read.last_event.as_ref(), &headers, captured);
     }
+    error.is_none()
 }
 
 /// What a JSON answer says of its request.
@@ -383,10 +553,39 @@ impl DeclaredRequest {
         }
     }
 
-    /// Keeps the values this request captures from `answer`; an answer without one keeps
-    /// what the user had (not a failure of this request).
-    fn capture_from(&self, answer: &Value, captured: &mut [Option<String>]) {
-        for (index, pointer) in &self.capture {
+    /// The values of the headers this request captures, read before the body.
+    fn header_values(&self, headers: &HeaderMap) -> Vec<(usize, String)> {
+        self.capture
+            .iter()
+            .filter_map(|(index, source)| match source {
+                CaptureSource::Header(name) => headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| (*index, v.to_string())),
+                CaptureSource::Pointer(_) => None,
+            })
+            .collect()
+    }
+
+    /// Keeps the values this request captures from `answer` and its `headers` (from
+    /// [`Self::header_values`]); a value absent from the answer keeps what the user had (not
+    /// a failure of this request).
+    fn capture_from(
+        &self,
+        answer: Option<&Value>,
+        headers: &[(usize, String)],
+        captured: &mut [Option<String>],
+    ) {
+        for (index, value) in headers {
+            captured[*index] = Some(value.clone());
+        }
+        let Some(answer) = answer else {
+            return;
+        };
+        for (index, source) in &self.capture {
+            let CaptureSource::Pointer(pointer) = source else {
+                continue;
+            };
             match answer.pointer(pointer) {
                 Some(Value::String(s)) => captured[*index] = Some(s.clone()),
                 Some(Value::Null) | None => {}

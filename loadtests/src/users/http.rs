@@ -1,5 +1,5 @@
-//! Sending one request ([`super::transport`]), timing it to the last body byte, judging and
-//! recording it.
+//! A user's request end to end: sent on the [`crate::transport`], timed to the last body byte,
+//! judged and recorded against the user's [`Call`].
 //!
 //! goose times a request until its response headers arrive; a slow export of a large
 //! trajectory page would look fast. Here the clock stops when the whole body is read.
@@ -9,11 +9,13 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::behaviour::Call;
-use super::jsonrpc_answer::{self, Answer, RpcError, Unread};
-pub use super::transport::{exchange, FullResponse, Timed};
-pub(crate) use super::transport::{read_body, transport_error, without_url};
-use super::transport::{Endpoint, OutgoingRequest};
 use crate::recorder::Sample;
+pub(crate) use crate::transport::http_error;
+use crate::transport::jsonrpc::{self, Answer, RpcError, Unread};
+pub use crate::transport::jsonrpc::{job_query_body, rpc_body};
+pub use crate::transport::{exchange, FullResponse, Timed};
+pub(crate) use crate::transport::{read_body, transport_error, without_url};
+use crate::transport::{Endpoint, OutgoingRequest};
 use reports::StreamTiming;
 
 pub(crate) fn record(
@@ -71,14 +73,6 @@ pub(crate) fn record_carrying(
     });
 }
 
-pub(crate) fn http_error(status: u16) -> String {
-    let reason = reqwest::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("");
-    format!("HTTP {status} {reason}").trim_end().to_string()
-}
-
 /// One JSON-RPC call. Returns the `result` on success, `None` when the call failed (recorded
 /// as a failure) or ended in one of the `tolerated` error codes (recorded as a success: e.g.
 /// "not found" for a status query of a job this user never started).
@@ -130,7 +124,7 @@ pub async fn rpc_without_result(
     rpc_reading::<Unread>(call, request, |_| 0).await.is_some()
 }
 
-/// Sends a JSON-RPC body to `url`: through the context's [`super::Transport`] when `url` is
+/// Sends a JSON-RPC body to `url`: through the context's [`crate::transport::Transport`] when `url` is
 /// under the target's base URL, with reqwest otherwise.
 async fn send_rpc(call: &Call, url: &str, body: String) -> (Result<FullResponse, String>, Timed) {
     let ctx = &call.ctx;
@@ -171,7 +165,7 @@ struct RpcRequest<'a> {
     tolerated: &'a [i64],
 }
 
-/// One JSON-RPC call whose `result` is read as an `R` ([`jsonrpc_answer`]); `items` counts
+/// One JSON-RPC call whose `result` is read as an `R` ([`jsonrpc`]); `items` counts
 /// what a successful result carried.
 async fn rpc_reading<R: DeserializeOwned>(
     call: &Call,
@@ -204,7 +198,7 @@ async fn rpc_reading<R: DeserializeOwned>(
         );
         return None;
     }
-    match jsonrpc_answer::read::<R>(&response.body) {
+    match jsonrpc::read::<R>(&response.body) {
         Ok(Answer::Result(result)) => {
             let carried = Carried::items(items(&result));
             record_carrying(call, "POST", name, timed, bytes, carried, None);
@@ -338,51 +332,5 @@ pub async fn rest(call: &Call, rest_call: RestCall<'_>) -> Option<Value> {
             record(call, method, name, timed, bytes, Some(&error));
             None
         }
-    }
-}
-
-/// A JSON-RPC request body with pre-serialized `params` (built by appending: this runs for
-/// every request, and `format!` costs several times more).
-pub fn rpc_body(method: &str, params: &str) -> String {
-    rpc_body_of(method, &[params])
-}
-
-/// A JSON-RPC body whose `params` is `{"job_id":"<job_id>"}`, in one allocation.
-pub fn job_query_body(method: &str, job_id: &str) -> String {
-    rpc_body_of(method, &[r#"{"job_id":""#, job_id, r#""}"#])
-}
-
-/// A JSON-RPC body whose `params` is the concatenation of `params`.
-fn rpc_body_of(method: &str, params: &[&str]) -> String {
-    const HEAD: &str = r#"{"jsonrpc":"2.0","id":1,"method":""#;
-    const PARAMS: &str = r#"","params":"#;
-    let length = HEAD.len()
-        + method.len()
-        + PARAMS.len()
-        + params.iter().map(|p| p.len()).sum::<usize>()
-        + 1;
-    let mut body = String::with_capacity(length);
-    body.push_str(HEAD);
-    body.push_str(method);
-    body.push_str(PARAMS);
-    params.iter().for_each(|p| body.push_str(p));
-    body.push('}');
-    body
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bodies_are_the_json_rpc_requests_they_say() {
-        assert_eq!(
-            rpc_body("training.cancel", r#"{"job_id":"j"}"#),
-            r#"{"jsonrpc":"2.0","id":1,"method":"training.cancel","params":{"job_id":"j"}}"#
-        );
-        assert_eq!(
-            job_query_body("training.get_status", "j-1"),
-            r#"{"jsonrpc":"2.0","id":1,"method":"training.get_status","params":{"job_id":"j-1"}}"#
-        );
     }
 }

@@ -8,33 +8,30 @@ pub mod agent_chat;
 pub mod behaviour;
 pub mod burst;
 pub mod class;
-pub mod connection_pool;
 pub mod custom;
 pub mod data_table;
 pub mod declared;
 pub mod high_throughput;
 pub mod http;
-pub mod http1;
-pub mod jsonrpc_answer;
 pub mod orchestration;
 pub mod stream;
 pub mod template;
 pub mod training;
-pub mod transport;
 
 use std::sync::Arc;
 
-pub use behaviour::{Call, ClassBehaviour, Request, Session, Timing, WeightedPicker};
+pub use behaviour::{Call, ClassBehaviour, Lifecycle, Request, Session, Timing, WeightedPicker};
 pub use class::{ThinkTime, UserClass};
 pub use custom::{CustomClass, RegisterError};
 pub use declared::DeclaredClass;
-pub use transport::Transport;
 
 use crate::recorder::Recorder;
+pub use crate::transport::REQUEST_TIMEOUT;
+use crate::transport::{self, Transport};
 
 /// What every request needs: where to send, how to authenticate, where to record.
 pub struct UserContext {
-    /// One HTTP client shared by every user (one per user would cost ~145 KiB each).
+    /// One HTTP client shared by every user ([`transport::reqwest_client`]).
     pub client: reqwest::Client,
     pub base_url: String,
     pub jsonrpc_url: String,
@@ -48,16 +45,7 @@ pub struct UserContext {
 impl UserContext {
     pub fn new(host: &str, token: &str, recorder: Arc<Recorder>) -> Arc<UserContext> {
         let base_url = host.trim_end_matches('/').to_string();
-        let client = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .tcp_nodelay(true)
-            // Users that think keep no connection of their own: idle connections beyond this
-            // are closed, so waiting users cost little memory.
-            .pool_max_idle_per_host(MAX_IDLE_CONNECTIONS)
-            // A redirect is the answer measured and judged, as on the direct connections.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("a plain HTTP client always builds");
+        let client = transport::reqwest_client();
         // Commands check the token first (exit 2); one that still cannot be a header value
         // sends none, and the target answers 401: failures, not a panic.
         let authorization = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
@@ -78,13 +66,6 @@ impl UserContext {
 pub fn random_uuid() -> uuid::Uuid {
     uuid::Builder::from_random_bytes(rand::random()).into_uuid()
 }
-
-/// Per-request timeout: long enough for a 10,000-row export under load, short enough that a
-/// hung server shows as failures rather than a stuck run.
-pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// Idle keep-alive connections kept for reuse.
-pub const MAX_IDLE_CONNECTIONS: usize = 64;
 
 impl UserClass {
     /// What users of this class send.

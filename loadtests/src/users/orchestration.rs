@@ -113,6 +113,7 @@ pub fn behaviour() -> ClassBehaviour {
         })
     });
     ClassBehaviour {
+        lifecycle: None,
         name: "OrchestrationUser",
         requests: vec![create, execute, status, publish_events(1, EVENTS_PER_BATCH)],
     }

@@ -13,7 +13,7 @@ use super::behaviour::Call;
 use super::http::{
     read_body, record, record_carrying, transport_error, without_url, Carried, FullResponse, Timed,
 };
-use super::jsonrpc_answer::RpcError;
+use crate::transport::jsonrpc::RpcError;
 
 /// Which events of a stream are chunks of the answer.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,6 +35,8 @@ pub struct StreamRead {
     pub error: Option<String>,
     /// The first JSON-RPC error an event carried.
     pub rpc_error: Option<RpcError<'static>>,
+    /// The answer's headers, when the caller asked to keep them (a header capture).
+    pub headers: Option<reqwest::header::HeaderMap>,
 }
 
 impl StreamRead {
@@ -109,6 +111,7 @@ pub async fn send_for_stream(
     rule: &ChunkRule,
     streams: impl Fn(u16) -> bool,
     plain: impl FnOnce(&FullResponse) -> Option<String>,
+    keep_headers: bool,
 ) -> Option<(StreamRead, Timed)> {
     let request = request.header(reqwest::header::ACCEPT, "text/event-stream");
     let sent_at = Instant::now();
@@ -129,7 +132,10 @@ pub async fn send_for_stream(
         record(call, method, name, timed, bytes, error.as_deref());
         return None;
     }
-    Some(read_stream(response, sent_at, rule).await)
+    let headers = keep_headers.then(|| response.headers().clone());
+    let (mut read, timed) = read_stream(response, sent_at, rule).await;
+    read.headers = headers;
+    Some((read, timed))
 }
 
 impl StreamRead {
@@ -151,35 +157,82 @@ impl StreamRead {
     }
 }
 
+/// The events of a streamed answer as its bytes arrive.
+struct Events {
+    response: reqwest::Response,
+    parser: EventParser,
+    bytes: u64,
+    /// Why the stream broke, if it did.
+    error: Option<String>,
+}
+
+impl Events {
+    fn new(response: reqwest::Response) -> Events {
+        Events {
+            response,
+            parser: EventParser::default(),
+            bytes: 0,
+            error: None,
+        }
+    }
+
+    /// The data of the events the next bytes received completed, with when they came;
+    /// `None` at the end of the stream, or when it broke (then [`Events::error`] says why).
+    async fn next(&mut self) -> Option<(Instant, Vec<String>)> {
+        match self.response.chunk().await {
+            Ok(Some(bytes)) => {
+                let now = Instant::now();
+                self.bytes += bytes.len() as u64;
+                Some((now, self.parser.feed(&bytes)))
+            }
+            Ok(None) => None,
+            Err(e) => {
+                self.error = Some(format!("reading the stream failed: {}", without_url(&e)));
+                None
+            }
+        }
+    }
+}
+
+/// Times a stream's chunks: the first from the request's send, each later one from the one
+/// before.
+struct ChunkClock {
+    sent_at: Instant,
+    last: Option<Instant>,
+}
+
+impl ChunkClock {
+    fn new(sent_at: Instant) -> ChunkClock {
+        ChunkClock {
+            sent_at,
+            last: None,
+        }
+    }
+
+    fn chunk(&mut self, now: Instant, timing: &mut StreamTiming) {
+        match self.last {
+            None => timing.ttfc_micros = Some(micros(now - self.sent_at)),
+            Some(previous) => timing.gaps_micros.push(micros(now - previous)),
+        }
+        self.last = Some(now);
+    }
+}
+
 /// Reads `response`'s events to the end of the stream. `sent_at` is when the request went
 /// out: time to first chunk counts from there.
 pub async fn read_stream(
-    mut response: reqwest::Response,
+    response: reqwest::Response,
     sent_at: Instant,
     rule: &ChunkRule,
 ) -> (StreamRead, Timed) {
     let mut read = StreamRead::default();
-    let mut parser = EventParser::default();
-    let mut last_chunk: Option<Instant> = None;
-    loop {
-        let bytes = match response.chunk().await {
-            Ok(Some(bytes)) => bytes,
-            Ok(None) => break,
-            Err(e) => {
-                read.error = Some(format!("reading the stream failed: {}", without_url(&e)));
-                break;
-            }
-        };
-        let now = Instant::now();
-        read.bytes += bytes.len() as u64;
-        for data in parser.feed(&bytes) {
+    let mut events = Events::new(response);
+    let mut clock = ChunkClock::new(sent_at);
+    while let Some((now, completed)) = events.next().await {
+        for data in completed {
             let json: Option<Value> = serde_json::from_str(&data).ok();
             if rule.is_chunk(&data, json.as_ref()) {
-                match last_chunk {
-                    None => read.timing.ttfc_micros = Some(micros(now - sent_at)),
-                    Some(previous) => read.timing.gaps_micros.push(micros(now - previous)),
-                }
-                last_chunk = Some(now);
+                clock.chunk(now, &mut read.timing);
             }
             if read.rpc_error.is_none() {
                 read.rpc_error = json
@@ -192,11 +245,65 @@ pub async fn read_stream(
             }
         }
     }
-    let timed = Timed {
-        sent_at,
-        elapsed: sent_at.elapsed(),
-    };
-    (read, timed)
+    read.bytes = events.bytes;
+    read.error = events.error;
+    (read, Timed::since(sent_at))
+}
+
+/// A JSON-RPC call answered as an event stream (MCP's streamable HTTP): the messages before
+/// the response (progress and other notifications) are its chunks, timed like a stream's;
+/// the response is judged as a JSON answer would be.
+#[derive(Debug, Default)]
+pub struct RpcEvents {
+    /// The first message with a `result` or an `error`.
+    pub response: Option<Value>,
+    /// Notifications before the response: time to the first, gaps between them.
+    pub timing: StreamTiming,
+    pub bytes: u64,
+    /// Why the stream cannot be judged: it broke, or an event's data is not JSON.
+    pub error: Option<String>,
+}
+
+impl RpcEvents {
+    /// The response, or why there is none to judge.
+    pub fn response(&self) -> Result<&Value, String> {
+        if let Some(error) = &self.error {
+            return Err(error.clone());
+        }
+        self.response
+            .as_ref()
+            .ok_or_else(|| "the event stream ended before the JSON-RPC response".to_string())
+    }
+}
+
+/// Reads a JSON-RPC call's event-stream answer up to its response (a server may keep the
+/// stream open after it; nothing after the response belongs to this call). `sent_at` is when
+/// the request went out.
+pub async fn read_rpc_events(response: reqwest::Response, sent_at: Instant) -> (RpcEvents, Timed) {
+    let mut read = RpcEvents::default();
+    let mut events = Events::new(response);
+    let mut clock = ChunkClock::new(sent_at);
+    'stream: while let Some((now, completed)) = events.next().await {
+        for data in completed {
+            let message: Value = match serde_json::from_str(&data) {
+                Ok(message) => message,
+                Err(e) => {
+                    read.error = Some(format!(
+                        "malformed JSON-RPC message in the event stream: {e}"
+                    ));
+                    break 'stream;
+                }
+            };
+            if message.get("result").is_some() || message.get("error").is_some() {
+                read.response = Some(message);
+                break 'stream;
+            }
+            clock.chunk(now, &mut read.timing);
+        }
+    }
+    read.bytes = events.bytes;
+    read.error = read.error.or(events.error);
+    (read, Timed::since(sent_at))
 }
 
 fn micros(d: std::time::Duration) -> u64 {
@@ -225,6 +332,13 @@ mod tests {
             events.extend(p.feed(&text.as_bytes()[cut..]));
             assert_eq!(events, ["{\"a\":1}", "x\ny", "[DONE]"], "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn the_parser_skips_comments_pings_and_events_without_data() {
+        let text = ": ping\n\nevent: ping\n\nretry: 100\r\n\r\nid: 7\ndata:{\"a\":1}\n\n";
+        let mut p = EventParser::default();
+        assert_eq!(p.feed(text.as_bytes()), ["{\"a\":1}"]);
     }
 
     #[test]

@@ -107,6 +107,7 @@ pub fn behaviour() -> ClassBehaviour {
         })
     });
     ClassBehaviour {
+        lifecycle: None,
         name: "TrainingAPIUser",
         requests: vec![get_status, start_grpo, export, cancel],
     }

@@ -66,37 +66,9 @@ fn interrupted_with(signal: &str) {
     let dir = tempfile::tempdir().unwrap();
     let scenario = scenario_file(dir.path(), "long", &SHORT.replace("\"4s\"", "\"60s\""));
     let out = dir.path().join("out");
-    let mut child = skein()
-        .args([
-            "run",
-            "--scenario",
-            scenario.to_str().unwrap(),
-            "--host",
-            &server.url,
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run(&scenario, &server.url, &out);
     std::thread::sleep(Duration::from_secs(3));
-    let sent = std::process::Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            panic!("skein did not stop within 20 s of {signal}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = signal_and_wait(&mut child, signal, Duration::from_secs(20));
     assert_eq!(status.code(), Some(130), "after {signal}");
     let r = results(&out);
     assert!(r.metadata.interrupted);

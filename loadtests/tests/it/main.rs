@@ -19,6 +19,7 @@ mod distributed_netns;
 mod exits;
 mod input_properties;
 mod live_metrics;
+mod mcp_sdk;
 mod module_graph;
 mod open_model;
 mod report_commands;

@@ -1,6 +1,7 @@
 //! A reference server on its own runtime thread, and running the real `skein` binary.
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output};
+use std::time::{Duration, Instant};
 
 use target_server::ServerConfig;
 
@@ -66,6 +67,24 @@ pub fn run_scenario(scenario: &Path, host: &str, out: &Path, extra: &[&str]) -> 
     run(&args)
 }
 
+/// `skein run --scenario SCENARIO --host HOST --out OUT` in the background, its output
+/// discarded (a run a test interrupts).
+pub fn spawn_run(scenario: &Path, host: &str, out: &Path) -> Child {
+    skein()
+        .args([
+            "run",
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "--host",
+            host,
+        ])
+        .args(["--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// `skein run --scenario FILE --host HOST --out OUT`.
 pub fn run_file(scenario: &Path, host: &str, out: &Path) -> Output {
     run_scenario(scenario, host, out, &[])
@@ -81,4 +100,25 @@ pub fn stdout(o: &Output) -> String {
 
 pub fn results(dir: &Path) -> reports::RunResult {
     reports::RunResult::read_from(&dir.join("results.json")).expect("results.json")
+}
+
+/// Sends `signal` (e.g. `-INT`) to `child` and waits for it to exit, at most `limit` (then it
+/// is killed and the test fails).
+pub fn signal_and_wait(child: &mut Child, signal: &str, limit: Duration) -> ExitStatus {
+    let sent = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("skein did not stop within {limit:?} of {signal}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -12,10 +12,13 @@
 //! answer off the socket: one write and usually one read per request, as `wrk` does.
 //!
 //! What reqwest's pool does that a load test relies on is kept: keep-alive reuse (most
-//! recently used first), at most `max_idle` idle connections, `TCP_NODELAY`, and a connection
-//! the server closed while idle is not used (it shows as readable: end of file) but replaced.
+//! recently used first), at most `max_idle` idle connections, `TCP_NODELAY`, a connection
+//! the server closed while idle is not used (it shows as readable: end of file) but replaced,
+//! one idle longer than [`IDLE_TIMEOUT`] is closed, and an answer with `Connection: close` (or
+//! an HTTP/1.0 answer without keep-alive) ends its connection.
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -26,6 +29,12 @@ use super::http1::{ResponseError, ResponseReader};
 /// Bytes asked of the socket per read when the answer's size is not known yet: most answers
 /// (JSON-RPC results, statuses) fit in one read.
 const READ_SIZE: usize = 16 * 1024;
+
+/// How long a connection may sit idle before it is closed rather than reused. Servers close
+/// idle keep-alive connections on their own clock (uvicorn after 5 s, nginx after 75 s); one
+/// closed at the moment a request is written loses that request. Closing ours first, below the
+/// shortest common server timeout, means a request never races the server's close.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// Why an exchange failed; the messages are the ones failures are grouped by.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +59,8 @@ pub struct Answer {
 struct Connection {
     stream: TcpStream,
     received: BytesMut,
+    /// When it was last checked in.
+    idle_since: Instant,
 }
 
 impl Connection {
@@ -103,6 +114,7 @@ pub struct ConnectionPool {
     address: String,
     idle: Mutex<Vec<Connection>>,
     max_idle: usize,
+    idle_timeout: Duration,
 }
 
 impl ConnectionPool {
@@ -111,7 +123,14 @@ impl ConnectionPool {
             address,
             idle: Mutex::new(Vec::new()),
             max_idle,
+            idle_timeout: IDLE_TIMEOUT,
         }
+    }
+
+    /// The pool with idle connections closed after `idle_timeout` rather than [`IDLE_TIMEOUT`].
+    pub fn with_idle_timeout(mut self, idle_timeout: Duration) -> ConnectionPool {
+        self.idle_timeout = idle_timeout;
+        self
     }
 
     /// Sends `request` (a whole HTTP/1.1 request, [`super::http1::write_request`]) and reads
@@ -134,9 +153,16 @@ impl ConnectionPool {
     }
 
     /// An idle connection the server has not closed meanwhile.
+    /// An idle connection the server has not closed meanwhile and that has not been idle
+    /// for longer than the idle timeout.
     fn checkout(&self) -> Option<Connection> {
         let mut idle = self.idle.lock().expect("connection pool poisoned");
         while let Some(connection) = idle.pop() {
+            if connection.idle_since.elapsed() >= self.idle_timeout {
+                // The most recently used is too old: so are all the others.
+                idle.clear();
+                return None;
+            }
             if !connection.closed_while_idle() {
                 return Some(connection);
             }
@@ -144,12 +170,26 @@ impl ConnectionPool {
         None
     }
 
-    fn checkin(&self, connection: Connection) {
+    fn checkin(&self, mut connection: Connection) {
+        let now = Instant::now();
+        connection.idle_since = now;
         let mut idle = self.idle.lock().expect("connection pool poisoned");
+        // The oldest are first: those idle too long are closed (dropped) here too, so a pool
+        // that is still used keeps no connection the server is about to close.
+        let stale = idle
+            .iter()
+            .take_while(|c| now.duration_since(c.idle_since) >= self.idle_timeout)
+            .count();
+        idle.drain(..stale);
         // Dropping a connection past the cap closes it.
         if idle.len() < self.max_idle {
             idle.push(connection);
         }
+    }
+
+    /// Idle connections held (for tests and the memory figures).
+    pub fn idle_count(&self) -> usize {
+        self.idle.lock().expect("connection pool poisoned").len()
     }
 
     async fn connect_and_write(&self, request: &[u8]) -> Result<Connection, ExchangeError> {
@@ -161,6 +201,7 @@ impl ConnectionPool {
         Ok(Connection {
             stream,
             received: BytesMut::new(),
+            idle_since: Instant::now(),
         })
     }
 }
@@ -256,5 +297,35 @@ mod tests {
             error.to_string(),
             "reading the body failed: connection closed before the body was complete"
         );
+    }
+
+    #[tokio::test]
+    async fn a_connection_idle_past_the_timeout_is_closed_not_reused() {
+        let (address, accepted) =
+            server(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok", 100).await;
+        let pool = ConnectionPool::new(address, 4).with_idle_timeout(Duration::from_millis(50));
+        pool.send(GET).await.unwrap();
+        pool.send(GET).await.unwrap();
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "reused while fresh");
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        pool.send(GET).await.unwrap();
+        assert_eq!(accepted.load(Ordering::SeqCst), 2, "replaced once stale");
+        assert_eq!(pool.idle_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_answer_saying_connection_close_ends_its_connection() {
+        let (address, accepted) = server(
+            b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok",
+            100,
+        )
+        .await;
+        let pool = ConnectionPool::new(address, 4);
+        for _ in 0..3 {
+            let answer = pool.send(GET).await.unwrap();
+            assert_eq!(&answer.body[..], b"ok");
+            assert_eq!(pool.idle_count(), 0);
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 3);
     }
 }

@@ -1,4 +1,5 @@
-//! How a built-in class's request reaches the target and is timed to its last body byte.
+//! The HTTP client stack every protocol sends on: how a request reaches the target and is timed
+//! to its last body byte.
 //!
 //! A plain-HTTP target without a proxy gets Skein's own connections ([`ConnectionPool`], the
 //! wire format in [`http1`]): that is what the benchmarks and the reference server measure,
@@ -14,9 +15,45 @@ use bytes::Bytes;
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, Url};
 
-use super::connection_pool::ConnectionPool;
-use super::http1;
-use super::{MAX_IDLE_CONNECTIONS, REQUEST_TIMEOUT};
+pub mod connection_pool;
+pub mod http1;
+pub mod jsonrpc;
+
+use connection_pool::ConnectionPool;
+
+/// Per-request timeout: long enough for a 10,000-row export under load, short enough that a
+/// hung server shows as failures rather than a stuck run.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Idle keep-alive connections kept for reuse.
+pub const MAX_IDLE_CONNECTIONS: usize = 64;
+
+/// The reqwest client every request that does not take Skein's own connections goes through
+/// (declared requests, HTTPS, proxies): one for all users, since one per user would cost
+/// ~145 KiB each.
+pub fn reqwest_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .tcp_nodelay(true)
+        // Users that think keep no connection of their own: idle connections beyond this
+        // are closed, so waiting users cost little memory.
+        .pool_max_idle_per_host(MAX_IDLE_CONNECTIONS)
+        // Closed before servers commonly close theirs (uvicorn after 5 s), so a request is
+        // never written on a connection the server is closing.
+        .pool_idle_timeout(connection_pool::IDLE_TIMEOUT)
+        // A redirect is the answer measured and judged, as on the direct connections.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a plain HTTP client always builds")
+}
+
+pub(crate) fn http_error(status: u16) -> String {
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    format!("HTTP {status} {reason}").trim_end().to_string()
+}
 
 /// The JSON-RPC endpoint under the target's base URL.
 pub const JSONRPC_PATH: &str = "/api/v1/jsonrpc";
