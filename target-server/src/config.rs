@@ -562,6 +562,69 @@ mod tests {
     }
 
     #[test]
+    fn mcp_flags_parse_and_mcp_latencies_follow_the_table_rules() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            config: ServerConfig,
+        }
+        let cli = <Cli as clap::Parser>::parse_from([
+            "target-server",
+            "--mcp-answers",
+            "json",
+            "--mcp-stateless",
+            "--mcp-max-sessions",
+            "3",
+            "--mcp-session-idle-ms",
+            "200",
+            "--latency",
+            "mcp.search=5+2",
+        ]);
+        let c = &cli.config;
+        assert_eq!(c.mcp_answers, McpAnswers::Json);
+        assert!(c.mcp_stateless);
+        assert_eq!(c.mcp_max_sessions, 3);
+        assert_eq!(c.mcp_session_idle(), Duration::from_millis(200));
+        assert_eq!(c.initial_latencies()[MCP_SEARCH], MethodLatency::ms(5, 2));
+        assert!("mcp.long_report.step=5".parse::<LatencyOverride>().is_ok());
+        assert!("mcp.serch=5".parse::<LatencyOverride>().is_err());
+
+        let star = ServerConfig {
+            latency_overrides: vec!["*=250".parse().unwrap()],
+            ..ServerConfig::default()
+        };
+        let table = star.initial_latencies();
+        assert_eq!(
+            table[MCP_SUMMARIZE],
+            MethodLatency::ms(250, 0),
+            "a tool is a method"
+        );
+        assert_eq!(
+            table[MCP_LONG_REPORT_STEP],
+            default_latency(MCP_LONG_REPORT_STEP),
+            "`*` leaves the report's steps alone"
+        );
+        let none = ServerConfig {
+            no_latency: true,
+            ..ServerConfig::default()
+        };
+        let table = none.initial_latencies();
+        for name in [
+            MCP_SEARCH,
+            MCP_FETCH_DOCUMENT,
+            MCP_SUMMARIZE,
+            MCP_LONG_REPORT_STEP,
+        ] {
+            assert!(!default_latency(name).is_zero(), "{name} has a default");
+            assert_eq!(
+                table[name],
+                MethodLatency::ZERO,
+                "--no-latency zeroes {name}"
+            );
+        }
+    }
+
+    #[test]
     fn error_rate_must_be_a_fraction() {
         assert!("*=1.5".parse::<ErrorRate>().is_err());
         assert_eq!("*=0.25".parse::<ErrorRate>().unwrap().rate, 0.25);

@@ -65,11 +65,11 @@ pub async fn run(
         }
         Framing::Sse => {
             let (sender, mut receiver) = mpsc::unbounded_channel::<Value>();
-            let progress =
-                progress::token(&call.params).map(|token| Progress::new(token, sender.clone()));
+            let progress = Progress::new(progress::token(&call.params), sender.clone());
             tokio::spawn(async move {
                 let _slot = slot;
-                let outcome = methods::call(&state, &call.method, &call.params, progress).await;
+                let outcome =
+                    methods::call(&state, &call.method, &call.params, Some(progress)).await;
                 // A send fails only when the client went away; nothing is left to do then.
                 let _ = sender.send(response(call.id.clone(), outcome));
                 finish(&state, &call, started);

@@ -4,26 +4,34 @@
 use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedSender;
 
-/// Where a running request sends its progress: the token the client chose and the answer's
-/// event stream.
+/// An SSE answer's channel to its client, seen from the running request: where progress
+/// goes when the client asked for it (a token), and whether the client is still there.
 pub struct Progress {
-    token: Value,
+    token: Option<Value>,
     events: UnboundedSender<Value>,
 }
 
 impl Progress {
-    pub fn new(token: Value, events: UnboundedSender<Value>) -> Progress {
+    pub fn new(token: Option<Value>, events: UnboundedSender<Value>) -> Progress {
         Progress { token, events }
     }
 
-    /// Sends one `notifications/progress`; false when the client has gone away (the stream
-    /// was dropped), so the work can stop early.
+    /// Whether the client has gone away (the stream was dropped): the work can stop early.
+    pub fn client_gone(&self) -> bool {
+        self.events.is_closed()
+    }
+
+    /// Sends one `notifications/progress` if the client asked for progress; false when the
+    /// client has gone away.
     pub fn send(&self, progress: u64, total: u64, message: &str) -> bool {
+        let Some(token) = &self.token else {
+            return !self.client_gone();
+        };
         let note = json!({
             "jsonrpc": "2.0",
             "method": "notifications/progress",
             "params": {
-                "progressToken": self.token,
+                "progressToken": token,
                 "progress": progress,
                 "total": total,
                 "message": message,

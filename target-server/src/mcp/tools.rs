@@ -248,7 +248,9 @@ fn summarize(text: &str) -> String {
 
 /// `long_report`: `steps` waits of `mcp.long_report.step` each, a progress notification
 /// after each when the client asked for progress. Each wait starts when the previous step
-/// ended, so the gap between two notifications is never shorter than one step's time.
+/// ended, so the gap between two notifications is never shorter than one step's time. An SSE
+/// answer whose client went away stops at the next step (a JSON answer's work is dropped
+/// with its request).
 async fn long_report(state: &AppState, steps: u64, progress: Option<Progress>) -> Value {
     for step in 1..=steps {
         let wait = state

@@ -531,16 +531,31 @@ async fn delete_ends_a_session_and_get_is_not_offered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_session_expires_and_a_used_one_does_not() {
-    let server = server_with(|c| c.mcp_session_idle_ms = Some(200)).await;
+    const IDLE: Duration = Duration::from_millis(300);
+    let server = server_with(|c| c.mcp_session_idle_ms = Some(IDLE.as_millis() as u64)).await;
     let idle = open_session(&server).await;
+    let idle_since = Instant::now();
     let used = open_session(&server).await;
-    for _ in 0..4 {
-        tokio::time::sleep(Duration::from_millis(80)).await;
-        let (status, _) = call(&server, Some(&used), &request(1, "ping", json!({}))).await;
+    // One client for the pings, so each is one request on a kept-alive connection: the
+    // session is used every ~50 ms, far inside its idle time even on a loaded machine.
+    let pinger = client();
+    let ping = |session: String| {
+        pinger
+            .post(url(&server))
+            .bearer_auth(server.token())
+            .header("accept", JSON_ONLY)
+            .header(SESSION_HEADER, session)
+            .json(&request(1, "ping", json!({})))
+            .send()
+    };
+    while idle_since.elapsed() < IDLE + Duration::from_millis(50) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let status = ping(used.clone()).await.unwrap().status();
         assert_eq!(status, 200, "a session in use stays open");
     }
-    let (status, answer) = call(&server, Some(&idle), &request(1, "ping", json!({}))).await;
-    assert_eq!(status, 404, "{answer}");
+    let response = ping(idle.clone()).await.unwrap();
+    assert_eq!(response.status(), 404);
+    let answer: Value = response.json().await.unwrap();
     assert_eq!(answer["error"]["message"], "Session not found");
     let text = metrics_text(&server).await;
     assert_eq!(metric(&text, "target_mcp_sessions_open"), 1.0);
@@ -551,8 +566,12 @@ async fn an_idle_session_expires_and_a_used_one_does_not() {
         ),
         1.0
     );
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    assert_eq!(gauge(&server, "target_mcp_sessions_open").await, 0.0);
+    // Left alone, the used one expires too: the gauge (swept before each scrape) reaches 0.
+    let deadline = Instant::now() + IDLE + Duration::from_secs(2);
+    while gauge(&server, "target_mcp_sessions_open").await != 0.0 {
+        assert!(Instant::now() < deadline, "the last session never expired");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     server.shutdown().await.unwrap();
 }
 
@@ -645,5 +664,28 @@ async fn bad_input_is_refused_with_the_sdks_status_codes() {
         .await
         .unwrap();
     assert_eq!(no_token.status(), 401);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_whose_client_went_away_stops_and_frees_its_slot() {
+    let server = report_server(20, |_| {}).await;
+    let session = open_session(&server).await;
+    // 1000 steps of 20 ms: 20 s if nobody noticed the client leaving.
+    let body = request(
+        1,
+        "tools/call",
+        json!({ "name": "long_report", "arguments": { "steps": 1000 } }),
+    );
+    let response = post(&server, Some(&session), BOTH, &body).await;
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(gauge(&server, "target_server_in_flight").await, 1.0);
+    drop(response);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while gauge(&server, "target_server_in_flight").await != 0.0 {
+        assert!(Instant::now() < deadline, "the report kept its slot");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     server.shutdown().await.unwrap();
 }
