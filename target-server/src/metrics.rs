@@ -275,7 +275,7 @@ impl Metrics {
             &mut out,
             "target_mcp_sessions_open",
             "gauge",
-            "MCP sessions open (initialized, not deleted, not expired).",
+            "MCP sessions open (opened by initialize, not deleted, not expired).",
             self.mcp_sessions_open.load(Ordering::Relaxed) as u64,
         );
         scalar(

@@ -305,6 +305,12 @@ mod tests {
     }
 
     #[test]
+    fn the_public_tool_names_are_the_tools() {
+        let names: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
+        assert_eq!(names, super::super::TOOL_NAMES);
+    }
+
+    #[test]
     fn search_finds_documents_fetch_can_read() {
         let found = search("capacity", 3);
         let id = found.lines().nth(1).unwrap().split(' ').nth(1).unwrap();
