@@ -1,6 +1,7 @@
-//! The router: every route, authentication, admission and metrics wiring. Handlers of the
-//! three APIs live in [`crate::training`] and [`crate::a2a`] (both through [`crate::jsonrpc`])
-//! and [`crate::orchestration`]; this module only routes to them.
+//! The router: every route, and the admission and metrics wiring (the token check and
+//! admission themselves are in [`crate::gate`]). Handlers of the APIs live in
+//! [`crate::training`] and [`crate::a2a`] (both through [`crate::jsonrpc`]),
+//! [`crate::orchestration`] and [`crate::mcp`]; this module only routes to them.
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -11,20 +12,26 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::admission::Slot;
 use crate::faults::FaultSettings;
+use crate::gate::{add_rate_limit_headers, admit_jsonrpc, authorized, shed_response, unauthorized};
 use crate::jsonrpc::{AgentReply, Api};
 use crate::metrics::StoreScrape;
 use crate::rest_error::ApiError;
 use crate::state::AppState;
 use crate::store::{self, RowCounts};
-use crate::{a2a, jsonrpc, orchestration};
+use crate::{a2a, jsonrpc, mcp, orchestration};
 
 pub fn app(state: AppState) -> Router {
     let limit = state.max_body_bytes;
     Router::new()
         .route("/api/v1/jsonrpc", post(jsonrpc_endpoint))
         .route(a2a::PATH, post(a2a_endpoint))
+        .route(
+            mcp::PATH,
+            post(mcp::post_endpoint)
+                .delete(mcp::delete_endpoint)
+                .get(mcp::get_endpoint),
+        )
         .route("/api/v1/workflows", post(create_workflow))
         .route("/api/v1/workflows/{id}/execute", post(execute_workflow))
         .route("/api/v1/workflows/{id}/status", get(workflow_status))
@@ -36,63 +43,6 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
-}
-
-fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| t.trim() == &*state.token)
-}
-
-fn unauthorized() -> Response {
-    let mut r = (
-        StatusCode::UNAUTHORIZED,
-        Json(json!({ "error": { "code": "unauthorized", "message": "missing or wrong `Authorization: Bearer <token>`" } })),
-    )
-        .into_response();
-    r.headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    r
-}
-
-fn shed_response() -> Response {
-    let mut r = (
-        StatusCode::TOO_MANY_REQUESTS,
-        Json(json!({ "error": { "code": "overloaded", "message": "server at capacity; retry after the given seconds" } })),
-    )
-        .into_response();
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    r
-}
-
-fn add_rate_limit_headers(state: &AppState, response: &mut Response) {
-    let (limit, remaining) = state.admission.limit_and_remaining();
-    let h = response.headers_mut();
-    h.insert("x-ratelimit-limit", HeaderValue::from(limit));
-    h.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
-    h.insert("x-ratelimit-reset", HeaderValue::from_static("1"));
-}
-
-/// Label for HTTP-level answers of the JSON-RPC endpoints (401, 429) where no call was read.
-const JSONRPC_LABEL: &str = "unknown";
-
-/// Authentication and admission in front of a JSON-RPC endpoint: the held slot, or the 401 or
-/// 429 answer to send instead.
-async fn admit_jsonrpc(state: &AppState, headers: &HeaderMap) -> Result<Slot, Response> {
-    let started = Instant::now();
-    if !authorized(state, headers) {
-        state.metrics.observe(JSONRPC_LABEL, 401, started.elapsed());
-        return Err(unauthorized());
-    }
-    state.admission.admit().await.map_err(|_| {
-        state.metrics.observe(JSONRPC_LABEL, 429, started.elapsed());
-        let mut r = shed_response();
-        add_rate_limit_headers(state, &mut r);
-        r
-    })
 }
 
 fn json_answer(answer: Option<Value>) -> Response {
@@ -262,6 +212,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
+    state.mcp.sweep();
     let (jobs_by_state, size) = state
         .store
         .with(|conn| Ok((store::count_jobs_by_status(conn)?, store::store_size(conn)?)))

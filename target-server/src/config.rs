@@ -246,9 +246,12 @@ pub struct ServerConfig {
     pub no_latency: bool,
 
     /// Override a method's simulated latency: METHOD=BASE_MS[+SPREAD_MS]; `*` means every method.
-    /// Repeatable. Applied on top of the defaults (see docs/target-server.md). The agent's
-    /// generation model has two more names, not covered by `*`: `agent.ttfc` (time to the first
-    /// chunk of an answer, default 300+200) and `agent.gap` (time between chunks, default 30+20).
+    /// Repeatable. Applied on top of the defaults (see docs/target-server.md). The MCP tools are
+    /// methods too: `mcp.search` (default 15+10), `mcp.fetch_document` (5+5), `mcp.summarize`
+    /// (40+30). Three phases of streamed answers are not covered by `*`: `agent.ttfc` (time to
+    /// the first chunk of an agent answer, default 300+200), `agent.gap` (time between chunks,
+    /// default 30+20) and `mcp.long_report.step` (one step of the MCP tool `long_report`,
+    /// default 50+20).
     #[arg(long = "latency", value_name = "METHOD=MS[+MS]")]
     pub latency_overrides: Vec<LatencyOverride>,
 
@@ -267,10 +270,42 @@ pub struct ServerConfig {
     /// Fault injection: length of each periodic stall in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub stall_for_ms: u64,
+
+    /// MCP (`/mcp`): how a request is answered when its `Accept` allows both. `sse` (as the
+    /// python SDK's default) sends `text/event-stream` with progress notifications before the
+    /// response; `json` always sends one `application/json` response and no progress.
+    #[arg(long, value_enum, default_value_t = McpAnswers::Sse)]
+    pub mcp_answers: McpAnswers,
+
+    /// MCP: issue and require no `Mcp-Session-Id`; every request stands alone (as the python
+    /// SDK's `stateless_http=True`).
+    #[arg(long)]
+    pub mcp_stateless: bool,
+
+    /// MCP: sessions open at once; an `initialize` past this gets HTTP 503.
+    #[arg(long, default_value_t = 10_000)]
+    pub mcp_max_sessions: usize,
+
+    /// MCP: a session unused for this many seconds expires (its id then gets 404).
+    #[arg(long, default_value_t = 300)]
+    pub mcp_session_idle_s: u64,
+
+    /// MCP: the idle expiry in milliseconds; overrides --mcp-session-idle-s (for tests).
+    #[arg(long)]
+    pub mcp_session_idle_ms: Option<u64>,
+}
+
+/// How `/mcp` frames a request's answer ([`ServerConfig::mcp_answers`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum McpAnswers {
+    /// `text/event-stream` when the client accepts it, else `application/json`.
+    Sse,
+    /// Always `application/json`.
+    Json,
 }
 
 /// The methods the server knows, under the names Skein gives its requests.
-pub const METHODS: [&str; 14] = [
+pub const METHODS: [&str; 17] = [
     "training.start_grpo",
     "training.get_status",
     "training.export_trajectories",
@@ -285,16 +320,29 @@ pub const METHODS: [&str; 14] = [
     "message/stream",
     "tasks/get",
     "tasks/cancel",
+    MCP_SEARCH,
+    MCP_FETCH_DOCUMENT,
+    MCP_SUMMARIZE,
 ];
+
+/// Latency-table name of the MCP tool `search`'s service time.
+pub const MCP_SEARCH: &str = "mcp.search";
+/// Latency-table name of the MCP tool `fetch_document`'s service time.
+pub const MCP_FETCH_DOCUMENT: &str = "mcp.fetch_document";
+/// Latency-table name of the MCP tool `summarize`'s service time.
+pub const MCP_SUMMARIZE: &str = "mcp.summarize";
 
 /// Latency-table name of an agent answer's time to its first chunk.
 pub const AGENT_TTFC: &str = "agent.ttfc";
 /// Latency-table name of the time between two chunks of an agent answer.
 pub const AGENT_GAP: &str = "agent.gap";
-/// The agent's generation phases. They share the latency table (and so `--latency` and
-/// `/admin/faults`) with the methods, but `*` does not reach them: a blanket service time
-/// for every method should not also turn every 30 ms chunk gap into 250 ms.
-pub const GENERATION_PHASES: [&str; 2] = [AGENT_TTFC, AGENT_GAP];
+/// Latency-table name of one step of the MCP tool `long_report` (one progress notification).
+pub const MCP_LONG_REPORT_STEP: &str = "mcp.long_report.step";
+/// The phases of streamed answers: the agent's generation and an MCP `long_report`'s steps.
+/// They share the latency table (and so `--latency` and `/admin/faults`) with the methods,
+/// but `*` does not reach them: a blanket service time for every method should not also turn
+/// every 30 ms chunk gap into 250 ms.
+pub const GENERATION_PHASES: [&str; 3] = [AGENT_TTFC, AGENT_GAP, MCP_LONG_REPORT_STEP];
 
 /// Default length of an agent answer, in chunks.
 pub const DEFAULT_AGENT_CHUNKS: ChunkCount = ChunkCount {
@@ -317,6 +365,10 @@ pub fn default_latency(method: &str) -> MethodLatency {
         "publish_event_batch" => MethodLatency::ms(5, 10),
         "tasks/get" => MethodLatency::ms(2, 4),
         "tasks/cancel" => MethodLatency::ms(5, 5),
+        MCP_SEARCH => MethodLatency::ms(15, 10),
+        MCP_FETCH_DOCUMENT => MethodLatency::ms(5, 5),
+        MCP_SUMMARIZE => MethodLatency::ms(40, 30),
+        MCP_LONG_REPORT_STEP => MethodLatency::ms(50, 20),
         // message/send and message/stream take the generation model's time instead.
         AGENT_TTFC => MethodLatency::ms(300, 200),
         AGENT_GAP => MethodLatency::ms(30, 20),
@@ -332,6 +384,15 @@ impl ServerConfig {
             bind: "127.0.0.1:0".parse().expect("literal address"),
             db: PathBuf::from(":memory:"),
             ..ServerConfig::default()
+        }
+    }
+
+    /// How long an MCP session may stay unused: `--mcp-session-idle-ms` if given, else
+    /// `--mcp-session-idle-s`.
+    pub fn mcp_session_idle(&self) -> Duration {
+        match self.mcp_session_idle_ms {
+            Some(ms) => Duration::from_millis(ms),
+            None => Duration::from_secs(self.mcp_session_idle_s),
         }
     }
 
@@ -395,6 +456,11 @@ impl Default for ServerConfig {
             error_rates: Vec::new(),
             stall_every_s: 0,
             stall_for_ms: 0,
+            mcp_answers: McpAnswers::Sse,
+            mcp_stateless: false,
+            mcp_max_sessions: 10_000,
+            mcp_session_idle_s: 300,
+            mcp_session_idle_ms: None,
         }
     }
 }
@@ -488,6 +554,73 @@ mod tests {
             assert_eq!(config.max_executions, 100_000);
             assert_eq!(config.eviction_batch, 1_000);
             assert_eq!(config.retention_interval_ms, 1_000);
+            assert_eq!(config.mcp_answers, McpAnswers::Sse);
+            assert!(!config.mcp_stateless);
+            assert_eq!(config.mcp_max_sessions, 10_000);
+            assert_eq!(config.mcp_session_idle(), Duration::from_secs(300));
+        }
+    }
+
+    #[test]
+    fn mcp_flags_parse_and_mcp_latencies_follow_the_table_rules() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            config: ServerConfig,
+        }
+        let cli = <Cli as clap::Parser>::parse_from([
+            "target-server",
+            "--mcp-answers",
+            "json",
+            "--mcp-stateless",
+            "--mcp-max-sessions",
+            "3",
+            "--mcp-session-idle-ms",
+            "200",
+            "--latency",
+            "mcp.search=5+2",
+        ]);
+        let c = &cli.config;
+        assert_eq!(c.mcp_answers, McpAnswers::Json);
+        assert!(c.mcp_stateless);
+        assert_eq!(c.mcp_max_sessions, 3);
+        assert_eq!(c.mcp_session_idle(), Duration::from_millis(200));
+        assert_eq!(c.initial_latencies()[MCP_SEARCH], MethodLatency::ms(5, 2));
+        assert!("mcp.long_report.step=5".parse::<LatencyOverride>().is_ok());
+        assert!("mcp.serch=5".parse::<LatencyOverride>().is_err());
+
+        let star = ServerConfig {
+            latency_overrides: vec!["*=250".parse().unwrap()],
+            ..ServerConfig::default()
+        };
+        let table = star.initial_latencies();
+        assert_eq!(
+            table[MCP_SUMMARIZE],
+            MethodLatency::ms(250, 0),
+            "a tool is a method"
+        );
+        assert_eq!(
+            table[MCP_LONG_REPORT_STEP],
+            default_latency(MCP_LONG_REPORT_STEP),
+            "`*` leaves the report's steps alone"
+        );
+        let none = ServerConfig {
+            no_latency: true,
+            ..ServerConfig::default()
+        };
+        let table = none.initial_latencies();
+        for name in [
+            MCP_SEARCH,
+            MCP_FETCH_DOCUMENT,
+            MCP_SUMMARIZE,
+            MCP_LONG_REPORT_STEP,
+        ] {
+            assert!(!default_latency(name).is_zero(), "{name} has a default");
+            assert_eq!(
+                table[name],
+                MethodLatency::ZERO,
+                "--no-latency zeroes {name}"
+            );
         }
     }
 

@@ -1,14 +1,16 @@
 //! The reference AI-agent platform server that Skein load-tests against.
 //!
-//! It speaks the platform's training API (JSON-RPC 2.0), orchestration API (REST) and an
-//! Agent2Agent-style agent API (JSON-RPC 2.0 with streamed answers), keeps
+//! It speaks the platform's training API (JSON-RPC 2.0), orchestration API (REST), an
+//! Agent2Agent-style agent API (JSON-RPC 2.0 with streamed answers) and an MCP server
+//! ([`mcp`], streamable HTTP, tools with modelled service times), keeps
 //! everything in SQLite, runs training jobs with simulated trainers, and behaves like a real
 //! service under load: a latency model held on bounded capacity gives it a knee, and past its
 //! bounds it sheds with 429. Fault injection (error rates, periodic stalls) lets tests check
 //! what a load generator reports.
 //!
 //! Map, in the direction dependencies point: [`server`] (spawn, shutdown) → [`app`] (router,
-//! auth, admission and metrics wiring) → [`jsonrpc`] (framing, error codes) → [`training`],
+//! admission and metrics wiring; the token check and admission in [`gate`]) → [`mcp`] and
+//! [`jsonrpc`] (framing, error codes) → [`training`],
 //! [`a2a`] (the agent API: streamed answers on a generation model) and [`orchestration`] (the
 //! APIs; REST errors in [`rest_error`], execution plans in [`schedule`], event timestamps in
 //! [`event_time`]) → [`state`] (what handlers share) →
@@ -25,9 +27,11 @@ pub mod config;
 pub mod error;
 pub mod event_time;
 pub mod faults;
+pub mod gate;
 pub mod generation;
 pub mod jsonrpc;
 pub mod live_tasks;
+pub mod mcp;
 pub mod metrics;
 pub mod orchestration;
 pub mod precise_clock;

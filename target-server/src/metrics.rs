@@ -1,7 +1,8 @@
 //! Prometheus metrics: requests and latency by method and status, shedding, queue depth,
 //! trajectories written and events accepted, agent tasks (`/a2a`: generating, ended by state,
 //! chunks streamed), rows evicted by retention (trajectories, events, workflows, executions,
-//! finished jobs and agent tasks). Job counts by state
+//! finished jobs and agent tasks), MCP sessions (open, opened, closed by reason) and MCP
+//! messages by method. Job counts by state
 //! and the store's size are read from the store at scrape time ([`StoreScrape`]), so they are
 //! always what the database holds.
 use std::collections::BTreeMap;
@@ -50,6 +51,22 @@ pub struct Metrics {
     pub queue_depth: AtomicUsize,
     /// Requests holding a capacity slot right now.
     pub in_flight: AtomicUsize,
+    /// MCP sessions open right now (kept by [`crate::mcp::Sessions`]).
+    pub mcp_sessions_open: AtomicUsize,
+    mcp_sessions_opened: AtomicU64,
+    mcp_sessions_deleted: AtomicU64,
+    mcp_sessions_expired: AtomicU64,
+    /// MCP messages received, by JSON-RPC method (a bounded set of labels).
+    mcp_requests: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+/// Why an MCP session ended, for `target_mcp_sessions_closed_total{reason}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// The client sent `DELETE /mcp`.
+    Deleted,
+    /// It was idle past `--mcp-session-idle-s`.
+    Expired,
 }
 
 /// The static label for a method name (known methods keep their name).
@@ -63,7 +80,12 @@ pub fn method_label(method: &str) -> &'static str {
 
 impl Metrics {
     pub fn observe(&self, method: &str, status: u16, elapsed: Duration) {
-        let label = method_label(method);
+        self.observe_label(method_label(method), status, elapsed);
+    }
+
+    /// [`Metrics::observe`] under a label the caller already bounded (the MCP API's own
+    /// labels, e.g. `mcp.tools/list`, which are not latency-table methods).
+    pub fn observe_label(&self, label: &'static str, status: u16, elapsed: Duration) {
         *self
             .requests
             .lock()
@@ -78,6 +100,28 @@ impl Metrics {
         if let Some(i) = BUCKETS.iter().position(|b| seconds <= *b) {
             h.buckets[i] += 1;
         }
+    }
+
+    pub fn add_mcp_session_opened(&self) {
+        self.mcp_sessions_opened.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn add_mcp_sessions_closed(&self, why: SessionEnd, n: u64) {
+        let counter = match why {
+            SessionEnd::Deleted => &self.mcp_sessions_deleted,
+            SessionEnd::Expired => &self.mcp_sessions_expired,
+        };
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// One MCP message with a method (request or notification), under a bounded label.
+    pub fn add_mcp_request(&self, method: &'static str) {
+        *self
+            .mcp_requests
+            .lock()
+            .expect("metrics poisoned")
+            .entry(method)
+            .or_default() += 1;
     }
 
     pub fn add_shed(&self) {
@@ -227,6 +271,35 @@ impl Metrics {
             "Requests holding a capacity slot.",
             self.in_flight.load(Ordering::Relaxed) as u64,
         );
+        scalar(
+            &mut out,
+            "target_mcp_sessions_open",
+            "gauge",
+            "MCP sessions open (opened by initialize, not deleted, not expired).",
+            self.mcp_sessions_open.load(Ordering::Relaxed) as u64,
+        );
+        scalar(
+            &mut out,
+            "target_mcp_sessions_opened_total",
+            "counter",
+            "MCP sessions opened by initialize.",
+            self.mcp_sessions_opened.load(Ordering::Relaxed),
+        );
+        labelled_counter(
+            &mut out,
+            "target_mcp_sessions_closed_total",
+            "MCP sessions that ended, by reason.",
+            "reason",
+            &[
+                ("deleted", &self.mcp_sessions_deleted),
+                ("expired", &self.mcp_sessions_expired),
+            ],
+        );
+        out.push_str("# HELP target_mcp_requests_total MCP messages received (requests and notifications), by JSON-RPC method.\n");
+        out.push_str("# TYPE target_mcp_requests_total counter\n");
+        for (method, n) in self.mcp_requests.lock().expect("metrics poisoned").iter() {
+            let _ = writeln!(out, "target_mcp_requests_total{{method=\"{method}\"}} {n}");
+        }
         out.push_str("# HELP target_server_evictions_total Rows deleted by retention, by table.\n");
         out.push_str("# TYPE target_server_evictions_total counter\n");
         for (table, counter) in [

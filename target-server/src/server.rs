@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 use crate::app::app;
 use crate::config::ServerConfig;
 use crate::error::ServerError;
+use crate::mcp;
 use crate::retention::{self, RetentionPolicy};
 use crate::state::AppState;
 use crate::trainer;
@@ -22,6 +23,8 @@ pub struct RunningServer {
     serve: JoinHandle<std::io::Result<()>>,
     trainer: JoinHandle<()>,
     retention: JoinHandle<()>,
+    /// Sweeps expired MCP sessions (none in stateless mode).
+    mcp_sweeper: Option<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -51,6 +54,9 @@ impl RunningServer {
             .map_err(|e| ServerError::Serve(e.to_string()))?;
         let _ = self.trainer.await;
         let _ = self.retention.await;
+        if let Some(sweeper) = self.mcp_sweeper {
+            let _ = sweeper.await;
+        }
         served.map_err(|e| ServerError::Serve(e.to_string()))
     }
 
@@ -64,6 +70,9 @@ impl RunningServer {
         let _ = self.stop.send(true);
         let _ = self.trainer.await;
         let _ = self.retention.await;
+        if let Some(sweeper) = self.mcp_sweeper {
+            let _ = sweeper.await;
+        }
         served.map_err(|e| ServerError::Serve(e.to_string()))
     }
 
@@ -107,6 +116,11 @@ pub async fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
         policy,
         stopped.clone(),
     ));
+    let mcp_sweeper = state
+        .mcp
+        .sessions
+        .clone()
+        .map(|sessions| tokio::spawn(mcp::run_sweeper(sessions, stopped.clone())));
     let mut shutdown = stopped;
     let router = app(state.clone());
     let serve = tokio::spawn(async move {
@@ -124,5 +138,6 @@ pub async fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
         serve,
         trainer,
         retention,
+        mcp_sweeper,
     })
 }

@@ -2,7 +2,8 @@
 //! on, admission and auth settings.
 //!
 //! It sits in its own module so that dependencies point one way: the router ([`crate::app`])
-//! uses the API handlers ([`crate::training`], [`crate::orchestration`], [`crate::a2a`]), and
+//! uses the API handlers ([`crate::training`], [`crate::orchestration`], [`crate::a2a`],
+//! [`crate::mcp`]), and
 //! they use this state and the store, never the router.
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use crate::config::{ChunkCount, ServerConfig};
 use crate::error::ServerError;
 use crate::faults::Faults;
 use crate::live_tasks::LiveTasks;
+use crate::mcp::Mcp;
 use crate::metrics::Metrics;
 use crate::precise_clock::PreciseClock;
 use crate::store::Store;
@@ -34,6 +36,8 @@ pub struct AppState {
     pub live_tasks: Arc<LiveTasks>,
     /// Finished jobs kept ([`ServerConfig::max_finished_jobs`]), named in "not found" answers.
     pub max_finished_jobs: u64,
+    /// The MCP API's answer mode and session table ([`crate::mcp`]).
+    pub mcp: Arc<Mcp>,
 }
 
 impl AppState {
@@ -52,6 +56,7 @@ impl AppState {
                 metrics.clone(),
             )),
             live_tasks: Arc::new(LiveTasks::new(metrics.clone())),
+            mcp: Arc::new(Mcp::new(config, metrics.clone())),
             metrics,
             token: Arc::from(config.token.as_str()),
             max_body_bytes: config.max_body_bytes,
