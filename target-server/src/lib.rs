@@ -32,6 +32,7 @@ pub mod generation;
 pub mod jsonrpc;
 pub mod live_tasks;
 pub mod mcp;
+pub mod mcp_sessions;
 pub mod metrics;
 pub mod orchestration;
 pub mod precise_clock;

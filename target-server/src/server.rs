@@ -1,5 +1,6 @@
 //! Serving: [`spawn`] binds, starts the router and the trainers, and hands back a
 //! [`RunningServer`] that knows its address and how to stop everything it started.
+use axum::serve::ListenerExt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -123,6 +124,12 @@ pub async fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
         .map(|sessions| tokio::spawn(mcp::run_sweeper(sessions, stopped.clone())));
     let mut shutdown = stopped;
     let router = app(state.clone());
+    // Small writes go out at once: a streamed answer's events are small, and Nagle's
+    // algorithm would hold one until the client's delayed ACK (up to 40 ms), shifting every
+    // time to first chunk a client measures.
+    let listener = listener.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
     let serve = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {

@@ -12,7 +12,7 @@ use crate::config::{ChunkCount, ServerConfig};
 use crate::error::ServerError;
 use crate::faults::Faults;
 use crate::live_tasks::LiveTasks;
-use crate::mcp::Mcp;
+use crate::mcp_sessions::Mcp;
 use crate::metrics::Metrics;
 use crate::precise_clock::PreciseClock;
 use crate::store::Store;

@@ -56,6 +56,8 @@ struct RawClass {
     data: Option<Spanned<String>>,
     /// A declared class's request order: `weighted` (default) or `sequence`.
     mode: Option<Spanned<String>>,
+    /// `McpUser`'s settings (see `scenario::mcp`).
+    mcp: Option<Spanned<super::mcp::RawMcp>>,
 }
 
 /// Declares a table of SLA limits: one optional field per metric key (`p95_ms`,
@@ -190,6 +192,17 @@ fn validate(
                         format!("unknown user class `{class_name}`"),
                         format!("use one of: {}, or declare a class with `name` and `[[user_classes.requests]]` (docs/custom-workloads.md)", UserClass::names()),
                     ));
+                };
+                let user_class = match (&c.mcp, user_class) {
+                    (Some(raw), UserClass::Mcp(_)) => UserClass::Mcp(super::mcp::settings(raw.get_ref(), at)?),
+                    (Some(raw), _) => {
+                        return Err(at.at(
+                            raw.span(),
+                            format!("`mcp` settings are for class `McpUser`, not `{class_name}`"),
+                            "move the `[user_classes.mcp]` table under the `class = \"McpUser\"` entry",
+                        ))
+                    }
+                    (None, class) => class,
                 };
                 if let Some(list) = c.on_start.as_ref().or(c.on_stop.as_ref()) {
                     return Err(at.at(
@@ -334,7 +347,7 @@ fn validate(
         let sent: Vec<&str> = classes
             .iter()
             .filter(|c| c.weight > 0)
-            .flat_map(|c| c.class.behaviour().requests.into_iter().map(|r| r.name))
+            .flat_map(|c| c.class.behaviour().recorded_names())
             .collect();
         if !sent.contains(&request.as_str()) {
             let mut names = sent.clone();

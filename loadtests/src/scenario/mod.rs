@@ -10,6 +10,7 @@ pub mod declared;
 pub mod duration;
 pub mod error;
 pub mod file;
+mod mcp;
 pub mod request;
 pub mod shape;
 
@@ -125,7 +126,7 @@ pub struct Scenario {
 }
 
 /// The scenarios shipped in `scenarios/`, compiled into the binary so `skein` works anywhere.
-pub const SHIPPED: [(&str, &str); 11] = [
+pub const SHIPPED: [(&str, &str); 12] = [
     ("light", include_str!("../../../scenarios/light.toml")),
     ("moderate", include_str!("../../../scenarios/moderate.toml")),
     ("heavy", include_str!("../../../scenarios/heavy.toml")),
@@ -154,6 +155,10 @@ pub const SHIPPED: [(&str, &str); 11] = [
     (
         "agent-chat",
         include_str!("../../../scenarios/agent-chat.toml"),
+    ),
+    (
+        "mcp-tools",
+        include_str!("../../../scenarios/mcp-tools.toml"),
     ),
 ];
 
@@ -395,6 +400,11 @@ impl Scenario {
                     "class": c.class.name(), "weight": c.weight,
                     "think_time_ms": [c.think_time.min.as_millis() as u64, c.think_time.max.as_millis() as u64],
                 });
+                if let UserClass::Mcp(settings) = c.class {
+                    if !settings.definition.is_null() {
+                        class["mcp"] = settings.definition.clone();
+                    }
+                }
                 if let UserClass::Declared(declared) = c.class {
                     class["requests"] = declared.definition.clone();
                     class["mode"] = json!(format!("{:?}", declared.order).to_lowercase());

@@ -84,6 +84,8 @@ pub struct Lifecycle {
     /// Sent when a started user stops (the run's end, a falling stage, an interrupt, a stop
     /// from the manager), within [`STOP_GRACE`].
     pub stop: Arc<LifecycleFn>,
+    /// The names the start and stop record their requests under (for SLAs by name).
+    pub names: Vec<&'static str>,
 }
 
 /// The longest a user's stop may take: its requests are cut after this, so an interrupt or a
@@ -126,6 +128,14 @@ impl ClassBehaviour {
     pub fn with_lifecycle(mut self, lifecycle: Lifecycle) -> ClassBehaviour {
         self.lifecycle = Some(lifecycle);
         self
+    }
+
+    /// Every name this class records requests under: its requests' and its start's and
+    /// stop's (a class may also record names it learns while it runs, e.g. tools it lists).
+    pub fn recorded_names(&self) -> Vec<&'static str> {
+        let own = self.requests.iter().map(|r| r.name);
+        let lifecycle = self.lifecycle.iter().flat_map(|l| l.names.iter().copied());
+        own.chain(lifecycle).collect()
     }
 
     /// A fresh user of this class.

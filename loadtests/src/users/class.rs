@@ -10,6 +10,7 @@ use std::hash::{Hash, Hasher};
 pub use super::behaviour::ThinkTime;
 use super::custom::{self, registered, CustomClass, RegisterError};
 use super::declared::DeclaredClass;
+use super::mcp::{self, McpSettings};
 
 #[derive(Clone, Copy, Debug)]
 pub enum UserClass {
@@ -18,6 +19,9 @@ pub enum UserClass {
     Orchestration,
     HighThroughput,
     AgentChat,
+    /// An agent calling MCP tools ([`super::mcp`]), with the scenario's settings (leaked, like
+    /// a declared class's).
+    Mcp(&'static McpSettings),
     /// A class written in Rust and registered by the program (see [`super::custom`]).
     Custom(&'static CustomClass),
     /// A class from a scenario file's `[[user_classes]]` with `name` and `requests`; built
@@ -62,12 +66,13 @@ impl PartialOrd for UserClass {
 }
 
 impl UserClass {
-    pub const ALL: [UserClass; 5] = [
+    pub const ALL: [UserClass; 6] = [
         UserClass::TrainingApi,
         UserClass::BurstTraining,
         UserClass::Orchestration,
         UserClass::HighThroughput,
         UserClass::AgentChat,
+        UserClass::Mcp(&mcp::DEFAULT_SETTINGS),
     ];
 
     /// The name scenario files and reports use (Locust-style class names).
@@ -78,6 +83,7 @@ impl UserClass {
             UserClass::Orchestration => "OrchestrationUser",
             UserClass::HighThroughput => "HighThroughputUser",
             UserClass::AgentChat => "AgentChatUser",
+            UserClass::Mcp(_) => mcp::NAME,
             UserClass::Custom(class) => class.name,
             UserClass::Declared(class) => class.name,
         }
@@ -123,6 +129,8 @@ impl UserClass {
             UserClass::HighThroughput => ThinkTime::ms(10, 50),
             // A person reading a streamed answer before asking again.
             UserClass::AgentChat => ThinkTime::ms(1_000, 3_000),
+            // An agent between tool calls (its model thinking).
+            UserClass::Mcp(_) => ThinkTime::ms(200, 1_000),
             UserClass::Custom(class) => class.think_time,
             UserClass::Declared(class) => class.think_time,
         }

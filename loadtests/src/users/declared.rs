@@ -243,7 +243,13 @@ impl DeclaredClass {
         let start: Arc<LifecycleFn> =
             Arc::new(move |call, session| start_user(self, call, session));
         let stop: Arc<LifecycleFn> = Arc::new(move |call, session| stop_user(self, call, session));
-        behaviour.with_lifecycle(Lifecycle { start, stop })
+        let names = self
+            .on_start
+            .iter()
+            .chain(&self.on_stop)
+            .map(|r| r.name)
+            .collect();
+        behaviour.with_lifecycle(Lifecycle { start, stop, names })
     }
 }
 

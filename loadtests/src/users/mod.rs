@@ -13,6 +13,7 @@ pub mod data_table;
 pub mod declared;
 pub mod high_throughput;
 pub mod http;
+pub mod mcp;
 pub mod orchestration;
 pub mod stream;
 pub mod template;
@@ -76,6 +77,7 @@ impl UserClass {
             UserClass::Orchestration => orchestration::behaviour(),
             UserClass::HighThroughput => high_throughput::behaviour(),
             UserClass::AgentChat => agent_chat::behaviour(),
+            UserClass::Mcp(settings) => mcp::behaviour(settings),
             UserClass::Custom(class) => (class.behaviour)(),
             UserClass::Declared(class) => class.behaviour(),
         }

@@ -20,6 +20,7 @@ mod exits;
 mod input_properties;
 mod live_metrics;
 mod mcp_sdk;
+mod mcp_user;
 mod module_graph;
 mod open_model;
 mod report_commands;

@@ -10,7 +10,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{results, run_scenario, scenario_file, signal_and_wait, spawn_run, stderr};
+use crate::support::{
+    counts, results, run_scenario, scenario_file, signal_and_wait, spawn_run, stderr,
+};
 
 /// The SDK server (tests/fixtures/mcp_sdk_server.py) on 127.0.0.1:0, killed when dropped.
 struct SdkServer {
@@ -114,13 +116,6 @@ method = "DELETE"
 headers = { "Mcp-Session-Id" = "{{session}}", "MCP-Protocol-Version" = "{{version}}" }
 "#;
 
-fn counts(r: &reports::RunResult, name: &str) -> (u64, u64) {
-    r.requests
-        .iter()
-        .find(|s| s.name == name)
-        .map_or((0, 0), |s| (s.requests, s.failures))
-}
-
 #[test]
 fn a_declared_mcp_class_runs_against_the_official_sdk_and_closes_every_session() {
     for flags in [&[][..], &["--json"][..]] {
@@ -202,4 +197,30 @@ fn a_session_header_the_server_never_sends_leaves_users_not_started_without_hamm
         "{}",
         stderr(&o)
     );
+}
+
+#[test]
+fn the_built_in_mcp_user_speaks_to_the_official_sdk() {
+    let server = SdkServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    // No tools named: McpUser calls what tools/list gives, arguments from the schemas.
+    let text = "users = 3\nspawn_rate = 30\nrun_time = \"3s\"\n[[user_classes]]\nclass = \"McpUser\"\nweight = 1\nthink_time = [\"20ms\", \"40ms\"]\n";
+    let scenario = scenario_file(dir.path(), "mcp-user", text);
+    let out = dir.path().join("out");
+    let o = run_scenario(&scenario, &server.url(), &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = results(&out);
+    let failures: Vec<_> = r.failures.iter().map(|f| (&f.name, &f.error)).collect();
+    assert_eq!(r.overall().failures, 0, "{failures:?}");
+    for name in [
+        "initialize",
+        "notifications/initialized",
+        "tools/list",
+        "DELETE session",
+    ] {
+        assert_eq!(counts(&r, name), (3, 0), "{name}");
+    }
+    assert!(counts(&r, "tools/call search").0 > 5);
+    assert!(counts(&r, "tools/call long_report").0 > 5);
+    assert_eq!(server.open_sessions(), 0);
 }

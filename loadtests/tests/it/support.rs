@@ -122,3 +122,11 @@ pub fn signal_and_wait(child: &mut Child, signal: &str, limit: Duration) -> Exit
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Requests and failures recorded under `name` (0, 0 when none were).
+pub fn counts(r: &reports::RunResult, name: &str) -> (u64, u64) {
+    r.requests
+        .iter()
+        .find(|s| s.name == name)
+        .map_or((0, 0), |s| (s.requests, s.failures))
+}

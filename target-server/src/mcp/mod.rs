@@ -12,11 +12,9 @@ mod answer;
 mod catalog;
 mod methods;
 mod progress;
-mod session;
 mod tools;
 mod transport;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -25,14 +23,13 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+pub use crate::mcp_sessions::{run_sweeper, Full, Mcp, Session, Sessions};
 pub use catalog::RESOURCE_NOT_FOUND;
-pub use session::{run_sweeper, Full, Session, Sessions};
 pub use tools::MAX_REPORT_STEPS;
 
 use crate::admission::Slot;
-use crate::config::{McpAnswers, ServerConfig};
 use crate::gate;
-use crate::metrics::{Metrics, UNKNOWN_METHOD};
+use crate::metrics::UNKNOWN_METHOD;
 use crate::rpc_error::{response, INVALID_REQUEST};
 use crate::state::AppState;
 use answer::Call;
@@ -54,36 +51,6 @@ pub const TOOL_NAMES: [&str; 4] = ["search", "fetch_document", "summarize", "lon
 /// JSON-RPC code of the 503 answer to an `initialize` past `--mcp-max-sessions` (the
 /// implementation-defined server-error range).
 pub const SESSION_LIMIT: i64 = -32000;
-
-/// The MCP API's settings and sessions, shared by every request.
-pub struct Mcp {
-    pub answers: McpAnswers,
-    /// `None` in stateless mode (`--mcp-stateless`).
-    pub sessions: Option<Arc<Sessions>>,
-}
-
-impl Mcp {
-    pub fn new(config: &ServerConfig, metrics: Arc<Metrics>) -> Mcp {
-        let sessions = (!config.mcp_stateless).then(|| {
-            Arc::new(Sessions::new(
-                config.mcp_max_sessions,
-                config.mcp_session_idle(),
-                metrics,
-            ))
-        });
-        Mcp {
-            answers: config.mcp_answers,
-            sessions,
-        }
-    }
-
-    /// Removes expired sessions (before a scrape, so the gauge counts only live ones).
-    pub fn sweep(&self) {
-        if let Some(sessions) = &self.sessions {
-            sessions.sweep();
-        }
-    }
-}
 
 fn with_session(mut response: Response, session: Option<&str>) -> Response {
     if let Some(value) = session.and_then(|s| HeaderValue::from_str(s).ok()) {

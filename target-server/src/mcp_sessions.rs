@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use crate::config::{McpAnswers, ServerConfig};
 use crate::metrics::{Metrics, SessionEnd};
 
 /// What a session remembers.
@@ -187,6 +188,36 @@ pub async fn run_sweeper(sessions: Arc<Sessions>, mut stop: watch::Receiver<bool
                 sessions.sweep();
             }
             _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// The MCP API's settings and sessions, shared by every request.
+pub struct Mcp {
+    pub answers: McpAnswers,
+    /// `None` in stateless mode (`--mcp-stateless`).
+    pub sessions: Option<Arc<Sessions>>,
+}
+
+impl Mcp {
+    pub fn new(config: &ServerConfig, metrics: Arc<Metrics>) -> Mcp {
+        let sessions = (!config.mcp_stateless).then(|| {
+            Arc::new(Sessions::new(
+                config.mcp_max_sessions,
+                config.mcp_session_idle(),
+                metrics,
+            ))
+        });
+        Mcp {
+            answers: config.mcp_answers,
+            sessions,
+        }
+    }
+
+    /// Removes expired sessions (before a scrape, so the gauge counts only live ones).
+    pub fn sweep(&self) {
+        if let Some(sessions) = &self.sessions {
+            sessions.sweep();
         }
     }
 }

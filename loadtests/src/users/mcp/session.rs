@@ -1,0 +1,270 @@
+//! One user's MCP session over streamable HTTP, as the official SDKs' clients hold it: the
+//! `initialize` handshake (version negotiated, `Mcp-Session-Id` taken from its answer's
+//! header), `notifications/initialized`, then every request with the session id and
+//! `MCP-Protocol-Version` headers, answers read as JSON or as an event stream (progress
+//! notifications timed as chunks), and `DELETE` of the session at the end.
+use std::time::Instant;
+
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::Method;
+use serde_json::Value;
+
+use super::McpSettings;
+use crate::transport::jsonrpc::RpcError;
+use crate::users::behaviour::Call;
+use crate::users::http::{
+    http_error, read_body, record, record_carrying, transport_error, Carried, Timed,
+};
+use crate::users::stream::{is_event_stream, read_rpc_events};
+
+/// The session header (case-insensitive on the wire).
+pub const SESSION_HEADER: &str = "mcp-session-id";
+/// The negotiated version, sent on every request after `initialize`.
+pub const VERSION_HEADER: &str = "mcp-protocol-version";
+/// The revisions this client speaks, newest first: a server that answers another is refused.
+pub const SUPPORTED_VERSIONS: [&str; 2] = ["2025-06-18", "2025-03-26"];
+
+/// What a user holds of its session.
+#[derive(Default)]
+pub struct McpSession {
+    /// `None` before `initialize`, or with a stateless server (it sends no id).
+    pub id: Option<HeaderValue>,
+    /// The version the server answered; `None` before `initialize`.
+    pub version: Option<HeaderValue>,
+    /// Whether the handshake completed.
+    pub open: bool,
+    /// Tools the server listed: name and input schema.
+    pub tools: Vec<(String, Value)>,
+    /// Tool calls in this session (for session churn).
+    pub calls: u64,
+}
+
+/// Why a request failed, as far as the session is concerned.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// 404: the server no longer knows the session (expired, deleted, restarted).
+    SessionGone,
+    /// Any other failure (already recorded).
+    Failed,
+}
+
+/// One JSON-RPC exchange in the session: sent, read as JSON or SSE, judged, recorded under
+/// `name`. `Ok(result)` on success.
+pub async fn request(
+    call: &Call,
+    settings: &McpSettings,
+    session: &McpSession,
+    name: &'static str,
+    body: String,
+) -> Result<Value, Refused> {
+    let sent_at = Instant::now();
+    let response = sent(call, name, sent_at, post(call, settings, session, body)).await?;
+    let status = response.status().as_u16();
+    if status == 200 && is_event_stream(&response) {
+        let (events, timed) = read_rpc_events(response, sent_at).await;
+        let carried = Carried {
+            items: 0,
+            stream: (events.timing.chunks() > 0).then_some(&events.timing),
+        };
+        let judged = events.response().map_err(Some).and_then(judge);
+        let error = judged.as_ref().err().map(|e| e.as_deref().unwrap_or(""));
+        record_carrying(call, "POST", name, timed, events.bytes, carried, error);
+        return judged.map_err(|_| Refused::Failed);
+    }
+    let outcome = read_body(response).await;
+    let timed = Timed::since(sent_at);
+    let body = match outcome {
+        Ok(r) => r.body,
+        Err(e) => {
+            record(call, "POST", name, timed, 0, Some(&e));
+            return Err(Refused::Failed);
+        }
+    };
+    let bytes = body.len() as u64;
+    if status != 200 {
+        let error = http_error(status);
+        record(call, "POST", name, timed, bytes, Some(&error));
+        let gone = status == 404 && session.id.is_some();
+        return Err(if gone {
+            Refused::SessionGone
+        } else {
+            Refused::Failed
+        });
+    }
+    let judged = match serde_json::from_slice::<Value>(&body) {
+        Ok(answer) => judge(&answer).map_err(|e| e.unwrap_or_default()),
+        Err(e) => Err(format!("malformed JSON answer: {e}")),
+    };
+    let error = judged.as_ref().err().map(String::as_str);
+    record(call, "POST", name, timed, bytes, error);
+    judged.map_err(|_| Refused::Failed)
+}
+
+/// Sends `builder`; a transport failure is recorded under `name` (sent at `sent_at`).
+async fn sent(
+    call: &Call,
+    name: &'static str,
+    sent_at: Instant,
+    builder: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, Refused> {
+    builder.send().await.map_err(|e| {
+        let error = transport_error(&e);
+        record(call, "POST", name, Timed::since(sent_at), 0, Some(&error));
+        Refused::Failed
+    })
+}
+
+/// A JSON-RPC answer's `result`, or why it has none (`None`: already worded).
+fn judge(answer: &Value) -> Result<Value, Option<String>> {
+    if let Some(error) = RpcError::in_value(answer) {
+        return Err(Some(error.to_string()));
+    }
+    match answer.get("result") {
+        Some(result) => Ok(result.clone()),
+        None => Err(Some(
+            "malformed JSON-RPC answer: neither `result` nor `error`".into(),
+        )),
+    }
+}
+
+/// A notification in the session: only its status is judged (202, or 200/204).
+pub async fn notify(
+    call: &Call,
+    settings: &McpSettings,
+    session: &McpSession,
+    name: &'static str,
+    body: String,
+) -> bool {
+    let sent_at = Instant::now();
+    let outcome = match post(call, settings, session, body).send().await {
+        Ok(response) => read_body(response).await,
+        Err(e) => Err(transport_error(&e)),
+    };
+    let timed = Timed::since(sent_at);
+    let (bytes, error) = match &outcome {
+        Ok(r) if matches!(r.status, 200 | 202 | 204) => (r.body.len() as u64, None),
+        Ok(r) => (r.body.len() as u64, Some(http_error(r.status))),
+        Err(e) => (0, Some(e.clone())),
+    };
+    record(call, "POST", name, timed, bytes, error.as_deref());
+    error.is_none()
+}
+
+/// `DELETE` of the session (nothing to do for a stateless server).
+pub async fn delete(
+    call: &Call,
+    settings: &McpSettings,
+    session: &McpSession,
+    name: &'static str,
+) -> bool {
+    let Some(id) = &session.id else {
+        return true;
+    };
+    let mut builder = call
+        .ctx
+        .client
+        .request(Method::DELETE, url(call, settings))
+        .header(AUTHORIZATION, call.ctx.authorization.clone())
+        .header(SESSION_HEADER, id.clone());
+    if let Some(version) = &session.version {
+        builder = builder.header(VERSION_HEADER, version.clone());
+    }
+    let sent_at = Instant::now();
+    let outcome = match builder.send().await {
+        Ok(response) => read_body(response).await,
+        Err(e) => Err(transport_error(&e)),
+    };
+    let timed = Timed::since(sent_at);
+    let (bytes, error) = match &outcome {
+        // 404: already gone (expired): nothing left open.
+        Ok(r) if matches!(r.status, 200 | 202 | 204 | 404) => (r.body.len() as u64, None),
+        Ok(r) => (r.body.len() as u64, Some(http_error(r.status))),
+        Err(e) => (0, Some(e.clone())),
+    };
+    record(call, "DELETE", name, timed, bytes, error.as_deref());
+    error.is_none()
+}
+
+fn url(call: &Call, settings: &McpSettings) -> String {
+    format!("{}{}", call.ctx.base_url, settings.path())
+}
+
+/// A POST in the session, with the headers a client sends.
+fn post(
+    call: &Call,
+    settings: &McpSettings,
+    session: &McpSession,
+    body: String,
+) -> reqwest::RequestBuilder {
+    let mut builder = call
+        .ctx
+        .client
+        .post(url(call, settings))
+        .header(AUTHORIZATION, call.ctx.authorization.clone())
+        .header(CONTENT_TYPE, "application/json")
+        .header(ACCEPT, "application/json, text/event-stream");
+    if let Some(id) = &session.id {
+        builder = builder.header(SESSION_HEADER, id.clone());
+    }
+    if let Some(version) = &session.version {
+        builder = builder.header(VERSION_HEADER, version.clone());
+    }
+    builder.body(body)
+}
+
+/// `initialize`: sent, its session id taken from the answer's header. `Err` names a version
+/// the server chose that this client does not speak (recorded as the request's failure).
+pub async fn initialize(
+    call: &Call,
+    settings: &McpSettings,
+    session: &mut McpSession,
+    name: &'static str,
+) -> Result<(), Refused> {
+    let body = serde_json::json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {
+            "protocolVersion": settings.protocol_version(),
+            "capabilities": {},
+            "clientInfo": {"name": "skein", "version": env!("CARGO_PKG_VERSION")},
+        },
+    })
+    .to_string();
+    *session = McpSession::default();
+    let sent_at = Instant::now();
+    let response = sent(call, name, sent_at, post(call, settings, session, body)).await?;
+    session.id = response.headers().get(SESSION_HEADER).cloned();
+    let status = response.status().as_u16();
+    let (answer, timed, bytes) = if status == 200 && is_event_stream(&response) {
+        let (events, timed) = read_rpc_events(response, sent_at).await;
+        (events.response().cloned(), timed, events.bytes)
+    } else {
+        let outcome = read_body(response).await;
+        let timed = Timed::since(sent_at);
+        match outcome {
+            Ok(r) if r.status == 200 => {
+                let parsed = serde_json::from_slice::<Value>(&r.body)
+                    .map_err(|e| format!("malformed JSON answer to initialize: {e}"));
+                (parsed, timed, r.body.len() as u64)
+            }
+            Ok(r) => (Err(http_error(r.status)), timed, r.body.len() as u64),
+            Err(e) => (Err(e), timed, 0),
+        }
+    };
+    let version = answer.and_then(|a| {
+        let result = judge(&a).map_err(|e| e.unwrap_or_default())?;
+        let chosen = result.get("protocolVersion").and_then(Value::as_str);
+        match chosen {
+            Some(v) if SUPPORTED_VERSIONS.contains(&v) => Ok(v.to_string()),
+            Some(v) => Err(format!(
+                "the server chose protocol version {v}, which Skein does not speak (it speaks {})",
+                SUPPORTED_VERSIONS.join(", ")
+            )),
+            None => Err("initialize answered without a protocolVersion".to_string()),
+        }
+    });
+    let error = version.as_ref().err().map(String::as_str);
+    record(call, "POST", name, timed, bytes, error);
+    let version = version.map_err(|_| Refused::Failed)?;
+    session.version = HeaderValue::from_str(&version).ok();
+    Ok(())
+}
