@@ -70,7 +70,12 @@ pub async fn run_plan(
             }
         }
     }
-    let ctx = UserContext::new(&plan.host, &plan.token, recorder.clone());
+    let ctx = UserContext::new(
+        &plan.host,
+        &plan.token,
+        recorder.clone(),
+        plan.scenario.a2a_version,
+    );
     let ticker = {
         let recorder = recorder.clone();
         tokio::spawn(async move {

@@ -425,6 +425,7 @@ fn run_distributed(
             run_time_ms: None,
             hash: base.hash(),
             data_files: base.data_files.clone(),
+            a2a_version: None,
         },
         search: Some(SearchSettings {
             spec,

@@ -37,6 +37,10 @@ pub struct LoadArgs {
     /// Results directory [default: reports/out/<scenario>-<UTC timestamp>/].
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Which A2A generation AgentChatUsers speak: auto (the agent card decides), 1.0 or 0.3
+    /// [default: the scenario's `a2a_version`, else auto].
+    #[arg(long, value_name = "auto|1.0|0.3")]
+    pub a2a_version: Option<String>,
     /// Seconds between live lines.
     #[arg(long, default_value_t = 5)]
     pub live_every: u64,
@@ -50,6 +54,7 @@ impl LoadArgs {
             rate: self.rate,
             run_time: self.run_time,
             host: self.host.clone(),
+            a2a_version: self.a2a_version.clone(),
         }
     }
 

@@ -60,6 +60,7 @@ pub fn execute(args: ManagerArgs) -> anyhow::Result<Outcome> {
             .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         hash: scenario.hash(),
         data_files: scenario.data_files.clone(),
+        a2a_version: load.a2a_version.clone(),
     };
     let target_token = load
         .target_token

@@ -62,6 +62,9 @@ pub struct ScenarioSpec {
     /// read them: a worker reads none of its own.
     #[serde(default)]
     pub data_files: Vec<DataFile>,
+    /// `--a2a-version` given to the manager.
+    #[serde(default)]
+    pub a2a_version: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -80,6 +80,7 @@ pub fn scenario_of(spec: &ScenarioSpec) -> Result<Scenario, Failure> {
                 rate: spec.rate,
                 run_time: spec.run_time_ms.map(Duration::from_millis),
                 host: None,
+                a2a_version: spec.a2a_version.clone(),
             })
         })
         .map_err(|e| Failure::Usage(format!("the manager's scenario does not load here: {e}")))?;

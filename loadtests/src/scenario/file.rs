@@ -17,6 +17,7 @@ use super::error::{Locator, ScenarioError};
 use super::request::RawRequest;
 use super::shape::{self, think_time_of, RawLoad, RawStage};
 use super::{Allocation, ClassMix, Scenario, MAX_WEIGHT};
+use crate::users::a2a::Choice as A2aChoice;
 use crate::users::UserClass;
 
 #[derive(Deserialize)]
@@ -37,6 +38,8 @@ struct RawScenario {
     allocation: Option<Spanned<String>>,
     user_classes: Spanned<Vec<RawClass>>,
     sla: Option<RawSla>,
+    /// Which A2A generation AgentChatUsers speak: `auto` (from the agent card), `1.0`, `0.3`.
+    a2a_version: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -379,6 +382,16 @@ fn validate(
             Some(h.into_inner())
         }
     };
+    let a2a_version = match &raw.a2a_version {
+        None => A2aChoice::Auto,
+        Some(v) => A2aChoice::parse(v.get_ref()).ok_or_else(|| {
+            at.at(
+                v.span(),
+                format!("a2a_version `{}` is not one Skein speaks", v.get_ref()),
+                "write `a2a_version = \"auto\"` (the agent card decides, the default), `\"1.0\"` or `\"0.3\"`",
+            )
+        })?,
+    };
     Ok(Scenario {
         name: name.to_string(),
         description: raw.description,
@@ -393,6 +406,7 @@ fn validate(
         token: raw.token,
         thresholds,
         data_files,
+        a2a_version,
     })
 }
 

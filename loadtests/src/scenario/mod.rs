@@ -123,6 +123,8 @@ pub struct Scenario {
     pub thresholds: Vec<SlaThreshold>,
     /// The data files its declared classes read (each once), to send to workers with its text.
     pub data_files: Vec<DataFile>,
+    /// Which A2A generation AgentChatUsers speak (`a2a_version`, `--a2a-version`).
+    pub a2a_version: crate::users::a2a::Choice,
 }
 
 /// The scenarios shipped in `scenarios/`, compiled into the binary so `skein` works anywhere.
@@ -247,6 +249,8 @@ pub struct Overrides {
     pub rate: Option<f64>,
     pub run_time: Option<Duration>,
     pub host: Option<String>,
+    /// `--a2a-version`: `auto`, `1.0` or `0.3`.
+    pub a2a_version: Option<String>,
 }
 
 impl Scenario {
@@ -288,6 +292,13 @@ impl Scenario {
             return Err(ScenarioError::Override(
                 "--spawn-rate must be a positive number of users per second".into(),
             ));
+        }
+        if let Some(text) = &o.a2a_version {
+            self.a2a_version = crate::users::a2a::Choice::parse(text).ok_or_else(|| {
+                ScenarioError::Override(format!(
+                    "--a2a-version {text}: give `auto` (the agent card decides), `1.0` or `0.3`"
+                ))
+            })?;
         }
         if o.run_time == Some(Duration::ZERO) {
             return Err(ScenarioError::Override(
@@ -391,7 +402,7 @@ impl Scenario {
     /// The resolved settings as JSON, for the results' metadata and the scenario hash.
     /// The token is left out: it is a secret, not a setting.
     pub fn settings_json(&self) -> serde_json::Value {
-        json!({
+        let mut settings = json!({
             "name": self.name,
             "staged": self.staged,
             "allocation": format!("{:?}", self.allocation),
@@ -429,7 +440,12 @@ impl Scenario {
             "arrival": format!("{:?}", self.arrival).to_lowercase(),
             "max_in_flight": self.max_in_flight,
             "thresholds": self.thresholds,
-        })
+        });
+        // Only when set, so scenarios that say nothing keep the hash they always had.
+        if self.a2a_version != crate::users::a2a::Choice::Auto {
+            settings["a2a_version"] = json!(self.a2a_version.as_str());
+        }
+        settings
     }
 
     /// A stable hash of the resolved settings (64-bit FNV-1a of their JSON, in hex; data

@@ -55,6 +55,9 @@ pub(crate) fn http_error(status: u16) -> String {
     format!("HTTP {status} {reason}").trim_end().to_string()
 }
 
+/// Protocol header lines a request may carry beside the usual ones.
+pub const MAX_EXTRA_HEADERS: usize = 2;
+
 /// The JSON-RPC endpoint under the target's base URL.
 pub const JSONRPC_PATH: &str = "/api/v1/jsonrpc";
 
@@ -86,6 +89,8 @@ pub struct OutgoingRequest<'a> {
     pub endpoint: Endpoint<'a>,
     pub body: Option<String>,
     pub authorized: bool,
+    /// Header lines of the protocol beside the usual ones (e.g. `a2a-version: 1.0`).
+    pub extra_headers: &'a [(&'static str, &'static str)],
 }
 
 /// The route every built-in request takes to one target.
@@ -181,7 +186,8 @@ impl Transport {
                     return (Err(error), Timed::since(started));
                 }
                 let mut wire = Vec::new();
-                let mut headers: [(&str, &[u8]); 3] = [("", b""); 3];
+                let mut headers: [(&str, &[u8]); 3 + MAX_EXTRA_HEADERS] =
+                    [("", b""); 3 + MAX_EXTRA_HEADERS];
                 let mut count = 0;
                 let mut header = |name, value| {
                     headers[count] = (name, value);
@@ -194,6 +200,9 @@ impl Transport {
                     header("authorization", self.authorization.as_bytes());
                 }
                 header("accept", b"*/*");
+                for (name, value) in request.extra_headers.iter().take(MAX_EXTRA_HEADERS) {
+                    header(name, value.as_bytes());
+                }
                 http1::write_request(
                     &mut wire,
                     request.method.as_str(),
@@ -232,6 +241,10 @@ impl Transport {
                 } else {
                     builder
                 };
+                let builder = request
+                    .extra_headers
+                    .iter()
+                    .fold(builder, |b, (name, value)| b.header(*name, *value));
                 let builder = match request.body {
                     Some(body) => builder
                         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
@@ -342,6 +355,7 @@ mod tests {
             endpoint: Endpoint::Path("/a b"),
             body: None,
             authorized: false,
+            extra_headers: &[],
         };
         let (outcome, _) = t.exchange(request).await;
         assert_eq!(

@@ -97,11 +97,26 @@ pub async fn rpc_counting(
     tolerated: &[i64],
     items: impl Fn(&Value) -> u64,
 ) -> Option<Value> {
+    rpc_counting_with_headers(call, url, name, body, tolerated, &[], items).await
+}
+
+/// [`rpc_counting`] with protocol header lines beside the usual ones (at most
+/// [`crate::transport::MAX_EXTRA_HEADERS`], e.g. `a2a-version: 1.0`).
+pub async fn rpc_counting_with_headers(
+    call: &Call,
+    url: &str,
+    name: &'static str,
+    body: String,
+    tolerated: &[i64],
+    headers: &[(&'static str, &'static str)],
+    items: impl Fn(&Value) -> u64,
+) -> Option<Value> {
     let request = RpcRequest {
         url,
         name,
         body,
         tolerated,
+        headers,
     };
     rpc_reading::<Value>(call, request, items).await
 }
@@ -120,13 +135,19 @@ pub async fn rpc_without_result(
         name,
         body,
         tolerated,
+        headers: &[],
     };
     rpc_reading::<Unread>(call, request, |_| 0).await.is_some()
 }
 
 /// Sends a JSON-RPC body to `url`: through the context's [`crate::transport::Transport`] when `url` is
 /// under the target's base URL, with reqwest otherwise.
-async fn send_rpc(call: &Call, url: &str, body: String) -> (Result<FullResponse, String>, Timed) {
+async fn send_rpc(
+    call: &Call,
+    url: &str,
+    body: String,
+    headers: &[(&'static str, &'static str)],
+) -> (Result<FullResponse, String>, Timed) {
     let ctx = &call.ctx;
     let endpoint = if url == ctx.jsonrpc_url {
         Some(Endpoint::JsonRpc)
@@ -142,6 +163,7 @@ async fn send_rpc(call: &Call, url: &str, body: String) -> (Result<FullResponse,
                 endpoint,
                 body: Some(body),
                 authorized: true,
+                extra_headers: headers,
             };
             ctx.transport.exchange(request).await
         }
@@ -150,9 +172,11 @@ async fn send_rpc(call: &Call, url: &str, body: String) -> (Result<FullResponse,
                 .client
                 .post(url)
                 .header(AUTHORIZATION, ctx.authorization.clone())
-                .header(CONTENT_TYPE, "application/json")
-                .body(body);
-            exchange(request).await
+                .header(CONTENT_TYPE, "application/json");
+            let request = headers
+                .iter()
+                .fold(request, |r, (name, value)| r.header(*name, *value));
+            exchange(request.body(body)).await
         }
     }
 }
@@ -163,6 +187,7 @@ struct RpcRequest<'a> {
     name: &'static str,
     body: String,
     tolerated: &'a [i64],
+    headers: &'a [(&'static str, &'static str)],
 }
 
 /// One JSON-RPC call whose `result` is read as an `R` ([`jsonrpc`]); `items` counts
@@ -177,8 +202,9 @@ async fn rpc_reading<R: DeserializeOwned>(
         name,
         body,
         tolerated,
+        headers,
     } = request;
-    let (outcome, timed) = send_rpc(call, url, body).await;
+    let (outcome, timed) = send_rpc(call, url, body, headers).await;
     let response = match outcome {
         Ok(r) => r,
         Err(e) => {
@@ -296,6 +322,7 @@ pub async fn rest(call: &Call, rest_call: RestCall<'_>) -> Option<Value> {
         endpoint: Endpoint::Path(path),
         body,
         authorized: false,
+        extra_headers: &[],
     };
     let (outcome, timed) = call.ctx.transport.exchange(request).await;
     let response = match outcome {

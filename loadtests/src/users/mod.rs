@@ -4,6 +4,7 @@
 //! recorder, one HTTP client; and how the request was scheduled) and the user's [`Session`];
 //! it sends, times to the last body byte, judges and records the answer itself (see [`http`]).
 //! Executors in [`crate::engine`] supply the users, think times and schedule.
+pub mod a2a;
 pub mod agent_chat;
 pub mod behaviour;
 pub mod burst;
@@ -41,10 +42,17 @@ pub struct UserContext {
     /// The built-in classes' route to the target: Skein's own connections for plain HTTP.
     pub transport: Transport,
     pub recorder: Arc<Recorder>,
+    /// Which A2A generation AgentChatUsers speak.
+    pub a2a: a2a::Choice,
 }
 
 impl UserContext {
-    pub fn new(host: &str, token: &str, recorder: Arc<Recorder>) -> Arc<UserContext> {
+    pub fn new(
+        host: &str,
+        token: &str,
+        recorder: Arc<Recorder>,
+        a2a: a2a::Choice,
+    ) -> Arc<UserContext> {
         let base_url = host.trim_end_matches('/').to_string();
         let client = transport::reqwest_client();
         // Commands check the token first (exit 2); one that still cannot be a header value
@@ -58,6 +66,7 @@ impl UserContext {
             base_url,
             authorization,
             recorder,
+            a2a,
         })
     }
 }

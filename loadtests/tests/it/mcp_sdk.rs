@@ -204,7 +204,7 @@ fn the_built_in_mcp_user_speaks_to_the_official_sdk() {
     let server = SdkServer::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     // No tools named: McpUser calls what tools/list gives, arguments from the schemas.
-    let text = "users = 3\nspawn_rate = 30\nrun_time = \"3s\"\n[[user_classes]]\nclass = \"McpUser\"\nweight = 1\nthink_time = [\"20ms\", \"40ms\"]\n";
+    let text = "users = 3\nspawn_rate = 30\nrun_time = \"3s\"\n[[user_classes]]\nclass = \"McpUser\"\nweight = 1\nthink_time = [\"20ms\", \"40ms\"]\n[sla]\np95_ms = 30000\n";
     let scenario = scenario_file(dir.path(), "mcp-user", text);
     let out = dir.path().join("out");
     let o = run_scenario(&scenario, &server.url(), &out, &[]);

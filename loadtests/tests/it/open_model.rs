@@ -184,7 +184,12 @@ fn arrivals_due_before_the_executor_started_are_sent_late_not_lost() {
     plan.arrival = skein::scenario::Arrival::Constant;
     let late = Duration::from_millis(300);
     plan.schedule_start = Some(Instant::now() - late);
-    let ctx = skein::users::UserContext::new(&server.url, "skein-dev-token", recorder.clone());
+    let ctx = skein::users::UserContext::new(
+        &server.url,
+        "skein-dev-token",
+        recorder.clone(),
+        skein::users::a2a::Choice::Auto,
+    );
     runtime
         .block_on(skein::engine::open::run(&plan, ctx, &StopHandle::default()))
         .unwrap();
