@@ -14,7 +14,6 @@
 //! result. Aim: at most 1.2x.
 //!
 //! Run: `cargo bench -p skein --bench mcp_calls [-- SECONDS]` (needs `taskset`).
-use std::process::Command;
 use std::sync::Arc;
 
 use skein::engine::StopHandle;
@@ -22,7 +21,11 @@ use skein::recorder::Recorder;
 use skein::resources;
 use skein::runner::{run_plan, RunPlan};
 
-const ROUNDS: usize = 3;
+#[path = "children/mod.rs"]
+mod children;
+use children::{child_output, field, pin};
+
+const ROUNDS: usize = 5;
 const USERS: u32 = 32;
 /// The tool call's arguments; the reference's params are padded to the same body size.
 const ARGUMENTS: &str = r#"{"query": "gpu queue latency", "limit": 3}"#;
@@ -68,44 +71,6 @@ fn main() {
         "ratio MCP / plain: {:.2} (aim: at most 1.2)",
         best[1] / best[0]
     );
-}
-
-/// Pins this process (and what it starts later) to `core`.
-fn pin(core: u32) {
-    let pid = std::process::id().to_string();
-    let ok = Command::new("taskset")
-        .args(["-a", "-cp", &core.to_string(), &pid])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("taskset not available: running unpinned");
-    }
-}
-
-/// A child of this benchmark on core 0; returns its stdout.
-fn child_output(args: &[&str]) -> String {
-    let exe = std::env::current_exe().unwrap();
-    let out = Command::new("taskset")
-        .args(["-c", "0"])
-        .arg(exe)
-        .arg("child")
-        .args(args)
-        .output()
-        .expect("run the child");
-    assert!(
-        out.status.success(),
-        "child {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// `name=value` from a child's output.
-fn field(out: &str, name: &str) -> f64 {
-    out.split_whitespace()
-        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in:\n{out}"))
 }
 
 /// The reference server on its own runtime thread, no modelled latency.

@@ -100,6 +100,7 @@ fn scrape_cost() -> f64 {
             content_bytes: 180,
             items: 0,
             stream: None,
+            tokens: None,
             error: None,
         });
     }

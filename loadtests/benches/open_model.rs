@@ -26,6 +26,10 @@ use skein::recorder::Recorder;
 use skein::resources;
 use skein::runner::{run_plan, RunPlan};
 
+#[path = "children/mod.rs"]
+mod children;
+use children::{child_output, field, pin};
+
 const RATE: f64 = 10_000.0;
 
 fn main() {
@@ -109,48 +113,10 @@ fn main() {
     );
 }
 
-/// Pins this process (and what it starts later) to `core`.
-fn pin(core: u32) {
-    let pid = std::process::id().to_string();
-    let ok = Command::new("taskset")
-        .args(["-a", "-cp", &core.to_string(), &pid])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("taskset not available: running unpinned");
-    }
-}
-
-/// A child of this benchmark on core 0; returns its stdout.
-fn child_output(args: &[&str]) -> String {
-    let exe = std::env::current_exe().unwrap();
-    let out = Command::new("taskset")
-        .args(["-c", "0"])
-        .arg(exe)
-        .arg("child")
-        .args(args)
-        .output()
-        .expect("run the child");
-    assert!(
-        out.status.success(),
-        "child {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// CPU seconds and requests of a generator child (its own accounting).
 fn child_cpu(args: &[&str]) -> (f64, f64) {
     let out = child_output(args);
     (field(&out, "cpu"), field(&out, "requests"))
-}
-
-/// `name=value` from a child's output.
-fn field(out: &str, name: &str) -> f64 {
-    out.split_whitespace()
-        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in:\n{out}"))
 }
 
 /// CPU seconds this process's waited-for children used so far (utime + stime of children).

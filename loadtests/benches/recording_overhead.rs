@@ -129,6 +129,7 @@ fn record_cost() -> f64 {
             content_bytes: 180,
             items: 0,
             stream: None,
+            tokens: None,
             error: None,
         });
     }

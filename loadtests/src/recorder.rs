@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
 use reports::{
-    FailureGroup, LatencyHistogram, RequestStats, SecondSample, SkippedRequests, StreamTiming,
+    FailureGroup, LatencyHistogram, RequestStats, SecondSample, SkippedRequests, StreamTiming, TokenTiming,
 };
 
 use crate::resources;
@@ -88,6 +88,8 @@ pub struct Sample<'a> {
     pub items: u64,
     /// A streamed answer's chunk timings.
     pub stream: Option<&'a StreamTiming>,
+    /// An LLM answer's tokens and their timings (recorded for successful answers only).
+    pub tokens: Option<&'a TokenTiming>,
     /// `Some(message)` when the request failed.
     pub error: Option<&'a str>,
 }
@@ -214,6 +216,10 @@ impl Recorder {
         if let Some(stream) = sample.stream {
             stats.stream.record(stream);
         }
+        let tokens = sample.tokens.filter(|_| !failed);
+        if let Some(tokens) = tokens {
+            stats.tokens.record(tokens);
+        }
         named.refresh_typical();
         let second = unix_second(now);
         let s = shard
@@ -228,6 +234,9 @@ impl Recorder {
         intended.record(&mut s.intended_samples);
         if let Some(stream) = sample.stream {
             s.stream.record(stream);
+        }
+        if let Some(tokens) = tokens {
+            s.tokens.record(tokens);
         }
         if let Some(error) = sample.error {
             let group = FailureGroup::new(sample.method, sample.name, error, now.into());
@@ -463,6 +472,7 @@ mod tests {
                 content_bytes: 0,
                 items: 0,
                 stream: None,
+                tokens: None,
                 error: None,
             });
         }
@@ -554,6 +564,7 @@ mod tests {
             content_bytes: 0,
             items: 0,
             stream: None,
+            tokens: None,
             error: None,
         };
         recorder.record(stall);

@@ -41,6 +41,7 @@ pub mod settings;
 pub mod sla;
 pub mod stream;
 pub mod stream_table;
+pub mod tokens;
 #[cfg(feature = "fixtures")]
 pub mod synthetic;
 
@@ -52,3 +53,4 @@ pub use output::write_all;
 pub use search::{CapacitySearch, SearchOutcome, SearchPhase, SearchStep};
 pub use sla::{LatencyBasis, SlaMetric, SlaThreshold, SlaVerdict};
 pub use stream::{StreamStats, StreamTiming};
+pub use tokens::{TokenSource, TokenStats, TokenTiming};

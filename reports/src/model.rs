@@ -13,6 +13,7 @@ pub use crate::histogram::LatencyHistogram;
 pub use crate::load_model::LoadModel;
 use crate::sla::{LatencyBasis, SlaThreshold, SlaVerdict};
 use crate::stream::StreamStats;
+use crate::tokens::TokenStats;
 
 /// Version of the `results.json` layout. Bump on any incompatible change; readers refuse
 /// newer versions with a message that names both.
@@ -92,6 +93,9 @@ pub struct RequestStats {
     /// Streamed answers' measurements; empty for requests that do not stream.
     #[serde(default, skip_serializing_if = "StreamStats::is_empty")]
     pub stream: StreamStats,
+    /// LLM answers' token measurements; empty for requests that are not LLM calls.
+    #[serde(default, skip_serializing_if = "TokenStats::is_empty")]
+    pub tokens: TokenStats,
 }
 
 impl RequestStats {
@@ -106,6 +110,7 @@ impl RequestStats {
             intended_samples: LatencyHistogram::new(),
             items: 0,
             stream: StreamStats::default(),
+            tokens: TokenStats::default(),
         }
     }
 
@@ -117,6 +122,7 @@ impl RequestStats {
         self.latency.add(&other.latency);
         self.intended_samples.add(&other.intended_samples);
         self.stream.add(&other.stream);
+        self.tokens.add(&other.tokens);
     }
 
     pub fn error_rate(&self) -> f64 {
@@ -206,6 +212,9 @@ pub struct SecondSample {
     /// Streamed answers completed in that second.
     #[serde(default, skip_serializing_if = "StreamStats::is_empty")]
     pub stream: StreamStats,
+    /// LLM answers' token measurements; empty for requests that are not LLM calls.
+    #[serde(default, skip_serializing_if = "TokenStats::is_empty")]
+    pub tokens: TokenStats,
 }
 
 impl SecondSample {
@@ -221,6 +230,7 @@ impl SecondSample {
             dropped: 0,
             items: 0,
             stream: StreamStats::default(),
+            tokens: TokenStats::default(),
         }
     }
 
@@ -236,6 +246,7 @@ impl SecondSample {
         self.latency.add(&other.latency);
         self.intended_samples.add(&other.intended_samples);
         self.stream.add(&other.stream);
+        self.tokens.add(&other.tokens);
     }
 
     /// Compacts every histogram: call once the second is finished (see
@@ -244,6 +255,7 @@ impl SecondSample {
         self.latency.compact();
         self.intended_samples.compact();
         self.stream.compact();
+        self.tokens.compact();
     }
 
     pub fn error_rate(&self) -> f64 {
@@ -283,6 +295,9 @@ pub struct StageResult {
     pub items: u64,
     #[serde(default, skip_serializing_if = "StreamStats::is_empty")]
     pub stream: StreamStats,
+    /// LLM answers' token measurements; empty for requests that are not LLM calls.
+    #[serde(default, skip_serializing_if = "TokenStats::is_empty")]
+    pub tokens: TokenStats,
 }
 
 impl StageResult {
@@ -306,6 +321,7 @@ impl StageResult {
             target_rate: None,
             items: 0,
             stream: StreamStats::default(),
+            tokens: TokenStats::default(),
         }
     }
 
@@ -319,6 +335,7 @@ impl StageResult {
         self.latency.add(&s.latency);
         self.intended_samples.add(&s.intended_samples);
         self.stream.add(&s.stream);
+        self.tokens.add(&s.tokens);
     }
 
     /// Adds the same stage as run by another generator: users add, the span covers both.
@@ -337,6 +354,7 @@ impl StageResult {
         self.latency.add(&other.latency);
         self.intended_samples.add(&other.intended_samples);
         self.stream.add(&other.stream);
+        self.tokens.add(&other.tokens);
     }
 
     /// The stage's intended-time latency (see [`RequestStats::intended`]).

@@ -25,7 +25,8 @@ use crate::scenario::DataFile;
 /// 6: an increment carries the requests of declared classes skipped for want of a capture
 /// (`skipped`); the scenario carries its data files, an assignment the worker's place;
 /// growth carries items and streamed answers' measurements ([`StreamGrowth`]).
-pub const PROTOCOL_VERSION: u32 = 6;
+/// 7: growth carries LLM answers' token measurements ([`TokenGrowth`]).
+pub const PROTOCOL_VERSION: u32 = 7;
 pub const PROTOCOL_HEADER: &str = "x-skein-protocol";
 /// The manager's proof of the token on every reply.
 pub const REPLY_TOKEN_HEADER: &str = "x-skein-token";
@@ -194,6 +195,22 @@ pub struct Growth {
     pub intended: Buckets,
     pub items: u64,
     pub stream: StreamGrowth,
+    pub tokens: TokenGrowth,
+}
+
+/// What LLM answers gained since the base (see `reports::TokenStats`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct TokenGrowth {
+    pub answers: u64,
+    pub estimated: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub ttft: Buckets,
+    pub itl: Buckets,
+    pub tpot: Buckets,
+    pub output_rate: Buckets,
+    pub judged: u64,
+    pub good: u64,
 }
 
 /// What streamed answers gained since the base (see `reports::StreamStats`).
@@ -352,6 +369,7 @@ mod tests {
                         intended: Buckets::default(),
                         items: 0,
                         stream: StreamGrowth::default(),
+                        tokens: TokenGrowth::default(),
                     },
                 }],
                 failures: vec![FailureGroup::new("GET", "n", "HTTP 500", at)],

@@ -10,10 +10,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use reports::{
-    FailureGroup, LatencyHistogram, RequestStats, SecondSample, SkippedRequests, StreamStats,
+    FailureGroup, LatencyHistogram, RequestStats, SecondSample, SkippedRequests, StreamStats, TokenStats,
 };
 
-use super::protocol::{Buckets, Growth, Increment, NameIncrement, SecondIncrement, StreamGrowth};
+use super::protocol::{
+    Buckets, Growth, Increment, NameIncrement, SecondIncrement, StreamGrowth, TokenGrowth,
+};
 
 /// A worker's cumulative measurements as its recorder gives them (see
 /// `Recorder::totals_with_tail`): per-name stats, failure groups, some seconds of the series.
@@ -82,6 +84,7 @@ struct Counts<'a> {
     latency: &'a LatencyHistogram,
     intended: &'a LatencyHistogram,
     stream: &'a StreamStats,
+    tokens: &'a TokenStats,
 }
 
 struct CountsMut<'a> {
@@ -92,6 +95,7 @@ struct CountsMut<'a> {
     latency: &'a mut LatencyHistogram,
     intended: &'a mut LatencyHistogram,
     stream: &'a mut StreamStats,
+    tokens: &'a mut TokenStats,
 }
 
 /// The counts a request name's stats and a second of the series both keep.
@@ -113,6 +117,7 @@ macro_rules! counted {
                     latency: &self.latency,
                     intended: &self.intended_samples,
                     stream: &self.stream,
+                    tokens: &self.tokens,
                 }
             }
             fn counts_mut(&mut self) -> CountsMut<'_> {
@@ -124,6 +129,7 @@ macro_rules! counted {
                     latency: &mut self.latency,
                     intended: &mut self.intended_samples,
                     stream: &mut self.stream,
+                    tokens: &mut self.tokens,
                 }
             }
         }
@@ -133,8 +139,8 @@ counted!(RequestStats, SecondSample);
 
 impl Counts<'_> {
     /// Every count that only grows: equal fingerprints mean nothing changed.
-    fn fingerprint(&self) -> [u64; 10] {
-        let s = self.stream;
+    fn fingerprint(&self) -> [u64; 12] {
+        let (s, t) = (self.stream, self.tokens);
         [
             self.requests,
             self.failures,
@@ -146,6 +152,8 @@ impl Counts<'_> {
             s.chunks,
             s.gap.count(),
             s.chunk_rate.count(),
+            t.answers,
+            t.itl.count(),
         ]
     }
 }
@@ -154,7 +162,7 @@ impl Counts<'_> {
 fn growth<T: Counted>(old: Option<&T>, new: &T) -> Option<Growth> {
     let new = new.counts();
     let old = old.map(Counted::counts);
-    if old.as_ref().map_or([0; 10], Counts::fingerprint) == new.fingerprint() {
+    if old.as_ref().map_or([0; 12], Counts::fingerprint) == new.fingerprint() {
         return None;
     }
     let (r0, f0, c0, i0) = old.as_ref().map_or((0, 0, 0, 0), |o| {
@@ -175,7 +183,25 @@ fn growth<T: Counted>(old: Option<&T>, new: &T) -> Option<Growth> {
             gap: bucket_increase(was.map(|w| &w.gap), &new.stream.gap),
             chunk_rate: bucket_increase(was.map(|w| &w.chunk_rate), &new.stream.chunk_rate),
         },
+        tokens: token_growth(old.as_ref().map(|o| o.tokens), new.tokens),
     })
+}
+
+/// What `new` gained over `was` (an earlier state of it).
+fn token_growth(was: Option<&TokenStats>, new: &TokenStats) -> TokenGrowth {
+    let count = |f: fn(&TokenStats) -> u64| f(new) - was.map_or(0, f);
+    TokenGrowth {
+        answers: count(|t| t.answers),
+        estimated: count(|t| t.estimated),
+        input_tokens: count(|t| t.input_tokens),
+        output_tokens: count(|t| t.output_tokens),
+        ttft: bucket_increase(was.map(|w| &w.ttft), &new.ttft),
+        itl: bucket_increase(was.map(|w| &w.itl), &new.itl),
+        tpot: bucket_increase(was.map(|w| &w.tpot), &new.tpot),
+        output_rate: bucket_increase(was.map(|w| &w.output_rate), &new.output_rate),
+        judged: count(|t| t.judged),
+        good: count(|t| t.good),
+    }
 }
 
 fn add_growth(into: &mut impl Counted, g: &Growth) {
@@ -192,6 +218,17 @@ fn add_growth(into: &mut impl Counted, g: &Growth) {
     stream.ttfc.add_buckets(&gained.ttfc.0);
     stream.gap.add_buckets(&gained.gap.0);
     stream.chunk_rate.add_buckets(&gained.chunk_rate.0);
+    let (tokens, gained) = (into.tokens, &g.tokens);
+    tokens.answers += gained.answers;
+    tokens.estimated += gained.estimated;
+    tokens.input_tokens += gained.input_tokens;
+    tokens.output_tokens += gained.output_tokens;
+    tokens.ttft.add_buckets(&gained.ttft.0);
+    tokens.itl.add_buckets(&gained.itl.0);
+    tokens.tpot.add_buckets(&gained.tpot.0);
+    tokens.output_rate.add_buckets(&gained.output_rate.0);
+    tokens.judged += gained.judged;
+    tokens.good += gained.good;
 }
 
 impl Default for Totals {

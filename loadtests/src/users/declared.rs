@@ -386,6 +386,7 @@ async fn send(
         let carried = Carried {
             items: 0,
             stream: (events.timing.chunks() > 0).then_some(&events.timing),
+            tokens: None,
         };
         let what = (request.method, request.name);
         return match judged {

@@ -16,7 +16,7 @@ pub use crate::transport::jsonrpc::{job_query_body, rpc_body};
 pub use crate::transport::{exchange, FullResponse, Timed};
 pub(crate) use crate::transport::{read_body, transport_error, without_url};
 use crate::transport::{Endpoint, OutgoingRequest};
-use reports::StreamTiming;
+use reports::{StreamTiming, TokenTiming};
 
 pub(crate) fn record(
     call: &Call,
@@ -34,18 +34,22 @@ pub(crate) fn record(
 pub struct Carried<'a> {
     pub items: u64,
     pub stream: Option<&'a StreamTiming>,
+    /// An LLM answer's tokens.
+    pub tokens: Option<&'a TokenTiming>,
 }
 
 impl Carried<'_> {
     pub const NOTHING: Carried<'static> = Carried {
         items: 0,
         stream: None,
+        tokens: None,
     };
 
     pub fn items(items: u64) -> Carried<'static> {
         Carried {
             items,
             stream: None,
+            tokens: None,
         }
     }
 }
@@ -69,6 +73,7 @@ pub(crate) fn record_carrying(
         content_bytes: bytes,
         items: carried.items,
         stream: carried.stream,
+        tokens: carried.tokens,
         error,
     });
 }

@@ -152,6 +152,7 @@ impl StreamRead {
         let carried = Carried {
             items,
             stream: Some(&self.timing),
+            tokens: None,
         };
         record_carrying(call, method, name, timed, self.bytes, carried, error);
     }

@@ -65,6 +65,7 @@ pub async fn request(
         let carried = Carried {
             items: 0,
             stream: (events.timing.chunks() > 0).then_some(&events.timing),
+            tokens: None,
         };
         let judged = events.response().map_err(Some).and_then(judge);
         let error = judged.as_ref().err().map(|e| e.as_deref().unwrap_or(""));
