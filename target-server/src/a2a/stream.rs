@@ -54,6 +54,10 @@ pub struct AnswerStream {
     _slot: Slot,
 }
 
+/// How long a cut stream waits after its last chunk before aborting, so that chunk reaches
+/// the client; far below any modelled gap.
+const CUT_FLUSH: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// Why a stream's connection was closed before its end.
 #[derive(Debug, thiserror::Error)]
 #[error("stream cut after {0} chunks (--a2a-cut-after)")]
@@ -108,6 +112,9 @@ impl AnswerStream {
         let chunks = self.follower.answering.plan.chunks;
         if self.next_chunk < chunks {
             if self.plan.cut_after == Some(self.sent_chunks) {
+                // Let the server flush the chunks sent so far (it does when the body is
+                // pending), then abort: the client has every chunk it was sent, no more.
+                tokio::time::sleep(CUT_FLUSH).await;
                 self.done = true;
                 return Some(Err(Cut(self.sent_chunks)));
             }
