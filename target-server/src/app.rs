@@ -26,6 +26,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/jsonrpc", post(jsonrpc_endpoint))
         .route(a2a::PATH, post(a2a_endpoint))
+        .route(a2a::card::CARD_PATH, get(a2a::card::card_endpoint))
         .route(
             mcp::PATH,
             post(mcp::post_endpoint)
@@ -66,14 +67,17 @@ async fn jsonrpc_endpoint(
     response
 }
 
-/// The A2A agent endpoint. A `message/stream` answer takes the capacity slot into its event
-/// stream, so a stream holds its slot until its last event.
+/// The A2A agent endpoint. A streamed answer takes the capacity slot into its event stream,
+/// so a stream holds its slot until its last event (or until its client goes away).
 async fn a2a_endpoint(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let slot = match admit_jsonrpc(&state, &headers).await {
         Ok(slot) => slot,
         Err(refused) => return refused,
     };
-    let mut response = match jsonrpc::handle_agent_body(&state, &body, slot).await {
+    let version = headers
+        .get(a2a::version::VERSION_HEADER)
+        .and_then(|v| v.to_str().ok());
+    let mut response = match jsonrpc::handle_agent_body(&state, version, &body, slot).await {
         AgentReply::Answer(answer) => json_answer(answer),
         AgentReply::Stream(stream) => (*stream).into_response(),
     };

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::a2a::version::Dialect;
 use crate::DEFAULT_TOKEN;
 
 /// Simulated service time of one method: `base` plus a uniform random `spread`.
@@ -259,6 +260,18 @@ pub struct ServerConfig {
     #[arg(long, default_value = "20+10", value_name = "COUNT[+SPREAD]")]
     pub agent_chunks: ChunkCount,
 
+    /// A2A protocol versions `/a2a` speaks and its agent card lists, comma-separated: `1.0`
+    /// (`SendMessage`, ...) and `0.3` (`message/send`, ...). A method of a version not listed
+    /// answers -32601 (method not found).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "1.0,0.3")]
+    pub a2a_versions: Vec<Dialect>,
+
+    /// Fault injection: close every new A2A stream's connection after it sent N artifact
+    /// chunks, without the final status; the task goes on generating, so a client can
+    /// re-subscribe (`SubscribeToTask`, `tasks/resubscribe`) for the rest. Off by default.
+    #[arg(long, value_name = "N")]
+    pub a2a_cut_after: Option<u32>,
+
     /// Fault injection: answer this share of a method's calls with an error; METHOD=RATE, `*` for all.
     #[arg(long = "error-rate", value_name = "METHOD=RATE")]
     pub error_rates: Vec<ErrorRate>,
@@ -305,7 +318,7 @@ pub enum McpAnswers {
 }
 
 /// The methods the server knows, under the names Skein gives its requests.
-pub const METHODS: [&str; 17] = [
+pub const METHODS: [&str; 23] = [
     "training.start_grpo",
     "training.get_status",
     "training.export_trajectories",
@@ -320,6 +333,12 @@ pub const METHODS: [&str; 17] = [
     "message/stream",
     "tasks/get",
     "tasks/cancel",
+    "tasks/resubscribe",
+    "SendMessage",
+    "SendStreamingMessage",
+    "GetTask",
+    "CancelTask",
+    "SubscribeToTask",
     MCP_SEARCH,
     MCP_FETCH_DOCUMENT,
     MCP_SUMMARIZE,
@@ -363,13 +382,13 @@ pub fn default_latency(method: &str) -> MethodLatency {
         "training.evaluate" => MethodLatency::ms(20, 20),
         "create_workflow" | "execute_workflow" => MethodLatency::ms(8, 10),
         "publish_event_batch" => MethodLatency::ms(5, 10),
-        "tasks/get" => MethodLatency::ms(2, 4),
-        "tasks/cancel" => MethodLatency::ms(5, 5),
+        "tasks/get" | "GetTask" => MethodLatency::ms(2, 4),
+        "tasks/cancel" | "CancelTask" => MethodLatency::ms(5, 5),
         MCP_SEARCH => MethodLatency::ms(15, 10),
         MCP_FETCH_DOCUMENT => MethodLatency::ms(5, 5),
         MCP_SUMMARIZE => MethodLatency::ms(40, 30),
         MCP_LONG_REPORT_STEP => MethodLatency::ms(50, 20),
-        // message/send and message/stream take the generation model's time instead.
+        // Sending and streaming take the generation model's time instead; subscribing none.
         AGENT_TTFC => MethodLatency::ms(300, 200),
         AGENT_GAP => MethodLatency::ms(30, 20),
         _ => MethodLatency::ZERO,
@@ -453,6 +472,8 @@ impl Default for ServerConfig {
             no_latency: false,
             latency_overrides: Vec::new(),
             agent_chunks: DEFAULT_AGENT_CHUNKS,
+            a2a_versions: vec![Dialect::V1, Dialect::V03],
+            a2a_cut_after: None,
             error_rates: Vec::new(),
             stall_every_s: 0,
             stall_for_ms: 0,

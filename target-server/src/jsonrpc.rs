@@ -1,6 +1,7 @@
 //! JSON-RPC 2.0 framing: envelopes, batches, error codes. Method semantics live in
 //! [`crate::training`] (`/api/v1/jsonrpc`) and [`crate::a2a`] (`/a2a`); this module only turns
-//! bytes into calls and results into bytes, or, for `message/stream`, into an event stream.
+//! bytes into calls and results into bytes, or, for a streaming A2A method, into an event
+//! stream.
 use std::time::Instant;
 
 use serde_json::Value;
@@ -13,25 +14,25 @@ use crate::training;
 
 /// The API a JSON-RPC endpoint serves: each has its own method set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Api {
+pub enum Api<'a> {
     /// `training.*` at `/api/v1/jsonrpc`.
     Training,
-    /// The A2A agent methods at [`a2a::PATH`].
-    Agent,
+    /// The A2A agent methods at [`a2a::PATH`], with the request's `A2A-Version` header.
+    Agent(Option<&'a str>),
 }
 
-impl Api {
+impl Api<'_> {
     fn knows(self, method: &str) -> bool {
         match self {
             Api::Training => training::is_method(method),
-            Api::Agent => a2a::is_method(method),
+            Api::Agent(_) => a2a::is_method(method),
         }
     }
 
     async fn call(self, state: &AppState, method: &str, params: Value) -> Result<Value, RpcError> {
         match self {
             Api::Training => training::call(state, method, params).await,
-            Api::Agent => a2a::call(state, method, params).await,
+            Api::Agent(version) => a2a::call(state, version, method, params).await,
         }
     }
 }
@@ -45,7 +46,7 @@ struct Call {
 }
 
 /// Handles one request body; `None` means nothing to send back (only notifications).
-pub async fn handle_body(state: &AppState, api: Api, body: &[u8]) -> Option<Value> {
+pub async fn handle_body(state: &AppState, api: Api<'_>, body: &[u8]) -> Option<Value> {
     match parse_body(state, body) {
         Ok(parsed) => handle_value(state, api, parsed).await,
         Err(answer) => Some(answer),
@@ -59,16 +60,26 @@ pub enum AgentReply {
     Stream(Box<AnswerStream>),
 }
 
-/// Handles one `/a2a` body. A single `message/stream` call gets its event stream, which
-/// takes `slot` with it so the capacity slot is held until the stream ends; anything else is
-/// answered like [`handle_body`] and the slot is freed when this returns.
-pub async fn handle_agent_body(state: &AppState, body: &[u8], slot: Slot) -> AgentReply {
+/// Handles one `/a2a` body with its `A2A-Version` header. A single streaming call
+/// (`SendStreamingMessage`, `SubscribeToTask`, `message/stream`, `tasks/resubscribe`) gets
+/// its event stream, which takes `slot` with it so the capacity slot is held until the stream
+/// ends; anything else is answered like [`handle_body`] and the slot is freed when this returns.
+pub async fn handle_agent_body(
+    state: &AppState,
+    version: Option<&str>,
+    body: &[u8],
+    slot: Slot,
+) -> AgentReply {
     let parsed = match parse_body(state, body) {
         Ok(parsed) => parsed,
         Err(answer) => return AgentReply::Answer(Some(answer)),
     };
-    if parsed.get("method").and_then(Value::as_str) != Some(a2a::STREAM) {
-        return AgentReply::Answer(handle_value(state, Api::Agent, parsed).await);
+    if !parsed
+        .get("method")
+        .and_then(Value::as_str)
+        .is_some_and(a2a::is_streaming)
+    {
+        return AgentReply::Answer(handle_value(state, Api::Agent(version), parsed).await);
     }
     let started = Instant::now();
     let call = match read_call(parsed) {
@@ -78,12 +89,26 @@ pub async fn handle_agent_body(state: &AppState, body: &[u8], slot: Slot) -> Age
     let Some(id) = call.id else {
         let e = RpcError::new(
             INVALID_REQUEST,
-            "invalid request: message/stream needs an `id` (every event of the stream carries it)",
+            format!(
+                "invalid request: {} needs an `id` (every event of the stream carries it)",
+                call.method
+            ),
         );
         return AgentReply::Answer(Some(response(Value::Null, Err(e))));
     };
     let opened = match apply_faults(state, &call.method).await {
-        Ok(()) => a2a::open_stream(state, id.clone(), call.params, slot, started).await,
+        Ok(()) => {
+            a2a::open_stream(
+                state,
+                version,
+                &call.method,
+                id.clone(),
+                call.params,
+                slot,
+                started,
+            )
+            .await
+        }
         Err(e) => Err(e),
     };
     match opened {
@@ -107,7 +132,7 @@ fn parse_body(state: &AppState, body: &[u8]) -> Result<Value, Value> {
     })
 }
 
-async fn handle_value(state: &AppState, api: Api, parsed: Value) -> Option<Value> {
+async fn handle_value(state: &AppState, api: Api<'_>, parsed: Value) -> Option<Value> {
     match parsed {
         Value::Array(calls) if calls.is_empty() => Some(response(
             Value::Null,
@@ -183,7 +208,7 @@ async fn apply_faults(state: &AppState, method: &str) -> Result<(), RpcError> {
     Ok(())
 }
 
-async fn handle_call(state: &AppState, api: Api, call: Value) -> Option<Value> {
+async fn handle_call(state: &AppState, api: Api<'_>, call: Value) -> Option<Value> {
     let started = Instant::now();
     let call = match read_call(call) {
         Ok(call) => call,

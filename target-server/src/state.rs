@@ -7,6 +7,7 @@
 //! they use this state and the store, never the router.
 use std::sync::Arc;
 
+use crate::a2a::version::Dialect;
 use crate::admission::Admission;
 use crate::config::{ChunkCount, ServerConfig};
 use crate::error::ServerError;
@@ -36,6 +37,10 @@ pub struct AppState {
     pub live_tasks: Arc<LiveTasks>,
     /// Finished jobs kept ([`ServerConfig::max_finished_jobs`]), named in "not found" answers.
     pub max_finished_jobs: u64,
+    /// The A2A protocol versions `/a2a` speaks and its card lists ([`ServerConfig::a2a_versions`]).
+    pub a2a_versions: Arc<[Dialect]>,
+    /// The cut fault: streams close after this many chunks ([`ServerConfig::a2a_cut_after`]).
+    pub a2a_cut_after: Option<u32>,
     /// The MCP API's answer mode and session table ([`crate::mcp`]).
     pub mcp: Arc<Mcp>,
 }
@@ -62,6 +67,8 @@ impl AppState {
             max_body_bytes: config.max_body_bytes,
             workflow_task_ms: config.workflow_task_ms,
             agent_chunks: config.agent_chunks,
+            a2a_versions: Arc::from(config.a2a_versions.as_slice()),
+            a2a_cut_after: config.a2a_cut_after,
             max_finished_jobs: config.max_finished_jobs,
         })
     }

@@ -11,7 +11,7 @@ pub struct UserMessage {
     pub context_id: Option<String>,
 }
 
-fn invalid(field: &str, problem: impl std::fmt::Display) -> RpcError {
+pub(super) fn invalid(field: &str, problem: impl std::fmt::Display) -> RpcError {
     RpcError::new(
         INVALID_PARAMS,
         format!("invalid params: {field}: {problem}"),
@@ -19,7 +19,7 @@ fn invalid(field: &str, problem: impl std::fmt::Display) -> RpcError {
     .with_data(json!({ "field": field }))
 }
 
-fn non_empty_string<'a>(
+pub(super) fn non_empty_string<'a>(
     object: &'a Map<String, Value>,
     key: &str,
     field: &str,

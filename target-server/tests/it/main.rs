@@ -1,6 +1,7 @@
 //! Integration tests of the reference server: real servers on 127.0.0.1:0, real HTTP.
 mod support;
 
+mod a2a_v1;
 mod agent_api;
 mod auth_and_admin;
 mod event_timestamps;
