@@ -12,7 +12,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
 use reports::{
-    FailureGroup, LatencyHistogram, RequestStats, SecondSample, SkippedRequests, StreamTiming, TokenTiming,
+    FailureGroup, LatencyHistogram, RequestStats, SecondSample, SkippedRequests, StreamTiming,
+    TokenTiming,
 };
 
 use crate::resources;

@@ -41,9 +41,9 @@ pub mod settings;
 pub mod sla;
 pub mod stream;
 pub mod stream_table;
-pub mod tokens;
 #[cfg(feature = "fixtures")]
 pub mod synthetic;
+pub mod tokens;
 
 pub use error::{MergeError, ModelError, ReportError, ScreenshotError};
 pub use evaluation::evaluate_slas;

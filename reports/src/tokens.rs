@@ -189,7 +189,11 @@ mod tests {
         assert_eq!(s.itl.count(), 4);
         assert!((s.tpot.value_at_quantile(0.5) - 10.0).abs() < 0.02);
         // 5 tokens in 120 ms.
-        assert!((s.output_rate_at(0.5) - 41.67).abs() < 0.1, "{}", s.output_rate_at(0.5));
+        assert!(
+            (s.output_rate_at(0.5) - 41.67).abs() < 0.1,
+            "{}",
+            s.output_rate_at(0.5)
+        );
     }
 
     #[test]
@@ -215,7 +219,10 @@ mod tests {
 
     #[test]
     fn adding_is_exact() {
-        let (a, b) = (answer(1_000, &[2_000], 2), answer(3_000, &[4_000, 5_000], 3));
+        let (a, b) = (
+            answer(1_000, &[2_000], 2),
+            answer(3_000, &[4_000, 5_000], 3),
+        );
         let mut x = TokenStats::default();
         x.record(&a);
         let mut y = TokenStats::default();

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::a2a::version::Dialect;
+use crate::a2a_dialect::Dialect;
 use crate::DEFAULT_TOKEN;
 
 /// Simulated service time of one method: `base` plus a uniform random `spread`.

@@ -21,6 +21,7 @@
 //! (agent answers being generated), [`admission`] (capacity and shedding), [`metrics`]
 //! (Prometheus).
 pub mod a2a;
+pub mod a2a_dialect;
 pub mod admission;
 pub mod app;
 pub mod config;

@@ -7,7 +7,7 @@
 //! they use this state and the store, never the router.
 use std::sync::Arc;
 
-use crate::a2a::version::Dialect;
+use crate::a2a_dialect::Dialect;
 use crate::admission::Admission;
 use crate::config::{ChunkCount, ServerConfig};
 use crate::error::ServerError;

@@ -10,7 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use reports::{
-    FailureGroup, LatencyHistogram, RequestStats, SecondSample, SkippedRequests, StreamStats, TokenStats,
+    FailureGroup, LatencyHistogram, RequestStats, SecondSample, SkippedRequests, StreamStats,
+    TokenStats,
 };
 
 use super::protocol::{

@@ -1,10 +1,12 @@
 //! Integration tests of the `skein` binary against the reference server on 127.0.0.1:0.
 mod distributed_support;
+mod python_server;
 /// The soak benchmark's run and sampling, shared with the short soak test ([`soak`]).
 #[path = "../../benches/soak/driver.rs"]
 mod soak_driver;
 mod support;
 
+mod a2a_versions;
 mod agent_streaming;
 mod bad_input;
 mod capacity;

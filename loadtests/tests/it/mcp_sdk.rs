@@ -4,82 +4,32 @@
 //! pinned in .ci/requirements.txt) at its default settings: stateful sessions, SSE answers.
 //! This is the run that failed 590 of 590 requests before Skein read headers, notifications
 //! and event-stream answers.
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::python_server::PythonServer;
 
 use crate::support::{
     counts, results, run_scenario, scenario_file, signal_and_wait, spawn_run, stderr,
 };
 
-/// The SDK server (tests/fixtures/mcp_sdk_server.py) on 127.0.0.1:0, killed when dropped.
-struct SdkServer {
-    child: Child,
-    address: String,
-}
+/// The MCP SDK server (tests/fixtures/mcp_sdk_server.py).
+struct SdkServer(PythonServer);
 
 impl SdkServer {
     fn start(flags: &[&str]) -> SdkServer {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mcp_sdk_server.py");
-        let mut child = Command::new("python3")
-            .arg(&script)
-            .args(flags)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect(
-                "python3 runs (the MCP SDK tests need it: pip install -r .ci/requirements.txt)",
-            );
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line.trim().strip_prefix("PORT ").unwrap_or_else(|| {
-            let _ = child.kill();
-            panic!(
-                "the MCP SDK server did not start (is `mcp` installed? pip install -r .ci/requirements.txt): {line:?}"
-            )
-        });
-        let address = format!("127.0.0.1:{port}");
-        // Listening once the port is printed; uvicorn accepts once its app has started.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while get(&address, "/sessions").is_none() {
-            assert!(Instant::now() < deadline, "the SDK server never answered");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        SdkServer { child, address }
+        SdkServer(PythonServer::start("mcp_sdk_server.py", flags, "/sessions"))
     }
 
     fn url(&self) -> String {
-        format!("http://{}", self.address)
+        self.0.url()
     }
 
     /// The sessions the SDK holds open.
     fn open_sessions(&self) -> u64 {
-        let body = get(&self.address, "/sessions").expect("the SDK server answers");
+        let body = self.0.get("/sessions").expect("the SDK server answers");
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
         v["open"].as_u64().unwrap()
     }
-}
-
-impl Drop for SdkServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A plain HTTP/1.0 GET's body.
-fn get(address: &str, path: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(address).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").ok()?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text).ok()?;
-    text.split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())
 }
 
 /// The class as a team would declare it (docs/custom-workloads.md, "Sessions").

@@ -16,33 +16,7 @@ pub const VERSION_HEADER: &str = "A2A-Version";
 /// A2A's VersionNotSupportedError.
 pub const VERSION_NOT_SUPPORTED: i64 = -32009;
 
-/// A protocol generation: its method names, its JSON shapes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Dialect {
-    /// A2A 1.0: `SendMessage`, proto3-JSON shapes (`ROLE_USER`, `TASK_STATE_*`).
-    #[value(name = "1.0")]
-    V1,
-    /// A2A 0.3 (and 0.2): `message/send`, `kind`-tagged shapes.
-    #[value(name = "0.3")]
-    V03,
-}
-
-impl Dialect {
-    /// The version as the card and the SDK's validator write it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dialect::V1 => "1.0",
-            Dialect::V03 => "0.3",
-        }
-    }
-
-    fn major(self) -> u64 {
-        match self {
-            Dialect::V1 => 1,
-            Dialect::V03 => 0,
-        }
-    }
-}
+pub use crate::a2a_dialect::Dialect;
 
 /// What a method does, whichever generation names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
