@@ -119,6 +119,37 @@ pub fn summary_table(result: &RunResult) -> String {
             );
         }
     }
+    let llm = reports::llm_table::llm_lines(result);
+    if !llm.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nLLM (time to first token, time per output token, gaps between chunks, ms):\n{:<32} {:>9} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10}",
+            "Name", "In tok", "Out tok", "Out tok/s", "TTFT p50", "TTFT p95", "TPOT p50", "TPOT p95", "ITL p99", "Goodput %"
+        );
+        let cell = |v: Option<f64>| v.map_or("–".to_string(), |x| format!("{x:.1}"));
+        for l in &llm {
+            let _ = writeln!(
+                out,
+                "{:<32} {:>9} {:>9} {:>10.1} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10}",
+                l.name,
+                l.input_tokens,
+                l.output_tokens,
+                l.output_tokens_per_s,
+                cell(l.ttft_ms.map(|t| t[0])),
+                cell(l.ttft_ms.map(|t| t[1])),
+                cell(l.tpot_ms.map(|t| t[0])),
+                cell(l.tpot_ms.map(|t| t[1])),
+                cell(l.itl_ms.map(|t| t[1])),
+                cell(l.goodput_ratio.map(|g| g * 100.0)),
+            );
+        }
+        if llm.iter().any(|l| l.estimated) {
+            let _ = writeln!(
+                out,
+                "(token counts estimated by Skein, whitespace-separated words, where the server sent no usage)"
+            );
+        }
+    }
     if result.dropped_arrivals > 0 || result.metadata.load_model == LoadModel::Open {
         let _ = writeln!(
             out,

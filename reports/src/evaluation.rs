@@ -48,6 +48,8 @@ pub fn evaluate_slas(result: &RunResult, thresholds: &[SlaThreshold]) -> Vec<Sla
                 rps: stats.requests as f64 / duration,
                 stream: &stats.stream,
                 items_per_s: stats.items as f64 / duration,
+                tokens: &stats.tokens,
+                output_tokens_per_s: stats.tokens.output_tokens as f64 / duration,
             })
         })
         .collect()
@@ -79,5 +81,7 @@ pub fn stage_measurement(stage: &StageResult) -> Measurement<'_> {
         rps: stage.rps(),
         stream: &stage.stream,
         items_per_s: stage.items_per_s(),
+        tokens: &stage.tokens,
+        output_tokens_per_s: stage.tokens.output_tokens as f64 / stage.duration_secs().max(1e-9),
     }
 }

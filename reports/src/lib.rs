@@ -28,6 +28,7 @@ pub mod histogram;
 pub mod html;
 pub mod junit;
 pub mod live;
+pub mod llm_table;
 pub mod load_model;
 pub mod markdown;
 pub mod merge;

@@ -31,6 +31,7 @@ pub fn write_all(result: &RunResult, dir: &Path) -> Result<Vec<PathBuf>, ReportE
     let p = |name: &str| dir.join(format!("{CSV_PREFIX}_{name}.csv"));
     let corrected = csv_files::write_stats_corrected(result, &p("stats_corrected"))?;
     let stream = csv_files::stream::write_stream_stats(result, &p("stream_stats"))?;
+    let llm = csv_files::llm::write_llm_stats(result, &p("llm_stats"))?;
     Ok(vec![
         json,
         csv_files::write_stats(result, &p("stats"))?,
@@ -43,6 +44,7 @@ pub fn write_all(result: &RunResult, dir: &Path) -> Result<Vec<PathBuf>, ReportE
     ]
     .into_iter()
     .chain(corrected)
+    .chain(llm)
     .chain(stream)
     .collect())
 }

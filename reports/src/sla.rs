@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::histogram::LatencyHistogram;
 use crate::stream::StreamStats;
+use crate::tokens::TokenStats;
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
@@ -38,10 +39,25 @@ pub enum SlaMetric {
     /// Items per second (events, trajectories, chunks: what the requests say they carried)
     /// must be at least the limit.
     MinItemsPerS,
+    /// LLM answers' time to first token, at a quantile.
+    TtftP50Ms,
+    TtftP95Ms,
+    TtftP99Ms,
+    /// LLM answers' time per output token, at a quantile.
+    TpotP50Ms,
+    TpotP95Ms,
+    TpotP99Ms,
+    /// Gaps between LLM answers' content chunks, at a quantile.
+    ItlP95Ms,
+    ItlP99Ms,
+    /// Output tokens per second, all answers together, must be at least the limit.
+    MinOutputTokensPerS,
+    /// The share of LLM answers that met their request's objectives must be at least the limit.
+    MinGoodputRatio,
 }
 
 /// Every metric, in the order the docs list them.
-pub const ALL_METRICS: [SlaMetric; 17] = [
+pub const ALL_METRICS: [SlaMetric; 27] = [
     SlaMetric::P50Ms,
     SlaMetric::P90Ms,
     SlaMetric::P95Ms,
@@ -59,6 +75,16 @@ pub const ALL_METRICS: [SlaMetric; 17] = [
     SlaMetric::GapP95Ms,
     SlaMetric::GapP99Ms,
     SlaMetric::MinItemsPerS,
+    SlaMetric::TtftP50Ms,
+    SlaMetric::TtftP95Ms,
+    SlaMetric::TtftP99Ms,
+    SlaMetric::TpotP50Ms,
+    SlaMetric::TpotP95Ms,
+    SlaMetric::TpotP99Ms,
+    SlaMetric::ItlP95Ms,
+    SlaMetric::ItlP99Ms,
+    SlaMetric::MinOutputTokensPerS,
+    SlaMetric::MinGoodputRatio,
 ];
 
 impl SlaMetric {
@@ -82,6 +108,16 @@ impl SlaMetric {
             SlaMetric::GapP95Ms => "gap_p95_ms",
             SlaMetric::GapP99Ms => "gap_p99_ms",
             SlaMetric::MinItemsPerS => "min_items_per_s",
+            SlaMetric::TtftP50Ms => "ttft_p50_ms",
+            SlaMetric::TtftP95Ms => "ttft_p95_ms",
+            SlaMetric::TtftP99Ms => "ttft_p99_ms",
+            SlaMetric::TpotP50Ms => "tpot_p50_ms",
+            SlaMetric::TpotP95Ms => "tpot_p95_ms",
+            SlaMetric::TpotP99Ms => "tpot_p99_ms",
+            SlaMetric::ItlP95Ms => "itl_p95_ms",
+            SlaMetric::ItlP99Ms => "itl_p99_ms",
+            SlaMetric::MinOutputTokensPerS => "min_output_tokens_per_s",
+            SlaMetric::MinGoodputRatio => "min_goodput_ratio",
         }
     }
 
@@ -92,7 +128,28 @@ impl SlaMetric {
 
     /// `MinRps` and `MinItemsPerS` are floors; every other metric is a ceiling.
     pub fn is_floor(self) -> bool {
-        matches!(self, SlaMetric::MinRps | SlaMetric::MinItemsPerS)
+        matches!(
+            self,
+            SlaMetric::MinRps
+                | SlaMetric::MinItemsPerS
+                | SlaMetric::MinOutputTokensPerS
+                | SlaMetric::MinGoodputRatio
+        )
+    }
+
+    /// Which token histogram and quantile an LLM metric reads.
+    fn token_quantile(self) -> Option<(TokenPart, f64)> {
+        Some(match self {
+            SlaMetric::TtftP50Ms => (TokenPart::Ttft, 0.50),
+            SlaMetric::TtftP95Ms => (TokenPart::Ttft, 0.95),
+            SlaMetric::TtftP99Ms => (TokenPart::Ttft, 0.99),
+            SlaMetric::TpotP50Ms => (TokenPart::Tpot, 0.50),
+            SlaMetric::TpotP95Ms => (TokenPart::Tpot, 0.95),
+            SlaMetric::TpotP99Ms => (TokenPart::Tpot, 0.99),
+            SlaMetric::ItlP95Ms => (TokenPart::Itl, 0.95),
+            SlaMetric::ItlP99Ms => (TokenPart::Itl, 0.99),
+            _ => return None,
+        })
     }
 
     /// Whether the metric reads streamed answers (judged on streams, not requests).
@@ -133,6 +190,8 @@ impl SlaMetric {
             SlaMetric::ErrorRate | SlaMetric::DroppedRate => format!("{:.2} %", value * 100.0),
             SlaMetric::MinRps => format!("{value:.1} req/s"),
             SlaMetric::MinItemsPerS => format!("{value:.1} items/s"),
+            SlaMetric::MinOutputTokensPerS => format!("{value:.1} tokens/s"),
+            SlaMetric::MinGoodputRatio => format!("{:.2} %", value * 100.0),
             _ => format!("{value:.1} ms"),
         }
     }
@@ -142,6 +201,23 @@ impl SlaMetric {
 enum StreamPart {
     Ttfc,
     Gap,
+}
+
+#[derive(Clone, Copy)]
+enum TokenPart {
+    Ttft,
+    Tpot,
+    Itl,
+}
+
+impl TokenPart {
+    fn of(self, t: &TokenStats) -> &LatencyHistogram {
+        match self {
+            TokenPart::Ttft => &t.ttft,
+            TokenPart::Tpot => &t.tpot,
+            TokenPart::Itl => &t.itl,
+        }
+    }
 }
 
 /// Which latency a latency threshold judges.
@@ -197,6 +273,9 @@ pub struct Measurement<'a> {
     /// Streamed answers' measurements (empty when nothing streamed).
     pub stream: &'a StreamStats,
     pub items_per_s: f64,
+    /// LLM answers' token measurements (empty when there were none).
+    pub tokens: &'a TokenStats,
+    pub output_tokens_per_s: f64,
 }
 
 impl Measurement<'_> {
@@ -262,6 +341,12 @@ impl SlaThreshold {
             SlaMetric::DroppedRate => return (m.dropped_rate, None),
             SlaMetric::MinRps => return (m.rps, None),
             SlaMetric::MinItemsPerS => return (m.items_per_s, None),
+            SlaMetric::MinOutputTokensPerS => return (m.output_tokens_per_s, None),
+            SlaMetric::MinGoodputRatio => return (m.tokens.goodput_ratio(), None),
+            metric if metric.token_quantile().is_some() => {
+                let (part, q) = metric.token_quantile().expect("checked");
+                return (part.of(m.tokens).value_at_quantile(q), None);
+            }
             stream => {
                 let (part, q) = stream.stream_quantile().expect("the rest stream");
                 let histogram = match part {
@@ -279,10 +364,13 @@ impl SlaThreshold {
     /// measured on no stream (a gap threshold on no gap).
     pub fn judge(&self, m: &Measurement<'_>) -> SlaVerdict {
         let (measured, judged_on) = self.measure(m);
-        let evidence = match self.metric.stream_quantile() {
-            Some((StreamPart::Ttfc, _)) => m.stream.ttfc.count(),
-            Some((StreamPart::Gap, _)) => m.stream.gap.count(),
-            None => m.requests,
+        let evidence = match (self.metric.stream_quantile(), self.metric.token_quantile()) {
+            (Some((StreamPart::Ttfc, _)), _) => m.stream.ttfc.count(),
+            (Some((StreamPart::Gap, _)), _) => m.stream.gap.count(),
+            (None, Some((part, _))) => part.of(m.tokens).count(),
+            _ if self.metric == SlaMetric::MinGoodputRatio => m.tokens.judged,
+            _ if self.metric == SlaMetric::MinOutputTokensPerS => m.tokens.answers,
+            _ => m.requests,
         };
         SlaVerdict {
             threshold: self.clone(),
@@ -323,6 +411,8 @@ mod tests {
 
     static NO_STREAM: std::sync::LazyLock<StreamStats> =
         std::sync::LazyLock::new(StreamStats::default);
+    static NO_TOKENS: std::sync::LazyLock<TokenStats> =
+        std::sync::LazyLock::new(TokenStats::default);
 
     fn measurement<'a>(
         service: &'a LatencyHistogram,
@@ -337,6 +427,8 @@ mod tests {
             rps: 10.0,
             stream: &NO_STREAM,
             items_per_s: 0.0,
+            tokens: &NO_TOKENS,
+            output_tokens_per_s: 0.0,
         }
     }
 

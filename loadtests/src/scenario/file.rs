@@ -87,11 +87,21 @@ macro_rules! limits_table {
             gap_p95_ms: Option<Spanned<f64>>,
             gap_p99_ms: Option<Spanned<f64>>,
             min_items_per_s: Option<Spanned<f64>>,
+            ttft_p50_ms: Option<Spanned<f64>>,
+            ttft_p95_ms: Option<Spanned<f64>>,
+            ttft_p99_ms: Option<Spanned<f64>>,
+            tpot_p50_ms: Option<Spanned<f64>>,
+            tpot_p95_ms: Option<Spanned<f64>>,
+            tpot_p99_ms: Option<Spanned<f64>>,
+            itl_p95_ms: Option<Spanned<f64>>,
+            itl_p99_ms: Option<Spanned<f64>>,
+            min_output_tokens_per_s: Option<Spanned<f64>>,
+            min_goodput_ratio: Option<Spanned<f64>>,
             $($(#[$fmeta])* $field: $ty,)*
         }
 
         impl $name {
-            fn limits(&self) -> [(SlaMetric, Option<&Spanned<f64>>); 16] {
+            fn limits(&self) -> [(SlaMetric, Option<&Spanned<f64>>); 26] {
                 [
                     (SlaMetric::P50Ms, self.p50_ms.as_ref()),
                     (SlaMetric::P90Ms, self.p90_ms.as_ref()),
@@ -109,6 +119,16 @@ macro_rules! limits_table {
                     (SlaMetric::GapP95Ms, self.gap_p95_ms.as_ref()),
                     (SlaMetric::GapP99Ms, self.gap_p99_ms.as_ref()),
                     (SlaMetric::MinItemsPerS, self.min_items_per_s.as_ref()),
+                    (SlaMetric::TtftP50Ms, self.ttft_p50_ms.as_ref()),
+                    (SlaMetric::TtftP95Ms, self.ttft_p95_ms.as_ref()),
+                    (SlaMetric::TtftP99Ms, self.ttft_p99_ms.as_ref()),
+                    (SlaMetric::TpotP50Ms, self.tpot_p50_ms.as_ref()),
+                    (SlaMetric::TpotP95Ms, self.tpot_p95_ms.as_ref()),
+                    (SlaMetric::TpotP99Ms, self.tpot_p99_ms.as_ref()),
+                    (SlaMetric::ItlP95Ms, self.itl_p95_ms.as_ref()),
+                    (SlaMetric::ItlP99Ms, self.itl_p99_ms.as_ref()),
+                    (SlaMetric::MinOutputTokensPerS, self.min_output_tokens_per_s.as_ref()),
+                    (SlaMetric::MinGoodputRatio, self.min_goodput_ratio.as_ref()),
                 ]
             }
         }
@@ -415,7 +435,7 @@ const DEFAULT_P95_MS: f64 = 200.0;
 const DEFAULT_ERROR_RATE: f64 = 0.01;
 
 fn push_limits(
-    limits: [(SlaMetric, Option<&Spanned<f64>>); 16],
+    limits: [(SlaMetric, Option<&Spanned<f64>>); 26],
     request: Option<String>,
     out: &mut Vec<SlaThreshold>,
     at: &Locator<'_>,
@@ -430,16 +450,21 @@ fn push_limits(
         let limit = match given {
             Some(v) => {
                 let value = *v.get_ref();
-                let valid = if metric == SlaMetric::ErrorRate {
+                let fraction = matches!(metric, SlaMetric::ErrorRate | SlaMetric::MinGoodputRatio);
+                let valid = if fraction {
                     (0.0..=1.0).contains(&value)
                 } else {
                     value > 0.0 && value.is_finite()
                 };
                 if !valid {
-                    let hint = if metric == SlaMetric::ErrorRate {
-                        "error_rate is a fraction: `error_rate = 0.01` means 1 %"
-                    } else {
-                        "write a positive number, e.g. `p95_ms = 200`"
+                    let hint = match metric {
+                        SlaMetric::ErrorRate => {
+                            "error_rate is a fraction: `error_rate = 0.01` means 1 %"
+                        }
+                        SlaMetric::MinGoodputRatio => {
+                            "min_goodput_ratio is a fraction: `min_goodput_ratio = 0.9` means 90 %"
+                        }
+                        _ => "write a positive number, e.g. `p95_ms = 200`",
                     };
                     return Err(at.at(
                         v.span(),

@@ -10,9 +10,12 @@ pub mod declared;
 pub mod duration;
 pub mod error;
 pub mod file;
+mod llm;
 mod mcp;
+mod raw_request;
 pub mod request;
 pub mod shape;
+mod templates;
 
 use std::path::Path;
 use std::time::Duration;

@@ -5,90 +5,20 @@
 //! Every template is compiled here, once, and rendered once with sample values, so a bad
 //! function, a name that is neither a capture nor a data column, or params that are not JSON
 //! stop the run at load with `file:line:col` and a fix, before any user starts.
-use std::collections::BTreeMap;
 
 use reqwest::header::HeaderName;
-use serde::Deserialize;
-use toml::Spanned;
 
 use super::error::{Locator, ScenarioError};
+pub(super) use super::raw_request::RawRequest;
 use super::shape::think_time_of;
+use super::templates::{compile, json};
 use super::MAX_WEIGHT;
 use crate::users::declared::{
     CaptureSource, DeclaredRequest, Payload, RequestOrder, HEADER_CAPTURE,
 };
-use crate::users::template::{Template, TemplateError, TemplateNames};
-use crate::users::ThinkTime;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawRequest {
-    pub(super) name: Spanned<String>,
-    pub(super) weight: Option<Spanned<i64>>,
-    pub(super) method: Option<Spanned<String>>,
-    pub(super) path: Spanned<String>,
-    pub(super) jsonrpc: Option<Spanned<String>>,
-    pub(super) params: Option<Spanned<String>>,
-    pub(super) body: Option<Spanned<String>>,
-    #[serde(default)]
-    pub(super) headers: BTreeMap<String, Spanned<String>>,
-    pub(super) expect_status: Option<Spanned<Vec<i64>>>,
-    #[serde(default)]
-    pub(super) tolerate: Vec<i64>,
-    #[serde(default)]
-    pub(super) capture: BTreeMap<String, Spanned<String>>,
-    pub(super) think_time: Option<Spanned<Vec<toml::Value>>>,
-    /// Read the answer as server-sent events, timing each chunk.
-    pub(super) stream: Option<Spanned<bool>>,
-    /// With `stream`: which events are chunks (a JSON pointer they hold).
-    pub(super) chunk: Option<Spanned<String>>,
-    /// A JSON-RPC notification: no `id`, an answer without a body (usually 202).
-    pub(super) notification: Option<Spanned<bool>>,
-    /// Items the request carried: a count or a JSON pointer into the answer.
-    pub(super) items: Option<Spanned<toml::Value>>,
-}
-
-impl RawRequest {
-    /// The request as written (its think time as read), for the scenario's settings and hash.
-    pub(super) fn definition(&self, think_time: Option<ThinkTime>) -> serde_json::Value {
-        let text = |v: &Option<Spanned<String>>| v.as_ref().map(|s| s.get_ref().clone());
-        let map = |m: &BTreeMap<String, Spanned<String>>| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.get_ref().clone()))
-                .collect::<BTreeMap<_, _>>()
-        };
-        serde_json::json!({
-            "name": self.name.get_ref(),
-            "weight": self.weight.as_ref().map(|w| *w.get_ref()),
-            "method": text(&self.method),
-            "path": self.path.get_ref(),
-            "jsonrpc": text(&self.jsonrpc),
-            "params": text(&self.params),
-            "body": text(&self.body),
-            "headers": map(&self.headers),
-            "expect_status": self.expect_status.as_ref().map(|e| e.get_ref().clone()),
-            "tolerate": self.tolerate,
-            "capture": map(&self.capture),
-            "think_time_ms": think_time.map(|t| [t.min.as_millis() as u64, t.max.as_millis() as u64]),
-            "stream": self.stream.as_ref().map(|s| *s.get_ref()),
-            "chunk": text(&self.chunk),
-            "items": self.items.as_ref().map(|i| i.get_ref().to_string()),
-            "notification": self.notification.as_ref().map(|n| *n.get_ref()),
-        })
-    }
-}
+use crate::users::template::{Template, TemplateNames};
 
 const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
-
-/// `source` compiled, its errors at their place in the file.
-fn compile(
-    source: &Spanned<String>,
-    names: TemplateNames<'_>,
-    at: &Locator<'_>,
-) -> Result<Template, ScenarioError> {
-    let env = |var: &str| std::env::var(var).ok();
-    Template::compile(source.get_ref(), names, &env).map_err(|e| located(at, source, e))
-}
 
 /// One request, validated and compiled.
 pub(super) fn request(
@@ -129,7 +59,11 @@ pub(super) fn request(
             ))
         }
     };
-    let default_method = if r.jsonrpc.is_some() { "POST" } else { "GET" };
+    let default_method = if r.jsonrpc.is_some() || r.protocol.is_some() {
+        "POST"
+    } else {
+        "GET"
+    };
     let method = match &r.method {
         None => default_method,
         Some(m) => {
@@ -143,16 +77,34 @@ pub(super) fn request(
             })?
         }
     };
-    if !r.path.get_ref().starts_with('/') {
-        return Err(at.at(
-            r.path.span(),
-            format!("path `{}` does not start with `/`", r.path.get_ref()),
-            "write the path after the host, e.g. `path = \"/api/v1/jsonrpc\"`",
-        ));
-    }
-    let path = compile(&r.path, names, at)?;
+    let llm = super::llm::request_of(r, names, sample_row, at)?;
+    let path = match (&r.path, &llm) {
+        (Some(p), _) => {
+            if !p.get_ref().starts_with('/') {
+                return Err(at.at(
+                    p.span(),
+                    format!("path `{}` does not start with `/`", p.get_ref()),
+                    "write the path after the host, e.g. `path = \"/api/v1/jsonrpc\"`",
+                ));
+            }
+            compile(p, names, at)?
+        }
+        (None, Some(llm)) => Template::compile(llm.protocol.default_path(), TemplateNames::default(), &|_| None)
+            .expect("plain paths compile"),
+        (None, None) => {
+            return Err(at.at(
+                r.name.span(),
+                format!("request `{}` has no `path`", r.name.get_ref()),
+                "write the path after the host, e.g. `path = \"/api/v1/jsonrpc\"` (only an LLM request with `protocol` has a default)",
+            ))
+        }
+    };
     let notification = notification_of(r, at)?;
     let payload = match (&r.jsonrpc, &r.params, &r.body) {
+        _ if llm.is_some() => {
+            super::llm::no_other_payload(r, at)?;
+            Payload::Llm(Box::new(llm.expect("checked")))
+        }
         (Some(_), _, Some(body)) => {
             return Err(at.at(
                 body.span(),
@@ -285,44 +237,6 @@ fn notification_of(r: &RawRequest, at: &Locator<'_>) -> Result<bool, ScenarioErr
         ));
     }
     Ok(true)
-}
-
-/// `template` if its sample rendering is JSON (what users will send has the same shape);
-/// data columns take their values from `sample_row`, the data file's first row.
-fn json(
-    template: Template,
-    source: &Spanned<String>,
-    sample_row: &[Box<str>],
-    at: &Locator<'_>,
-) -> Result<Template, ScenarioError> {
-    let sample = template.sample(sample_row);
-    match serde_json::from_str::<serde_json::Value>(&sample) {
-        Ok(_) => Ok(template),
-        Err(e) => Err(located(
-            at,
-            source,
-            TemplateError {
-                offset: 0,
-                message: format!("not JSON once templated ({e}); sample: {sample}"),
-                hint: "quote text values, e.g. `\"query\": \"{{pick(a, b)}}\"`; numbers stay bare"
-                    .to_string(),
-            },
-        )),
-    }
-}
-
-/// A template error at its place in the file: exact when the TOML string is written without
-/// escapes (quotes around the text as is), else at the string's start.
-fn located(at: &Locator<'_>, source: &Spanned<String>, e: TemplateError) -> ScenarioError {
-    let span = source.span();
-    let written = at.text.get(span.clone()).unwrap_or("");
-    let quote = match written.len().checked_sub(source.get_ref().len()) {
-        Some(2) => 1,
-        Some(6) => 3,
-        _ => return at.at(span, e.message, e.hint),
-    };
-    let start = span.start + quote + e.offset;
-    at.at(start..start, e.message, e.hint)
 }
 
 /// Names live as long as the process: the recorder keys requests by `&'static str`.

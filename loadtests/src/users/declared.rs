@@ -32,6 +32,7 @@ use super::data_table::DataTable;
 use super::http::{
     http_error, read_body, record, record_carrying, transport_error, Carried, FullResponse, Timed,
 };
+use super::llm::{self, LlmRequest};
 use super::stream::{is_event_stream, read_rpc_events, send_for_stream, ChunkRule};
 use super::template::{Template, UserValues};
 use crate::transport::jsonrpc::RpcError;
@@ -127,6 +128,8 @@ pub enum Payload {
     Rest(Option<Template>),
     /// A JSON-RPC 2.0 call: `envelope` is the envelope up to `"params":`.
     JsonRpc { envelope: String, params: Template },
+    /// A call to an LLM endpoint (`protocol = "openai-chat"`, ...).
+    Llm(Box<LlmRequest>),
 }
 
 impl Payload {
@@ -158,6 +161,7 @@ impl DeclaredRequest {
             Payload::Rest(Some(t)) | Payload::JsonRpc { params: t, .. } => {
                 used.extend(t.captures())
             }
+            Payload::Llm(llm) => used.extend(llm.templates().flat_map(|t| t.captures())),
         }
         for (_, t) in &self.headers {
             used.extend(t.captures());
@@ -172,6 +176,8 @@ pub struct RenderedRequest {
     pub body: Option<String>,
     /// The values of [`DeclaredRequest::headers`], in their order.
     pub headers: Vec<String>,
+    /// An LLM request's prompt words (its input-token estimate).
+    pub prompt_words: u64,
 }
 
 impl DeclaredRequest {
@@ -182,7 +188,13 @@ impl DeclaredRequest {
         let mut url = String::with_capacity(base_url.len() + 64);
         url.push_str(base_url);
         self.path.render(values, &mut url)?;
+        let mut prompt_words = 0;
         let body = match &self.payload {
+            Payload::Llm(llm) => {
+                let rendered = llm.render(values)?;
+                prompt_words = rendered.prompt_words;
+                Some(rendered.body)
+            }
             Payload::Rest(None) => None,
             Payload::Rest(Some(template)) => {
                 let mut text = String::with_capacity(256);
@@ -203,7 +215,12 @@ impl DeclaredRequest {
             template.render(values, &mut value)?;
             headers.push(value);
         }
-        Ok(RenderedRequest { url, body, headers })
+        Ok(RenderedRequest {
+            url,
+            body,
+            headers,
+            prompt_words,
+        })
     }
 }
 
@@ -357,6 +374,11 @@ async fn send(
     }
     if let Some(body) = rendered.body {
         builder = builder.body(body);
+    }
+    if let Payload::Llm(llm) = &request.payload {
+        let what = (request.method, request.name);
+        let words = rendered.prompt_words;
+        return llm::send(&call, what, llm, builder, words, &request.expect_status).await;
     }
     if let Some(rule) = &request.stream {
         return send_streamed(request, rule, &call, builder, &mut user.captured).await;

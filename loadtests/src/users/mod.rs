@@ -14,6 +14,7 @@ pub mod data_table;
 pub mod declared;
 pub mod high_throughput;
 pub mod http;
+pub mod llm;
 pub mod mcp;
 pub mod orchestration;
 pub mod stream;

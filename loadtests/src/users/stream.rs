@@ -61,21 +61,28 @@ impl EventParser {
     /// Feeds received bytes; returns the data of every event they completed.
     fn feed(&mut self, bytes: &[u8]) -> Vec<String> {
         self.pending.extend_from_slice(bytes);
-        let mut events = Vec::new();
-        while let Some((end, skip)) = event_end(&self.pending) {
-            let raw: Vec<u8> = self.pending.drain(..end + skip).take(end).collect();
-            let text = String::from_utf8_lossy(&raw);
-            let data: Vec<&str> = text
-                .lines()
-                .filter_map(|line| line.strip_prefix("data:"))
-                .map(|d| d.strip_prefix(' ').unwrap_or(d))
-                .collect();
-            if !data.is_empty() {
-                events.push(data.join("\n"));
-            }
-        }
-        events
+        event_data(&mut self.pending)
     }
+}
+
+/// The data of every complete event at the start of `pending` (removed from it): events end
+/// at a blank line (LF or CRLF); comments, `event:`/`id:`/`retry:` lines and events without
+/// data are skipped.
+pub fn event_data(pending: &mut Vec<u8>) -> Vec<String> {
+    let mut events = Vec::new();
+    while let Some((end, skip)) = event_end(pending) {
+        let raw: Vec<u8> = pending.drain(..end + skip).take(end).collect();
+        let text = String::from_utf8_lossy(&raw);
+        let data: Vec<&str> = text
+            .lines()
+            .filter_map(|line| line.strip_prefix("data:"))
+            .map(|d| d.strip_prefix(' ').unwrap_or(d))
+            .collect();
+        if !data.is_empty() {
+            events.push(data.join("\n"));
+        }
+    }
+    events
 }
 
 /// Where the first event in `buf` ends (its blank line) and the terminator's length.

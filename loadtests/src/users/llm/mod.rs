@@ -1,0 +1,371 @@
+//! Declared requests to LLM endpoints (`protocol = "openai-chat"`, `"openai-completions"`,
+//! `"anthropic-messages"`): the body built as each API expects (streamed with usage asked
+//! for), the answer read knowing the protocol ([`answer`]): content deltas are output, a
+//! role-only first chunk is not a token, `usage` gives the token counts, and the request is
+//! measured as the LLM benchmarks measure it (`reports::TokenTiming`).
+pub mod answer;
+
+use std::time::Instant;
+
+use reqwest::header::{HeaderValue, ACCEPT};
+use serde_json::{Map, Value};
+
+use super::behaviour::Call;
+use super::http::{
+    http_error, read_body, record, record_carrying, transport_error, Carried, Timed,
+};
+use super::stream::is_event_stream;
+use super::template::{Template, UserValues};
+
+/// Which API a request speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    OpenAiChat,
+    OpenAiCompletions,
+    AnthropicMessages,
+}
+
+impl Protocol {
+    pub const ALL: [(&'static str, Protocol); 3] = [
+        ("openai-chat", Protocol::OpenAiChat),
+        ("openai-completions", Protocol::OpenAiCompletions),
+        ("anthropic-messages", Protocol::AnthropicMessages),
+    ];
+
+    /// Where the API answers when the request gives no `path`.
+    pub fn default_path(self) -> &'static str {
+        match self {
+            Protocol::OpenAiChat => "/v1/chat/completions",
+            Protocol::OpenAiCompletions => "/v1/completions",
+            Protocol::AnthropicMessages => "/v1/messages",
+        }
+    }
+}
+
+/// What the user sends: a prompt (the user message) or the whole messages array.
+pub enum Input {
+    Prompt(Template),
+    /// A template that renders to a JSON array of messages.
+    Messages(Template),
+}
+
+/// Per-request objectives: a request meets them when each one given holds (goodput).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Objectives {
+    pub ttft_ms: Option<f64>,
+    pub tpot_ms: Option<f64>,
+    pub e2e_ms: Option<f64>,
+}
+
+impl Objectives {
+    pub fn any(&self) -> bool {
+        self.ttft_ms.is_some() || self.tpot_ms.is_some() || self.e2e_ms.is_some()
+    }
+
+    /// Whether an answer with these figures (ms) met every objective given; a missing figure
+    /// (no TTFT: nothing streamed; no TPOT: one token) fails the objective on it.
+    pub fn met(&self, ttft: Option<f64>, tpot: Option<f64>, e2e: f64) -> bool {
+        let within = |limit: Option<f64>, value: Option<f64>| match limit {
+            None => true,
+            Some(limit) => value.is_some_and(|v| v <= limit),
+        };
+        within(self.ttft_ms, ttft) && within(self.tpot_ms, tpot) && within(self.e2e_ms, Some(e2e))
+    }
+}
+
+/// An LLM request of a declared class, its templates compiled.
+pub struct LlmRequest {
+    pub protocol: Protocol,
+    pub model: Template,
+    pub input: Input,
+    pub max_tokens: Option<u64>,
+    pub stream: bool,
+    /// A JSON object merged into the body (`temperature`, `ignore_eos`, ...).
+    pub extra: Option<Template>,
+    pub objectives: Objectives,
+}
+
+/// The body for one request, and the prompt's words (the input-token estimate when the
+/// server sends no usage).
+pub struct RenderedBody {
+    pub body: String,
+    pub prompt_words: u64,
+}
+
+impl LlmRequest {
+    /// The templates this request renders.
+    pub fn templates(&self) -> impl Iterator<Item = &Template> {
+        let input = match &self.input {
+            Input::Prompt(t) | Input::Messages(t) => t,
+        };
+        [Some(&self.model), Some(input), self.extra.as_ref()]
+            .into_iter()
+            .flatten()
+    }
+
+    /// Renders the body for a user with `values`; `Err(index)` names a capture not made yet.
+    /// Parts that are not the JSON they must be (validated at load with sample values) fall
+    /// back to text, so the server judges them.
+    pub fn render(&self, values: UserValues<'_>) -> Result<RenderedBody, usize> {
+        let text = |t: &Template| -> Result<String, usize> {
+            let mut out = String::new();
+            t.render(values, &mut out)?;
+            Ok(out)
+        };
+        let mut body = Map::new();
+        body.insert("model".into(), Value::String(text(&self.model)?));
+        let input = match &self.input {
+            Input::Prompt(t) | Input::Messages(t) => text(t)?,
+        };
+        let prompt_words;
+        match (&self.input, self.protocol) {
+            (Input::Prompt(_), Protocol::OpenAiCompletions) => {
+                prompt_words = words(&input);
+                body.insert("prompt".into(), Value::String(input));
+            }
+            (Input::Prompt(_), _) => {
+                prompt_words = words(&input);
+                let message = serde_json::json!([{ "role": "user", "content": input }]);
+                body.insert("messages".into(), message);
+            }
+            (Input::Messages(_), _) => {
+                let messages: Value = serde_json::from_str(&input).unwrap_or(Value::String(input));
+                prompt_words = message_words(&messages);
+                let key = match self.protocol {
+                    Protocol::OpenAiCompletions => "prompt",
+                    _ => "messages",
+                };
+                body.insert(key.into(), messages);
+            }
+        }
+        let max_tokens = match (self.max_tokens, self.protocol) {
+            (Some(n), _) => Some(n),
+            // Anthropic requires one.
+            (None, Protocol::AnthropicMessages) => Some(DEFAULT_ANTHROPIC_MAX_TOKENS),
+            (None, _) => None,
+        };
+        if let Some(n) = max_tokens {
+            body.insert("max_tokens".into(), Value::from(n));
+        }
+        body.insert("stream".into(), Value::Bool(self.stream));
+        if self.stream && self.protocol != Protocol::AnthropicMessages {
+            body.insert(
+                "stream_options".into(),
+                serde_json::json!({ "include_usage": true }),
+            );
+        }
+        if let Some(extra) = &self.extra {
+            if let Ok(Value::Object(extra)) = serde_json::from_str::<Value>(&text(extra)?) {
+                body.extend(extra);
+            }
+        }
+        Ok(RenderedBody {
+            body: Value::Object(body).to_string(),
+            prompt_words,
+        })
+    }
+}
+
+/// Sends one LLM request (its body already on `builder`) and records it under
+/// `(method, name)`: latency to the last byte, the content chunks as a stream, the tokens.
+/// `true` when it succeeded.
+pub async fn send(
+    call: &Call,
+    (method, name): (&'static str, &'static str),
+    llm: &LlmRequest,
+    builder: reqwest::RequestBuilder,
+    prompt_words: u64,
+    expect_status: &[u16],
+) -> bool {
+    let builder = match (llm.stream, llm.protocol) {
+        (true, _) => builder.header(ACCEPT, "text/event-stream"),
+        (false, _) => builder.header(ACCEPT, "application/json"),
+    };
+    let builder = if llm.protocol == Protocol::AnthropicMessages {
+        builder.header(
+            "anthropic-version",
+            HeaderValue::from_static(ANTHROPIC_VERSION),
+        )
+    } else {
+        builder
+    };
+    let sent_at = Instant::now();
+    let response = match builder.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let error = transport_error(&e);
+            record(call, method, name, Timed::since(sent_at), 0, Some(&error));
+            return false;
+        }
+    };
+    let status = response.status().as_u16();
+    let streamed = is_event_stream(&response);
+    let read = if expect_status.contains(&status) && llm.stream && streamed {
+        answer::read_stream(llm.protocol, response, sent_at, prompt_words).await
+    } else {
+        let outcome = read_body(response).await;
+        let elapsed = u64::try_from(sent_at.elapsed().as_micros()).unwrap_or(u64::MAX);
+        match outcome {
+            Err(e) => answer::LlmRead {
+                error: Some(e),
+                ..answer::LlmRead::default()
+            },
+            Ok(r) if !expect_status.contains(&status) => {
+                // The API's own error words when it gave them, else the status.
+                let mut read = answer::read_whole(llm.protocol, &r.body, elapsed, prompt_words);
+                read.error = Some(match read.error {
+                    Some(e) if e.starts_with("LLM error") => format!("{}: {e}", http_error(status)),
+                    _ => http_error(status),
+                });
+                read
+            }
+            Ok(r) => {
+                let mut read = answer::read_whole(llm.protocol, &r.body, elapsed, prompt_words);
+                if llm.stream && read.error.is_none() {
+                    read.error = Some(
+                        "expected a text/event-stream answer to a streamed LLM request".into(),
+                    );
+                }
+                read
+            }
+        }
+    };
+    let timed = Timed::since(sent_at);
+    let mut tokens = read.tokens;
+    if llm.objectives.any() {
+        let ms = |us: u64| us as f64 / 1000.0;
+        let e2e = timed.elapsed.as_secs_f64() * 1000.0;
+        let met = llm.objectives.met(
+            tokens.ttft_micros.map(ms),
+            tokens.tpot_micros().map(ms),
+            e2e,
+        );
+        tokens.met_objectives = Some(met);
+    }
+    let carried = Carried {
+        items: 0,
+        stream: (read.chunks.chunks() > 0).then_some(&read.chunks),
+        tokens: Some(&tokens),
+    };
+    record_carrying(
+        call,
+        method,
+        name,
+        timed,
+        read.bytes,
+        carried,
+        read.error.as_deref(),
+    );
+    read.error.is_none()
+}
+
+/// The `anthropic-version` header every Anthropic request carries.
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// `max_tokens` of an Anthropic request that gives none (the API requires the key).
+pub const DEFAULT_ANTHROPIC_MAX_TOKENS: u64 = 256;
+
+/// Whitespace-separated words: Skein's token estimate when the server sends no usage.
+pub fn words(text: &str) -> u64 {
+    text.split_whitespace().count() as u64
+}
+
+/// The words of every text content of a messages array.
+fn message_words(messages: &Value) -> u64 {
+    let Some(list) = messages.as_array() else {
+        return messages.as_str().map_or(0, words);
+    };
+    list.iter()
+        .map(|m| match m.get("content") {
+            Some(Value::String(s)) => words(s),
+            Some(Value::Array(parts)) => parts
+                .iter()
+                .filter_map(|p| p.get("text").and_then(Value::as_str))
+                .map(words)
+                .sum(),
+            _ => 0,
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::users::template::TemplateNames;
+
+    fn template(text: &str) -> Template {
+        Template::compile(text, TemplateNames::default(), &|_| None).unwrap()
+    }
+
+    fn request(protocol: Protocol, input: Input) -> LlmRequest {
+        LlmRequest {
+            protocol,
+            model: template("m"),
+            input,
+            max_tokens: Some(32),
+            stream: true,
+            extra: Some(template(r#"{"temperature": 0, "ignore_eos": true}"#)),
+            objectives: Objectives::default(),
+        }
+    }
+
+    fn body(r: &LlmRequest) -> Value {
+        let values = UserValues {
+            captured: &[],
+            row: &[],
+        };
+        serde_json::from_str(&r.render(values).unwrap().body).unwrap()
+    }
+
+    #[test]
+    fn each_protocol_gets_the_body_its_api_expects() {
+        let chat = body(&request(
+            Protocol::OpenAiChat,
+            Input::Prompt(template("say \"hi\" now")),
+        ));
+        assert_eq!(chat["messages"][0]["content"], "say \"hi\" now");
+        assert_eq!(chat["stream_options"]["include_usage"], true);
+        assert_eq!(
+            (chat["max_tokens"].as_u64(), chat["ignore_eos"].as_bool()),
+            (Some(32), Some(true))
+        );
+        let completion = body(&request(
+            Protocol::OpenAiCompletions,
+            Input::Prompt(template("p q")),
+        ));
+        assert_eq!(completion["prompt"], "p q");
+        let mut anthropic = request(
+            Protocol::AnthropicMessages,
+            Input::Messages(template(
+                r#"[{"role": "user", "content": [{"type": "text", "text": "a b c"}]}]"#,
+            )),
+        );
+        anthropic.max_tokens = None;
+        let a = body(&anthropic);
+        assert_eq!(a["max_tokens"], DEFAULT_ANTHROPIC_MAX_TOKENS);
+        assert!(a.get("stream_options").is_none());
+        assert_eq!(
+            anthropic
+                .render(UserValues {
+                    captured: &[],
+                    row: &[]
+                })
+                .unwrap()
+                .prompt_words,
+            3
+        );
+    }
+
+    #[test]
+    fn objectives_hold_only_when_every_one_given_does() {
+        let o = Objectives {
+            ttft_ms: Some(100.0),
+            tpot_ms: Some(10.0),
+            e2e_ms: None,
+        };
+        assert!(o.met(Some(90.0), Some(9.0), 5_000.0));
+        assert!(!o.met(Some(110.0), Some(9.0), 1.0));
+        assert!(!o.met(None, Some(9.0), 1.0), "no first token: not met");
+        assert!(Objectives::default().met(None, None, 1.0));
+    }
+}
