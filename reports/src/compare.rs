@@ -215,12 +215,88 @@ fn compare_stats(b: Side<'_>, c: Side<'_>, t: &Tolerances) -> RequestComparison 
     let errors = (b.stats.error_rate(), c.stats.error_rate());
     let over = change(errors.0, errors.1) > t.error_rate && errors.1 - errors.0 > ERROR_RATE_FLOOR;
     deltas.push(delta("error_rate", Figure::ErrorRate, errors, over));
+    let name = c.stats.name.clone();
+    deltas.extend(stream_and_token_deltas(b, c, t, judged));
     RequestComparison {
-        name: c.stats.name.clone(),
+        name,
         judged,
         latency,
         deltas,
     }
+}
+
+/// Streaming and LLM figures both runs measured: time to first chunk p95, gap p99, time to
+/// first token p95, time per output token p95 (judged with the p95 tolerance) and output
+/// tokens per second (the throughput tolerance). There is no per-second noise estimate for
+/// them yet, so the threshold alone decides.
+fn stream_and_token_deltas(
+    b: Side<'_>,
+    c: Side<'_>,
+    t: &Tolerances,
+    judged: bool,
+) -> Vec<MetricDelta> {
+    let mut out = Vec::new();
+    let mut push = |metric, (bv, cv): (f64, f64), lower_is_worse: bool, tol: f64| {
+        let worse = if lower_is_worse {
+            -change(bv, cv)
+        } else {
+            change(bv, cv)
+        };
+        let over_threshold = judged && worse > tol;
+        out.push(MetricDelta {
+            metric,
+            baseline: bv,
+            current: cv,
+            change: change(bv, cv),
+            over_threshold,
+            noise: None,
+            z: None,
+            regression: over_threshold,
+        });
+    };
+    let quantile = |h: &LatencyHistogram, q| h.value_at_quantile(q);
+    let (bs, cs) = (&b.stats.stream, &c.stats.stream);
+    if !bs.ttfc.is_empty() && !cs.ttfc.is_empty() {
+        push(
+            "ttfc_p95",
+            (quantile(&bs.ttfc, 0.95), quantile(&cs.ttfc, 0.95)),
+            false,
+            t.p95,
+        );
+    }
+    if !bs.gap.is_empty() && !cs.gap.is_empty() {
+        push(
+            "gap_p99",
+            (quantile(&bs.gap, 0.99), quantile(&cs.gap, 0.99)),
+            false,
+            t.p99,
+        );
+    }
+    let (bt, ct) = (&b.stats.tokens, &c.stats.tokens);
+    if !bt.ttft.is_empty() && !ct.ttft.is_empty() {
+        push(
+            "ttft_p95",
+            (quantile(&bt.ttft, 0.95), quantile(&ct.ttft, 0.95)),
+            false,
+            t.p95,
+        );
+    }
+    if !bt.tpot.is_empty() && !ct.tpot.is_empty() {
+        push(
+            "tpot_p95",
+            (quantile(&bt.tpot, 0.95), quantile(&ct.tpot, 0.95)),
+            false,
+            t.p95,
+        );
+    }
+    if !bt.is_empty() && !ct.is_empty() {
+        let rate = (
+            bt.output_tokens as f64 / b.seconds,
+            ct.output_tokens as f64 / c.seconds,
+        );
+        push("output_tokens_per_s", rate, true, t.rps);
+    }
+    out
 }
 
 /// The latency basis the aggregate is compared on, for estimating both runs' noise.

@@ -249,12 +249,19 @@ impl LatencyHistogram {
         self.count() == 0
     }
 
-    /// The latency at quantile `q` (0..=1) in milliseconds; 0 when empty.
+    /// The latency at quantile `q` (0..=1) in milliseconds; 0 when empty. Read as
+    /// hdrhistogram reads it (the value at rank ⌈q·count⌉), except that a rank within a
+    /// relative 1e-12 of a whole number is that number: `q·count` computed in floating point
+    /// lands just above an exact boundary (29/35 · 35 = 29.000000000000004), and reading one
+    /// rank too far there could put a histogram built to dominate another one bucket below it.
     pub fn value_at_quantile(&self, q: f64) -> f64 {
         if self.is_empty() {
             return 0.0;
         }
-        self.dense().value_at_quantile(q) as f64 / 1000.0
+        if q <= 0.0 {
+            return self.dense().value_at_quantile(0.0) as f64 / 1000.0;
+        }
+        at_rank(&self.buckets(), self.count(), q) as f64 / 1000.0
     }
 
     pub fn min(&self) -> f64 {
@@ -317,7 +324,8 @@ impl LatencyHistogram {
 /// The value `value_at_quantile(q)` reads, from a bucket list, without its walk over every
 /// counter: the sample of rank `ceil(q·n)`.
 fn at_rank(buckets: &[(u64, u64)], count: u64, q: f64) -> u64 {
-    let rank = ((q * count as f64).ceil() as u64).clamp(1, count.max(1));
+    let exact = q.min(1.0) * count as f64;
+    let rank = ((exact - exact * 1e-12).ceil() as u64).clamp(1, count.max(1));
     let mut seen = 0;
     buckets
         .iter()

@@ -9,6 +9,7 @@ use crate::junit::xml_escape as esc;
 use crate::markdown::verdict_line;
 use crate::model::{LoadModel, RunResult};
 
+mod llm;
 mod search;
 mod stream;
 
@@ -301,6 +302,7 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
     }
     h.push_str(".</p>");
     h.push_str(&stream::section(result)?);
+    h.push_str(&llm::section(result));
 
     h.push_str("<h2>Failures</h2>");
     if has_dropped {

@@ -5,6 +5,7 @@ use std::fmt::Write;
 use crate::capacity::capacity;
 use crate::model::{LoadModel, RunResult};
 
+mod llm;
 pub mod search;
 mod stream;
 
@@ -180,6 +181,7 @@ pub fn render(result: &RunResult) -> String {
         );
     }
     out.push_str(&stream::section(result));
+    out.push_str(&llm::section(result));
     if !result.failures.is_empty() {
         let _ = writeln!(
             out,

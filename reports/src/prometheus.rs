@@ -227,6 +227,57 @@ pub fn render(snapshot: &LiveSnapshot) -> String {
             .collect();
         histogram(&mut out, name, &series, &bounds);
     }
+    // LLM answers: only the names that called an LLM.
+    let llm: Vec<(&String, &crate::model::RequestStats)> = names
+        .iter()
+        .zip(&snapshot.requests)
+        .filter(|(_, r)| !r.tokens.is_empty())
+        .collect();
+    if !llm.is_empty() {
+        let token_counters: [(&str, &str, Count); 2] = [
+            (
+                "skein_output_tokens_total",
+                "Output tokens of successful LLM answers (the server's usage, else Skein's estimate), by request name.",
+                |r| r.tokens.output_tokens,
+            ),
+            (
+                "skein_input_tokens_total",
+                "Input tokens of successful LLM answers, by request name.",
+                |r| r.tokens.input_tokens,
+            ),
+        ];
+        for (name, help, value) in token_counters {
+            family(&mut out, name, "counter", help);
+            for (labels, r) in &llm {
+                let _ = writeln!(out, "{name}{{{labels}}} {}", value(r));
+            }
+        }
+        let token_latencies: [(&str, &str, Latency); 3] = [
+            (
+                "skein_time_to_first_token_seconds",
+                "LLM answers: from the send to the first content chunk.",
+                |r| &r.tokens.ttft,
+            ),
+            (
+                "skein_time_per_output_token_seconds",
+                "LLM answers: (last content chunk - first) / (output tokens - 1), one per answer.",
+                |r| &r.tokens.tpot,
+            ),
+            (
+                "skein_inter_token_latency_seconds",
+                "LLM answers: each gap between consecutive content chunks.",
+                |r| &r.tokens.itl,
+            ),
+        ];
+        for (name, help, latency) in token_latencies {
+            family(&mut out, name, "histogram", help);
+            let series: Vec<(String, &LatencyHistogram)> = llm
+                .iter()
+                .map(|(l, r)| ((*l).clone(), latency(r)))
+                .collect();
+            histogram(&mut out, name, &series, &bounds);
+        }
+    }
     if let Some(cpu) = snapshot.cpu_seconds {
         family(
             &mut out,

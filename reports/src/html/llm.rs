@@ -1,0 +1,65 @@
+//! The report's LLM section: tokens, time to first token, time per output token, gaps between
+//! content chunks and goodput, per request name (see `tokens` for the definitions), with the
+//! goodput as a headline figure.
+use std::fmt::Write;
+
+use super::{esc, thousands};
+use crate::llm_table::{llm_lines, LlmLine};
+use crate::model::RunResult;
+
+const NOTE: &str = "TTFT counts from the send to the first content chunk (a role-only first chunk is not a token). TPOT is each answer's (last content chunk − TTFT) / (output tokens − 1); ITL is every gap between consecutive content chunks (a chunk of several tokens is one gap, as vLLM records it). Goodput is the answers per second that met all of their request's objectives (ttft_ms, tpot_ms, e2e_ms). Token counts are the server's usage unless marked estimated (whitespace-separated words).";
+
+fn cell(v: Option<f64>) -> String {
+    v.map_or("–".to_string(), |x| format!("{x:.1}"))
+}
+
+/// The section, or nothing when no request called an LLM.
+pub(super) fn section(result: &RunResult) -> String {
+    let lines = llm_lines(result);
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut h = String::from("<h2>LLM</h2>");
+    if let Some(total) = lines.last() {
+        let _ = write!(
+            h,
+            "<p class=\"kpi\"><b>{:.1}</b> output tokens/s · TTFT p95 <b>{}</b> ms · TPOT p95 <b>{}</b> ms{}</p>",
+            total.output_tokens_per_s,
+            cell(total.ttft_ms.map(|t| t[1])),
+            cell(total.tpot_ms.map(|t| t[1])),
+            total.goodput_per_s.map_or(String::new(), |g| format!(
+                " · goodput <b>{g:.2}</b>/s ({:.1} %)",
+                total.goodput_ratio.unwrap_or(1.0) * 100.0
+            )),
+        );
+    }
+    h.push_str("<table><tr><th>Name</th><th>Requests</th><th>Input tokens</th><th>Output tokens</th><th>Output tokens/s</th><th>TTFT p50 ms</th><th>TTFT p95 ms</th><th>TTFT p99 ms</th><th>TPOT p50 ms</th><th>TPOT p95 ms</th><th>TPOT p99 ms</th><th>ITL p50 ms</th><th>ITL p99 ms</th><th>Goodput %</th><th>Counts</th></tr>");
+    for l in &lines {
+        row(&mut h, l);
+    }
+    let _ = write!(h, "</table><p class=\"note\">{}</p>", esc(NOTE));
+    h
+}
+
+fn row(h: &mut String, l: &LlmLine) {
+    let q = |v: Option<[f64; 3]>, i: usize| cell(v.map(|v| v[i]));
+    let _ = write!(
+        h,
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        esc(&l.name),
+        thousands(l.requests),
+        thousands(l.input_tokens),
+        thousands(l.output_tokens),
+        l.output_tokens_per_s,
+        q(l.ttft_ms, 0),
+        q(l.ttft_ms, 1),
+        q(l.ttft_ms, 2),
+        q(l.tpot_ms, 0),
+        q(l.tpot_ms, 1),
+        q(l.tpot_ms, 2),
+        cell(l.itl_ms.map(|v| v[0])),
+        cell(l.itl_ms.map(|v| v[1])),
+        cell(l.goodput_ratio.map(|g| g * 100.0)),
+        if l.estimated { "estimated" } else { "usage" },
+    );
+}
