@@ -81,26 +81,26 @@ impl Llm {
         }
     }
 
-    /// Waits for a decode slot (FIFO) and starts decoding `plan`.
-    pub async fn start(&self, plan: Plan, clock: PreciseClock) -> Decoding {
+    /// Waits for a decode slot (FIFO) and starts decoding `plan` of a request that arrived at
+    /// `arrived`. Times count from the arrival, so the server's own work on the request
+    /// (reading it, drawing its plan) is inside the modelled time to first token, not added.
+    pub async fn start(&self, plan: Plan, clock: PreciseClock, arrived: Instant) -> Decoding {
         let metrics = &self.metrics.llm;
-        let arrived = Instant::now();
-        let permit = match self.slots.clone().try_acquire_owned() {
-            Ok(permit) => permit,
+        let (permit, queued) = match self.slots.clone().try_acquire_owned() {
+            Ok(permit) => (permit, false),
             Err(_) => {
                 metrics.queued.fetch_add(1, Ordering::Relaxed);
                 let _queued = Queued(metrics);
-                self.slots
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .expect("the decode semaphore is never closed")
+                let permit = self.slots.clone().acquire_owned().await;
+                (permit.expect("the decode semaphore is never closed"), true)
             }
         };
-        let slot_at = Instant::now();
+        // A request that found a free slot did not queue.
+        let slot_at = if queued { Instant::now() } else { arrived };
+        let queue = slot_at.saturating_duration_since(arrived);
         metrics.streams_in_flight.fetch_add(1, Ordering::Relaxed);
         Decoding {
-            queue: slot_at - arrived,
+            queue,
             next_due: slot_at + plan.ttft_after_slot(),
             plan,
             clock,
@@ -219,7 +219,7 @@ mod tests {
         let llm = Llm::new(&LlmConfig::default(), Arc::new(Metrics::default()));
         let clock = PreciseClock::start().unwrap();
         let start = Instant::now();
-        let mut d = llm.start(plan(vec![1, 3, 2], 10, 4), clock).await;
+        let mut d = llm.start(plan(vec![1, 3, 2], 10, 4), clock, start).await;
         let mut at = Vec::new();
         while let Some(c) = d.next_chunk().await {
             at.push((c.first_token, c.tokens, c.last, start.elapsed()));

@@ -25,7 +25,7 @@ pub mod request;
 pub mod stream;
 pub mod tokens;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -139,6 +139,7 @@ fn requested_fault(headers: &HeaderMap) -> Result<Option<FaultKind>, LlmError> {
 /// Every generating route: token, admission (as the JSON-RPC APIs: the slot is held until the
 /// answer's end), request, plan, decode slot, answer.
 async fn answer(state: AppState, api: Api, headers: HeaderMap, body: Bytes) -> Response {
+    let arrived = Instant::now();
     if !token_ok(&state, &headers) {
         return unauthorized().response(api);
     }
@@ -175,7 +176,7 @@ async fn answer(state: AppState, api: Api, headers: HeaderMap, body: Bytes) -> R
             usage,
         )),
     };
-    let decoding = llm.start(plan, state.clock.clone()).await;
+    let decoding = llm.start(plan, state.clock.clone(), arrived).await;
     let truth = decoding.truth();
     let mut response = if ask.stream {
         let stall = Duration::from_millis(llm.config.llm_stall_ms);

@@ -73,6 +73,8 @@ impl Writer {
                     }
                     FaultKind::Cut => {
                         self.done = true;
+                        // Let hyper flush what was sent before it drops the connection.
+                        tokio::task::yield_now().await;
                         return Some(Err(std::io::Error::other("injected fault: cut")));
                     }
                     FaultKind::Malformed => return Some(Ok(self.wire.malformed().into())),
