@@ -969,3 +969,34 @@ async fn models_lists_the_served_names_and_metrics_count_tokens() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decode_slowdown_slows_every_stream_while_others_run() {
+    bounded(async {
+        let server = llm_server(|c| {
+            c.llm.llm_decode_slowdown = 1.0;
+            latencies(c, 1, 10);
+        })
+        .await;
+        let c = client();
+        let decode_of = |c: reqwest::Client, url: String, token: String| async move {
+            let body = json!({"model": MODEL, "prompt": "x", "max_tokens": 10, "ignore_eos": true, "stream": true});
+            let response = c.post(format!("{url}/v1/completions")).bearer_auth(token).json(&body).send().await.unwrap();
+            let texts = openai_texts(&read_events(response).await.unwrap());
+            texts[texts.len() - 1].1 - texts[0].1
+        };
+        let alone = decode_of(c.clone(), server.base_url(), server.token().to_string()).await;
+        assert!(alone.abs_diff(Duration::from_millis(90)) < Duration::from_millis(10), "alone {alone:?}");
+        // Two at once: each token takes 10 × (1 + 1 × (2 − 1)) = 20 ms while both decode.
+        let a = tokio::spawn(decode_of(c.clone(), server.base_url(), server.token().to_string()));
+        let b = tokio::spawn(decode_of(c.clone(), server.base_url(), server.token().to_string()));
+        for together in [a.await.unwrap(), b.await.unwrap()] {
+            assert!(
+                together > Duration::from_millis(150) && together < Duration::from_millis(200),
+                "together {together:?}"
+            );
+        }
+        server.shutdown().await.unwrap();
+    })
+    .await;
+}
