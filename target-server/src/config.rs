@@ -249,10 +249,11 @@ pub struct ServerConfig {
     /// Override a method's simulated latency: METHOD=BASE_MS[+SPREAD_MS]; `*` means every method.
     /// Repeatable. Applied on top of the defaults (see docs/target-server.md). The MCP tools are
     /// methods too: `mcp.search` (default 15+10), `mcp.fetch_document` (5+5), `mcp.summarize`
-    /// (40+30). Three phases of streamed answers are not covered by `*`: `agent.ttfc` (time to
+    /// (40+30). The phases of streamed answers are not covered by `*`: `agent.ttfc` (time to
     /// the first chunk of an agent answer, default 300+200), `agent.gap` (time between chunks,
-    /// default 30+20) and `mcp.long_report.step` (one step of the MCP tool `long_report`,
-    /// default 50+20).
+    /// default 30+20), `mcp.long_report.step` (one step of the MCP tool `long_report`,
+    /// default 50+20), `llm.ttft` (an LLM answer's time to first token before prefill and
+    /// queueing, default 20) and `llm.tpot` (time per output token, default 10).
     #[arg(long = "latency", value_name = "METHOD=MS[+MS]")]
     pub latency_overrides: Vec<LatencyOverride>,
 
@@ -306,6 +307,10 @@ pub struct ServerConfig {
     /// MCP: the idle expiry in milliseconds; overrides --mcp-session-idle-s (for tests).
     #[arg(long)]
     pub mcp_session_idle_ms: Option<u64>,
+
+    /// The LLM endpoints' flags (`--llm-*`, see docs/llm-server.md).
+    #[command(flatten)]
+    pub llm: crate::llm::LlmConfig,
 }
 
 /// How `/mcp` frames a request's answer ([`ServerConfig::mcp_answers`]).
@@ -357,11 +362,22 @@ pub const AGENT_TTFC: &str = "agent.ttfc";
 pub const AGENT_GAP: &str = "agent.gap";
 /// Latency-table name of one step of the MCP tool `long_report` (one progress notification).
 pub const MCP_LONG_REPORT_STEP: &str = "mcp.long_report.step";
-/// The phases of streamed answers: the agent's generation and an MCP `long_report`'s steps.
+/// Latency-table name of an LLM answer's time to first token, before prefill and queueing.
+pub const LLM_TTFT: &str = "llm.ttft";
+/// Latency-table name of an LLM answer's time per output token.
+pub const LLM_TPOT: &str = "llm.tpot";
+/// The phases of streamed answers: the agent's generation, an MCP `long_report`'s steps and
+/// an LLM answer's tokens ([`crate::llm`]).
 /// They share the latency table (and so `--latency` and `/admin/faults`) with the methods,
 /// but `*` does not reach them: a blanket service time for every method should not also turn
 /// every 30 ms chunk gap into 250 ms.
-pub const GENERATION_PHASES: [&str; 3] = [AGENT_TTFC, AGENT_GAP, MCP_LONG_REPORT_STEP];
+pub const GENERATION_PHASES: [&str; 5] = [
+    AGENT_TTFC,
+    AGENT_GAP,
+    MCP_LONG_REPORT_STEP,
+    LLM_TTFT,
+    LLM_TPOT,
+];
 
 /// Default length of an agent answer, in chunks.
 pub const DEFAULT_AGENT_CHUNKS: ChunkCount = ChunkCount {
@@ -391,6 +407,8 @@ pub fn default_latency(method: &str) -> MethodLatency {
         // Sending and streaming take the generation model's time instead; subscribing none.
         AGENT_TTFC => MethodLatency::ms(300, 200),
         AGENT_GAP => MethodLatency::ms(30, 20),
+        LLM_TTFT => MethodLatency::ms(20, 0),
+        LLM_TPOT => MethodLatency::ms(10, 0),
         _ => MethodLatency::ZERO,
     }
 }
@@ -482,6 +500,7 @@ impl Default for ServerConfig {
             mcp_max_sessions: 10_000,
             mcp_session_idle_s: 300,
             mcp_session_idle_ms: None,
+            llm: crate::llm::LlmConfig::default(),
         }
     }
 }

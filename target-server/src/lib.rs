@@ -19,7 +19,8 @@
 //! injection), [`precise_clock`] (the deadlines modelled waits sleep until, to within ~0.1 ms),
 //! [`generation`] (when each chunk of an agent answer is due), [`live_tasks`]
 //! (agent answers being generated), [`admission`] (capacity and shedding), [`metrics`]
-//! (Prometheus).
+//! (Prometheus). [`llm`] serves OpenAI and Anthropic LLM endpoints on a calibrated model
+//! whose truth each answer states (docs/llm-server.md).
 pub mod a2a;
 pub mod a2a_dialect;
 pub mod admission;
@@ -32,6 +33,7 @@ pub mod gate;
 pub mod generation;
 pub mod jsonrpc;
 pub mod live_tasks;
+pub mod llm;
 pub mod mcp;
 pub mod mcp_sessions;
 pub mod metrics;

@@ -58,6 +58,8 @@ pub struct Metrics {
     mcp_sessions_expired: AtomicU64,
     /// MCP messages received, by JSON-RPC method (a bounded set of labels).
     mcp_requests: Mutex<BTreeMap<&'static str, u64>>,
+    /// The LLM endpoints' series (`target_llm_*`, [`crate::llm::metrics`]).
+    pub llm: crate::llm::metrics::LlmMetrics,
 }
 
 /// Why an MCP session ended, for `target_mcp_sessions_closed_total{reason}`.
@@ -342,6 +344,7 @@ impl Metrics {
             "Bytes of free pages in the database, reused by new rows before the file grows.",
             store.size.free_bytes,
         );
+        self.llm.render(&mut out);
         out
     }
 }

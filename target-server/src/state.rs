@@ -43,6 +43,8 @@ pub struct AppState {
     pub a2a_cut_after: Option<u32>,
     /// The MCP API's answer mode and session table ([`crate::mcp`]).
     pub mcp: Arc<Mcp>,
+    /// The LLM endpoints' flags and decode slots ([`crate::llm`]).
+    pub llm: Arc<crate::llm::Llm>,
 }
 
 impl AppState {
@@ -62,6 +64,7 @@ impl AppState {
             )),
             live_tasks: Arc::new(LiveTasks::new(metrics.clone())),
             mcp: Arc::new(Mcp::new(config, metrics.clone())),
+            llm: Arc::new(crate::llm::Llm::new(&config.llm, metrics.clone())),
             metrics,
             token: Arc::from(config.token.as_str()),
             max_body_bytes: config.max_body_bytes,

@@ -6,6 +6,7 @@ mod agent_api;
 mod auth_and_admin;
 mod event_timestamps;
 mod jsonrpc_framing;
+mod llm_api;
 mod mcp_api;
 mod orchestration_api;
 mod overload;
