@@ -42,7 +42,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .merge(crate::llm::routes())
+        .merge(crate::llm_routes::routes())
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }

@@ -58,8 +58,8 @@ pub struct Metrics {
     mcp_sessions_expired: AtomicU64,
     /// MCP messages received, by JSON-RPC method (a bounded set of labels).
     mcp_requests: Mutex<BTreeMap<&'static str, u64>>,
-    /// The LLM endpoints' series (`target_llm_*`, [`crate::llm::metrics`]).
-    pub llm: crate::llm::metrics::LlmMetrics,
+    /// The LLM endpoints' series (`target_llm_*`, [`crate::llm_metrics`]).
+    pub llm: crate::llm_metrics::LlmMetrics,
 }
 
 /// Why an MCP session ended, for `target_mcp_sessions_closed_total{reason}`.

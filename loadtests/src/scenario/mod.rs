@@ -131,7 +131,7 @@ pub struct Scenario {
 }
 
 /// The scenarios shipped in `scenarios/`, compiled into the binary so `skein` works anywhere.
-pub const SHIPPED: [(&str, &str); 12] = [
+pub const SHIPPED: [(&str, &str); 13] = [
     ("light", include_str!("../../../scenarios/light.toml")),
     ("moderate", include_str!("../../../scenarios/moderate.toml")),
     ("heavy", include_str!("../../../scenarios/heavy.toml")),
@@ -165,6 +165,7 @@ pub const SHIPPED: [(&str, &str); 12] = [
         "mcp-tools",
         include_str!("../../../scenarios/mcp-tools.toml"),
     ),
+    ("llm-chat", include_str!("../../../scenarios/llm-chat.toml")),
 ];
 
 /// 64-bit FNV-1a of `text`, in hex: a stable hash of settings and data files.

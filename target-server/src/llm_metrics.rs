@@ -3,7 +3,26 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use super::Api;
+/// Which API a request speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    Chat,
+    Completions,
+    Messages,
+    Models,
+}
+
+impl Api {
+    /// The `api` label of `target_llm_requests_total`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Api::Chat => "chat_completions",
+            Api::Completions => "completions",
+            Api::Messages => "messages",
+            Api::Models => "models",
+        }
+    }
+}
 
 #[derive(Default)]
 pub struct LlmMetrics {

@@ -1,7 +1,7 @@
 //! The LLM API's flags, as one struct flattened into [`crate::ServerConfig`] so that the
 //! shared configuration file gains one field and every LLM knob lives beside the model it
 //! drives. Every formula these flags enter is in docs/llm-server.md.
-use crate::config::ChunkCount;
+use crate::chunk_count::ChunkCount;
 
 /// Model name served when no `--llm-model` is given.
 pub const DEFAULT_MODEL: &str = "skein-reference-llm";
