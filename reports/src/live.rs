@@ -65,6 +65,13 @@ pub struct NameLine {
     pub p95_ms: Option<f64>,
     pub p99_ms: Option<f64>,
     pub intended_p99_ms: Option<f64>,
+    /// LLM answers (absent for names that call no LLM): tokens so far, TTFT and TPOT p95.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_tokens_total: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttft_p95_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tpot_p95_ms: Option<f64>,
 }
 
 /// One line of `--jsonl`: one finished second's own figures, the run's totals through that
@@ -86,6 +93,9 @@ pub struct SecondLine {
     pub p99_ms: Option<f64>,
     pub intended_p95_ms: Option<f64>,
     pub intended_p99_ms: Option<f64>,
+    /// Output tokens of the LLM answers completed in this second (absent without any).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_tokens: Option<u64>,
     pub requests_total: u64,
     pub failures_total: u64,
     pub dropped_arrivals_total: u64,
@@ -122,6 +132,7 @@ impl SecondLine {
             p99_ms: ms_at(&second.latency, 0.99),
             intended_p95_ms: ms_at(&second_intended, 0.95),
             intended_p99_ms: ms_at(&second_intended, 0.99),
+            output_tokens: (!second.tokens.is_empty()).then_some(second.tokens.output_tokens),
             requests_total: totals.requests,
             failures_total: totals.failures,
             dropped_arrivals_total: totals.dropped_arrivals,
@@ -137,6 +148,9 @@ impl SecondLine {
                     p95_ms: ms_at(&r.latency, 0.95),
                     p99_ms: ms_at(&r.latency, 0.99),
                     intended_p99_ms: ms_at(&r.intended(), 0.99),
+                    output_tokens_total: (!r.tokens.is_empty()).then_some(r.tokens.output_tokens),
+                    ttft_p95_ms: ms_at(&r.tokens.ttft, 0.95),
+                    tpot_p95_ms: ms_at(&r.tokens.tpot, 0.95),
                 })
                 .collect(),
         }
