@@ -3,7 +3,7 @@
 //! goodput as a headline figure.
 use std::fmt::Write;
 
-use super::{esc, thousands};
+use super::{esc, kpi, thousands};
 use crate::llm_table::{llm_lines, LlmLine};
 use crate::model::RunResult;
 
@@ -21,17 +21,21 @@ pub(super) fn section(result: &RunResult) -> String {
     }
     let mut h = String::from("<h2>LLM</h2>");
     if let Some(total) = lines.last() {
-        let _ = write!(
-            h,
-            "<p class=\"kpi\"><b>{:.1}</b> output tokens/s · TTFT p95 <b>{}</b> ms · TPOT p95 <b>{}</b> ms{}</p>",
-            total.output_tokens_per_s,
-            cell(total.ttft_ms.map(|t| t[1])),
-            cell(total.tpot_ms.map(|t| t[1])),
-            total.goodput_per_s.map_or(String::new(), |g| format!(
-                " · goodput <b>{g:.2}</b>/s ({:.1} %)",
-                total.goodput_ratio.unwrap_or(1.0) * 100.0
-            )),
-        );
+        let mut kpis = vec![
+            kpi(
+                &format!("{:.1}", total.output_tokens_per_s),
+                "output tokens/s",
+            ),
+            kpi(&cell(total.ttft_ms.map(|t| t[1])), "TTFT p95 ms"),
+            kpi(&cell(total.tpot_ms.map(|t| t[1])), "TPOT p95 ms"),
+        ];
+        if let (Some(per_s), Some(ratio)) = (total.goodput_per_s, total.goodput_ratio) {
+            kpis.push(kpi(
+                &format!("{per_s:.2}/s"),
+                &format!("goodput ({:.1} % of judged answers)", ratio * 100.0),
+            ));
+        }
+        let _ = write!(h, "<div class=\"kpis\">{}</div>", kpis.concat());
     }
     h.push_str("<table><tr><th>Name</th><th>Requests</th><th>Input tokens</th><th>Output tokens</th><th>Output tokens/s</th><th>TTFT p50 ms</th><th>TTFT p95 ms</th><th>TTFT p99 ms</th><th>TPOT p50 ms</th><th>TPOT p95 ms</th><th>TPOT p99 ms</th><th>ITL p50 ms</th><th>ITL p99 ms</th><th>Goodput %</th><th>Counts</th></tr>");
     for l in &lines {
