@@ -17,6 +17,7 @@ use crate::sla::SlaMetric;
 
 pub mod search;
 pub mod stream;
+pub mod tokens;
 
 pub(crate) const WIDTH: u32 = 960;
 pub(crate) const HEIGHT: u32 = 300;

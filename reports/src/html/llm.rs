@@ -3,7 +3,9 @@
 //! goodput as a headline figure.
 use std::fmt::Write;
 
-use super::{esc, kpi, thousands};
+use super::{captions, chart_block, esc, kpi, thousands};
+use crate::charts::tokens::tokens_over_time;
+use crate::error::ReportError;
 use crate::llm_table::{llm_lines, LlmLine};
 use crate::model::RunResult;
 
@@ -14,10 +16,10 @@ fn cell(v: Option<f64>) -> String {
 }
 
 /// The section, or nothing when no request called an LLM.
-pub(super) fn section(result: &RunResult) -> String {
+pub(super) fn section(result: &RunResult) -> Result<String, ReportError> {
     let lines = llm_lines(result);
     if lines.is_empty() {
-        return String::new();
+        return Ok(String::new());
     }
     let mut h = String::from("<h2>LLM</h2>");
     if let Some(total) = lines.last() {
@@ -42,7 +44,14 @@ pub(super) fn section(result: &RunResult) -> String {
         row(&mut h, l);
     }
     let _ = write!(h, "</table><p class=\"note\">{}</p>", esc(NOTE));
-    h
+    if result
+        .series
+        .iter()
+        .any(|s| !s.tokens.ttft.is_empty() || !s.tokens.tpot.is_empty())
+    {
+        chart_block(&mut h, &tokens_over_time(result)?, captions::TOKENS);
+    }
+    Ok(h)
 }
 
 fn row(h: &mut String, l: &LlmLine) {
