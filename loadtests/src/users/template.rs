@@ -23,6 +23,8 @@ enum Part {
     Text(String),
     Uuid,
     Int(i64, i64),
+    /// `words(a, b)`: a uniform count of words in `a..=b`, separated by spaces.
+    Words(u32, u32),
     Pick(Vec<String>),
     /// A value this user captured earlier: an index into the class's capture names.
     Capture(usize),
@@ -60,7 +62,7 @@ pub struct TemplateError {
 pub const SAMPLE_CAPTURE: &str = "0";
 
 const FUNCTIONS: &str =
-    "use uuid(), int(a, b), pick(a, b, ...), env(NAME), or the name of a capture or data column of this class";
+    "use uuid(), int(a, b), words(a, b), pick(a, b, ...), env(NAME), or the name of a capture or data column of this class";
 
 impl Template {
     /// Compiles `source`; `names` are the captures and data columns it may read, `env` reads
@@ -102,6 +104,7 @@ impl Template {
                 Part::Text(t) => out.push_str(t),
                 Part::Uuid => push_uuid(super::random_uuid(), out),
                 Part::Int(a, b) => push_int(rand::rng().random_range(*a..=*b), out),
+                Part::Words(a, b) => push_words(rand::rng().random_range(*a..=*b), out),
                 Part::Pick(choices) => {
                     out.push_str(&choices[rand::rng().random_range(0..choices.len())])
                 }
@@ -125,6 +128,7 @@ impl Template {
                 Part::Text(t) => out.push_str(t),
                 Part::Uuid => push_uuid(uuid::Uuid::nil(), &mut out),
                 Part::Int(a, _) => push_int(*a, &mut out),
+                Part::Words(a, _) => push_words(*a, &mut out),
                 Part::Pick(choices) => out.push_str(&choices[0]),
                 Part::Capture(_) => out.push_str(SAMPLE_CAPTURE),
                 Part::Column(i) => out.push_str(row.get(*i).map_or(SAMPLE_CAPTURE, |v| v)),
@@ -224,6 +228,17 @@ fn expression(
                 )),
             }
         }
+        "words" => {
+            let numbers: Vec<u32> = args.iter().filter_map(|a| a.parse().ok()).collect();
+            match numbers[..] {
+                [a, b] if args.len() == 2 && a <= b && b <= MAX_WORDS => Ok(Part::Words(a, b)),
+                _ => Err(error(
+                    at,
+                    format!("`{expr}` needs two counts of words, the lowest first, at most {MAX_WORDS}"),
+                    "write e.g. `{{words(100, 300)}}` (a prompt of 100 to 300 words: as many tokens for a word-counting server)",
+                )),
+            }
+        }
         "pick" if !args.is_empty() && args.iter().all(|a| !a.is_empty()) => {
             Ok(Part::Pick(args.iter().map(|a| a.to_string()).collect()))
         }
@@ -251,6 +266,27 @@ fn expression(
             format!("unknown template function `{name}`"),
             FUNCTIONS,
         )),
+    }
+}
+
+/// The most words one `words(a, b)` writes: a prompt far beyond any context window is a typo.
+const MAX_WORDS: u32 = 1_000_000;
+
+/// Words a `words(a, b)` prompt is made of: plain lower-case words, no punctuation, so that
+/// every word is one token for a word-counting server and a handful for a BPE tokenizer.
+const VOCABULARY: [&str; 16] = [
+    "the", "agent", "reads", "a", "long", "report", "about", "queue", "latency", "and", "writes",
+    "its", "plan", "for", "every", "shard",
+];
+
+/// Appends `n` words separated by single spaces (a word-counting tokenizer counts `n`).
+fn push_words(n: u32, out: &mut String) {
+    let mut rng = rand::rng();
+    for i in 0..n {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(VOCABULARY[rng.random_range(0..VOCABULARY.len())]);
     }
 }
 
@@ -399,5 +435,35 @@ mod tests {
     fn identifiers_are_ascii_words() {
         assert!(is_identifier("session_id") && is_identifier("_x1"));
         assert!(!is_identifier("1x") && !is_identifier("") && !is_identifier("a-b"));
+    }
+
+    #[test]
+    fn words_writes_a_count_of_words_within_its_bounds() {
+        let t = Template::compile("{{words(3, 7)}}", TemplateNames::default(), &|_| None).unwrap();
+        for _ in 0..200 {
+            let mut out = String::new();
+            t.render(
+                UserValues {
+                    captured: &[],
+                    row: &[],
+                },
+                &mut out,
+            )
+            .unwrap();
+            let n = out.split_whitespace().count();
+            assert!((3..=7).contains(&n), "{out}");
+            assert_eq!(out.split(' ').count(), n, "single spaces: {out:?}");
+        }
+        assert_eq!(t.sample(&[]).split_whitespace().count(), 3);
+        for bad in ["{{words(5, 2)}}", "{{words(1)}}", "{{words(1, 2000000)}}"] {
+            let e = Template::compile(bad, TemplateNames::default(), &|_| None)
+                .err()
+                .unwrap();
+            assert!(
+                e.message.contains("needs two counts of words"),
+                "{bad}: {}",
+                e.message
+            );
+        }
     }
 }

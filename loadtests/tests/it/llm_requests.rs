@@ -168,6 +168,10 @@ fn every_api_is_read_and_every_fault_named() {
             "messages",
             "protocol = \"anthropic-messages\"\nmessages = '[{\"role\": \"user\", \"content\": \"a b c\"}]'",
         ),
+        request(
+            "shaped",
+            "protocol = \"openai-chat\"\nprompt = \"{{words(25, 25)}}\"",
+        ),
         request("unstreamed", &format!("protocol = \"openai-chat\"\nprompt = \"{PROMPT}\"\nstream = false")),
         request("no-usage", "protocol = \"openai-chat\"\nprompt = \"x y\"\nheaders = { \"x-llm-fault\" = \"no-usage\" }"),
         request("error", "protocol = \"anthropic-messages\"\nprompt = \"x\"\nheaders = { \"x-llm-fault\" = \"error\" }"),
@@ -177,7 +181,13 @@ fn every_api_is_read_and_every_fault_named() {
     ]
     .concat();
     let (_, r) = run_llm(&server.url, 1, 2, &all);
-    for name in ["completions", "messages", "unstreamed", "no-usage"] {
+    for name in [
+        "completions",
+        "messages",
+        "unstreamed",
+        "no-usage",
+        "shaped",
+    ] {
         let s = named(&r, name);
         assert_eq!(s.failures, 0, "{name}: {:?}", r.failures);
         assert_eq!(s.tokens.output_tokens, 8 * s.tokens.answers, "{name}");
@@ -186,6 +196,9 @@ fn every_api_is_read_and_every_fault_named() {
         named(&r, "messages").tokens.input_tokens,
         3 * named(&r, "messages").tokens.answers
     );
+    // `words(25, 25)`: 25 words, the reference server's 25 input tokens.
+    let shaped = &named(&r, "shaped").tokens;
+    assert_eq!(shaped.input_tokens, 25 * shaped.answers);
     assert!(
         named(&r, "unstreamed").tokens.ttft.is_empty(),
         "no TTFT without a stream"
