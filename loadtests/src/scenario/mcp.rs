@@ -7,7 +7,8 @@ use toml::Spanned;
 use super::error::{Locator, ScenarioError};
 use super::request::leak;
 use super::MAX_WEIGHT;
-use crate::users::mcp::session::SUPPORTED_VERSIONS;
+use crate::users::mcp::session::{MODERN_VERSION, SUPPORTED_VERSIONS};
+use crate::users::mcp::AUTO;
 use crate::users::mcp::{McpSettings, PromptSpec, ResourceSpec, ToolSpec};
 use crate::users::template::{Template, TemplateNames};
 
@@ -59,12 +60,20 @@ pub(super) fn settings(
     };
     let protocol_version = match &raw.protocol_version {
         None => String::new(),
-        Some(v) if SUPPORTED_VERSIONS.contains(&v.get_ref().as_str()) => v.get_ref().clone(),
+        Some(v)
+            if SUPPORTED_VERSIONS.contains(&v.get_ref().as_str())
+                || [MODERN_VERSION, AUTO].contains(&v.get_ref().as_str()) =>
+        {
+            v.get_ref().clone()
+        }
         Some(v) => {
             return Err(at.at(
                 v.span(),
                 format!("protocol version `{}` is not one Skein speaks", v.get_ref()),
-                format!("use one of: {}", SUPPORTED_VERSIONS.join(", ")),
+                format!(
+                    "use one of: {}, {MODERN_VERSION} (stateless), or {AUTO} (ask with server/discover, else the handshake)",
+                    SUPPORTED_VERSIONS.join(", ")
+                ),
             ))
         }
     };

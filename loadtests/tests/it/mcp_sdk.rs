@@ -174,3 +174,25 @@ fn the_built_in_mcp_user_speaks_to_the_official_sdk() {
     assert!(counts(&r, "tools/call long_report").0 > 5);
     assert_eq!(server.open_sessions(), 0);
 }
+
+#[test]
+fn the_stateless_revision_is_spoken_with_the_official_sdk() {
+    // mcp 2.3.0 serves 2026-07-28 beside the handshake revisions (a dual-era server): `auto`
+    // finds it with server/discover, and forcing it needs no handshake either.
+    let server = SdkServer::start(&[]);
+    for version in ["auto", "2026-07-28"] {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("users = 2\nspawn_rate = 20\nrun_time = \"2s\"\n[[user_classes]]\nclass = \"McpUser\"\nweight = 1\nthink_time = [\"20ms\", \"40ms\"]\n[user_classes.mcp]\nprotocol_version = \"{version}\"\n[sla]\np95_ms = 30000\n");
+        let scenario = scenario_file(dir.path(), "mcp-modern", &text);
+        let out = dir.path().join("out");
+        let o = run_scenario(&scenario, &server.url(), &out, &[]);
+        assert!(o.status.success(), "{version}: {}", stderr(&o));
+        let r = results(&out);
+        let failures: Vec<_> = r.failures.iter().map(|f| (&f.name, &f.error)).collect();
+        assert_eq!(r.overall().failures, 0, "{version}: {failures:?}");
+        assert_eq!(counts(&r, "server/discover"), (2, 0), "{version}");
+        assert_eq!(counts(&r, "initialize"), (0, 0), "{version}: no handshake");
+        assert!(counts(&r, "tools/call search").0 > 3, "{version}");
+        assert_eq!(server.open_sessions(), 0, "{version}: no session");
+    }
+}

@@ -196,6 +196,15 @@ fn html_server() -> String {
 
 /// A server that answers every request with `body` as `content_type`.
 fn canned_server(content_type: &'static str, page: &'static str) -> String {
+    canned_server_status("200 OK", content_type, page)
+}
+
+/// A server that answers every request with `status` and `page` as `content_type`.
+fn canned_server_status(
+    status: &'static str,
+    content_type: &'static str,
+    page: &'static str,
+) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
@@ -206,7 +215,7 @@ fn canned_server(content_type: &'static str, page: &'static str) -> String {
             let _ = stream.read(&mut buf);
             let _ = write!(
                 stream,
-                "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{page}",
+                "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{page}",
                 page.len()
             );
         }
@@ -288,4 +297,68 @@ fn a_malformed_or_cut_event_stream_is_a_named_failure() {
         );
         assert_eq!(counts(&r, "initialize").1, counts(&r, "initialize").0);
     }
+}
+
+#[test]
+fn the_stateless_revision_needs_no_handshake_or_session() {
+    let server = mcp_server(|_| {});
+    for version in ["2026-07-28", "auto"] {
+        let mcp = format!("protocol_version = \"{version}\"\n{TOOLS}");
+        let (o, r) = run_mcp(&server.url, 2, "2s", r#"["5ms", "10ms"]"#, &mcp);
+        assert!(o.status.success(), "{version}: {}", stderr(&o));
+        assert_eq!(r.overall().failures, 0, "{version}: {:?}", r.failures);
+        assert_eq!(counts(&r, "server/discover"), (2, 0), "{version}");
+        assert_eq!(counts(&r, "tools/list"), (2, 0), "{version}");
+        for handshake in ["initialize", "notifications/initialized", "DELETE session"] {
+            assert_eq!(counts(&r, handshake), (0, 0), "{version}: {handshake}");
+        }
+        assert!(counts(&r, "tools/call search").0 > 5, "{version}");
+        // long_report's progress still streams on the request's own response.
+        let report = r
+            .requests
+            .iter()
+            .find(|s| s.name == "tools/call long_report")
+            .unwrap();
+        assert_eq!(report.stream.chunks, 3 * report.stream.streams, "{version}");
+    }
+    assert_eq!(
+        metric(&server, "target_mcp_sessions_opened_total"),
+        0.0,
+        "no session opened"
+    );
+}
+
+#[test]
+fn auto_falls_back_to_the_handshake_when_the_probe_finds_no_modern_server() {
+    // A handshake-era server refuses the probe as it refuses any request without a session.
+    let url = canned_server_status(
+        "400 Bad Request",
+        "application/json",
+        r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Bad Request: Missing session ID"}}"#,
+    );
+    let (_, r) = run_mcp(
+        &url,
+        2,
+        "1s",
+        r#"["5ms", "10ms"]"#,
+        "protocol_version = \"auto\"\n",
+    );
+    assert_eq!(
+        counts(&r, "server/discover"),
+        (2, 0),
+        "the probe did its work"
+    );
+    let (initialize, failed) = counts(&r, "initialize");
+    assert!(
+        initialize >= 2 && failed == initialize,
+        "then the handshake: {:?}",
+        r.failures
+    );
+    let error = &r
+        .failures
+        .iter()
+        .find(|f| f.name == "initialize")
+        .unwrap()
+        .error;
+    assert_eq!(error, "HTTP 400 Bad Request");
 }

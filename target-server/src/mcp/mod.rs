@@ -11,6 +11,7 @@
 mod answer;
 mod catalog;
 mod methods;
+pub mod modern;
 mod progress;
 mod tools;
 mod transport;
@@ -96,6 +97,26 @@ async fn post(
     transport::check_content_type(headers)?;
     let message = transport::read_message(body)?;
     if let Message::Request { id, method, params } = &message {
+        if let Some(version) = modern::requested_version(params) {
+            modern::check(headers, method, params, version)?;
+            state.metrics.add_mcp_request(methods::count_label(method));
+            if method == modern::DISCOVER {
+                let answer = response(id.clone(), Ok(modern::discover_result()));
+                state
+                    .metrics
+                    .observe_label("mcp.server/discover", 200, started.elapsed());
+                return Ok(answer::ready(framing, answer));
+            }
+            // Stateless: no session is read or made, whatever the headers say.
+            let call = Call {
+                label: methods::latency_label(method, params),
+                id: id.clone(),
+                method: method.clone(),
+                params: params.clone(),
+                session: None,
+            };
+            return Ok(answer::run(state.clone(), framing, slot, call, started).await);
+        }
         if method == INITIALIZE {
             return initialize(state, headers, framing, id, params, started);
         }

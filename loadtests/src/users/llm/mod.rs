@@ -177,10 +177,12 @@ pub async fn send(
     prompt_words: u64,
     expect_status: &[u16],
 ) -> bool {
-    let builder = match (llm.stream, llm.protocol) {
-        (true, _) => builder.header(ACCEPT, "text/event-stream"),
-        (false, _) => builder.header(ACCEPT, "application/json"),
+    let accept = if llm.stream {
+        "text/event-stream"
+    } else {
+        "application/json"
     };
+    let builder = builder.header(ACCEPT, accept);
     let builder = if llm.protocol == Protocol::AnthropicMessages {
         builder.header(
             "anthropic-version",

@@ -22,7 +22,7 @@ use super::behaviour::{
     Call, ClassBehaviour, Lifecycle, LifecycleFn, LifecycleFuture, Request, Session,
 };
 use super::template::{Template, UserValues};
-use session::{McpSession, Refused};
+use session::{McpSession, Refused, Rpc, MODERN_VERSION};
 
 /// The class's name in scenario files and reports.
 pub const NAME: &str = "McpUser";
@@ -30,6 +30,9 @@ pub const NAME: &str = "McpUser";
 pub const DEFAULT_PATH: &str = "/mcp";
 
 const INITIALIZE: &str = "initialize";
+const DISCOVER: &str = "server/discover";
+/// `protocol_version = "auto"`: probe with `server/discover`, fall back to the handshake.
+pub const AUTO: &str = "auto";
 const INITIALIZED: &str = "notifications/initialized";
 const TOOLS_LIST: &str = "tools/list";
 const TOOLS_CALL: &str = "tools/call";
@@ -187,7 +190,7 @@ pub fn behaviour(settings: &'static McpSettings) -> ClassBehaviour {
     ClassBehaviour::new(NAME, requests).with_lifecycle(Lifecycle {
         start,
         stop,
-        names: vec![INITIALIZE, INITIALIZED, TOOLS_LIST, DELETE],
+        names: vec![DISCOVER, INITIALIZE, INITIALIZED, TOOLS_LIST, DELETE],
     })
 }
 
@@ -206,26 +209,40 @@ fn stop_user<'a>(
 ) -> LifecycleFuture<'a> {
     Box::pin(async move {
         let mcp = session.data::<McpSession>();
-        let closed = !mcp.open || session::delete(&call, settings, mcp, DELETE).await;
+        let closed = !mcp.open || mcp.modern || session::delete(&call, settings, mcp, DELETE).await;
         *mcp = McpSession::default();
         closed
     })
 }
 
-/// The handshake: `initialize`, `notifications/initialized`, `tools/list`.
+/// The user's start: the stateless revision's `server/discover`, or the handshake
+/// (`initialize`, `notifications/initialized`) — chosen by `protocol_version`, or by the probe
+/// for `auto` — then `tools/list`.
 async fn open(settings: &McpSettings, call: &Call, mcp: &mut McpSession) -> bool {
-    if session::initialize(call, settings, mcp, INITIALIZE)
-        .await
-        .is_err()
-    {
+    let version = settings.protocol_version();
+    let modern = match version {
+        MODERN_VERSION => match session::discover(call, settings, mcp, DISCOVER, true).await {
+            Ok(modern) => modern,
+            Err(_) => return false,
+        },
+        AUTO => match session::discover(call, settings, mcp, DISCOVER, false).await {
+            Ok(modern) => modern,
+            Err(_) => return false,
+        },
+        _ => false,
+    };
+    if !modern && !handshake(settings, call, mcp).await {
         return false;
     }
-    let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.to_string();
-    if !session::notify(call, settings, mcp, INITIALIZED, initialized).await {
-        return false;
-    }
-    let list = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}"#.to_string();
-    let Ok(result) = session::request(call, settings, mcp, TOOLS_LIST, list).await else {
+    let list = format!(
+        r#"{{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{{"_meta":{{{}}}}}}}"#,
+        mcp.meta().trim_end_matches(',')
+    );
+    let rpc = Rpc {
+        method: "tools/list",
+        target: None,
+    };
+    let Ok(result) = session::request(call, settings, mcp, (TOOLS_LIST, rpc), list).await else {
         return false;
     };
     mcp.tools = result
@@ -240,6 +257,18 @@ async fn open(settings: &McpSettings, call: &Call, mcp: &mut McpSession) -> bool
         .collect();
     mcp.open = true;
     true
+}
+
+/// The handshake revisions' start: `initialize` and `notifications/initialized`.
+async fn handshake(settings: &McpSettings, call: &Call, mcp: &mut McpSession) -> bool {
+    if session::initialize(call, settings, mcp, INITIALIZE)
+        .await
+        .is_err()
+    {
+        return false;
+    }
+    let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.to_string();
+    session::notify(call, settings, mcp, INITIALIZED, initialized).await
 }
 
 /// A template's text for one request (templates of McpUsers use no captures or columns).
@@ -292,12 +321,17 @@ async fn call_tool(
     };
     // A progress token asks the server for progress notifications (timed as chunks).
     let params = format!(
-        r#"{{"name":{},"arguments":{arguments},"_meta":{{"progressToken":"{}"}}}}"#,
-        Value::String(name),
+        r#"{{"name":{},"arguments":{arguments},"_meta":{{{}"progressToken":"{}"}}}}"#,
+        Value::String(name.clone()),
+        mcp.meta(),
         super::random_uuid()
     );
     let body = format!(r#"{{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{params}}}"#);
-    let outcome = session::request(&call, settings, mcp, recorded, body).await;
+    let rpc = Rpc {
+        method: "tools/call",
+        target: Some(&name),
+    };
+    let outcome = session::request(&call, settings, mcp, (recorded, rpc), body).await;
     mcp.calls += 1;
     after(settings, &call, mcp, outcome).await;
 }
@@ -315,8 +349,25 @@ async fn in_session(
     if !mcp.open && !reopen(settings, &call, mcp).await {
         return;
     }
+    let target: Option<String> = serde_json::from_str::<Value>(&params).ok().and_then(|p| {
+        p.get("name")
+            .or(p.get("uri"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    });
+    let params = match (mcp.modern, params.strip_prefix('{')) {
+        (true, Some(rest)) => format!(
+            r#"{{"_meta":{{{}}},{rest}"#,
+            mcp.meta().trim_end_matches(',')
+        ),
+        _ => params,
+    };
     let body = format!(r#"{{"jsonrpc":"2.0","id":4,"method":"{method}","params":{params}}}"#);
-    let outcome = session::request(&call, settings, mcp, recorded, body).await;
+    let rpc = Rpc {
+        method,
+        target: target.as_deref(),
+    };
+    let outcome = session::request(&call, settings, mcp, (recorded, rpc), body).await;
     after(settings, &call, mcp, outcome).await;
 }
 
@@ -327,11 +378,11 @@ async fn after(
     mcp: &mut McpSession,
     outcome: Result<Value, Refused>,
 ) {
-    if outcome == Err(Refused::SessionGone) {
+    if outcome == Err(Refused::SessionGone) && !mcp.modern {
         mcp.open = false;
         return;
     }
-    if settings.churn_every > 0 && mcp.calls >= settings.churn_every {
+    if settings.churn_every > 0 && mcp.calls >= settings.churn_every && !mcp.modern {
         session::delete(call, settings, mcp, DELETE).await;
         *mcp = McpSession::default();
     }

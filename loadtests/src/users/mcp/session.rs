@@ -21,8 +21,21 @@ use crate::users::stream::{is_event_stream, read_rpc_events};
 pub const SESSION_HEADER: &str = "mcp-session-id";
 /// The negotiated version, sent on every request after `initialize`.
 pub const VERSION_HEADER: &str = "mcp-protocol-version";
-/// The revisions this client speaks, newest first: a server that answers another is refused.
+/// The handshake revisions this client speaks, newest first: a server that answers another is
+/// refused.
 pub const SUPPORTED_VERSIONS: [&str; 2] = ["2025-06-18", "2025-03-26"];
+/// The stateless revision: no handshake or session; every request carries its version and
+/// the client's identity in `_meta`, and `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`
+/// headers.
+pub const MODERN_VERSION: &str = "2026-07-28";
+
+/// What a request is, for the modern revision's headers: its method, and the tool, prompt or
+/// resource it names.
+#[derive(Clone, Copy)]
+pub struct Rpc<'a> {
+    pub method: &'a str,
+    pub target: Option<&'a str>,
+}
 
 /// What a user holds of its session.
 #[derive(Default)]
@@ -37,6 +50,22 @@ pub struct McpSession {
     pub tools: Vec<(String, Value)>,
     /// Tool calls in this session (for session churn).
     pub calls: u64,
+    /// Speaking the stateless revision ([`MODERN_VERSION`]).
+    pub modern: bool,
+}
+
+impl McpSession {
+    /// The `_meta` members every modern request carries (empty for the handshake revisions),
+    /// each followed by a comma.
+    pub fn meta(&self) -> String {
+        if !self.modern {
+            return String::new();
+        }
+        format!(
+            r#""io.modelcontextprotocol/protocolVersion":"{MODERN_VERSION}","io.modelcontextprotocol/clientInfo":{{"name":"skein","version":"{}"}},"io.modelcontextprotocol/clientCapabilities":{{}},"#,
+            env!("CARGO_PKG_VERSION")
+        )
+    }
 }
 
 /// Why a request failed, as far as the session is concerned.
@@ -54,11 +83,17 @@ pub async fn request(
     call: &Call,
     settings: &McpSettings,
     session: &McpSession,
-    name: &'static str,
+    (name, rpc): (&'static str, Rpc<'_>),
     body: String,
 ) -> Result<Value, Refused> {
     let sent_at = Instant::now();
-    let response = sent(call, name, sent_at, post(call, settings, session, body)).await?;
+    let response = sent(
+        call,
+        name,
+        sent_at,
+        post(call, settings, session, body, Some(rpc)),
+    )
+    .await?;
     let status = response.status().as_u16();
     if status == 200 && is_event_stream(&response) {
         let (events, timed) = read_rpc_events(response, sent_at).await;
@@ -137,7 +172,7 @@ pub async fn notify(
     body: String,
 ) -> bool {
     let sent_at = Instant::now();
-    let outcome = match post(call, settings, session, body).send().await {
+    let outcome = match post(call, settings, session, body, None).send().await {
         Ok(response) => read_body(response).await,
         Err(e) => Err(transport_error(&e)),
     };
@@ -190,12 +225,13 @@ fn url(call: &Call, settings: &McpSettings) -> String {
     format!("{}{}", call.ctx.base_url, settings.path())
 }
 
-/// A POST in the session, with the headers a client sends.
+/// A POST in the session, with the headers a client sends (the modern revision's for `rpc`).
 fn post(
     call: &Call,
     settings: &McpSettings,
     session: &McpSession,
     body: String,
+    rpc: Option<Rpc<'_>>,
 ) -> reqwest::RequestBuilder {
     let mut builder = call
         .ctx
@@ -210,7 +246,87 @@ fn post(
     if let Some(version) = &session.version {
         builder = builder.header(VERSION_HEADER, version.clone());
     }
+    if let (true, Some(rpc)) = (session.modern, rpc) {
+        builder = builder.header("mcp-method", rpc.method);
+        if let Some(target) = rpc.target.and_then(|t| HeaderValue::from_str(t).ok()) {
+            builder = builder.header("mcp-name", target);
+        }
+    }
     builder.body(body)
+}
+
+/// `server/discover` in the stateless revision. `Ok(true)`: the server speaks it (the session
+/// is then modern); `Ok(false)`: it answered as a handshake-era server would (any error that
+/// is not a modern one), recorded as a success, the probe having done its work; `Err`: it
+/// could not be reached, failed with a modern error, or (`required`) does not offer it.
+pub async fn discover(
+    call: &Call,
+    settings: &McpSettings,
+    session: &mut McpSession,
+    name: &'static str,
+    required: bool,
+) -> Result<bool, Refused> {
+    *session = McpSession {
+        modern: true,
+        version: Some(HeaderValue::from_static(MODERN_VERSION)),
+        ..McpSession::default()
+    };
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{{"_meta":{{{}}}}}}}"#,
+        session.meta().trim_end_matches(',')
+    );
+    let rpc = Rpc {
+        method: "server/discover",
+        target: None,
+    };
+    let sent_at = Instant::now();
+    let response = sent(
+        call,
+        name,
+        sent_at,
+        post(call, settings, session, body, Some(rpc)),
+    )
+    .await?;
+    let status = response.status().as_u16();
+    let answer = if status == 200 && is_event_stream(&response) {
+        let (events, _) = read_rpc_events(response, sent_at).await;
+        events.response().cloned().ok()
+    } else {
+        read_body(response)
+            .await
+            .ok()
+            .and_then(|r| serde_json::from_slice::<Value>(&r.body).ok())
+    };
+    let timed = Timed::since(sent_at);
+    let offered = answer
+        .as_ref()
+        .and_then(|a| a.pointer("/result/supportedVersions"))
+        .and_then(Value::as_array)
+        .is_some_and(|v| v.iter().any(|v| v == MODERN_VERSION));
+    // A modern error (HeaderMismatch, UnsupportedProtocolVersion) is a modern server refusing.
+    let modern_error = answer
+        .as_ref()
+        .and_then(|a| a.pointer("/error/code"))
+        .and_then(Value::as_i64)
+        .filter(|c| (-32099..=-32020).contains(c));
+    if let Some(code) = modern_error {
+        let error = format!("server/discover refused with modern error {code}");
+        record(call, "POST", name, timed, 0, Some(&error));
+        return Err(Refused::Failed);
+    }
+    if required && !offered {
+        let error = format!(
+            "the server does not speak MCP {MODERN_VERSION} (server/discover did not offer it)"
+        );
+        record(call, "POST", name, timed, 0, Some(&error));
+        *session = McpSession::default();
+        return Err(Refused::Failed);
+    }
+    record(call, "POST", name, timed, 0, None);
+    if !offered {
+        *session = McpSession::default();
+    }
+    Ok(offered)
 }
 
 /// `initialize`: sent, its session id taken from the answer's header. `Err` names a version
@@ -232,7 +348,13 @@ pub async fn initialize(
     .to_string();
     *session = McpSession::default();
     let sent_at = Instant::now();
-    let response = sent(call, name, sent_at, post(call, settings, session, body)).await?;
+    let response = sent(
+        call,
+        name,
+        sent_at,
+        post(call, settings, session, body, None),
+    )
+    .await?;
     session.id = response.headers().get(SESSION_HEADER).cloned();
     let status = response.status().as_u16();
     let (answer, timed, bytes) = if status == 200 && is_event_stream(&response) {
