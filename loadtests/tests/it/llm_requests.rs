@@ -6,8 +6,8 @@ use target_server::ServerConfig;
 
 use crate::support::{results, run_scenario, scenario_file, stderr, Server};
 
-/// Long enough that 2 % (3 ms) is above the jitter of a busy 2-core machine at p95.
-const TTFT_MS: f64 = 150.0;
+/// Long enough that 2 % (6 ms) is above the jitter of a busy 2-core machine at p95.
+const TTFT_MS: f64 = 300.0;
 const TPOT_MS: f64 = 5.0;
 const PREFILL_US: u64 = 100;
 const OUTPUT_TOKENS: u64 = 32;
@@ -66,9 +66,20 @@ fn close(measured: f64, truth: f64) -> bool {
 #[test]
 fn ttft_tpot_and_tokens_match_the_servers_truth() {
     let server = llm_server(|_| {});
+    // What a request costs on its way (client, loopback, the server's own parsing, the
+    // machine's scheduling) is not in the server's model: measured at the same time, under the
+    // same load, as the TTFT of a server modelled with no time to first token.
+    let zero = llm_server(|c| {
+        c.latency_overrides = vec![format!("llm.tpot={TPOT_MS}+0").parse().unwrap()];
+        c.llm.llm_prefill_us = 0;
+    });
     // Four users, 16 decode slots, no slowdown: no queueing, so each answer's truth is the
-    // configured model; ~50 answers make p95 more than the slowest one.
-    let (o, r) = run_llm(&server.url, 4, 4, &chat(""));
+    // configured model; ~40 answers make p95 more than the slowest one.
+    let ((o, r), (_, r0)) = std::thread::scope(|scope| {
+        let main = scope.spawn(|| run_llm(&server.url, 4, 5, &chat("")));
+        let cost = scope.spawn(|| run_llm(&zero.url, 4, 5, &chat("")));
+        (main.join().unwrap(), cost.join().unwrap())
+    });
     assert!(o.status.success(), "{}", stderr(&o));
     let s = named(&r, "chat");
     assert_eq!(s.failures, 0, "{:?}", r.failures);
@@ -78,14 +89,6 @@ fn ttft_tpot_and_tokens_match_the_servers_truth() {
     assert!(t.exact(), "usage was sent");
     assert_eq!(t.output_tokens, OUTPUT_TOKENS * t.answers);
     assert_eq!(t.input_tokens, 20 * t.answers);
-    // What a request costs on its way (client, loopback, the server's own parsing) is not in
-    // the server's model: measured in the same run as the TTFT of a server modelled at 0.
-    let zero = Server::start(|c| {
-        c.no_latency = true;
-        c.llm.llm_prefill_us = 0;
-        c.llm.llm_output_tokens = format!("{OUTPUT_TOKENS}+0").parse().unwrap();
-    });
-    let (_, r0) = run_llm(&zero.url, 1, 1, &chat(""));
     let cost = &named(&r0, "chat").tokens.ttft;
     assert!(
         cost.value_at_quantile(0.5) < 5.0,
@@ -95,7 +98,7 @@ fn ttft_tpot_and_tokens_match_the_servers_truth() {
     let ttft = TTFT_MS + 20.0 * PREFILL_US as f64 / 1000.0;
     for q in [0.5, 0.95] {
         let (m_ttft, m_tpot) = (t.ttft.value_at_quantile(q), t.tpot.value_at_quantile(q));
-        let overhead = cost.value_at_quantile(0.5);
+        let overhead = cost.value_at_quantile(q);
         assert!(
             close(m_ttft - overhead, ttft),
             "TTFT p{q}: {m_ttft} ms ({overhead} ms of it the request's own cost) against the truth {ttft}"
@@ -138,12 +141,12 @@ fn several_tokens_per_chunk_are_timed_as_documented() {
 #[test]
 fn goodput_counts_the_answers_that_met_their_objectives() {
     let server = llm_server(|_| {});
-    // `met` holds for every answer (TTFT 152 ms < 300), `missed` for none (TTFT > 100 ms).
+    // `met` holds for every answer (TTFT 302 ms < 500), `missed` for none (TTFT > 200 ms).
     let requests = format!(
         "{}{}",
-        chat("ttft_ms = 300\ntpot_ms = 10\nweight = 1")
+        chat("ttft_ms = 500\ntpot_ms = 10\nweight = 1")
             .replace("name = \"chat\"", "name = \"met\""),
-        chat("ttft_ms = 100\nweight = 1").replace("name = \"chat\"", "name = \"missed\"")
+        chat("ttft_ms = 200\nweight = 1").replace("name = \"chat\"", "name = \"missed\"")
     );
     let (o, r) = run_llm(&server.url, 1, 3, &requests);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -158,7 +161,14 @@ fn goodput_counts_the_answers_that_met_their_objectives() {
 
 #[test]
 fn every_api_is_read_and_every_fault_named() {
-    let server = llm_server(|c| c.llm.llm_output_tokens = "8+0".parse().unwrap());
+    // Short answers, so that every kind of request is sent in the run's 2 s.
+    let server = llm_server(|c| {
+        c.llm.llm_output_tokens = "8+0".parse().unwrap();
+        c.latency_overrides = vec![
+            "llm.ttft=10+0".parse().unwrap(),
+            "llm.tpot=2+0".parse().unwrap(),
+        ];
+    });
     let request = |name: &str, keys: &str| {
         format!("[[user_classes.requests]]\nname = \"{name}\"\nmodel = \"skein-reference-llm\"\nmax_tokens = 8\n{keys}\n")
     };
