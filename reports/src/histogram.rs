@@ -206,8 +206,8 @@ impl LatencyHistogram {
         }
         quantiles.into_iter().find_map(|q| {
             let (a, b) = (
-                at_rank(&own, self.count(), q),
-                at_rank(&theirs, other.count(), q),
+                at_rank(own.iter().copied(), self.count(), q),
+                at_rank(theirs.iter().copied(), other.count(), q),
             );
             (a < b).then(|| (q, a as f64 / 1000.0, b as f64 / 1000.0))
         })
@@ -261,7 +261,18 @@ impl LatencyHistogram {
         if q <= 0.0 {
             return self.dense().value_at_quantile(0.0) as f64 / 1000.0;
         }
-        at_rank(&self.buckets(), self.count(), q) as f64 / 1000.0
+        // Walk the recorded buckets in place: no list is built per read (the recorder reads
+        // a median on its path).
+        let value = match &self.0 {
+            Repr::Dense(h) => at_rank(
+                h.iter_recorded()
+                    .map(|v| (v.value_iterated_to(), v.count_at_value())),
+                self.count(),
+                q,
+            ),
+            Repr::Compact { buckets, .. } => at_rank(buckets.iter().copied(), self.count(), q),
+        };
+        value as f64 / 1000.0
     }
 
     pub fn min(&self) -> f64 {
@@ -323,17 +334,17 @@ impl LatencyHistogram {
 
 /// The value `value_at_quantile(q)` reads, from a bucket list, without its walk over every
 /// counter: the sample of rank `ceil(q·n)`.
-fn at_rank(buckets: &[(u64, u64)], count: u64, q: f64) -> u64 {
+fn at_rank(buckets: impl IntoIterator<Item = (u64, u64)>, count: u64, q: f64) -> u64 {
     let exact = q.min(1.0) * count as f64;
     let rank = ((exact - exact * 1e-12).ceil() as u64).clamp(1, count.max(1));
     let mut seen = 0;
     buckets
-        .iter()
-        .find(|&&(_, c)| {
+        .into_iter()
+        .find(|&(_, c)| {
             seen += c;
             seen >= rank
         })
-        .map_or(0, |&(v, _)| v)
+        .map_or(0, |(v, _)| v)
 }
 
 impl Serialize for LatencyHistogram {
@@ -467,7 +478,7 @@ mod tests {
         let h = of(&[1, 5, 5, 9, 1_000, 2_000, 2_001, 70_000]);
         for i in 0..=100 {
             let q = i as f64 / 100.0;
-            let read = at_rank(&h.buckets(), h.count(), q) as f64 / 1000.0;
+            let read = at_rank(h.buckets(), h.count(), q) as f64 / 1000.0;
             assert_eq!(read, h.value_at_quantile(q), "q {q}");
         }
     }
