@@ -89,7 +89,9 @@ pub struct Sample<'a> {
     pub items: u64,
     /// A streamed answer's chunk timings.
     pub stream: Option<&'a StreamTiming>,
-    /// An LLM answer's tokens and their timings (recorded for successful answers only).
+    /// An LLM answer's tokens and their timings (recorded for successful answers only). Its
+    /// content chunks are also its stream figures (time to first chunk, gaps) when `stream`
+    /// is `None`: one timing, read twice, not copied.
     pub tokens: Option<&'a TokenTiming>,
     /// `Some(message)` when the request failed.
     pub error: Option<&'a str>,
@@ -214,8 +216,10 @@ impl Recorder {
         stats.items += sample.items;
         stats.latency.record(micros);
         intended.record(&mut stats.intended_samples);
-        if let Some(stream) = sample.stream {
-            stats.stream.record(stream);
+        match (sample.stream, sample.tokens) {
+            (Some(stream), _) => stats.stream.record(stream),
+            (None, Some(t)) => stats.stream.record_chunks(t.ttft_micros, &t.itl_micros),
+            (None, None) => {}
         }
         let tokens = sample.tokens.filter(|_| !failed);
         if let Some(tokens) = tokens {
@@ -233,8 +237,10 @@ impl Recorder {
         s.items += sample.items;
         s.latency.record(micros);
         intended.record(&mut s.intended_samples);
-        if let Some(stream) = sample.stream {
-            s.stream.record(stream);
+        match (sample.stream, sample.tokens) {
+            (Some(stream), _) => s.stream.record(stream),
+            (None, Some(t)) => s.stream.record_chunks(t.ttft_micros, &t.itl_micros),
+            (None, None) => {}
         }
         if let Some(tokens) = tokens {
             s.tokens.record(tokens);

@@ -56,18 +56,24 @@ impl StreamStats {
     /// Records one streamed answer; a stream that delivered no chunk counts nowhere (its
     /// request's outcome and latency still do).
     pub fn record(&mut self, timing: &StreamTiming) {
-        let Some(ttfc) = timing.ttfc_micros else {
+        self.record_chunks(timing.ttfc_micros, &timing.gaps_micros);
+    }
+
+    /// [`record`](Self::record) from the parts: the time to the first chunk and the gaps
+    /// after it (what an LLM answer's token timing holds too, so it is not copied).
+    pub fn record_chunks(&mut self, ttfc_micros: Option<u64>, gaps_micros: &[u64]) {
+        let Some(ttfc) = ttfc_micros else {
             return;
         };
         self.streams += 1;
-        self.chunks += timing.chunks();
+        self.chunks += 1 + gaps_micros.len() as u64;
         self.ttfc.record(ttfc);
-        for &gap in &timing.gaps_micros {
+        for &gap in gaps_micros {
             self.gap.record(gap);
         }
-        let span: u64 = timing.gaps_micros.iter().sum();
+        let span: u64 = gaps_micros.iter().sum();
         if span > 0 {
-            let per_second = timing.gaps_micros.len() as f64 / (span as f64 / 1e6);
+            let per_second = gaps_micros.len() as f64 / (span as f64 / 1e6);
             self.chunk_rate
                 .record((per_second * CHUNK_RATE_SCALE).round() as u64);
         }

@@ -5,7 +5,7 @@
 //! answered without a stream.
 use std::time::Instant;
 
-use reports::{StreamTiming, TokenSource, TokenTiming};
+use reports::{TokenSource, TokenTiming};
 use serde_json::Value;
 
 use super::{words, Protocol};
@@ -15,8 +15,6 @@ use crate::users::stream::event_data;
 #[derive(Debug, Default)]
 pub struct LlmRead {
     pub tokens: TokenTiming,
-    /// The content chunks as a stream (time to first, gaps), for the streaming figures.
-    pub chunks: StreamTiming,
     pub finish_reason: Option<String>,
     pub bytes: u64,
     pub error: Option<String>,
@@ -80,16 +78,8 @@ impl StreamFold {
         if let Some(content) = content.filter(|c| !c.is_empty()) {
             let micros = |d: std::time::Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
             match self.last_content {
-                None => {
-                    let ttft = micros(now - self.sent_at);
-                    self.read.tokens.ttft_micros = Some(ttft);
-                    self.read.chunks.ttfc_micros = Some(ttft);
-                }
-                Some(previous) => {
-                    let gap = micros(now - previous);
-                    self.read.tokens.itl_micros.push(gap);
-                    self.read.chunks.gaps_micros.push(gap);
-                }
+                None => self.read.tokens.ttft_micros = Some(micros(now - self.sent_at)),
+                Some(previous) => self.read.tokens.itl_micros.push(micros(now - previous)),
             }
             self.last_content = Some(now);
             self.text.push_str(&content);
@@ -355,7 +345,7 @@ mod tests {
         // Two content chunks carry 3 tokens: TPOT is the 20 ms over the 2 tokens after the first.
         assert_eq!(r.tokens.tpot_micros(), Some(10_000));
         assert_eq!(r.finish_reason.as_deref(), Some("length"));
-        assert_eq!(r.chunks.chunks(), 2);
+        assert_eq!(1 + r.tokens.itl_micros.len(), 2, "two content chunks");
     }
 
     #[test]

@@ -246,7 +246,8 @@ pub async fn send(
     }
     let carried = Carried {
         items: 0,
-        stream: (read.chunks.chunks() > 0).then_some(&read.chunks),
+        // The content chunks' timing is the tokens' (the recorder reads it for both).
+        stream: None,
         tokens: Some(&tokens),
     };
     record_carrying(
