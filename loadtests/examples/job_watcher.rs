@@ -57,11 +57,7 @@ fn behaviour() -> ClassBehaviour {
             }
         })
     });
-    ClassBehaviour {
-        lifecycle: None,
-        name: "JobWatcherUser",
-        requests: vec![watch],
-    }
+    ClassBehaviour::new("JobWatcherUser", vec![watch])
 }
 
 fn main() -> std::process::ExitCode {

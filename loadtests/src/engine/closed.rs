@@ -357,11 +357,7 @@ mod tests {
         let slot = SessionSlot::default();
         let t0 = Instant::now();
         assert_eq!(slot.thinking(t0), None, "no pause before the first request");
-        let class = crate::users::ClassBehaviour {
-            lifecycle: None,
-            name: "X",
-            requests: vec![],
-        };
+        let class = crate::users::ClassBehaviour::new("X", vec![]);
         slot.put(class.new_session(), Duration::from_millis(1_200));
         let now = Instant::now();
         assert_eq!(slot.thinking(now), Some(THINK_SLICE));

@@ -338,11 +338,9 @@ pub fn behaviour() -> ClassBehaviour {
     ];
     let start: Arc<LifecycleFn> = Arc::new(start_user);
     let stop: Arc<LifecycleFn> = Arc::new(|_call, _session| Box::pin(async { true }));
-    ClassBehaviour::new("AgentChatUser", requests).with_lifecycle(Lifecycle {
-        start,
-        stop,
-        names: vec![CARD, RESUBSCRIBE],
-    })
+    ClassBehaviour::new("AgentChatUser", requests)
+        .with_lifecycle(Lifecycle { start, stop })
+        .recording([CARD, RESUBSCRIBE])
 }
 
 #[cfg(test)]

@@ -84,8 +84,6 @@ pub struct Lifecycle {
     /// Sent when a started user stops (the run's end, a falling stage, an interrupt, a stop
     /// from the manager), within [`STOP_GRACE`].
     pub stop: Arc<LifecycleFn>,
-    /// The names the start and stop record their requests under (for SLAs by name).
-    pub names: Vec<&'static str>,
 }
 
 /// The longest a user's stop may take: its requests are cut after this, so an interrupt or a
@@ -112,6 +110,9 @@ pub struct ClassBehaviour {
     pub requests: Vec<Request>,
     /// Per-user setup and teardown, when the class has any.
     pub lifecycle: Option<Lifecycle>,
+    /// Names the class records requests under besides its requests' (its start's and stop's,
+    /// a re-subscription): what SLAs by name may name.
+    pub other_names: Vec<&'static str>,
 }
 
 impl ClassBehaviour {
@@ -121,7 +122,14 @@ impl ClassBehaviour {
             name,
             requests,
             lifecycle: None,
+            other_names: Vec::new(),
         }
+    }
+
+    /// This class with more names it records requests under (see [`Self::other_names`]).
+    pub fn recording(mut self, names: impl IntoIterator<Item = &'static str>) -> ClassBehaviour {
+        self.other_names.extend(names);
+        self
     }
 
     /// This class with a setup and teardown per user.
@@ -130,12 +138,12 @@ impl ClassBehaviour {
         self
     }
 
-    /// Every name this class records requests under: its requests' and its start's and
-    /// stop's (a class may also record names it learns while it runs, e.g. tools it lists).
+    /// Every name this class records requests under that is known before it runs: its
+    /// requests' and [`Self::other_names`] (a class may also record names it learns while it
+    /// runs, e.g. tools it lists).
     pub fn recorded_names(&self) -> Vec<&'static str> {
         let own = self.requests.iter().map(|r| r.name);
-        let lifecycle = self.lifecycle.iter().flat_map(|l| l.names.iter().copied());
-        own.chain(lifecycle).collect()
+        own.chain(self.other_names.iter().copied()).collect()
     }
 
     /// A fresh user of this class.
@@ -356,11 +364,7 @@ mod tests {
 
     #[test]
     fn session_data_is_per_type_and_kept() {
-        let class = ClassBehaviour {
-            lifecycle: None,
-            name: "X",
-            requests: vec![],
-        };
+        let class = ClassBehaviour::new("X", vec![]);
         let mut s = class.new_session();
         s.data::<Vec<u32>>().push(3);
         *s.data::<u64>() += 2;

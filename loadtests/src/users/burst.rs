@@ -12,9 +12,5 @@ pub fn behaviour() -> ClassBehaviour {
             rpc_without_result(&call, "training.get_status", body, &[-32001]).await;
         })
     });
-    ClassBehaviour {
-        lifecycle: None,
-        name: "BurstTrainingUser",
-        requests: vec![random_status],
-    }
+    ClassBehaviour::new("BurstTrainingUser", vec![random_status])
 }

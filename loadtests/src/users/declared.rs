@@ -260,13 +260,15 @@ impl DeclaredClass {
         let start: Arc<LifecycleFn> =
             Arc::new(move |call, session| start_user(self, call, session));
         let stop: Arc<LifecycleFn> = Arc::new(move |call, session| stop_user(self, call, session));
-        let names = self
+        let names: Vec<&'static str> = self
             .on_start
             .iter()
             .chain(&self.on_stop)
             .map(|r| r.name)
             .collect();
-        behaviour.with_lifecycle(Lifecycle { start, stop, names })
+        behaviour
+            .with_lifecycle(Lifecycle { start, stop })
+            .recording(names)
     }
 }
 

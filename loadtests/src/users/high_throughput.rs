@@ -5,9 +5,8 @@ use super::orchestration::publish_events;
 pub const EVENTS_PER_BATCH: usize = 10_000;
 
 pub fn behaviour() -> ClassBehaviour {
-    ClassBehaviour {
-        lifecycle: None,
-        name: "HighThroughputUser",
-        requests: vec![publish_events(1, EVENTS_PER_BATCH)],
-    }
+    ClassBehaviour::new(
+        "HighThroughputUser",
+        vec![publish_events(1, EVENTS_PER_BATCH)],
+    )
 }

@@ -112,9 +112,8 @@ pub fn behaviour() -> ClassBehaviour {
             rest(&call, get).await;
         })
     });
-    ClassBehaviour {
-        lifecycle: None,
-        name: "OrchestrationUser",
-        requests: vec![create, execute, status, publish_events(1, EVENTS_PER_BATCH)],
-    }
+    ClassBehaviour::new(
+        "OrchestrationUser",
+        vec![create, execute, status, publish_events(1, EVENTS_PER_BATCH)],
+    )
 }

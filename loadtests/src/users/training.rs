@@ -106,9 +106,8 @@ pub fn behaviour() -> ClassBehaviour {
             session.data::<StartedJobs>().0.retain(|j| j != &job);
         })
     });
-    ClassBehaviour {
-        lifecycle: None,
-        name: "TrainingAPIUser",
-        requests: vec![get_status, start_grpo, export, cancel],
-    }
+    ClassBehaviour::new(
+        "TrainingAPIUser",
+        vec![get_status, start_grpo, export, cancel],
+    )
 }

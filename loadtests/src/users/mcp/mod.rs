@@ -187,11 +187,9 @@ pub fn behaviour(settings: &'static McpSettings) -> ClassBehaviour {
     let start: Arc<LifecycleFn> =
         Arc::new(move |call, session| start_user(settings, call, session));
     let stop: Arc<LifecycleFn> = Arc::new(move |call, session| stop_user(settings, call, session));
-    ClassBehaviour::new(NAME, requests).with_lifecycle(Lifecycle {
-        start,
-        stop,
-        names: vec![DISCOVER, INITIALIZE, INITIALIZED, TOOLS_LIST, DELETE],
-    })
+    ClassBehaviour::new(NAME, requests)
+        .with_lifecycle(Lifecycle { start, stop })
+        .recording([DISCOVER, INITIALIZE, INITIALIZED, TOOLS_LIST, DELETE])
 }
 
 fn start_user<'a>(
