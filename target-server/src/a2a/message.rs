@@ -19,6 +19,33 @@ pub(super) fn invalid(field: &str, problem: impl std::fmt::Display) -> RpcError 
     .with_data(json!({ "field": field }))
 }
 
+/// The checks both generations make of a message: its `role` is the user's (`user` in 0.3,
+/// `ROLE_USER` in 1.0) and it has a `messageId`.
+pub(super) fn role_and_id(message: &Map<String, Value>, user: &str) -> Result<(), RpcError> {
+    match message.get("role") {
+        Some(role) if role == user => {}
+        Some(role) => {
+            return Err(invalid(
+                "message.role",
+                format!("must be \"{user}\", got {role}"),
+            ))
+        }
+        None => {
+            return Err(invalid(
+                "message.role",
+                format!("missing; must be \"{user}\""),
+            ))
+        }
+    }
+    if non_empty_string(message, "messageId", "message.messageId")?.is_none() {
+        return Err(invalid(
+            "message.messageId",
+            "missing; give each message a unique id",
+        ));
+    }
+    Ok(())
+}
+
 pub(super) fn non_empty_string<'a>(
     object: &'a Map<String, Value>,
     key: &str,
@@ -47,22 +74,7 @@ pub fn read_send_params(params: &Value) -> Result<UserMessage, RpcError> {
             ));
         }
     }
-    match message.get("role") {
-        Some(role) if role == "user" => {}
-        Some(role) => {
-            return Err(invalid(
-                "message.role",
-                format!("must be \"user\", got {role}"),
-            ))
-        }
-        None => return Err(invalid("message.role", "missing; must be \"user\"")),
-    }
-    if non_empty_string(message, "messageId", "message.messageId")?.is_none() {
-        return Err(invalid(
-            "message.messageId",
-            "missing; give each message a unique id",
-        ));
-    }
+    role_and_id(message, "user")?;
     if message.get("taskId").is_some_and(|t| !t.is_null()) {
         return Err(invalid(
             "message.taskId",

@@ -4,7 +4,7 @@
 //! `raw`, `url` or `data` is set says what a part is. Refusals name the field, as for 0.3.
 use serde_json::{json, Value};
 
-use super::message::{invalid, non_empty_string, UserMessage};
+use super::message::{invalid, non_empty_string, role_and_id, UserMessage};
 use crate::rpc_error::*;
 
 /// Reads a 1.0 `SendMessageRequest`; `configuration` and `metadata` are accepted and ignored
@@ -19,22 +19,7 @@ pub fn read_send_params(params: &Value) -> Result<UserMessage, RpcError> {
     let Value::Object(message) = message else {
         return Err(invalid("message", "must be an object"));
     };
-    match message.get("role") {
-        Some(role) if role == "ROLE_USER" => {}
-        Some(role) => {
-            return Err(invalid(
-                "message.role",
-                format!("must be \"ROLE_USER\", got {role}"),
-            ))
-        }
-        None => return Err(invalid("message.role", "missing; must be \"ROLE_USER\"")),
-    }
-    if non_empty_string(message, "messageId", "message.messageId")?.is_none() {
-        return Err(invalid(
-            "message.messageId",
-            "missing; give each message a unique id",
-        ));
-    }
+    role_and_id(message, "ROLE_USER")?;
     if message
         .get("taskId")
         .is_some_and(|t| !t.is_null() && t != "")
