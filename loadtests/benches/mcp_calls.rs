@@ -22,8 +22,10 @@ use skein::resources;
 use skein::runner::{run_plan, RunPlan};
 
 #[path = "children/mod.rs"]
+// Each benchmark that includes it uses part of it.
+#[allow(dead_code)]
 mod children;
-use children::{child_output, field, pin};
+use children::{child_output, field, pin, Server};
 
 const ROUNDS: usize = 5;
 const USERS: u32 = 32;
@@ -38,7 +40,7 @@ fn main() {
     }
     let seconds: u64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(4);
     pin(1);
-    let server = Server::start();
+    let server = Server::start(|c| c.capacity = 100_000);
     let mut best = [f64::MAX; 2];
     let mut rates = [0.0f64; 2];
     for round in 0..ROUNDS {
@@ -71,29 +73,6 @@ fn main() {
         "ratio MCP / plain: {:.2} (aim: at most 1.2)",
         best[1] / best[0]
     );
-}
-
-/// The reference server on its own runtime thread, no modelled latency.
-struct Server {
-    url: String,
-}
-
-impl Server {
-    fn start() -> Server {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let mut config = target_server::ServerConfig::in_memory_on_loopback();
-        config.no_latency = true;
-        config.capacity = 100_000;
-        let server = runtime.block_on(target_server::spawn(config)).unwrap();
-        let url = server.base_url();
-        std::mem::forget(server);
-        std::mem::forget(runtime);
-        Server { url }
-    }
 }
 
 /// The MCP request body, as McpUser sends it (its progress token a UUID).

@@ -27,8 +27,10 @@ use skein::resources;
 use skein::runner::{run_plan, RunPlan};
 
 #[path = "children/mod.rs"]
+// Each benchmark that includes it uses part of it.
+#[allow(dead_code)]
 mod children;
-use children::{child_output, field, pin};
+use children::{child_output, field, pin, Server};
 
 const RATE: f64 = 10_000.0;
 
@@ -163,28 +165,7 @@ fn wrk(server: &Server, seconds: u64) -> (f64, f64) {
     )
 }
 
-/// The reference server on its own runtime thread.
-struct Server {
-    url: String,
-    runtime: tokio::runtime::Runtime,
-}
-
 impl Server {
-    fn start(adjust: impl FnOnce(&mut target_server::ServerConfig)) -> Server {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let mut config = target_server::ServerConfig::in_memory_on_loopback();
-        config.no_latency = true;
-        adjust(&mut config);
-        let server = runtime.block_on(target_server::spawn(config)).unwrap();
-        let url = server.base_url();
-        std::mem::forget(server);
-        Server { url, runtime }
-    }
-
     /// `training.get_status` calls answered so far (the server's own counter).
     fn answered(&self) -> u64 {
         let url = format!("{}/metrics", self.url);

@@ -40,3 +40,27 @@ pub fn field(out: &str, name: &str) -> f64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no {name} in:\n{out}"))
 }
+
+/// The reference server (no modelled latency unless `adjust` sets some) on its own runtime
+/// thread in this process.
+pub struct Server {
+    pub url: String,
+    pub runtime: tokio::runtime::Runtime,
+}
+
+impl Server {
+    pub fn start(adjust: impl FnOnce(&mut target_server::ServerConfig)) -> Server {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut config = target_server::ServerConfig::in_memory_on_loopback();
+        config.no_latency = true;
+        adjust(&mut config);
+        let server = runtime.block_on(target_server::spawn(config)).unwrap();
+        let url = server.base_url();
+        std::mem::forget(server);
+        Server { url, runtime }
+    }
+}
