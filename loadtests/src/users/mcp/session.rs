@@ -57,14 +57,19 @@ pub struct McpSession {
 impl McpSession {
     /// The `_meta` members every modern request carries (empty for the handshake revisions),
     /// each followed by a comma.
-    pub fn meta(&self) -> String {
-        if !self.modern {
-            return String::new();
+    pub fn meta(&self) -> &'static str {
+        // The same for every request: built once, not per request.
+        static MODERN_META: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                r#""io.modelcontextprotocol/protocolVersion":"{MODERN_VERSION}","io.modelcontextprotocol/clientInfo":{{"name":"skein","version":"{}"}},"io.modelcontextprotocol/clientCapabilities":{{}},"#,
+                env!("CARGO_PKG_VERSION")
+            )
+        });
+        if self.modern {
+            &MODERN_META
+        } else {
+            ""
         }
-        format!(
-            r#""io.modelcontextprotocol/protocolVersion":"{MODERN_VERSION}","io.modelcontextprotocol/clientInfo":{{"name":"skein","version":"{}"}},"io.modelcontextprotocol/clientCapabilities":{{}},"#,
-            env!("CARGO_PKG_VERSION")
-        )
     }
 }
 
