@@ -208,7 +208,7 @@ fn stop_user<'a>(
     Box::pin(async move {
         let mcp = session.data::<McpSession>();
         let closed = !mcp.open || mcp.modern || session::delete(&call, settings, mcp, DELETE).await;
-        *mcp = McpSession::default();
+        mcp.reset();
         closed
     })
 }
@@ -223,9 +223,17 @@ async fn open(settings: &McpSettings, call: &Call, mcp: &mut McpSession) -> bool
             Ok(modern) => modern,
             Err(_) => return false,
         },
-        AUTO => match session::discover(call, settings, mcp, DISCOVER, false).await {
-            Ok(modern) => modern,
-            Err(_) => return false,
+        AUTO => match mcp.probed {
+            Some(false) => false,
+            probed => {
+                match session::discover(call, settings, mcp, DISCOVER, probed.is_some()).await {
+                    Ok(modern) => {
+                        mcp.probed = Some(modern);
+                        modern
+                    }
+                    Err(_) => return false,
+                }
+            }
         },
         _ => false,
     };
@@ -382,7 +390,7 @@ async fn after(
     }
     if settings.churn_every > 0 && mcp.calls >= settings.churn_every && !mcp.modern {
         session::delete(call, settings, mcp, DELETE).await;
-        *mcp = McpSession::default();
+        mcp.reset();
     }
 }
 

@@ -52,9 +52,21 @@ pub struct McpSession {
     pub calls: u64,
     /// Speaking the stateless revision ([`MODERN_VERSION`]).
     pub modern: bool,
+    /// What `auto`'s probe found (`Some(true)`: the stateless revision). Kept across sessions
+    /// of the user, so a retried start or a churned session does not probe again: a server's
+    /// revision does not change within a run.
+    pub probed: Option<bool>,
 }
 
 impl McpSession {
+    /// Forgets the session (closed, lost or refused), keeping what the probe found.
+    pub fn reset(&mut self) {
+        *self = McpSession {
+            probed: self.probed,
+            ..McpSession::default()
+        };
+    }
+
     /// The `_meta` members every modern request carries (empty for the handshake revisions),
     /// each followed by a comma.
     pub fn meta(&self) -> &'static str {
@@ -274,6 +286,7 @@ pub async fn discover(
     *session = McpSession {
         modern: true,
         version: Some(HeaderValue::from_static(MODERN_VERSION)),
+        probed: session.probed,
         ..McpSession::default()
     };
     let body = format!(
@@ -324,12 +337,12 @@ pub async fn discover(
             "the server does not speak MCP {MODERN_VERSION} (server/discover did not offer it)"
         );
         record(call, "POST", name, timed, 0, Some(&error));
-        *session = McpSession::default();
+        session.reset();
         return Err(Refused::Failed);
     }
     record(call, "POST", name, timed, 0, None);
     if !offered {
-        *session = McpSession::default();
+        session.reset();
     }
     Ok(offered)
 }
@@ -351,7 +364,7 @@ pub async fn initialize(
         },
     })
     .to_string();
-    *session = McpSession::default();
+    session.reset();
     let sent_at = Instant::now();
     let response = sent(
         call,
