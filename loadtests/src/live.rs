@@ -149,6 +149,12 @@ pub fn summary_table(result: &RunResult) -> String {
                 "(token counts estimated by Skein, whitespace-separated words, where the server sent no usage)"
             );
         }
+        for l in llm
+            .iter()
+            .filter(|l| l.counts != "usage" || l.tokenizer_tokens.is_some())
+        {
+            let _ = writeln!(out, "  {} token counts: {}", l.name, l.counts_note());
+        }
     }
     if result.dropped_arrivals > 0 || result.metadata.load_model == LoadModel::Open {
         let _ = writeln!(

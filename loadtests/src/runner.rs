@@ -14,6 +14,7 @@ use crate::plan::LaunchPlan;
 use crate::recorder::Recorder;
 use crate::results::{self, ResultInput};
 use crate::scenario::Scenario;
+use crate::users::llm::tokenizer::TokenCounter;
 use crate::users::UserContext;
 
 #[derive(Clone, Debug)]
@@ -26,6 +27,8 @@ pub struct RunPlan {
     /// Wait until this instant before starting users (distributed runs start together).
     pub start_at: Option<SystemTime>,
     pub command_line: Vec<String>,
+    /// `--tokenizer`, loaded.
+    pub tokenizer: Option<Arc<TokenCounter>>,
 }
 
 impl RunPlan {
@@ -38,6 +41,7 @@ impl RunPlan {
             token,
             start_at: None,
             command_line: std::env::args().collect(),
+            tokenizer: None,
         }
     }
 
@@ -70,11 +74,12 @@ pub async fn run_plan(
             }
         }
     }
-    let ctx = UserContext::new(
+    let ctx = UserContext::with_tokenizer(
         &plan.host,
         &plan.token,
         recorder.clone(),
         plan.scenario.a2a_version,
+        plan.tokenizer.clone(),
     );
     let ticker = {
         let recorder = recorder.clone();

@@ -25,6 +25,24 @@ pub struct LlmLine {
     pub goodput_ratio: Option<f64>,
     /// Whether the token counts are Skein's estimate (no usage from the server) for some.
     pub estimated: bool,
+    /// Where the counts came from: `usage`, `tokenizer`, `estimated`, or those present
+    /// joined by `+` ([`crate::TokenStats::source_label`]).
+    pub counts: String,
+    /// The `--tokenizer`'s (input, output) tokens of the answers that also had usage.
+    pub tokenizer_tokens: Option<(u64, u64)>,
+}
+
+impl LlmLine {
+    /// The counts' sources, and the tokenizer's counts beside the usage when both were there:
+    /// `usage; tokenizer 120 in / 64 out`.
+    pub fn counts_note(&self) -> String {
+        match self.tokenizer_tokens {
+            Some((input, output)) => {
+                format!("{}; tokenizer {input} in / {output} out", self.counts)
+            }
+            None => self.counts.clone(),
+        }
+    }
 }
 
 fn at<const N: usize>(h: &LatencyHistogram, qs: [f64; N]) -> Option<[f64; N]> {
@@ -47,6 +65,9 @@ impl LlmLine {
             goodput_per_s: (t.judged > 0).then(|| t.good as f64 / duration),
             goodput_ratio: (t.judged > 0).then(|| t.goodput_ratio()),
             estimated: !t.exact(),
+            counts: t.source_label(),
+            tokenizer_tokens: (t.checked > 0)
+                .then_some((t.checked_input_tokens, t.checked_output_tokens)),
         }
     }
 }

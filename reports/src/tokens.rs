@@ -30,6 +30,9 @@ pub enum TokenSource {
     /// Counted by Skein (whitespace-separated words of the text, or one per chunk): an
     /// estimate, and labelled as one wherever it is shown.
     Estimate,
+    /// Counted by the run's `--tokenizer` (a Hugging Face `tokenizer.json`): the server sent
+    /// no usage.
+    Tokenizer,
 }
 
 /// One LLM answer as the client saw it.
@@ -45,6 +48,9 @@ pub struct TokenTiming {
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub source: TokenSource,
+    /// The `--tokenizer`'s (input, output) counts of an answer whose counts are the server's
+    /// usage: kept beside them, so a report shows both.
+    pub tokenizer_counts: Option<(u64, u64)>,
     /// Whether the request met every objective of its request (`None`: it has none).
     pub met_objectives: Option<bool>,
 }
@@ -72,6 +78,17 @@ pub struct TokenStats {
     /// Of which with token counts estimated by Skein (no `usage`).
     #[serde(default)]
     pub estimated: u64,
+    /// Of which with token counts from the run's `--tokenizer` (no `usage`).
+    #[serde(default)]
+    pub tokenized: u64,
+    /// Answers counted by the server's usage and by the `--tokenizer` both ...
+    #[serde(default)]
+    pub checked: u64,
+    /// ... and the tokenizer's input and output tokens of those answers.
+    #[serde(default)]
+    pub checked_input_tokens: u64,
+    #[serde(default)]
+    pub checked_output_tokens: u64,
     pub input_tokens: u64,
     pub output_tokens: u64,
     /// Time to first token, µs.
@@ -98,8 +115,15 @@ impl TokenStats {
     /// Records one successful answer.
     pub fn record(&mut self, t: &TokenTiming) {
         self.answers += 1;
-        if t.source == TokenSource::Estimate {
-            self.estimated += 1;
+        match t.source {
+            TokenSource::Estimate => self.estimated += 1,
+            TokenSource::Tokenizer => self.tokenized += 1,
+            TokenSource::Usage => {}
+        }
+        if let Some((input, output)) = t.tokenizer_counts {
+            self.checked += 1;
+            self.checked_input_tokens += input;
+            self.checked_output_tokens += output;
         }
         self.input_tokens += t.input_tokens;
         self.output_tokens += t.output_tokens;
@@ -125,6 +149,10 @@ impl TokenStats {
     pub fn add(&mut self, other: &TokenStats) {
         self.answers += other.answers;
         self.estimated += other.estimated;
+        self.tokenized += other.tokenized;
+        self.checked += other.checked;
+        self.checked_input_tokens += other.checked_input_tokens;
+        self.checked_output_tokens += other.checked_output_tokens;
         self.input_tokens += other.input_tokens;
         self.output_tokens += other.output_tokens;
         self.ttft.add(&other.ttft);
@@ -157,9 +185,28 @@ impl TokenStats {
         }
     }
 
-    /// Whether every count came from the server's usage.
+    /// Whether no count is Skein's estimate (each is the server's usage or the tokenizer's).
     pub fn exact(&self) -> bool {
         self.estimated == 0
+    }
+
+    /// Where the counts came from, as every output labels them: `usage`, `tokenizer`,
+    /// `estimated`, or those present joined by `+` when answers differ.
+    pub fn source_label(&self) -> String {
+        let usage = self.answers - self.estimated.min(self.answers) - self.tokenized;
+        let parts: Vec<&str> = [
+            (usage > 0, "usage"),
+            (self.tokenized > 0, "tokenizer"),
+            (self.estimated > 0, "estimated"),
+        ]
+        .into_iter()
+        .filter_map(|(present, name)| present.then_some(name))
+        .collect();
+        if parts.is_empty() {
+            "usage".into()
+        } else {
+            parts.join("+")
+        }
     }
 }
 
@@ -175,6 +222,7 @@ mod tests {
             input_tokens: 10,
             output_tokens: tokens,
             source: TokenSource::Usage,
+            tokenizer_counts: None,
             met_objectives: None,
         }
     }
@@ -215,6 +263,31 @@ mod tests {
         }
         assert_eq!((s.judged, s.good), (3, 2));
         assert!((s.goodput_ratio() - 2.0 / 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_label_names_every_source_present() {
+        let mut s = TokenStats::default();
+        s.record(&answer(1_000, &[1_000], 2));
+        assert_eq!(s.source_label(), "usage");
+        s.record(&TokenTiming {
+            source: TokenSource::Tokenizer,
+            ..answer(1_000, &[1_000], 2)
+        });
+        s.record(&TokenTiming {
+            source: TokenSource::Estimate,
+            ..answer(1_000, &[1_000], 2)
+        });
+        assert_eq!(s.source_label(), "usage+tokenizer+estimated");
+        let mut t = TokenStats::default();
+        t.record(&TokenTiming {
+            tokenizer_counts: Some((11, 3)),
+            ..answer(1_000, &[1_000], 2)
+        });
+        assert_eq!(
+            (t.source_label().as_str(), t.checked, t.checked_input_tokens),
+            ("usage", 1, 11)
+        );
     }
 
     #[test]

@@ -95,6 +95,8 @@ pub struct CapacityArgs {
     /// Distributed: how long to wait for --expect-workers (exit 3 after).
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub wait_timeout: Duration,
+    #[command(flatten)]
+    pub tokenizer: crate::commands::tokenizer_arg::TokenizerArg,
 }
 
 /// `5%` or `0.05`.
@@ -193,6 +195,8 @@ fn check_numbers(args: &CapacityArgs) -> Result<(), Failure> {
 
 pub fn execute(args: CapacityArgs) -> anyhow::Result<Outcome> {
     check_numbers(&args)?;
+    // Checked before anything runs (exit 2); `search` keeps the loaded one.
+    let tokenizer = args.tokenizer.load()?;
     let base = scenario::load(&args.scenario).map_err(|e| Failure::Usage(e.to_string()))?;
     if let Some(host) = &args.host {
         scenario::target_url(host).map_err(|e| Failure::Usage(format!("--{e}")))?;
@@ -229,7 +233,7 @@ pub fn execute(args: CapacityArgs) -> anyhow::Result<Outcome> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(search(base, thresholds, spec, args))
+    runtime.block_on(search(base, thresholds, spec, args, tokenizer))
 }
 
 async fn search(
@@ -237,6 +241,7 @@ async fn search(
     thresholds: Vec<SlaThreshold>,
     spec: SearchSpec,
     args: CapacityArgs,
+    tokenizer: Option<Arc<crate::users::llm::tokenizer::TokenCounter>>,
 ) -> anyhow::Result<Outcome> {
     let target = Target::resolve(
         args.host.as_deref().or(base.host.as_deref()),
@@ -288,7 +293,8 @@ async fn search(
             let subsec = Utc::now().timestamp_subsec_nanos();
             tokio::time::sleep(Duration::from_nanos(u64::from(1_000_000_000 - subsec))).await;
             let plan_scenario = step_scenario(&base, model, offered, warmup + args.step_time);
-            let plan = RunPlan::new(plan_scenario, target.host.clone(), target.token.clone());
+            let mut plan = RunPlan::new(plan_scenario, target.host.clone(), target.token.clone());
+            plan.tokenizer = tokenizer.clone();
             // Whole seconds from the aligned start: the warm-up, then the window.
             let started = Utc::now().timestamp();
             run_plan(&plan, recorder.clone(), &stop)

@@ -9,4 +9,5 @@ pub mod report;
 pub mod run;
 pub mod scenarios;
 pub mod target;
+pub mod tokenizer_arg;
 pub mod worker;

@@ -8,6 +8,7 @@ use anyhow::Context;
 use crate::commands::live_args::LiveArgs;
 use crate::commands::load_args::LoadArgs;
 use crate::commands::target::Target;
+use crate::commands::tokenizer_arg::TokenizerArg;
 use crate::engine::{StopHandle, StopReason};
 use crate::exit::{Failure, Outcome};
 use crate::live::{spawn_live_line, summary_table};
@@ -18,6 +19,7 @@ use crate::runner::{run_plan, RunPlan};
 use crate::scenario::{self, parse_duration, Overrides};
 use crate::signals;
 use crate::users::declared::skipped_notes;
+use crate::users::llm::tokenizer::TokenCounter;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -25,6 +27,8 @@ pub struct RunArgs {
     pub load: LoadArgs,
     #[command(flatten)]
     pub live: LiveArgs,
+    #[command(flatten)]
+    pub tokenizer: TokenizerArg,
     /// Not a `run` flag: caught to say which flag is meant.
     #[arg(long = "token", hide = true)]
     pub misplaced_token: Option<String>,
@@ -60,7 +64,15 @@ pub fn execute(args: RunArgs) -> anyhow::Result<Outcome> {
         .and_then(|s| s.with_overrides(&overrides))
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let live_every = load.live_every();
-    run_scenario(scenario, load.target_token, load.out, live_every, args.live)
+    let tokenizer = args.tokenizer.load()?;
+    run_scenario(
+        scenario,
+        load.target_token,
+        load.out,
+        live_every,
+        args.live,
+        tokenizer,
+    )
 }
 
 pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
@@ -80,6 +92,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
         args.out,
         Duration::from_secs(5),
         LiveArgs::default(),
+        None,
     )
 }
 
@@ -89,6 +102,7 @@ fn run_scenario(
     out: Option<PathBuf>,
     live_every: Duration,
     live_args: LiveArgs,
+    tokenizer: Option<Arc<TokenCounter>>,
 ) -> anyhow::Result<Outcome> {
     signals::install();
     let live_outputs =
@@ -111,7 +125,8 @@ fn run_scenario(
             crate::scenario::format_duration(scenario.run_time())
         );
 
-        let plan = RunPlan::new(scenario, host, token);
+        let mut plan = RunPlan::new(scenario, host, token);
+        plan.tokenizer = tokenizer;
         let recorder = Arc::new(Recorder::new());
         live_outputs.attach(recorder.clone(), &plan.scenario);
         let stop = StopHandle::default();

@@ -5,6 +5,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::commands::live_args::LiveArgs;
+use crate::commands::tokenizer_arg::TokenizerArg;
 use crate::distributed::faults::ReportFaults;
 use crate::distributed::worker::{run_worker, WorkerConfig, WorkerEnd};
 use crate::exit::{Failure, Outcome};
@@ -35,6 +36,8 @@ pub struct WorkerArgs {
     pub connect_timeout: Duration,
     #[command(flatten)]
     pub live: LiveArgs,
+    #[command(flatten)]
+    pub tokenizer: TokenizerArg,
 }
 
 fn default_id() -> String {
@@ -70,6 +73,7 @@ pub fn execute(args: WorkerArgs) -> anyhow::Result<Outcome> {
         connect_timeout: args.connect_timeout,
         faults: ReportFaults::from_env().map_err(|e| Failure::Usage(e.to_string()))?,
         live,
+        tokenizer: args.tokenizer.load()?,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

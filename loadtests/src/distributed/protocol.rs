@@ -26,7 +26,8 @@ use crate::scenario::DataFile;
 /// (`skipped`); the scenario carries its data files, an assignment the worker's place;
 /// growth carries items and streamed answers' measurements ([`StreamGrowth`]).
 /// 7: growth carries LLM answers' token measurements ([`TokenGrowth`]).
-pub const PROTOCOL_VERSION: u32 = 7;
+/// 8: token growth says which counts came from a `--tokenizer`, and its counts beside usage.
+pub const PROTOCOL_VERSION: u32 = 8;
 pub const PROTOCOL_HEADER: &str = "x-skein-protocol";
 /// The manager's proof of the token on every reply.
 pub const REPLY_TOKEN_HEADER: &str = "x-skein-token";
@@ -203,6 +204,10 @@ pub struct Growth {
 pub struct TokenGrowth {
     pub answers: u64,
     pub estimated: u64,
+    pub tokenized: u64,
+    pub checked: u64,
+    pub checked_input_tokens: u64,
+    pub checked_output_tokens: u64,
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub ttft: Buckets,

@@ -194,6 +194,10 @@ fn token_growth(was: Option<&TokenStats>, new: &TokenStats) -> TokenGrowth {
     TokenGrowth {
         answers: count(|t| t.answers),
         estimated: count(|t| t.estimated),
+        tokenized: count(|t| t.tokenized),
+        checked: count(|t| t.checked),
+        checked_input_tokens: count(|t| t.checked_input_tokens),
+        checked_output_tokens: count(|t| t.checked_output_tokens),
         input_tokens: count(|t| t.input_tokens),
         output_tokens: count(|t| t.output_tokens),
         ttft: bucket_increase(was.map(|w| &w.ttft), &new.ttft),
@@ -222,6 +226,10 @@ fn add_growth(into: &mut impl Counted, g: &Growth) {
     let (tokens, gained) = (into.tokens, &g.tokens);
     tokens.answers += gained.answers;
     tokens.estimated += gained.estimated;
+    tokens.tokenized += gained.tokenized;
+    tokens.checked += gained.checked;
+    tokens.checked_input_tokens += gained.checked_input_tokens;
+    tokens.checked_output_tokens += gained.checked_output_tokens;
     tokens.input_tokens += gained.input_tokens;
     tokens.output_tokens += gained.output_tokens;
     tokens.ttft.add_buckets(&gained.ttft.0);

@@ -48,6 +48,8 @@ pub struct WorkerConfig {
     pub faults: ReportFaults,
     /// `/metrics` and `--jsonl` of this worker's own share (attached when the run starts).
     pub live: LiveOutputs,
+    /// `--tokenizer`, loaded: this worker's own (the manager sends none).
+    pub tokenizer: Option<std::sync::Arc<crate::users::llm::tokenizer::TokenCounter>>,
 }
 
 /// How a worker's part ended.
@@ -494,6 +496,7 @@ pub async fn run_worker(config: WorkerConfig) -> Result<WorkerEnd, Failure> {
         }
         eprintln!("skein worker {}: {}", config.id, summary(&assignment));
         let mut plan = plan_for(&scenario, &registered, stages, Some(&assignment))?;
+        plan.tokenizer = config.tokenizer.clone();
         plan.launch.schedule_start = schedule_start;
         deal_rows(&scenario, &assignment);
         let stop = StopHandle::default();

@@ -46,7 +46,10 @@ pub(super) fn request_of(
             ))
         }
     };
+    let shape = super::llm_shape::shape_of(r, at)?;
+    let synthetic = shape.as_ref().is_some_and(|s| s.input.is_some());
     let input = match (&r.prompt, &r.messages) {
+        (None, None) if synthetic => Input::Synthetic,
         (Some(p), None) => Input::Prompt(compile(p, names, at)?),
         (None, Some(m)) => {
             let template = json(compile(m, names, at)?, m, sample_row, at)?;
@@ -75,7 +78,7 @@ pub(super) fn request_of(
                     "LLM request `{}` has no `prompt` or `messages`",
                     r.name.get_ref()
                 ),
-                "write `prompt = \"...\"` (a template: the user message)",
+                "write `prompt = \"...\"` (a template: the user message), or `input_tokens = 550` for a synthetic prompt of that many tokens",
             ))
         }
     };
@@ -131,6 +134,7 @@ pub(super) fn request_of(
         stream,
         extra,
         objectives,
+        shape,
     }))
 }
 

@@ -37,6 +37,12 @@ pub(super) struct RawRequest {
     pub(super) prompt: Option<Spanned<String>>,
     pub(super) messages: Option<Spanned<String>>,
     pub(super) max_tokens: Option<Spanned<i64>>,
+    /// ... token-shaped load: synthetic prompts of `input_tokens` (a count or a distribution
+    /// table), answers of `output_tokens`, a shared prefix, the seed of the draws ...
+    pub(super) input_tokens: Option<Spanned<toml::Value>>,
+    pub(super) output_tokens: Option<Spanned<toml::Value>>,
+    pub(super) prefix_tokens: Option<Spanned<i64>>,
+    pub(super) seed: Option<Spanned<i64>>,
     /// ... a JSON object merged into the body ...
     pub(super) extra: Option<Spanned<String>>,
     /// ... and the request's objectives (goodput).
@@ -94,6 +100,10 @@ fn llm_definition(r: &RawRequest) -> serde_json::Value {
         "messages": text(&r.messages),
         "max_tokens": r.max_tokens.as_ref().map(|m| *m.get_ref()),
         "extra": text(&r.extra),
+        "input_tokens": r.input_tokens.as_ref().map(|v| v.get_ref().to_string()),
+        "output_tokens": r.output_tokens.as_ref().map(|v| v.get_ref().to_string()),
+        "prefix_tokens": r.prefix_tokens.as_ref().map(|v| *v.get_ref()),
+        "seed": r.seed.as_ref().map(|v| *v.get_ref()),
         "ttft_ms": number(&r.ttft_ms),
         "tpot_ms": number(&r.tpot_ms),
         "e2e_ms": number(&r.e2e_ms),

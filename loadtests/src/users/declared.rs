@@ -176,8 +176,8 @@ pub struct RenderedRequest {
     pub body: Option<String>,
     /// The values of [`DeclaredRequest::headers`], in their order.
     pub headers: Vec<String>,
-    /// An LLM request's prompt words (its input-token estimate).
-    pub prompt_words: u64,
+    /// An LLM request's prompt tokens as Skein counts them (words; the tokenizer's).
+    pub prompt: llm::PromptTokens,
 }
 
 impl DeclaredRequest {
@@ -185,14 +185,25 @@ impl DeclaredRequest {
     /// a capture the user has not made yet (the request is then not sent). One buffer per
     /// part that goes on the wire, nothing else allocated (see `users::template`).
     pub fn render(&self, base_url: &str, values: UserValues<'_>) -> Result<RenderedRequest, usize> {
+        self.render_llm(base_url, values, None, None)
+    }
+
+    /// [`Self::render`] with a token-shaped request's stream `state` and the run's tokenizer.
+    pub fn render_llm(
+        &self,
+        base_url: &str,
+        values: UserValues<'_>,
+        state: Option<&mut llm::ShapeState>,
+        tokenizer: Option<&llm::tokenizer::TokenCounter>,
+    ) -> Result<RenderedRequest, usize> {
         let mut url = String::with_capacity(base_url.len() + 64);
         url.push_str(base_url);
         self.path.render(values, &mut url)?;
-        let mut prompt_words = 0;
+        let mut prompt = llm::PromptTokens::default();
         let body = match &self.payload {
             Payload::Llm(llm) => {
-                let rendered = llm.render(values)?;
-                prompt_words = rendered.prompt_words;
+                let rendered = llm.render(values, state, tokenizer)?;
+                prompt = rendered.prompt;
                 Some(rendered.body)
             }
             Payload::Rest(None) => None,
@@ -219,7 +230,7 @@ impl DeclaredRequest {
             url,
             body,
             headers,
-            prompt_words,
+            prompt,
         })
     }
 }
@@ -230,6 +241,8 @@ impl DeclaredRequest {
 struct DeclaredUser {
     captured: Vec<Option<String>>,
     row: Option<usize>,
+    /// Token-shaped requests' streams, by the request's address.
+    shapes: Vec<(usize, llm::ShapeState)>,
 }
 
 impl DeclaredClass {
@@ -349,12 +362,27 @@ async fn send(
         Some(data) => &data.rows[*user.row.get_or_insert_with(|| data.next_row())],
         None => &[],
     };
+    let ctx = &call.ctx;
+    let tokenizer = ctx.tokenizer.as_deref();
+    let state = match &request.payload {
+        Payload::Llm(l) => l.shape.as_ref().map(|shape| {
+            let key = request as *const DeclaredRequest as usize;
+            let at = match user.shapes.iter().position(|(k, _)| *k == key) {
+                Some(at) => at,
+                None => {
+                    user.shapes.push((key, shape.start(tokenizer)));
+                    user.shapes.len() - 1
+                }
+            };
+            &mut user.shapes[at].1
+        }),
+        _ => None,
+    };
     let values = UserValues {
         captured: &user.captured,
         row,
     };
-    let ctx = &call.ctx;
-    let Ok(rendered) = request.render(&ctx.base_url, values) else {
+    let Ok(rendered) = request.render_llm(&ctx.base_url, values, state, tokenizer) else {
         ctx.recorder.skipped(class.name, request.name);
         return false;
     };
@@ -379,8 +407,8 @@ async fn send(
     }
     if let Payload::Llm(llm) = &request.payload {
         let what = (request.method, request.name);
-        let words = rendered.prompt_words;
-        return llm::send(&call, what, llm, builder, words, &request.expect_status).await;
+        let prompt = rendered.prompt;
+        return llm::send(&call, what, llm, builder, prompt, &request.expect_status).await;
     }
     if let Some(rule) = &request.stream {
         return send_streamed(request, rule, &call, builder, &mut user.captured).await;

@@ -45,6 +45,9 @@ pub struct UserContext {
     pub recorder: Arc<Recorder>,
     /// Which A2A generation AgentChatUsers speak.
     pub a2a: a2a::Choice,
+    /// `--tokenizer`: token counts when the server sends no usage (and beside it when it
+    /// does), and synthetic prompts of exactly N tokens by it.
+    pub tokenizer: Option<Arc<llm::tokenizer::TokenCounter>>,
 }
 
 impl UserContext {
@@ -53,6 +56,17 @@ impl UserContext {
         token: &str,
         recorder: Arc<Recorder>,
         a2a: a2a::Choice,
+    ) -> Arc<UserContext> {
+        UserContext::with_tokenizer(host, token, recorder, a2a, None)
+    }
+
+    /// [`Self::new`] with the run's `--tokenizer`.
+    pub fn with_tokenizer(
+        host: &str,
+        token: &str,
+        recorder: Arc<Recorder>,
+        a2a: a2a::Choice,
+        tokenizer: Option<Arc<llm::tokenizer::TokenCounter>>,
     ) -> Arc<UserContext> {
         let base_url = host.trim_end_matches('/').to_string();
         let client = transport::reqwest_client();
@@ -68,6 +82,7 @@ impl UserContext {
             authorization,
             recorder,
             a2a,
+            tokenizer,
         })
     }
 }

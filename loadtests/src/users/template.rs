@@ -274,7 +274,7 @@ const MAX_WORDS: u32 = 1_000_000;
 
 /// Words a `words(a, b)` prompt is made of: plain lower-case words, no punctuation, so that
 /// every word is one token for a word-counting server and a handful for a BPE tokenizer.
-const VOCABULARY: [&str; 16] = [
+pub const VOCABULARY: [&str; 16] = [
     "the", "agent", "reads", "a", "long", "report", "about", "queue", "latency", "and", "writes",
     "its", "plan", "for", "every", "shard",
 ];

@@ -22,6 +22,7 @@ mod exits;
 mod input_properties;
 mod live_metrics;
 mod llm_requests;
+mod llm_tokens;
 mod mcp_sdk;
 mod mcp_user;
 mod module_graph;

@@ -7,7 +7,7 @@ use crate::error::ReportError;
 use crate::llm_table::{llm_lines, LlmLine};
 use crate::model::RunResult;
 
-pub const LLM_HEADER: [&str; 18] = [
+pub const LLM_HEADER: [&str; 20] = [
     "Type",
     "Name",
     "Request Count",
@@ -26,6 +26,8 @@ pub const LLM_HEADER: [&str; 18] = [
     "Goodput %",
     "Token Counts",
     "Answers",
+    "Tokenizer Input Tokens",
+    "Tokenizer Output Tokens",
 ];
 
 fn cells<const N: usize>(values: Option<[f64; N]>) -> Vec<String> {
@@ -52,8 +54,16 @@ fn row(l: &LlmLine) -> Vec<String> {
         l.goodput_ratio
             .map_or("N/A".into(), |g| format!("{:.2}", g * 100.0)),
     );
-    row.push(if l.estimated { "estimated" } else { "usage" }.to_string());
+    row.push(l.counts.clone());
     row.push(l.requests.to_string());
+    // The tokenizer's count beside the server's usage, when both were there.
+    let (input, output) = l
+        .tokenizer_tokens
+        .map_or(("N/A".into(), "N/A".into()), |(i, o)| {
+            (i.to_string(), o.to_string())
+        });
+    row.push(input);
+    row.push(output);
     row
 }
 

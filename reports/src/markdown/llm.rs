@@ -27,7 +27,7 @@ pub(super) fn section(result: &RunResult) -> String {
             v(l.tpot_ms.map(|t| t[1])),
             v(l.itl_ms.map(|t| t[1])),
             v(l.goodput_ratio.map(|g| g * 100.0)),
-            if l.estimated { "estimated" } else { "usage" },
+            l.counts_note(),
         );
     }
     out

@@ -8,13 +8,16 @@ use std::time::Instant;
 use reports::{TokenSource, TokenTiming};
 use serde_json::Value;
 
-use super::{words, Protocol};
+use super::tokenizer::TokenCounter;
+use super::{words, PromptTokens, Protocol};
 use crate::users::stream::event_data;
 
 /// What an LLM answer said, as measured.
 #[derive(Debug, Default)]
 pub struct LlmRead {
     pub tokens: TokenTiming,
+    /// The answer's text (what a multi-turn chat sends back as the assistant's turn).
+    pub text: String,
     pub finish_reason: Option<String>,
     pub bytes: u64,
     pub error: Option<String>,
@@ -137,7 +140,12 @@ impl StreamFold {
     }
 
     /// The answer once the stream ended (`broke`: why reading it failed, if it did).
-    pub fn end(mut self, broke: Option<String>, prompt_words: u64) -> LlmRead {
+    pub fn end(
+        mut self,
+        broke: Option<String>,
+        prompt: PromptTokens,
+        tokenizer: Option<&TokenCounter>,
+    ) -> LlmRead {
         if self.read.error.is_none() {
             self.read.error = broke.or_else(|| {
                 (!self.done).then(|| match self.protocol {
@@ -149,33 +157,37 @@ impl StreamFold {
         let end = self.last_content.unwrap_or(self.sent_at);
         self.read.tokens.end_micros =
             u64::try_from((end - self.sent_at).as_micros()).unwrap_or(u64::MAX);
-        counts(
-            &mut self.read.tokens,
-            self.usage_in,
-            self.usage_out,
-            prompt_words,
-            &self.text,
-        );
+        let usage = (self.usage_in, self.usage_out);
+        counts(&mut self.read.tokens, usage, prompt, &self.text, tokenizer);
+        self.read.text = self.text;
         self.read
     }
 }
 
-/// The token counts: the server's usage when it sent both, else Skein's estimate.
+/// The token counts: the server's usage when it sent both (with the `--tokenizer`'s counts
+/// kept beside them), else the tokenizer's, else Skein's estimate (words).
 fn counts(
     t: &mut TokenTiming,
-    usage_in: Option<u64>,
-    usage_out: Option<u64>,
-    prompt_words: u64,
+    (usage_in, usage_out): (Option<u64>, Option<u64>),
+    prompt: PromptTokens,
     text: &str,
+    tokenizer: Option<&TokenCounter>,
 ) {
-    match (usage_in, usage_out) {
-        (Some(input), Some(output)) => {
+    let tokenized = tokenizer.map(|k| (prompt.tokenized.unwrap_or(0), k.count(text)));
+    match ((usage_in, usage_out), tokenized) {
+        ((Some(input), Some(output)), _) => {
             t.input_tokens = input;
             t.output_tokens = output;
             t.source = TokenSource::Usage;
+            t.tokenizer_counts = tokenized;
         }
-        _ => {
-            t.input_tokens = usage_in.unwrap_or(prompt_words);
+        (_, Some((input, output))) => {
+            t.input_tokens = usage_in.unwrap_or(input);
+            t.output_tokens = usage_out.unwrap_or(output);
+            t.source = TokenSource::Tokenizer;
+        }
+        (_, None) => {
+            t.input_tokens = usage_in.unwrap_or(prompt.words);
             t.output_tokens = usage_out.unwrap_or_else(|| words(text));
             t.source = TokenSource::Estimate;
         }
@@ -199,7 +211,8 @@ pub fn read_whole(
     protocol: Protocol,
     body: &[u8],
     elapsed_micros: u64,
-    prompt_words: u64,
+    prompt: PromptTokens,
+    tokenizer: Option<&TokenCounter>,
 ) -> LlmRead {
     let mut read = LlmRead {
         bytes: body.len() as u64,
@@ -259,7 +272,14 @@ pub fn read_whole(
     }
     read.finish_reason = reason.map(str::to_string);
     read.tokens.end_micros = elapsed_micros;
-    counts(&mut read.tokens, usage_in, usage_out, prompt_words, &text);
+    counts(
+        &mut read.tokens,
+        (usage_in, usage_out),
+        prompt,
+        &text,
+        tokenizer,
+    );
+    read.text = text;
     read
 }
 
@@ -268,7 +288,8 @@ pub async fn read_stream(
     protocol: Protocol,
     mut response: reqwest::Response,
     sent_at: Instant,
-    prompt_words: u64,
+    prompt: PromptTokens,
+    tokenizer: Option<&TokenCounter>,
 ) -> LlmRead {
     let mut fold = StreamFold::new(protocol, sent_at);
     let mut pending = Vec::new();
@@ -294,7 +315,7 @@ pub async fn read_stream(
             }
         }
     }
-    let mut read = fold.end(broke, prompt_words);
+    let mut read = fold.end(broke, prompt, tokenizer);
     read.bytes = bytes;
     read
 }
@@ -310,7 +331,7 @@ mod tests {
         for (data, ms) in events {
             f.event(data, t0 + Duration::from_millis(*ms));
         }
-        f.end(None, 3)
+        f.end(None, PromptTokens::words(3), None)
     }
 
     #[test]
@@ -437,7 +458,13 @@ mod tests {
     #[test]
     fn a_whole_answer_gives_its_usage() {
         let body = br#"{"choices":[{"message":{"role":"assistant","content":"a b c"},"finish_reason":"stop"}],"usage":{"prompt_tokens":4,"completion_tokens":3}}"#;
-        let r = read_whole(Protocol::OpenAiChat, body, 9_000, 1);
+        let r = read_whole(
+            Protocol::OpenAiChat,
+            body,
+            9_000,
+            PromptTokens::words(1),
+            None,
+        );
         assert_eq!(
             (
                 r.tokens.input_tokens,
@@ -447,11 +474,17 @@ mod tests {
             (4, 3, None)
         );
         assert_eq!(
-            read_whole(Protocol::OpenAiChat, b"<html>", 1, 1)
-                .error
-                .unwrap()
-                .split(':')
-                .next(),
+            read_whole(
+                Protocol::OpenAiChat,
+                b"<html>",
+                1,
+                PromptTokens::words(1),
+                None
+            )
+            .error
+            .unwrap()
+            .split(':')
+            .next(),
             Some("malformed JSON answer")
         );
     }

@@ -4,8 +4,13 @@
 //! role-only first chunk is not a token, `usage` gives the token counts, and the request is
 //! measured as the LLM benchmarks measure it (`reports::TokenTiming`).
 pub mod answer;
+pub mod shape;
+pub mod tokenizer;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+use rand::rngs::StdRng;
 
 use reqwest::header::{HeaderValue, ACCEPT};
 use serde_json::{Map, Value};
@@ -16,6 +21,8 @@ use super::http::{
 };
 use super::stream::is_event_stream;
 use super::template::{Template, UserValues};
+use shape::Length;
+use tokenizer::TokenCounter;
 
 /// Which API a request speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +54,86 @@ pub enum Input {
     Prompt(Template),
     /// A template that renders to a JSON array of messages.
     Messages(Template),
+    /// A synthetic prompt of [`TokenShape::input`] tokens.
+    Synthetic,
+}
+
+/// Token-shaped load: lengths in tokens drawn per request from a seeded stream per user.
+#[derive(Debug, Default)]
+pub struct TokenShape {
+    /// The synthetic prompt's length (after the prefix).
+    pub input: Option<Length>,
+    /// Output tokens asked for: sent as `max_tokens` (with `ignore_eos` for OpenAI APIs).
+    pub output: Option<Length>,
+    /// A prefix of this many tokens, the same for every request (prefix-cache tests).
+    pub prefix_tokens: u32,
+    pub seed: u64,
+    /// Users that drew a stream so far: user number `n` draws from stream `n`.
+    pub streams: AtomicU64,
+}
+
+/// What a user keeps for one token-shaped request: its random stream and the shared prefix.
+pub struct ShapeState {
+    rng: StdRng,
+    prefix: String,
+}
+
+impl TokenShape {
+    /// A new user's state: the next stream, and the prefix (drawn from the seed alone, so the
+    /// same for every user).
+    pub fn start(&self, tokenizer: Option<&TokenCounter>) -> ShapeState {
+        let stream = self.streams.fetch_add(1, Ordering::Relaxed);
+        let mut prefix = String::new();
+        let mut prefix_rng = shape::user_rng(self.seed, u64::MAX);
+        shape::push_tokens(self.prefix_tokens, &mut prefix_rng, tokenizer, &mut prefix);
+        ShapeState {
+            rng: shape::user_rng(self.seed, stream),
+            prefix,
+        }
+    }
+}
+
+/// One request's draw: its synthetic prompt (when the shape has `input`) and lengths.
+pub struct Drawn {
+    pub prompt: Option<String>,
+    /// Input tokens, the prefix's included.
+    pub input: Option<u32>,
+    pub output: Option<u32>,
+}
+
+impl TokenShape {
+    /// The next request's lengths (input, then output, from the user's stream) and prompt.
+    pub fn next(&self, state: &mut ShapeState, tokenizer: Option<&TokenCounter>) -> Drawn {
+        let input = self.input.map(|l| l.draw(&mut state.rng));
+        let output = self.output.map(|l| l.draw(&mut state.rng));
+        let prompt = input.map(|n| {
+            let mut out = state.prefix.clone();
+            shape::push_tokens(n, &mut state.rng, tokenizer, &mut out);
+            out
+        });
+        Drawn {
+            prompt,
+            input: input.map(|n| n + self.prefix_tokens),
+            output,
+        }
+    }
+}
+
+/// A prompt's tokens as Skein can count them: its words (the estimate), and the
+/// `--tokenizer`'s count when the run has one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PromptTokens {
+    pub words: u64,
+    pub tokenized: Option<u64>,
+}
+
+impl PromptTokens {
+    pub fn words(words: u64) -> PromptTokens {
+        PromptTokens {
+            words,
+            tokenized: None,
+        }
+    }
 }
 
 /// Per-request objectives: a request meets them when each one given holds (goodput).
@@ -83,30 +170,40 @@ pub struct LlmRequest {
     /// A JSON object merged into the body (`temperature`, `ignore_eos`, ...).
     pub extra: Option<Template>,
     pub objectives: Objectives,
+    pub shape: Option<TokenShape>,
 }
 
-/// The body for one request, and the prompt's words (the input-token estimate when the
-/// server sends no usage).
+/// The body for one request, and the prompt's tokens as Skein counts them (what the counts
+/// are when the server sends no usage).
 pub struct RenderedBody {
     pub body: String,
-    pub prompt_words: u64,
+    pub prompt: PromptTokens,
+    /// The lengths drawn for it (token-shaped load): (input incl. prefix, output).
+    pub drawn: (Option<u32>, Option<u32>),
 }
 
 impl LlmRequest {
     /// The templates this request renders.
     pub fn templates(&self) -> impl Iterator<Item = &Template> {
         let input = match &self.input {
-            Input::Prompt(t) | Input::Messages(t) => t,
+            Input::Prompt(t) | Input::Messages(t) => Some(t),
+            Input::Synthetic => None,
         };
-        [Some(&self.model), Some(input), self.extra.as_ref()]
+        [Some(&self.model), input, self.extra.as_ref()]
             .into_iter()
             .flatten()
     }
 
-    /// Renders the body for a user with `values`; `Err(index)` names a capture not made yet.
-    /// Parts that are not the JSON they must be (validated at load with sample values) fall
-    /// back to text, so the server judges them.
-    pub fn render(&self, values: UserValues<'_>) -> Result<RenderedBody, usize> {
+    /// Renders the body for a user with `values` (and, for token-shaped load, its stream
+    /// `state`); `Err(index)` names a capture not made yet. Parts that are not the JSON they
+    /// must be (validated at load with sample values) fall back to text, so the server judges
+    /// them.
+    pub fn render(
+        &self,
+        values: UserValues<'_>,
+        state: Option<&mut ShapeState>,
+        tokenizer: Option<&TokenCounter>,
+    ) -> Result<RenderedBody, usize> {
         let text = |t: &Template| -> Result<String, usize> {
             let mut out = String::new();
             t.render(values, &mut out)?;
@@ -114,31 +211,49 @@ impl LlmRequest {
         };
         let mut body = Map::new();
         body.insert("model".into(), Value::String(text(&self.model)?));
+        let mut drawn = (None, None);
+        let shape = self.shape.as_ref();
         let input = match &self.input {
             Input::Prompt(t) | Input::Messages(t) => text(t)?,
+            Input::Synthetic => String::new(),
         };
-        let prompt_words;
+        let (input, output) = match (shape, state) {
+            (Some(shape), Some(state)) => {
+                let next = shape.next(state, tokenizer);
+                drawn = (next.input, next.output);
+                (next.prompt.unwrap_or(input), next.output)
+            }
+            _ => (input, None),
+        };
+        let counted = |words: u64, text: &str| PromptTokens {
+            words,
+            tokenized: tokenizer.map(|t| t.count(text)),
+        };
+        let prompt;
         match (&self.input, self.protocol) {
-            (Input::Prompt(_), Protocol::OpenAiCompletions) => {
-                prompt_words = words(&input);
-                body.insert("prompt".into(), Value::String(input));
-            }
-            (Input::Prompt(_), _) => {
-                prompt_words = words(&input);
-                let message = serde_json::json!([{ "role": "user", "content": input }]);
-                body.insert("messages".into(), message);
-            }
             (Input::Messages(_), _) => {
                 let messages: Value = serde_json::from_str(&input).unwrap_or(Value::String(input));
-                prompt_words = message_words(&messages);
+                prompt = PromptTokens {
+                    words: message_words(&messages),
+                    tokenized: tokenizer.map(|t| message_texts(&messages, |s| t.count(s))),
+                };
                 let key = match self.protocol {
                     Protocol::OpenAiCompletions => "prompt",
                     _ => "messages",
                 };
                 body.insert(key.into(), messages);
             }
+            (_, Protocol::OpenAiCompletions) => {
+                prompt = counted(words(&input), &input);
+                body.insert("prompt".into(), Value::String(input));
+            }
+            (_, _) => {
+                prompt = counted(words(&input), &input);
+                let message = serde_json::json!([{ "role": "user", "content": input }]);
+                body.insert("messages".into(), message);
+            }
         }
-        let max_tokens = match (self.max_tokens, self.protocol) {
+        let max_tokens = match (output.map(u64::from).or(self.max_tokens), self.protocol) {
             (Some(n), _) => Some(n),
             // Anthropic requires one.
             (None, Protocol::AnthropicMessages) => Some(DEFAULT_ANTHROPIC_MAX_TOKENS),
@@ -146,6 +261,11 @@ impl LlmRequest {
         };
         if let Some(n) = max_tokens {
             body.insert("max_tokens".into(), Value::from(n));
+        }
+        // vLLM's (and SGLang's) `ignore_eos`: generate exactly the drawn length, as vLLM bench,
+        // AIPerf and GuideLLM ask; Anthropic's API has no such key.
+        if output.is_some() && self.protocol != Protocol::AnthropicMessages {
+            body.insert("ignore_eos".into(), Value::Bool(true));
         }
         body.insert("stream".into(), Value::Bool(self.stream));
         if self.stream && self.protocol != Protocol::AnthropicMessages {
@@ -161,7 +281,8 @@ impl LlmRequest {
         }
         Ok(RenderedBody {
             body: Value::Object(body).to_string(),
-            prompt_words,
+            prompt,
+            drawn,
         })
     }
 }
@@ -174,9 +295,10 @@ pub async fn send(
     (method, name): (&'static str, &'static str),
     llm: &LlmRequest,
     builder: reqwest::RequestBuilder,
-    prompt_words: u64,
+    prompt: PromptTokens,
     expect_status: &[u16],
 ) -> bool {
+    let tokenizer = call.ctx.tokenizer.as_deref();
     let accept = if llm.stream {
         "text/event-stream"
     } else {
@@ -203,7 +325,7 @@ pub async fn send(
     let status = response.status().as_u16();
     let streamed = is_event_stream(&response);
     let read = if expect_status.contains(&status) && llm.stream && streamed {
-        answer::read_stream(llm.protocol, response, sent_at, prompt_words).await
+        answer::read_stream(llm.protocol, response, sent_at, prompt, tokenizer).await
     } else {
         let outcome = read_body(response).await;
         let elapsed = u64::try_from(sent_at.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -214,7 +336,8 @@ pub async fn send(
             },
             Ok(r) if !expect_status.contains(&status) => {
                 // The API's own error words when it gave them, else the status.
-                let mut read = answer::read_whole(llm.protocol, &r.body, elapsed, prompt_words);
+                let mut read =
+                    answer::read_whole(llm.protocol, &r.body, elapsed, prompt, tokenizer);
                 read.error = Some(match read.error {
                     Some(e) if e.starts_with("LLM error") => format!("{}: {e}", http_error(status)),
                     _ => http_error(status),
@@ -222,7 +345,8 @@ pub async fn send(
                 read
             }
             Ok(r) => {
-                let mut read = answer::read_whole(llm.protocol, &r.body, elapsed, prompt_words);
+                let mut read =
+                    answer::read_whole(llm.protocol, &r.body, elapsed, prompt, tokenizer);
                 if llm.stream && read.error.is_none() {
                     read.error = Some(
                         "expected a text/event-stream answer to a streamed LLM request".into(),
@@ -275,16 +399,21 @@ pub fn words(text: &str) -> u64 {
 
 /// The words of every text content of a messages array.
 fn message_words(messages: &Value) -> u64 {
+    message_texts(messages, words)
+}
+
+/// `count` summed over every text content of a messages array (or a plain string).
+fn message_texts(messages: &Value, count: impl Fn(&str) -> u64) -> u64 {
     let Some(list) = messages.as_array() else {
-        return messages.as_str().map_or(0, words);
+        return messages.as_str().map_or(0, &count);
     };
     list.iter()
         .map(|m| match m.get("content") {
-            Some(Value::String(s)) => words(s),
+            Some(Value::String(s)) => count(s),
             Some(Value::Array(parts)) => parts
                 .iter()
                 .filter_map(|p| p.get("text").and_then(Value::as_str))
-                .map(words)
+                .map(&count)
                 .sum(),
             _ => 0,
         })
@@ -309,6 +438,7 @@ mod tests {
             stream: true,
             extra: Some(template(r#"{"temperature": 0, "ignore_eos": true}"#)),
             objectives: Objectives::default(),
+            shape: None,
         }
     }
 
@@ -317,7 +447,7 @@ mod tests {
             captured: &[],
             row: &[],
         };
-        serde_json::from_str(&r.render(values).unwrap().body).unwrap()
+        serde_json::from_str(&r.render(values, None, None).unwrap().body).unwrap()
     }
 
     #[test]
@@ -349,13 +479,17 @@ mod tests {
         assert!(a.get("stream_options").is_none());
         assert_eq!(
             anthropic
-                .render(UserValues {
-                    captured: &[],
-                    row: &[]
-                })
+                .render(
+                    UserValues {
+                        captured: &[],
+                        row: &[]
+                    },
+                    None,
+                    None
+                )
                 .unwrap()
-                .prompt_words,
-            3
+                .prompt,
+            PromptTokens::words(3)
         );
     }
 

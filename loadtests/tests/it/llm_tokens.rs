@@ -1,0 +1,299 @@
+//! Token counts from `--tokenizer` and token-shaped load (`input_tokens`, `output_tokens`,
+//! `prefix_tokens`, `seed`) against target-server's LLM endpoints, whose usage is exact: one
+//! input token per whitespace-separated word, exactly `max_tokens` output with `ignore_eos`.
+use std::path::{Path, PathBuf};
+
+use reports::{RequestStats, RunResult};
+use skein::users::llm::shape::Length;
+use skein::users::llm::TokenShape;
+use tokenizers::models::wordlevel::WordLevel;
+use tokenizers::pre_tokenizers::whitespace::Whitespace;
+use tokenizers::Tokenizer;
+
+use crate::support::{results, run_scenario, scenario_file, stderr, Server};
+
+/// Words the test tokenizer knows; the rest are `[UNK]`, one token each all the same.
+const WORDS: [&str; 8] = [
+    "hello", "world", "plan", "the", "rollout", "for", "team", "now",
+];
+
+/// A real tokenizer.json, made and saved by the `tokenizers` crate: a word-level vocabulary
+/// (the test words, `tok1`..`tok400` that target-server answers with) behind the `Whitespace`
+/// pre-tokenizer, which splits punctuation from words ("world!" is two tokens), so its counts
+/// differ from whitespace-separated words.
+fn tokenizer_file(dir: &Path) -> PathBuf {
+    let mut vocab: Vec<(String, u32)> = vec![("[UNK]".into(), 0)];
+    let words = WORDS
+        .iter()
+        .map(|w| w.to_string())
+        .chain((1..=400).map(|i| format!("tok{i}")))
+        .chain([",", "!", "."].map(String::from));
+    for w in words {
+        let id = vocab.len() as u32;
+        vocab.push((w, id));
+    }
+    let model = WordLevel::builder()
+        .vocab(vocab.into_iter().collect())
+        .unk_token("[UNK]".into())
+        .build()
+        .unwrap();
+    let mut tokenizer = Tokenizer::new(model);
+    tokenizer.with_pre_tokenizer(Some(Whitespace {}));
+    let path = dir.join("tokenizer.json");
+    tokenizer.save(&path, false).unwrap();
+    path
+}
+
+fn llm_server() -> Server {
+    Server::start(|c| {
+        c.no_latency = true;
+        c.latency_overrides = vec![
+            "llm.ttft=1+0".parse().unwrap(),
+            "llm.tpot=1+0".parse().unwrap(),
+        ];
+    })
+}
+
+/// One user, no pause, for `seconds`, one LLM request `request` (its keys after the name).
+fn run_one(
+    url: &str,
+    seconds: u32,
+    request: &str,
+    extra: &[&str],
+) -> (std::process::Output, RunResult) {
+    let text = format!(
+        "users = 1\nspawn_rate = 1\nrun_time = \"{seconds}s\"\n[[user_classes]]\nname = \"Chat\"\nweight = 1\nthink_time = [\"0s\", \"0s\"]\n[[user_classes.requests]]\nname = \"chat\"\nprotocol = \"openai-chat\"\nmodel = \"skein-reference-llm\"\n{request}\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario_file(dir.path(), "llm", &text);
+    let out = dir.path().join("out");
+    let o = run_scenario(&file, url, &out, extra);
+    assert!(out.join("results.json").exists(), "{}", stderr(&o));
+    let r = results(&out);
+    (o, r)
+}
+
+fn chat(r: &RunResult) -> &RequestStats {
+    r.requests.iter().find(|s| s.name == "chat").expect("chat")
+}
+
+fn csv_row(dir_of_run: &Path) -> String {
+    std::fs::read_to_string(dir_of_run.join("skein_llm_stats.csv")).unwrap()
+}
+
+#[test]
+fn a_tokenizer_counts_exactly_where_the_server_sends_no_usage() {
+    let server = llm_server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = tokenizer_file(dir.path());
+    let tokenizer = Tokenizer::from_file(&path).unwrap();
+    let prompt = "hello, world! plan the rollout for the team now.";
+    let expected_in = tokenizer.encode(prompt, false).unwrap().len() as u64;
+    assert_eq!(
+        expected_in, 12,
+        "punctuation is its own token: not the 9 words"
+    );
+    // No usage: the body's `stream_options` says so (extra is merged last).
+    let request = format!(
+        "prompt = \"{prompt}\"\nmax_tokens = 24\nextra = '{{\"ignore_eos\": true, \"stream_options\": {{\"include_usage\": false}}}}'"
+    );
+    let out = dir.path().join("out");
+    let text = format!(
+        "users = 1\nspawn_rate = 1\nrun_time = \"2s\"\n[[user_classes]]\nname = \"Chat\"\nweight = 1\nthink_time = [\"0s\", \"0s\"]\n[[user_classes.requests]]\nname = \"chat\"\nprotocol = \"openai-chat\"\nmodel = \"skein-reference-llm\"\n{request}\n"
+    );
+    let file = scenario_file(dir.path(), "llm", &text);
+    let tok = path.to_str().unwrap();
+    let o = run_scenario(&file, &server.url, &out, &["--tokenizer", tok]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = results(&out);
+    let t = &chat(&r).tokens;
+    assert!(t.answers >= 5, "{}", t.answers);
+    assert_eq!((t.tokenized, t.estimated), (t.answers, 0));
+    assert_eq!(t.input_tokens, t.answers * expected_in);
+    assert_eq!(
+        t.output_tokens,
+        t.answers * 24,
+        "tok1 .. tok24 are one token each"
+    );
+    let csv = csv_row(&out);
+    assert!(csv.lines().nth(1).unwrap().contains(",tokenizer,"), "{csv}");
+    let console = crate::support::stdout(&o);
+    assert!(
+        console.contains("chat token counts: tokenizer"),
+        "{console}"
+    );
+
+    // With usage too, the tokenizer's counts are kept beside the server's.
+    let request =
+        format!("prompt = \"{prompt}\"\nmax_tokens = 24\nextra = '{{\"ignore_eos\": true}}'");
+    let (o, r) = run_one(&server.url, 2, &request, &["--tokenizer", tok]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = &chat(&r).tokens;
+    assert_eq!((t.tokenized, t.checked), (0, t.answers));
+    assert_eq!(t.input_tokens, t.answers * 9, "the server counts words");
+    assert_eq!(t.checked_input_tokens, t.answers * expected_in);
+    assert_eq!(t.checked_output_tokens, t.output_tokens);
+    let console = crate::support::stdout(&o);
+    assert!(
+        console.contains(&format!(
+            "chat token counts: usage; tokenizer {} in",
+            t.checked_input_tokens
+        )),
+        "{console}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_tokenizer_is_a_usage_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("broken-tokenizer.json");
+    std::fs::write(&bad, r#"{"model": {"type": "WordLevel""#).unwrap();
+    let text = "users = 1\nrun_time = \"1s\"\n[[user_classes]]\nname = \"Chat\"\nweight = 1\n[[user_classes.requests]]\nname = \"chat\"\nprotocol = \"openai-chat\"\nmodel = \"m\"\nprompt = \"hi\"\n";
+    let file = scenario_file(dir.path(), "llm", text);
+    let out = dir.path().join("out");
+    for path in [bad.clone(), dir.path().join("missing.json")] {
+        let o = run_scenario(
+            &file,
+            "http://127.0.0.1:9",
+            &out,
+            &["--tokenizer", path.to_str().unwrap()],
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains(&format!("--tokenizer {}", path.display())),
+            "{e}"
+        );
+    }
+    assert!(stderr(&run_scenario(
+        &file,
+        "http://127.0.0.1:9",
+        &out,
+        &["--tokenizer", bad.to_str().unwrap()]
+    ))
+    .contains("not a Hugging Face tokenizer.json"));
+}
+
+#[test]
+fn fixed_lengths_and_a_shared_prefix_are_exactly_what_the_server_counts() {
+    let server = llm_server();
+    let request = "input_tokens = 40\nprefix_tokens = 10\noutput_tokens = { distribution = \"fixed\", value = 7 }";
+    let (o, r) = run_one(&server.url, 2, request, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = &chat(&r).tokens;
+    assert!(t.answers >= 5 && t.estimated == 0, "{t:?}");
+    assert_eq!(t.input_tokens, t.answers * 50);
+    assert_eq!(t.output_tokens, t.answers * 7, "max_tokens with ignore_eos");
+}
+
+#[test]
+fn seeded_distributions_give_the_drawn_lengths_exactly() {
+    let server = llm_server();
+    let request = "input_tokens = { distribution = \"normal\", mean = 60, stddev = 20, min = 5, max = 120 }\noutput_tokens = { distribution = \"uniform\", min = 2, max = 9 }\nseed = 42";
+    let (o, r) = run_one(&server.url, 2, request, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = &chat(&r).tokens;
+    assert!(t.answers >= 5, "{}", t.answers);
+    // One user draws stream 0 of seed 42: the first `answers` draws are what was sent.
+    let shape = TokenShape {
+        input: Some(Length::Normal {
+            mean: 60.0,
+            stddev: 20.0,
+            min: 5,
+            max: 120,
+        }),
+        output: Some(Length::Uniform { min: 2, max: 9 }),
+        prefix_tokens: 0,
+        seed: 42,
+        streams: Default::default(),
+    };
+    let mut state = shape.start(None);
+    let (mut input, mut output) = (0u64, 0u64);
+    for _ in 0..t.answers {
+        let d = shape.next(&mut state, None);
+        input += u64::from(d.input.unwrap());
+        output += u64::from(d.output.unwrap());
+    }
+    assert_eq!((t.input_tokens, t.output_tokens), (input, output));
+    // Another seed draws other lengths.
+    let other = request.replace("seed = 42", "seed = 7");
+    let (_, r7) = run_one(&server.url, 1, &other, &[]);
+    let t7 = &chat(&r7).tokens;
+    assert_ne!(t7.input_tokens * t.answers, t.input_tokens * t7.answers);
+}
+
+#[test]
+fn with_a_tokenizer_a_synthetic_prompt_is_n_tokens_by_it() {
+    let server = llm_server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = tokenizer_file(dir.path());
+    let request = "input_tokens = 33\nprefix_tokens = 5\noutput_tokens = 4";
+    let (o, r) = run_one(
+        &server.url,
+        2,
+        request,
+        &["--tokenizer", path.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = &chat(&r).tokens;
+    assert_eq!(t.checked, t.answers);
+    assert_eq!(t.checked_input_tokens, t.answers * 38, "by the tokenizer");
+    assert_eq!(t.input_tokens, t.answers * 38, "by the server");
+}
+
+#[test]
+fn every_bad_token_shape_is_refused_at_load_with_its_place() {
+    let cases = [
+        ("input_tokens = 0", "`value` is 0", "8:16"),
+        (
+            "input_tokens = { distribution = \"zipf\" }",
+            "unknown distribution `zipf`",
+            "8:16",
+        ),
+        (
+            "input_tokens = { distribution = \"normal\", mean = 5 }",
+            "no `stddev`",
+            "8:16",
+        ),
+        (
+            "input_tokens = { distribution = \"uniform\", min = 9, max = 3 }",
+            "min 9 is above max 3",
+            "8:16",
+        ),
+        (
+            "input_tokens = { distribution = \"fixed\", value = 3, mean = 2 }",
+            "`mean` is not a key",
+            "8:16",
+        ),
+        (
+            "input_tokens = 5\nprompt = \"hi\"",
+            "`prompt` or `input_tokens`, not both",
+            "9:1",
+        ),
+        (
+            "prompt = \"hi\"\nmax_tokens = 3\noutput_tokens = 3",
+            "`max_tokens` or `output_tokens`",
+            "9:1",
+        ),
+        (
+            "prompt = \"hi\"\nprefix_tokens = 3",
+            "`prefix_tokens` goes with `input_tokens`",
+            "9:1",
+        ),
+        ("prompt = \"hi\"\nseed = 3", "`seed` without", "9:8"),
+    ];
+    for (keys, message, place) in cases {
+        let text = format!(
+            "users = 1\nrun_time = \"1s\"\n[[user_classes]]\nname = \"Chat\"\nweight = 1\n[[user_classes.requests]]\nname = \"chat\"\n{keys}\nprotocol = \"openai-chat\"\nmodel = \"m\"\n"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = scenario_file(dir.path(), "bad", &text);
+        let o = run_scenario(&file, "http://127.0.0.1:9", &dir.path().join("out"), &[]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{keys}: {e}");
+        assert!(
+            e.contains(message) && e.contains(&format!("bad.toml:{place}")),
+            "{keys}: {e}"
+        );
+    }
+}
