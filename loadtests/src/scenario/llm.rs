@@ -17,7 +17,7 @@ pub(super) fn request_of(
     at: &Locator<'_>,
 ) -> Result<Option<LlmRequest>, ScenarioError> {
     let Some(protocol) = &r.protocol else {
-        let stray = [&r.model, &r.prompt, &r.messages, &r.extra]
+        let stray = [&r.model, &r.prompt, &r.messages, &r.extra, &r.dataset]
             .into_iter()
             .flatten()
             .next();
@@ -46,12 +46,15 @@ pub(super) fn request_of(
             ))
         }
     };
+    let dataset = super::llm_dataset::dataset_of(r, at)?;
+    let turns = super::llm_dataset::turns_of(r, protocol, at)?;
     let shape = super::llm_shape::shape_of(r, at)?;
     let synthetic = shape.as_ref().is_some_and(|s| s.input.is_some());
-    let input = match (&r.prompt, &r.messages) {
-        (None, None) if synthetic => Input::Synthetic,
-        (Some(p), None) => Input::Prompt(compile(p, names, at)?),
-        (None, Some(m)) => {
+    let input = match (&r.prompt, &r.messages, dataset) {
+        (None, None, Some(dataset)) => Input::Dataset(dataset),
+        (None, None, None) if synthetic => Input::Synthetic,
+        (Some(p), None, _) => Input::Prompt(compile(p, names, at)?),
+        (None, Some(m), _) => {
             let template = json(compile(m, names, at)?, m, sample_row, at)?;
             let sample: serde_json::Value =
                 serde_json::from_str(&template.sample(sample_row)).expect("checked as JSON");
@@ -64,14 +67,14 @@ pub(super) fn request_of(
             }
             Input::Messages(template)
         }
-        (Some(_), Some(m)) => {
+        (Some(_), Some(m), _) => {
             return Err(at.at(
                 m.span(),
                 "an LLM request has `prompt` or `messages`, not both",
                 "keep `prompt` (the user message) or `messages` (the whole array)",
             ))
         }
-        (None, None) => {
+        (None, None, _) => {
             return Err(at.at(
                 r.name.span(),
                 format!(
@@ -135,6 +138,7 @@ pub(super) fn request_of(
         extra,
         objectives,
         shape,
+        turns,
     }))
 }
 

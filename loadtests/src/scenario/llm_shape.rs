@@ -48,18 +48,19 @@ pub(super) fn shape_of(
             "keep `output_tokens` (drawn per request, sent as `max_tokens`) or a fixed `max_tokens`",
         ));
     }
-    let prefix_tokens =
-        match &r.prefix_tokens {
-            None => 0,
-            Some(p) if (0..=MAX_TOKENS).contains(p.get_ref()) => *p.get_ref() as u32,
-            Some(p) => return Err(at.at(
+    let prefix_tokens = match &r.prefix_tokens {
+        None => 0,
+        Some(p) if (0..=MAX_TOKENS).contains(p.get_ref()) => *p.get_ref() as u32,
+        Some(p) => {
+            return Err(at.at(
                 p.span(),
                 format!("prefix_tokens is {}", p.get_ref()),
                 format!(
                     "give 0 to {MAX_TOKENS} tokens of shared prefix, e.g. `prefix_tokens = 256`"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     if prefix_tokens > 0 && r.input_tokens.is_none() {
         let p = r.prefix_tokens.as_ref().expect("given");
         return Err(at.at(

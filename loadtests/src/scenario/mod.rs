@@ -11,6 +11,7 @@ pub mod duration;
 pub mod error;
 pub mod file;
 mod llm;
+mod llm_dataset;
 mod llm_shape;
 mod mcp;
 mod raw_request;

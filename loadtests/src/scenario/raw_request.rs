@@ -43,6 +43,10 @@ pub(super) struct RawRequest {
     pub(super) output_tokens: Option<Spanned<toml::Value>>,
     pub(super) prefix_tokens: Option<Spanned<i64>>,
     pub(super) seed: Option<Spanned<i64>>,
+    /// ... a dataset file of prompts (JSONL or ShareGPT), and turns per conversation ...
+    pub(super) dataset: Option<Spanned<String>>,
+    pub(super) dataset_format: Option<Spanned<String>>,
+    pub(super) turns: Option<Spanned<i64>>,
     /// ... a JSON object merged into the body ...
     pub(super) extra: Option<Spanned<String>>,
     /// ... and the request's objectives (goodput).
@@ -104,6 +108,9 @@ fn llm_definition(r: &RawRequest) -> serde_json::Value {
         "output_tokens": r.output_tokens.as_ref().map(|v| v.get_ref().to_string()),
         "prefix_tokens": r.prefix_tokens.as_ref().map(|v| *v.get_ref()),
         "seed": r.seed.as_ref().map(|v| *v.get_ref()),
+        "dataset": text(&r.dataset),
+        "dataset_format": text(&r.dataset_format),
+        "turns": r.turns.as_ref().map(|v| *v.get_ref()),
         "ttft_ms": number(&r.ttft_ms),
         "tpot_ms": number(&r.tpot_ms),
         "e2e_ms": number(&r.e2e_ms),

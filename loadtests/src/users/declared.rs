@@ -178,6 +178,8 @@ pub struct RenderedRequest {
     pub headers: Vec<String>,
     /// An LLM request's prompt tokens as Skein counts them (words; the tokenizer's).
     pub prompt: llm::PromptTokens,
+    /// An LLM request's turn is its dataset row's last (its conversation then ends).
+    pub last_turn: bool,
 }
 
 impl DeclaredRequest {
@@ -193,17 +195,19 @@ impl DeclaredRequest {
         &self,
         base_url: &str,
         values: UserValues<'_>,
-        state: Option<&mut llm::ShapeState>,
+        state: Option<&mut llm::LlmUser>,
         tokenizer: Option<&llm::tokenizer::TokenCounter>,
     ) -> Result<RenderedRequest, usize> {
         let mut url = String::with_capacity(base_url.len() + 64);
         url.push_str(base_url);
         self.path.render(values, &mut url)?;
         let mut prompt = llm::PromptTokens::default();
+        let mut last_turn = false;
         let body = match &self.payload {
             Payload::Llm(llm) => {
                 let rendered = llm.render(values, state, tokenizer)?;
                 prompt = rendered.prompt;
+                last_turn = rendered.last_turn;
                 Some(rendered.body)
             }
             Payload::Rest(None) => None,
@@ -231,6 +235,7 @@ impl DeclaredRequest {
             body,
             headers,
             prompt,
+            last_turn,
         })
     }
 }
@@ -241,8 +246,8 @@ impl DeclaredRequest {
 struct DeclaredUser {
     captured: Vec<Option<String>>,
     row: Option<usize>,
-    /// Token-shaped requests' streams, by the request's address.
-    shapes: Vec<(usize, llm::ShapeState)>,
+    /// LLM requests' streams and conversations, by the request's address.
+    llm: Vec<(usize, llm::LlmUser)>,
 }
 
 impl DeclaredClass {
@@ -364,20 +369,21 @@ async fn send(
     };
     let ctx = &call.ctx;
     let tokenizer = ctx.tokenizer.as_deref();
-    let state = match &request.payload {
-        Payload::Llm(l) => l.shape.as_ref().map(|shape| {
+    // An LLM request's own state for this user (its stream, its conversation).
+    let state_at = match &request.payload {
+        Payload::Llm(l) if l.keeps_state() => {
             let key = request as *const DeclaredRequest as usize;
-            let at = match user.shapes.iter().position(|(k, _)| *k == key) {
+            Some(match user.llm.iter().position(|(k, _)| *k == key) {
                 Some(at) => at,
                 None => {
-                    user.shapes.push((key, shape.start(tokenizer)));
-                    user.shapes.len() - 1
+                    user.llm.push((key, l.start(tokenizer)));
+                    user.llm.len() - 1
                 }
-            };
-            &mut user.shapes[at].1
-        }),
+            })
+        }
         _ => None,
     };
+    let state = state_at.map(|at| &mut user.llm[at].1);
     let values = UserValues {
         captured: &user.captured,
         row,
@@ -408,7 +414,12 @@ async fn send(
     if let Payload::Llm(llm) = &request.payload {
         let what = (request.method, request.name);
         let prompt = rendered.prompt;
-        return llm::send(&call, what, llm, builder, prompt, &request.expect_status).await;
+        let answer = llm::send(&call, what, llm, builder, prompt, &request.expect_status).await;
+        if let Some(at) = state_at {
+            let last = rendered.last_turn;
+            user.llm[at].1.answered(answer.as_deref(), llm.turns, last);
+        }
+        return answer.is_some();
     }
     if let Some(rule) = &request.stream {
         return send_streamed(request, rule, &call, builder, &mut user.captured).await;

@@ -54,18 +54,23 @@ fn llm_server() -> Server {
     })
 }
 
-/// One user, no pause, for `seconds`, one LLM request `request` (its keys after the name).
+/// A scenario of one user, no pause, for `seconds`, one LLM request `request` (its keys
+/// after the name).
+fn one_user(seconds: u32, request: &str) -> String {
+    format!(
+        "users = 1\nspawn_rate = 1\nrun_time = \"{seconds}s\"\n[[user_classes]]\nname = \"Chat\"\nweight = 1\nthink_time = [\"0s\", \"0s\"]\n[[user_classes.requests]]\nname = \"chat\"\nprotocol = \"openai-chat\"\nmodel = \"skein-reference-llm\"\n{request}\n"
+    )
+}
+
+/// Runs [`one_user`] against `url` with `extra` flags.
 fn run_one(
     url: &str,
     seconds: u32,
     request: &str,
     extra: &[&str],
 ) -> (std::process::Output, RunResult) {
-    let text = format!(
-        "users = 1\nspawn_rate = 1\nrun_time = \"{seconds}s\"\n[[user_classes]]\nname = \"Chat\"\nweight = 1\nthink_time = [\"0s\", \"0s\"]\n[[user_classes.requests]]\nname = \"chat\"\nprotocol = \"openai-chat\"\nmodel = \"skein-reference-llm\"\n{request}\n"
-    );
     let dir = tempfile::tempdir().unwrap();
-    let file = scenario_file(dir.path(), "llm", &text);
+    let file = scenario_file(dir.path(), "llm", &one_user(seconds, request));
     let out = dir.path().join("out");
     let o = run_scenario(&file, url, &out, extra);
     assert!(out.join("results.json").exists(), "{}", stderr(&o));
@@ -98,9 +103,7 @@ fn a_tokenizer_counts_exactly_where_the_server_sends_no_usage() {
         "prompt = \"{prompt}\"\nmax_tokens = 24\nextra = '{{\"ignore_eos\": true, \"stream_options\": {{\"include_usage\": false}}}}'"
     );
     let out = dir.path().join("out");
-    let text = format!(
-        "users = 1\nspawn_rate = 1\nrun_time = \"2s\"\n[[user_classes]]\nname = \"Chat\"\nweight = 1\nthink_time = [\"0s\", \"0s\"]\n[[user_classes.requests]]\nname = \"chat\"\nprotocol = \"openai-chat\"\nmodel = \"skein-reference-llm\"\n{request}\n"
-    );
+    let text = one_user(2, &request);
     let file = scenario_file(dir.path(), "llm", &text);
     let tok = path.to_str().unwrap();
     let o = run_scenario(&file, &server.url, &out, &["--tokenizer", tok]);
@@ -296,4 +299,154 @@ fn every_bad_token_shape_is_refused_at_load_with_its_place() {
             "{keys}: {e}"
         );
     }
+}
+
+/// `pattern` repeated over `n` answers, summed: what one user's requests in order add up to.
+fn cyclic(pattern: &[(u64, u64)], n: u64) -> (u64, u64) {
+    (0..n as usize).fold((0, 0), |(i, o), k| {
+        let (pi, po) = pattern[k % pattern.len()];
+        (i + pi, o + po)
+    })
+}
+
+/// Files written beside a scenario: (name, text).
+type Files<'a> = &'a [(&'a str, &'a str)];
+
+/// Runs one user's `request` with `files` written beside the scenario.
+fn run_with_files(
+    url: &str,
+    request: &str,
+    files: Files<'_>,
+) -> (std::process::Output, Option<RunResult>) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let text = one_user(2, request);
+    let file = scenario_file(dir.path(), "llm", &text);
+    let out = dir.path().join("out");
+    let o = run_scenario(&file, url, &out, &[]);
+    let r = out.join("results.json").exists().then(|| results(&out));
+    (o, r)
+}
+
+#[test]
+fn each_turn_of_a_chat_carries_the_earlier_turns_and_the_actual_answers() {
+    let server = llm_server();
+    // 3 words a turn, 4-token answers ("tok1 .. tok4"): turn 2 sends 3 + 4 + 3 words, turn 3
+    // 3 + 4 + 3 + 4 + 3, then a new conversation starts.
+    let request = "prompt = \"plan the rollout\"\noutput_tokens = 4\nturns = 3";
+    let (o, r) = run_with_files(&server.url, request, &[]);
+    let r = r.unwrap_or_else(|| panic!("{}", stderr(&o)));
+    let t = &chat(&r).tokens;
+    assert!(t.answers >= 6, "{}", t.answers);
+    assert_eq!(
+        (t.input_tokens, t.output_tokens),
+        cyclic(&[(3, 4), (10, 4), (17, 4)], t.answers)
+    );
+}
+
+#[test]
+fn dataset_rows_are_sent_in_order_with_their_output_lengths() {
+    let server = llm_server();
+    let jsonl = "{\"prompt\": \"hello world\", \"output_tokens\": 3}\n\n{\"messages\": [{\"role\": \"system\", \"content\": \"be brief\"}, {\"role\": \"user\", \"content\": \"one two three\"}], \"output_tokens\": 6}\n";
+    let (o, r) = run_with_files(&server.url, "dataset = \"p.jsonl\"", &[("p.jsonl", jsonl)]);
+    let r = r.unwrap_or_else(|| panic!("{}", stderr(&o)));
+    let t = &chat(&r).tokens;
+    assert!(t.answers >= 4, "{}", t.answers);
+    assert_eq!(
+        (t.input_tokens, t.output_tokens),
+        cyclic(&[(2, 3), (5, 6)], t.answers)
+    );
+
+    let sharegpt = r#"[
+      {"id": "a", "conversations": [
+        {"from": "human", "value": "hi there"},
+        {"from": "gpt", "value": "one two three"},
+        {"from": "human", "value": "more"},
+        {"from": "gpt", "value": "four five"}]},
+      {"id": "b", "conversations": [
+        {"from": "human", "value": "a b c d"},
+        {"from": "gpt", "value": "v w x y z"}]}
+    ]"#;
+    // A row per request: each conversation's first user turn, asked for its reply's length.
+    let files = [("s.json", sharegpt)];
+    let (o, r) = run_with_files(&server.url, "dataset = \"s.json\"", &files);
+    let r = r.unwrap_or_else(|| panic!("{}", stderr(&o)));
+    let t = &chat(&r).tokens;
+    assert_eq!(
+        (t.input_tokens, t.output_tokens),
+        cyclic(&[(2, 3), (4, 5)], t.answers)
+    );
+    // With turns, the conversation goes on: its second turn carries the first turn and the
+    // server's actual 3-token answer.
+    let (o, r) = run_with_files(&server.url, "dataset = \"s.json\"\nturns = 8", &files);
+    let r = r.unwrap_or_else(|| panic!("{}", stderr(&o)));
+    let t = &chat(&r).tokens;
+    assert!(t.answers >= 6, "{}", t.answers);
+    assert_eq!(
+        (t.input_tokens, t.output_tokens),
+        cyclic(&[(2, 3), (2 + 3 + 1, 2), (4, 5)], t.answers)
+    );
+}
+
+#[test]
+fn every_bad_dataset_is_refused_at_load_naming_the_file_and_line() {
+    let cases: [(&str, Files<'_>, &str); 8] = [
+        (
+            "dataset = \"p.jsonl\"",
+            &[("p.jsonl", "{\"prompt\": \"a\"}\n{not json\n")],
+            "p.jsonl:2: not JSON",
+        ),
+        (
+            "dataset = \"p.jsonl\"",
+            &[("p.jsonl", "{\"prompt\": \"a\"}\n\n{\"text\": \"b\"}\n")],
+            "p.jsonl:3: the row has no `prompt` or `messages`",
+        ),
+        (
+            "dataset = \"p.jsonl\"",
+            &[("p.jsonl", "{\"prompt\": \"a\", \"output_tokens\": -1}\n")],
+            "p.jsonl:1: `output_tokens` is -1",
+        ),
+        (
+            "dataset = \"s.json\"",
+            &[("s.json", "[{\"conversations\": [{\"from\": \"human\"}]}]")],
+            "s.json: conversation 1 (a turn without `from` and `value` strings)",
+        ),
+        (
+            "dataset = \"s.json\"",
+            &[("s.json", "[\n{\"conversations\": \n")],
+            "s.json:3: not JSON",
+        ),
+        ("dataset = \"missing.jsonl\"", &[], "cannot read dataset"),
+        (
+            "dataset = \"p.txt\"",
+            &[("p.txt", "")],
+            "cannot tell the format of dataset `p.txt`",
+        ),
+        (
+            "dataset = \"p.jsonl\"\nprompt = \"x\"",
+            &[("p.jsonl", "{\"prompt\": \"a\"}")],
+            "from `dataset` or from `prompt`/`messages`, not both",
+        ),
+    ];
+    for (keys, files, message) in cases {
+        let (o, _) = run_with_files("http://127.0.0.1:9", keys, files);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{keys}: {e}");
+        assert!(
+            e.contains(message) && e.contains("llm.toml:"),
+            "{keys}: {e}"
+        );
+    }
+    let text = "users = 1\nrun_time = \"1s\"\n[[user_classes]]\nname = \"C\"\nweight = 1\n[[user_classes.requests]]\nname = \"c\"\nprotocol = \"openai-completions\"\nmodel = \"m\"\nprompt = \"p\"\nturns = 2\n";
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario_file(dir.path(), "bad", text);
+    let o = run_scenario(&file, "http://127.0.0.1:9", &dir.path().join("out"), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("bad.toml:11:9: a conversation of several turns needs a chat API"),
+        "{}",
+        stderr(&o)
+    );
 }

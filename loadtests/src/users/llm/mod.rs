@@ -4,13 +4,12 @@
 //! role-only first chunk is not a token, `usage` gives the token counts, and the request is
 //! measured as the LLM benchmarks measure it (`reports::TokenTiming`).
 pub mod answer;
+pub mod conversation;
+pub mod dataset;
 pub mod shape;
 pub mod tokenizer;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
-
-use rand::rngs::StdRng;
 
 use reqwest::header::{HeaderValue, ACCEPT};
 use serde_json::{Map, Value};
@@ -21,7 +20,10 @@ use super::http::{
 };
 use super::stream::is_event_stream;
 use super::template::{Template, UserValues};
-use shape::Length;
+pub use conversation::LlmUser;
+use conversation::Said;
+use dataset::{Dataset, Row};
+pub use shape::{Drawn, ShapeState, TokenShape};
 use tokenizer::TokenCounter;
 
 /// Which API a request speaks.
@@ -56,67 +58,8 @@ pub enum Input {
     Messages(Template),
     /// A synthetic prompt of [`TokenShape::input`] tokens.
     Synthetic,
-}
-
-/// Token-shaped load: lengths in tokens drawn per request from a seeded stream per user.
-#[derive(Debug, Default)]
-pub struct TokenShape {
-    /// The synthetic prompt's length (after the prefix).
-    pub input: Option<Length>,
-    /// Output tokens asked for: sent as `max_tokens` (with `ignore_eos` for OpenAI APIs).
-    pub output: Option<Length>,
-    /// A prefix of this many tokens, the same for every request (prefix-cache tests).
-    pub prefix_tokens: u32,
-    pub seed: u64,
-    /// Users that drew a stream so far: user number `n` draws from stream `n`.
-    pub streams: AtomicU64,
-}
-
-/// What a user keeps for one token-shaped request: its random stream and the shared prefix.
-pub struct ShapeState {
-    rng: StdRng,
-    prefix: String,
-}
-
-impl TokenShape {
-    /// A new user's state: the next stream, and the prefix (drawn from the seed alone, so the
-    /// same for every user).
-    pub fn start(&self, tokenizer: Option<&TokenCounter>) -> ShapeState {
-        let stream = self.streams.fetch_add(1, Ordering::Relaxed);
-        let mut prefix = String::new();
-        let mut prefix_rng = shape::user_rng(self.seed, u64::MAX);
-        shape::push_tokens(self.prefix_tokens, &mut prefix_rng, tokenizer, &mut prefix);
-        ShapeState {
-            rng: shape::user_rng(self.seed, stream),
-            prefix,
-        }
-    }
-}
-
-/// One request's draw: its synthetic prompt (when the shape has `input`) and lengths.
-pub struct Drawn {
-    pub prompt: Option<String>,
-    /// Input tokens, the prefix's included.
-    pub input: Option<u32>,
-    pub output: Option<u32>,
-}
-
-impl TokenShape {
-    /// The next request's lengths (input, then output, from the user's stream) and prompt.
-    pub fn next(&self, state: &mut ShapeState, tokenizer: Option<&TokenCounter>) -> Drawn {
-        let input = self.input.map(|l| l.draw(&mut state.rng));
-        let output = self.output.map(|l| l.draw(&mut state.rng));
-        let prompt = input.map(|n| {
-            let mut out = state.prefix.clone();
-            shape::push_tokens(n, &mut state.rng, tokenizer, &mut out);
-            out
-        });
-        Drawn {
-            prompt,
-            input: input.map(|n| n + self.prefix_tokens),
-            output,
-        }
-    }
+    /// A row of a dataset file per request (or per conversation).
+    Dataset(Dataset),
 }
 
 /// A prompt's tokens as Skein can count them: its words (the estimate), and the
@@ -171,6 +114,21 @@ pub struct LlmRequest {
     pub extra: Option<Template>,
     pub objectives: Objectives,
     pub shape: Option<TokenShape>,
+    /// Turns of a conversation (1: every request stands alone); each turn sends the earlier
+    /// turns' messages and the assistant's answers.
+    pub turns: u32,
+}
+
+impl LlmRequest {
+    /// Whether a user keeps an [`LlmUser`] for this request between sends.
+    pub fn keeps_state(&self) -> bool {
+        self.shape.is_some() || self.turns > 1 || matches!(self.input, Input::Dataset(_))
+    }
+
+    /// A user's state for this request.
+    pub fn start(&self, tokenizer: Option<&TokenCounter>) -> LlmUser {
+        LlmUser::new(self.shape.as_ref(), tokenizer)
+    }
 }
 
 /// The body for one request, and the prompt's tokens as Skein counts them (what the counts
@@ -180,6 +138,8 @@ pub struct RenderedBody {
     pub prompt: PromptTokens,
     /// The lengths drawn for it (token-shaped load): (input incl. prefix, output).
     pub drawn: (Option<u32>, Option<u32>),
+    /// Whether this turn is its dataset row's last user turn (the conversation then ends).
+    pub last_turn: bool,
 }
 
 impl LlmRequest {
@@ -187,7 +147,7 @@ impl LlmRequest {
     pub fn templates(&self) -> impl Iterator<Item = &Template> {
         let input = match &self.input {
             Input::Prompt(t) | Input::Messages(t) => Some(t),
-            Input::Synthetic => None,
+            Input::Synthetic | Input::Dataset(_) => None,
         };
         [Some(&self.model), input, self.extra.as_ref()]
             .into_iter()
@@ -201,7 +161,7 @@ impl LlmRequest {
     pub fn render(
         &self,
         values: UserValues<'_>,
-        state: Option<&mut ShapeState>,
+        mut state: Option<&mut LlmUser>,
         tokenizer: Option<&TokenCounter>,
     ) -> Result<RenderedBody, usize> {
         let text = |t: &Template| -> Result<String, usize> {
@@ -212,47 +172,68 @@ impl LlmRequest {
         let mut body = Map::new();
         body.insert("model".into(), Value::String(text(&self.model)?));
         let mut drawn = (None, None);
-        let shape = self.shape.as_ref();
-        let input = match &self.input {
-            Input::Prompt(t) | Input::Messages(t) => text(t)?,
-            Input::Synthetic => String::new(),
+        let mut output = None;
+        let mut last_turn = true;
+        // What the user says this turn.
+        let said = match &self.input {
+            Input::Prompt(t) => Said::Text(text(t)?),
+            Input::Messages(t) => {
+                let input = text(t)?;
+                Said::Messages(serde_json::from_str(&input).unwrap_or(Value::String(input)))
+            }
+            Input::Synthetic => Said::Text(String::new()),
+            Input::Dataset(dataset) => {
+                let user = state
+                    .as_deref_mut()
+                    .expect("a dataset request keeps a state");
+                let (row, turn) = user.dataset_turn(dataset);
+                match row {
+                    Row::Messages {
+                        messages,
+                        output_tokens,
+                    } => {
+                        output = *output_tokens;
+                        Said::Messages(messages.clone())
+                    }
+                    Row::Turns(turns) => {
+                        let turn = &turns[turn.min(turns.len() - 1)];
+                        last_turn = std::ptr::eq(turn, turns.last().expect("rows have a turn"));
+                        output = turn.output_tokens;
+                        Said::Text(turn.text.clone())
+                    }
+                }
+            }
         };
-        let (input, output) = match (shape, state) {
-            (Some(shape), Some(state)) => {
-                let next = shape.next(state, tokenizer);
-                drawn = (next.input, next.output);
-                (next.prompt.unwrap_or(input), next.output)
-            }
-            _ => (input, None),
-        };
-        let counted = |words: u64, text: &str| PromptTokens {
-            words,
-            tokenized: tokenizer.map(|t| t.count(text)),
-        };
-        let prompt;
-        match (&self.input, self.protocol) {
-            (Input::Messages(_), _) => {
-                let messages: Value = serde_json::from_str(&input).unwrap_or(Value::String(input));
-                prompt = PromptTokens {
-                    words: message_words(&messages),
-                    tokenized: tokenizer.map(|t| message_texts(&messages, |s| t.count(s))),
-                };
-                let key = match self.protocol {
-                    Protocol::OpenAiCompletions => "prompt",
-                    _ => "messages",
-                };
-                body.insert(key.into(), messages);
-            }
-            (_, Protocol::OpenAiCompletions) => {
-                prompt = counted(words(&input), &input);
-                body.insert("prompt".into(), Value::String(input));
-            }
-            (_, _) => {
-                prompt = counted(words(&input), &input);
-                let message = serde_json::json!([{ "role": "user", "content": input }]);
-                body.insert("messages".into(), message);
-            }
+        if !matches!(self.input, Input::Dataset(_)) {
+            last_turn = false;
         }
+        let said = match (self.shape.as_ref(), state.as_deref_mut()) {
+            (Some(shape), Some(LlmUser { shape: Some(s), .. })) => {
+                let next = shape.next(s, tokenizer);
+                drawn = (next.input, next.output);
+                output = output.or(next.output);
+                match next.prompt {
+                    Some(prompt) => Said::Text(prompt),
+                    None => said,
+                }
+            }
+            _ => said,
+        };
+        let messages = match (said, state) {
+            (Said::Text(t), _) if self.protocol == Protocol::OpenAiCompletions => Value::String(t),
+            (said, Some(user)) => user.messages(said, self.turns),
+            (Said::Text(t), None) => serde_json::json!([{ "role": "user", "content": t }]),
+            (Said::Messages(m), None) => m,
+        };
+        let prompt = PromptTokens {
+            words: message_words(&messages),
+            tokenized: tokenizer.map(|t| message_texts(&messages, |s| t.count(s))),
+        };
+        let key = match self.protocol {
+            Protocol::OpenAiCompletions => "prompt",
+            _ => "messages",
+        };
+        body.insert(key.into(), messages);
         let max_tokens = match (output.map(u64::from).or(self.max_tokens), self.protocol) {
             (Some(n), _) => Some(n),
             // Anthropic requires one.
@@ -283,13 +264,14 @@ impl LlmRequest {
             body: Value::Object(body).to_string(),
             prompt,
             drawn,
+            last_turn,
         })
     }
 }
 
 /// Sends one LLM request (its body already on `builder`) and records it under
 /// `(method, name)`: latency to the last byte, the content chunks as a stream, the tokens.
-/// `true` when it succeeded.
+/// The answer's text when it succeeded (a multi-turn chat sends it back next turn).
 pub async fn send(
     call: &Call,
     (method, name): (&'static str, &'static str),
@@ -297,7 +279,7 @@ pub async fn send(
     builder: reqwest::RequestBuilder,
     prompt: PromptTokens,
     expect_status: &[u16],
-) -> bool {
+) -> Option<String> {
     let tokenizer = call.ctx.tokenizer.as_deref();
     let accept = if llm.stream {
         "text/event-stream"
@@ -319,7 +301,7 @@ pub async fn send(
         Err(e) => {
             let error = transport_error(&e);
             record(call, method, name, Timed::since(sent_at), 0, Some(&error));
-            return false;
+            return None;
         }
     };
     let status = response.status().as_u16();
@@ -383,7 +365,7 @@ pub async fn send(
         carried,
         read.error.as_deref(),
     );
-    read.error.is_none()
+    read.error.is_none().then_some(read.text)
 }
 
 /// The `anthropic-version` header every Anthropic request carries.
@@ -439,6 +421,7 @@ mod tests {
             extra: Some(template(r#"{"temperature": 0, "ignore_eos": true}"#)),
             objectives: Objectives::default(),
             shape: None,
+            turns: 1,
         }
     }
 

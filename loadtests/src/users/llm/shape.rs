@@ -5,6 +5,8 @@
 //! counts as one token each ([`TokenCounter::words`]) and checked against it, so it is exactly
 //! N tokens by it; without one, of plain words that a word-counting server (target-server's
 //! model: one input token per whitespace-separated word) counts as one token each.
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -99,6 +101,67 @@ pub fn push_tokens(n: u32, rng: &mut impl Rng, tokenizer: Option<&TokenCounter>,
         } else {
             out.push(' ');
             out.push_str(pick(rng));
+        }
+    }
+}
+
+/// Token-shaped load: lengths in tokens drawn per request from a seeded stream per user.
+#[derive(Debug, Default)]
+pub struct TokenShape {
+    /// The synthetic prompt's length (after the prefix).
+    pub input: Option<Length>,
+    /// Output tokens asked for: sent as `max_tokens` (with `ignore_eos` for OpenAI APIs).
+    pub output: Option<Length>,
+    /// A prefix of this many tokens, the same for every request (prefix-cache tests).
+    pub prefix_tokens: u32,
+    pub seed: u64,
+    /// Users that drew a stream so far: user number `n` draws from stream `n`.
+    pub streams: AtomicU64,
+}
+
+/// What a user keeps for one token-shaped request: its random stream and the shared prefix.
+pub struct ShapeState {
+    rng: StdRng,
+    prefix: String,
+}
+
+impl TokenShape {
+    /// A new user's state: the next stream, and the prefix (drawn from the seed alone, so the
+    /// same for every user).
+    pub fn start(&self, tokenizer: Option<&TokenCounter>) -> ShapeState {
+        let stream = self.streams.fetch_add(1, Ordering::Relaxed);
+        let mut prefix = String::new();
+        let mut prefix_rng = user_rng(self.seed, u64::MAX);
+        push_tokens(self.prefix_tokens, &mut prefix_rng, tokenizer, &mut prefix);
+        ShapeState {
+            rng: user_rng(self.seed, stream),
+            prefix,
+        }
+    }
+}
+
+/// One request's draw: its synthetic prompt (when the shape has `input`) and lengths.
+pub struct Drawn {
+    pub prompt: Option<String>,
+    /// Input tokens, the prefix's included.
+    pub input: Option<u32>,
+    pub output: Option<u32>,
+}
+
+impl TokenShape {
+    /// The next request's lengths (input, then output, from the user's stream) and prompt.
+    pub fn next(&self, state: &mut ShapeState, tokenizer: Option<&TokenCounter>) -> Drawn {
+        let input = self.input.map(|l| l.draw(&mut state.rng));
+        let output = self.output.map(|l| l.draw(&mut state.rng));
+        let prompt = input.map(|n| {
+            let mut out = state.prefix.clone();
+            push_tokens(n, &mut state.rng, tokenizer, &mut out);
+            out
+        });
+        Drawn {
+            prompt,
+            input: input.map(|n| n + self.prefix_tokens),
+            output,
         }
     }
 }

@@ -1,0 +1,133 @@
+//! `dataset = "prompts.jsonl"` (and `dataset_format`) and `turns` on an LLM request: the file
+//! read at load relative to the scenario file, every bad line an error naming `file:line`.
+use std::path::Path;
+
+use super::error::{Locator, ScenarioError};
+use super::raw_request::RawRequest;
+use crate::users::llm::dataset::{Dataset, Format};
+use crate::users::llm::Protocol;
+
+/// Largest dataset read: it is held in memory.
+pub const MAX_DATASET_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Most turns of one conversation.
+const MAX_TURNS: i64 = 1_000;
+
+/// The request's dataset, read and checked, if it names one.
+pub(super) fn dataset_of(
+    r: &RawRequest,
+    at: &Locator<'_>,
+) -> Result<Option<Dataset>, ScenarioError> {
+    let Some(path) = &r.dataset else {
+        if let Some(f) = &r.dataset_format {
+            return Err(at.at(
+                f.span(),
+                "`dataset_format` without `dataset`",
+                "add `dataset = \"prompts.jsonl\"`, or remove `dataset_format`",
+            ));
+        }
+        return Ok(None);
+    };
+    let stray = [&r.prompt, &r.messages].into_iter().flatten().next();
+    if let Some(key) = stray {
+        return Err(at.at(
+            key.span(),
+            "an LLM request takes its prompts from `dataset` or from `prompt`/`messages`, not both",
+            "keep `dataset` (a row per request) or the prompt",
+        ));
+    }
+    if let Some(key) = &r.input_tokens {
+        return Err(at.at(
+            key.span(),
+            "an LLM request takes its prompts from `dataset` or `input_tokens`, not both",
+            "keep `dataset` (a row per request) or `input_tokens` (synthetic prompts)",
+        ));
+    }
+    let written = path.get_ref();
+    let format = match &r.dataset_format {
+        Some(f) => at.choice(
+            f,
+            "dataset_format",
+            &[("jsonl", Format::Jsonl), ("sharegpt", Format::ShareGpt)],
+            "write `dataset_format = \"jsonl\"` (a JSON object a line) or `\"sharegpt\"` (a JSON array of conversations)",
+        )?,
+        None if written.ends_with(".jsonl") => Format::Jsonl,
+        None if written.ends_with(".json") => Format::ShareGpt,
+        None => {
+            return Err(at.at(
+                path.span(),
+                format!("cannot tell the format of dataset `{written}` from its name"),
+                "add `dataset_format = \"jsonl\"` or `\"sharegpt\"`",
+            ))
+        }
+    };
+    let resolved = match Path::new(at.file).parent() {
+        Some(dir) if !Path::new(written).is_absolute() => dir.join(written),
+        _ => Path::new(written).to_path_buf(),
+    };
+    let fail = |message: String, hint: &str| at.at(path.span(), message, hint);
+    let hint =
+        "give the path relative to the scenario file, e.g. `dataset = \"prompts.jsonl\"` beside it";
+    let size = std::fs::metadata(&resolved)
+        .map_err(|e| {
+            fail(
+                format!("cannot read dataset `{}`: {e}", resolved.display()),
+                hint,
+            )
+        })?
+        .len();
+    if size > MAX_DATASET_BYTES {
+        return Err(fail(
+            format!("dataset `{written}` is {size} bytes: at most {MAX_DATASET_BYTES} are read"),
+            "keep the rows a run sends (a run rarely needs more than a few thousand)",
+        ));
+    }
+    let text = std::fs::read_to_string(&resolved).map_err(|e| {
+        fail(
+            format!("cannot read dataset `{}`: {e}", resolved.display()),
+            hint,
+        )
+    })?;
+    let shown = resolved.display().to_string();
+    let dataset = Dataset::parse(&shown, &text, format).map_err(|e| {
+        fail(
+            format!("dataset {e}"),
+            "JSONL rows are {\"prompt\": \"...\", \"output_tokens\": 128} or {\"messages\": [...]}; ShareGPT is [{\"conversations\": [{\"from\": \"human\", \"value\": \"...\"}, ...]}]",
+        )
+    })?;
+    Ok(Some(dataset))
+}
+
+/// The request's `turns` (1 when not given); a chat API and a prompt that is one message.
+pub(super) fn turns_of(
+    r: &RawRequest,
+    protocol: Protocol,
+    at: &Locator<'_>,
+) -> Result<u32, ScenarioError> {
+    let Some(turns) = &r.turns else {
+        return Ok(1);
+    };
+    let n = *turns.get_ref();
+    if !(1..=MAX_TURNS).contains(&n) {
+        return Err(at.at(
+            turns.span(),
+            format!("turns is {n}"),
+            format!("give 1 to {MAX_TURNS} turns per conversation, e.g. `turns = 4`"),
+        ));
+    }
+    if n > 1 && protocol == Protocol::OpenAiCompletions {
+        return Err(at.at(
+            turns.span(),
+            "a conversation of several turns needs a chat API",
+            "use `protocol = \"openai-chat\"` or `\"anthropic-messages\"` (completions have no messages)",
+        ));
+    }
+    if let (true, Some(m)) = (n > 1, &r.messages) {
+        return Err(at.at(
+            m.span(),
+            "`messages` is the whole array, so it cannot carry a conversation's history",
+            "write `prompt` (each turn's user message) or `input_tokens`, or use a ShareGPT `dataset`",
+        ));
+    }
+    Ok(n as u32)
+}
