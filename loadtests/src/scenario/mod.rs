@@ -133,7 +133,7 @@ pub struct Scenario {
 }
 
 /// The scenarios shipped in `scenarios/`, compiled into the binary so `skein` works anywhere.
-pub const SHIPPED: [(&str, &str); 13] = [
+pub const SHIPPED: [(&str, &str); 14] = [
     ("light", include_str!("../../../scenarios/light.toml")),
     ("moderate", include_str!("../../../scenarios/moderate.toml")),
     ("heavy", include_str!("../../../scenarios/heavy.toml")),
@@ -168,6 +168,10 @@ pub const SHIPPED: [(&str, &str); 13] = [
         include_str!("../../../scenarios/mcp-tools.toml"),
     ),
     ("llm-chat", include_str!("../../../scenarios/llm-chat.toml")),
+    (
+        "llm-shaped",
+        include_str!("../../../scenarios/llm-shaped.toml"),
+    ),
 ];
 
 /// 64-bit FNV-1a of `text`, in hex: a stable hash of settings and data files.

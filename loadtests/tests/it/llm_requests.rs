@@ -246,19 +246,14 @@ fn every_api_is_read_and_every_fault_named() {
 fn the_shipped_llm_scenario_runs_against_the_embedded_reference_server() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let o = crate::support::run(&[
-        "run",
-        "--scenario",
+    let jsonl = dir.path().join("live.jsonl");
+    let o = crate::support::run_shipped(
         "llm-chat",
-        "--users",
-        "4",
-        "-t",
+        4,
         "4s",
-        "--out",
-        out.to_str().unwrap(),
-        "--jsonl",
-        dir.path().join("live.jsonl").to_str().unwrap(),
-    ]);
+        &out,
+        &["--jsonl", jsonl.to_str().unwrap()],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let r = results(&out);
     assert_eq!(r.overall().failures, 0, "{:?}", r.failures);

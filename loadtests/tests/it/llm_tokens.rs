@@ -450,3 +450,26 @@ fn every_bad_dataset_is_refused_at_load_naming_the_file_and_line() {
         stderr(&o)
     );
 }
+
+#[test]
+fn the_shipped_token_shaped_scenario_runs_against_the_embedded_reference_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = crate::support::run_shipped("llm-shaped", 4, "4s", &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = results(&out);
+    assert_eq!(r.overall().failures, 0, "{:?}", r.failures);
+    for name in ["synthetic", "session"] {
+        let t = &r.requests.iter().find(|s| s.name == name).unwrap().tokens;
+        assert!(t.answers > 0 && t.estimated == 0, "{name}: {t:?}");
+    }
+    let session = &r
+        .requests
+        .iter()
+        .find(|s| s.name == "session")
+        .unwrap()
+        .tokens;
+    assert_eq!(session.output_tokens, session.answers * 32);
+    // Turns of 40 tokens after the history: never less than 40 a turn, more once it grows.
+    assert!(session.input_tokens > session.answers * 40, "{session:?}");
+}

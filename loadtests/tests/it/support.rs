@@ -52,6 +52,25 @@ pub fn run(args: &[&str]) -> Output {
     skein().args(args).output().expect("run skein")
 }
 
+/// `skein run --scenario NAME --users USERS -t TIME --out OUT` plus `extra`: a shipped
+/// scenario against the embedded reference server (no host).
+pub fn run_shipped(name: &str, users: u32, time: &str, out: &Path, extra: &[&str]) -> Output {
+    let users = users.to_string();
+    let mut args = vec![
+        "run",
+        "--scenario",
+        name,
+        "--users",
+        &users,
+        "-t",
+        time,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    run(&args)
+}
+
 /// `skein run --scenario SCENARIO --host HOST --out OUT` plus `extra`.
 pub fn run_scenario(scenario: &Path, host: &str, out: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
