@@ -473,3 +473,40 @@ fn the_shipped_token_shaped_scenario_runs_against_the_embedded_reference_server(
     // Turns of 40 tokens after the history: never less than 40 a turn, more once it grows.
     assert!(session.input_tokens > session.answers * 40, "{session:?}");
 }
+
+#[test]
+fn workers_count_with_their_own_tokenizer_and_the_merge_keeps_the_source() {
+    use crate::distributed_support::{manager_for, worker};
+    use std::time::Duration;
+    let server = llm_server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = tokenizer_file(dir.path());
+    let tok = path.to_str().unwrap();
+    // "hello, world!" is 4 tokens by the tokenizer, 2 words; no usage from the server.
+    let request = "prompt = \"hello, world!\"\nmax_tokens = 5\nextra = '{\"ignore_eos\": true, \"stream_options\": {\"include_usage\": false}}'";
+    let text =
+        one_user(3, request).replace("users = 1\nspawn_rate = 1", "users = 2\nspawn_rate = 2");
+    let file = scenario_file(dir.path(), "llm", &text);
+    let out = dir.path().join("out");
+    let (mut m, url) = manager_for(&file, 2, &server.url, &out);
+    let workers = [
+        worker(&url, "a", &["--tokenizer", tok]),
+        worker(&url, "b", &["--tokenizer", tok]),
+    ];
+    assert_eq!(
+        m.exit_code(Duration::from_secs(40)),
+        Some(0),
+        "{}",
+        m.text()
+    );
+    let r = results(&out);
+    let t = &chat(&r).tokens;
+    assert!(t.answers >= 4, "{t:?}");
+    assert_eq!((t.tokenized, t.estimated), (t.answers, 0));
+    assert_eq!(
+        (t.input_tokens, t.output_tokens),
+        (t.answers * 4, t.answers * 5)
+    );
+    assert!(r.workers.iter().all(|w| w.requests > 0), "{:?}", r.workers);
+    drop(workers);
+}
