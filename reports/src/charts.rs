@@ -15,6 +15,7 @@ use crate::error::ReportError;
 use crate::model::{ratio, RunResult};
 use crate::sla::SlaMetric;
 
+pub mod history;
 pub mod search;
 pub mod stream;
 pub mod tokens;
@@ -194,13 +195,23 @@ pub(crate) fn frame<'a, 'b>(
     y_max: f64,
     labels: YLabels,
 ) -> Result<Chart<'a, 'b>, String> {
+    frame_over(root, 0.0..x_max, y_max, labels)
+}
+
+/// [`frame`] over any x range (the history charts' x starts before their first run).
+pub(crate) fn frame_over<'a, 'b>(
+    root: &'a Area<'b>,
+    x: std::ops::Range<f64>,
+    y_max: f64,
+    labels: YLabels,
+) -> Result<Chart<'a, 'b>, String> {
     ChartBuilder::on(root)
         .margin(10)
         .margin_right(if labels == YLabels::Both { 10 } else { 40 })
         .x_label_area_size(35)
         .y_label_area_size(if labels == YLabels::Names { 230 } else { 60 })
         .right_y_label_area_size(if labels == YLabels::Both { 60 } else { 0 })
-        .build_cartesian_2d(0.0..x_max, 0.0..y_max)
+        .build_cartesian_2d(x, 0.0..y_max)
         .map_err(e)
 }
 
