@@ -151,8 +151,8 @@ pub struct History {
     pub scenarios: Vec<ScenarioHistory>,
     /// The tolerances every run was judged with.
     pub tolerances: Tolerances,
-    /// Files the caller could not read, with why: listed on the page so a gap in the trend
-    /// is explained rather than silent.
+    /// Files the caller could not read, with why (a message that names the file): listed on
+    /// the page so a gap in the trend is explained rather than silent.
     pub skipped: Vec<(PathBuf, String)>,
 }
 

@@ -1,6 +1,7 @@
 //! One module per `skein` subcommand ([`crate::cli::Command::execute`] routes to them).
 pub mod capacity;
 pub mod compare;
+pub mod history;
 pub mod live_args;
 pub mod load_args;
 pub mod manager;
@@ -9,4 +10,5 @@ pub mod report;
 pub mod run;
 pub mod scenarios;
 pub mod target;
+pub mod tolerance_args;
 pub mod worker;

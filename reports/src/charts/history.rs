@@ -40,6 +40,8 @@ fn date_tick(t0: i64, span: f64) -> impl Fn(&f64) -> String {
             DateTime::from_timestamp(t0 + x.round() as i64, 0).unwrap_or_default();
         if span > 300.0 * 86_400.0 {
             at.format("%Y-%m-%d").to_string()
+        } else if span > 7.0 * 86_400.0 {
+            at.format("%m-%d").to_string()
         } else if span > 2.0 * 86_400.0 {
             at.format("%m-%d %H:%M").to_string()
         } else {
