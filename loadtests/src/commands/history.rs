@@ -40,7 +40,7 @@ pub fn csv_path(out: &Path) -> PathBuf {
 fn find_results(
     dir: &Path,
     found: &mut Vec<PathBuf>,
-    skipped: &mut Vec<(PathBuf, String)>,
+    skipped: &mut Skipped,
 ) -> std::io::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
@@ -59,7 +59,10 @@ fn find_results(
     Ok(())
 }
 
-fn collect(dirs: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<(PathBuf, String)>), Failure> {
+/// Files or directories left out, each with a message naming it.
+type Skipped = Vec<(PathBuf, String)>;
+
+fn collect(dirs: &[PathBuf]) -> Result<(Vec<PathBuf>, Skipped), Failure> {
     let (mut files, mut skipped) = (Vec::new(), Vec::new());
     for dir in dirs {
         let before = files.len();
