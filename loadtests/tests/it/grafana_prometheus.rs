@@ -6,14 +6,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use skein::engine::StopHandle;
-use skein::live_outputs::{LiveConfig, LiveOutputs};
-use skein::recorder::Recorder;
-use skein::runner::{run_plan, RunPlan};
 
 use crate::support::*;
 
@@ -175,38 +170,66 @@ fn the_dashboard_queries_exactly_the_families_a_real_run_exports() {
         "workers serve /metrics on {port}: {worker}"
     );
 
-    // A real run's exposition, after it finished (every family present).
+    // A real run's expositions, scraped until it ends: the union of their families.
     let server = Server::fast();
     let dir = tempfile::tempdir().unwrap();
     let file = scenario_file(dir.path(), "mixed", &mixed_scenario("3s"));
-    let scenario = skein::scenario::load(file.to_str().unwrap()).unwrap();
-    let live = LiveOutputs::start(&LiveConfig {
-        metrics_bind: Some("127.0.0.1:0".parse().unwrap()),
-        jsonl: None,
-    })
-    .unwrap();
-    let addr = live.metrics_addr().unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let exposition = runtime.block_on(async {
-        let plan = RunPlan::new(
-            scenario,
-            server.url.clone(),
-            target_server::DEFAULT_TOKEN.into(),
+    let out = dir.path().join("out");
+    let mut child = skein()
+        .args([
+            "run",
+            "--scenario",
+            file.to_str().unwrap(),
+            "--host",
+            &server.url,
+        ])
+        .args([
+            "--out",
+            out.to_str().unwrap(),
+            "--metrics-bind",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
+    let addr = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            let rest = l.split_once("Prometheus metrics at http://")?.1;
+            Some(rest.trim_end_matches("/metrics").to_string())
+        })
+        .expect("skein run prints where it serves /metrics");
+    let drain = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut exposition = String::new();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the run did not end"
         );
-        let recorder = Arc::new(Recorder::new());
-        live.attach(recorder.clone(), &plan.scenario);
-        run_plan(&plan, recorder, &StopHandle::default())
-            .await
-            .unwrap();
-        live.finish().unwrap();
-        reqwest::get(format!("http://{addr}/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    });
-    let exported = families(&exposition);
+        let scraped = runtime.block_on(async {
+            reqwest::get(format!("http://{addr}/metrics"))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()
+        });
+        exposition.extend(scraped);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{:?}", drain.join().unwrap());
+    let mut exported = families(&exposition);
+    exported.sort();
+    exported.dedup();
     assert!(
         exported
             .iter()
