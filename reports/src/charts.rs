@@ -15,7 +15,6 @@ use crate::error::ReportError;
 use crate::model::{ratio, RunResult};
 use crate::sla::SlaMetric;
 
-pub mod history;
 pub mod search;
 pub mod stream;
 pub mod tokens;
@@ -33,7 +32,7 @@ pub(crate) const PURPLE: RGBColor = RGBColor(148, 103, 189);
 pub(crate) type Area<'b> = DrawingArea<SVGBackend<'b>, Shift>;
 pub(crate) type Xy = Cartesian2d<RangedCoordf64, RangedCoordf64>;
 pub(crate) type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Xy>;
-type DualChart<'a, 'b> = DualCoordChartContext<'a, SVGBackend<'b>, Xy, Xy>;
+pub(crate) type DualChart<'a, 'b> = DualCoordChartContext<'a, SVGBackend<'b>, Xy, Xy>;
 
 fn chart_err(chart: &str) -> impl Fn(String) -> ReportError + '_ {
     move |problem| ReportError::Chart {
@@ -236,8 +235,8 @@ pub(crate) fn standard_mesh(
 /// One labelled line of a chart: solid, or dashed (intended-time latency, SLA limits).
 #[derive(Clone)]
 pub(crate) struct Line {
-    points: Vec<(f64, f64)>,
-    color: RGBColor,
+    pub(crate) points: Vec<(f64, f64)>,
+    pub(crate) color: RGBColor,
     width: u32,
     dashed: bool,
     label: String,
@@ -299,7 +298,10 @@ impl Line {
         Ok(())
     }
 
-    fn draw_secondary<'a, 'b: 'a>(self, chart: &mut DualChart<'a, 'b>) -> Result<(), String> {
+    pub(crate) fn draw_secondary<'a, 'b: 'a>(
+        self,
+        chart: &mut DualChart<'a, 'b>,
+    ) -> Result<(), String> {
         chart
             .draw_secondary_series(std::iter::once(self.element()))
             .map_err(e)?;
@@ -370,7 +372,7 @@ pub fn users_and_rps(result: &RunResult) -> Result<String, ReportError> {
     })
 }
 
-fn secondary_axis(chart: &mut DualChart<'_, '_>, y_desc: &str) -> Result<(), String> {
+pub(crate) fn secondary_axis(chart: &mut DualChart<'_, '_>, y_desc: &str) -> Result<(), String> {
     chart
         .configure_secondary_axes()
         .label_style(TICK_FONT)

@@ -4,7 +4,7 @@
 //! a regression is.
 //!
 //! The model holds figures only (one [`HistoryRun`] per results.json); the page
-//! ([`crate::html::history`]), its charts ([`crate::charts::history`]) and the CSV
+//! ([`crate::html::history`]), its charts ([`crate::history_charts`]) and the CSV
 //! ([`crate::csv_files::history`]) read it. Where the results came from is the caller's
 //! business: it hands over loaded runs with the path each was read from.
 use std::path::PathBuf;

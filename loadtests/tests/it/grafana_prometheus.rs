@@ -123,6 +123,23 @@ fn the_dashboard_queries_exactly_the_families_a_real_run_exports() {
             assert_eq!(p["datasource"]["uid"], uid, "panel {}", p["title"]);
         }
     }
+    // No two panels share a grid cell (Grafana would push one aside, out of its row).
+    let mut cells = std::collections::HashMap::new();
+    for p in board["panels"].as_array().unwrap() {
+        let g = &p["gridPos"];
+        let (x, y, w, h) = (
+            g["x"].as_u64().unwrap(),
+            g["y"].as_u64().unwrap(),
+            g["w"].as_u64().unwrap(),
+            g["h"].as_u64().unwrap(),
+        );
+        assert!(x + w <= 24, "panel {} is wider than the grid", p["title"]);
+        for cell in (x..x + w).flat_map(|cx| (y..y + h).map(move |cy| (cx, cy))) {
+            if let Some(other) = cells.insert(cell, p["title"].clone()) {
+                panic!("panels {} and {other} overlap at {cell:?}", p["title"]);
+            }
+        }
+    }
     let provider: serde_norway::Value = serde_norway::from_str(
         &std::fs::read_to_string(root().join("deploy/grafana/provisioning/dashboards/skein.yml"))
             .unwrap(),

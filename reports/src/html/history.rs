@@ -1,13 +1,13 @@
 //! The run-history page (`skein history`): one self-contained HTML file, inline CSS and SVG
 //! like `report.html`, with a section per scenario: the latest run's figures, the trend
-//! charts ([`crate::charts::history`]) and a table of every run, newest first, whose
+//! charts ([`crate::history_charts`]) and a table of every run, newest first, whose
 //! regressed rows are red and say what regressed against the run before.
 use std::fmt::Write;
 
 use super::{chart_block, kpi, thousands, STYLE};
-use crate::charts::history::{errors_and_cpu_trend, latency_trend, rps_trend};
 use crate::error::ReportError;
 use crate::history::{History, HistoryRun, ScenarioHistory, SlaState};
+use crate::history_charts::{errors_and_cpu_trend, latency_trend, rps_trend};
 use crate::junit::xml_escape as esc;
 
 const PAGE_STYLE: &str = "<style>.hist tr.reg td{background:#fdecea}.hist td{white-space:nowrap}.hist td.why{text-align:left;white-space:normal}.hist td.src{text-align:left;font-size:11px;color:#555;white-space:normal;word-break:break-all}</style>";

@@ -3,13 +3,14 @@
 //! vertical line on every chart, so a step in any figure can be matched with the gate's
 //! verdict at a glance.
 //!
-//! A child of [`charts`](super) so it draws with the same frame, lines and legend as every
-//! other chart.
+//! Beside [`charts`](crate::charts), like [`compare_charts`](crate::compare_charts), not inside
+//! it: it reads [`crate::history`], which reads [`crate::compare`], which the charts module's
+//! children already depend on through the markdown tables.
 use chrono::{DateTime, Utc};
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
-use super::{
+use crate::charts::{
     e, frame_over, keys, max_or, secondary_axis, svg, tick, Chart, Head, Key, KeyStyle, Line,
     YLabels, BLUE, GREEN, HEADROOM, HEIGHT, ORANGE, PURPLE, RED, TICK_FONT,
 };
@@ -66,7 +67,7 @@ fn regression_key() -> Key {
 /// Builds the frame (x: shifted so the dates line up), mesh with date ticks, and draws the
 /// regression markers up to `y_max`.
 fn history_frame<'a, 'b>(
-    root: &'a super::Area<'b>,
+    root: &'a crate::charts::Area<'b>,
     history: &ScenarioHistory,
     y_max: f64,
     labels: YLabels,
