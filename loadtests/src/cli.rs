@@ -34,6 +34,8 @@ pub enum Command {
     Report(commands::report::ReportArgs),
     /// Compare a run against a baseline; exit 1 on a regression over the threshold.
     Compare(commands::compare::CompareArgs),
+    /// Trend page and CSV of every results.json under directories; regressions marked as compare judges them.
+    History(commands::history::HistoryArgs),
     /// Find the maximum sustainable load: climb, bisect, confirm (see docs/capacity.md).
     Capacity(commands::capacity::CapacityArgs),
     /// Coordinate a distributed run across workers.
@@ -54,6 +56,7 @@ impl Command {
             Command::Scenarios(args) => commands::scenarios::execute(args),
             Command::Report(args) => commands::report::execute(args),
             Command::Compare(args) => commands::compare::execute(args),
+            Command::History(args) => commands::history::execute(args),
             Command::Capacity(args) => commands::capacity::execute(args),
             Command::Manager(args) => commands::manager::execute(args),
             Command::Worker(args) => commands::worker::execute(args),

@@ -32,7 +32,7 @@ pub(crate) const PURPLE: RGBColor = RGBColor(148, 103, 189);
 pub(crate) type Area<'b> = DrawingArea<SVGBackend<'b>, Shift>;
 pub(crate) type Xy = Cartesian2d<RangedCoordf64, RangedCoordf64>;
 pub(crate) type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Xy>;
-type DualChart<'a, 'b> = DualCoordChartContext<'a, SVGBackend<'b>, Xy, Xy>;
+pub(crate) type DualChart<'a, 'b> = DualCoordChartContext<'a, SVGBackend<'b>, Xy, Xy>;
 
 fn chart_err(chart: &str) -> impl Fn(String) -> ReportError + '_ {
     move |problem| ReportError::Chart {
@@ -194,13 +194,23 @@ pub(crate) fn frame<'a, 'b>(
     y_max: f64,
     labels: YLabels,
 ) -> Result<Chart<'a, 'b>, String> {
+    frame_over(root, 0.0..x_max, y_max, labels)
+}
+
+/// [`frame`] over any x range (the history charts' x starts before their first run).
+pub(crate) fn frame_over<'a, 'b>(
+    root: &'a Area<'b>,
+    x: std::ops::Range<f64>,
+    y_max: f64,
+    labels: YLabels,
+) -> Result<Chart<'a, 'b>, String> {
     ChartBuilder::on(root)
         .margin(10)
         .margin_right(if labels == YLabels::Both { 10 } else { 40 })
         .x_label_area_size(35)
         .y_label_area_size(if labels == YLabels::Names { 230 } else { 60 })
         .right_y_label_area_size(if labels == YLabels::Both { 60 } else { 0 })
-        .build_cartesian_2d(0.0..x_max, 0.0..y_max)
+        .build_cartesian_2d(x, 0.0..y_max)
         .map_err(e)
 }
 
@@ -225,8 +235,8 @@ pub(crate) fn standard_mesh(
 /// One labelled line of a chart: solid, or dashed (intended-time latency, SLA limits).
 #[derive(Clone)]
 pub(crate) struct Line {
-    points: Vec<(f64, f64)>,
-    color: RGBColor,
+    pub(crate) points: Vec<(f64, f64)>,
+    pub(crate) color: RGBColor,
     width: u32,
     dashed: bool,
     label: String,
@@ -288,7 +298,10 @@ impl Line {
         Ok(())
     }
 
-    fn draw_secondary<'a, 'b: 'a>(self, chart: &mut DualChart<'a, 'b>) -> Result<(), String> {
+    pub(crate) fn draw_secondary<'a, 'b: 'a>(
+        self,
+        chart: &mut DualChart<'a, 'b>,
+    ) -> Result<(), String> {
         chart
             .draw_secondary_series(std::iter::once(self.element()))
             .map_err(e)?;
@@ -359,7 +372,7 @@ pub fn users_and_rps(result: &RunResult) -> Result<String, ReportError> {
     })
 }
 
-fn secondary_axis(chart: &mut DualChart<'_, '_>, y_desc: &str) -> Result<(), String> {
+pub(crate) fn secondary_axis(chart: &mut DualChart<'_, '_>, y_desc: &str) -> Result<(), String> {
     chart
         .configure_secondary_axes()
         .label_style(TICK_FONT)

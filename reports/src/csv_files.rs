@@ -11,6 +11,7 @@ use crate::capacity::capacity;
 use crate::error::ReportError;
 use crate::model::{LatencyHistogram, RequestStats, RunResult};
 
+pub mod history;
 pub mod llm;
 pub mod search;
 pub mod stream;

@@ -9,6 +9,7 @@ use crate::junit::xml_escape as esc;
 use crate::markdown::verdict_line;
 use crate::model::{LoadModel, RunResult};
 
+pub mod history;
 mod llm;
 mod search;
 mod stream;

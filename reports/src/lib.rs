@@ -12,7 +12,8 @@
 //! [`markdown`], [`junit`], and [`output::write_all`] which writes them all; [`settings`] (a
 //! run's settings as readable rows); [`live`] (a run in progress and its per-second JSON
 //! lines) and [`prometheus`] (its `/metrics` exposition); [`screenshot`] renders a report to
-//! PNG with headless Chromium. [`search`] is a `skein capacity` result; each renderer shows it
+//! PNG with headless Chromium; [`history`] is many runs' figures over time
+//! (`skein history`), judged run against run by [`compare`], drawn by [`history_charts`]. [`search`] is a `skein capacity` result; each renderer shows it
 //! in its own `search` child module (`html`, `charts`, `markdown`, `junit`, `csv_files`). With
 //! the `fixtures` feature (tests and benchmarks only), `synthetic`
 //! builds deterministic synthetic runs.
@@ -25,6 +26,8 @@ pub mod csv_files;
 pub mod error;
 pub mod evaluation;
 pub mod histogram;
+pub mod history;
+pub mod history_charts;
 pub mod html;
 pub mod junit;
 pub mod live;

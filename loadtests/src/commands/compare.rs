@@ -1,9 +1,10 @@
 //! `skein compare`: the baseline regression gate.
 use std::path::PathBuf;
 
-use reports::compare::{compare, Tolerances};
+use reports::compare::compare;
 
 use crate::commands::report::read_inputs;
+use crate::commands::tolerance_args::ToleranceArgs;
 use crate::exit::{Failure, Outcome};
 
 #[derive(Debug, clap::Args)]
@@ -13,59 +14,18 @@ pub struct CompareArgs {
     pub baseline: PathBuf,
     /// The run to judge (results.json or its directory).
     pub current: PathBuf,
-    /// Allowed relative rise of every latency percentile and the error rate, and drop of rps, in percent.
-    #[arg(long, default_value_t = 10.0)]
-    pub threshold: f64,
-    /// Override for p50 (percent).
-    #[arg(long)]
-    pub p50: Option<f64>,
-    /// Override for p95 (percent).
-    #[arg(long)]
-    pub p95: Option<f64>,
-    /// Override for p99 (percent).
-    #[arg(long)]
-    pub p99: Option<f64>,
-    /// Override for the throughput drop (percent).
-    #[arg(long)]
-    pub rps: Option<f64>,
-    /// Override for the error-rate rise (percent, relative).
-    #[arg(long)]
-    pub error_rate: Option<f64>,
-    /// Request names with fewer requests on either side are shown but not judged.
-    #[arg(long, default_value_t = 20)]
-    pub min_requests: u64,
+    #[command(flatten)]
+    pub gate: ToleranceArgs,
     /// Also write the table as Markdown to this file.
     #[arg(long)]
     pub markdown: Option<PathBuf>,
     /// Also write one self-contained HTML page (baseline and current side by side) to this file.
     #[arg(long, value_name = "OUT")]
     pub html: Option<PathBuf>,
-    /// A change over its threshold is a regression only beyond this many standard errors of
-    /// the difference, estimated from each run's own variation (see docs/reports.md).
-    #[arg(long, default_value_t = reports::noise::DEFAULT_Z, value_name = "Z")]
-    pub noise_z: f64,
-    /// Judge on the thresholds alone, ignoring how noisy the runs are.
-    #[arg(long)]
-    pub ignore_noise: bool,
 }
 
 pub fn execute(args: CompareArgs) -> anyhow::Result<Outcome> {
-    for (flag, value) in [
-        ("--threshold", Some(args.threshold)),
-        ("--p50", args.p50),
-        ("--p95", args.p95),
-        ("--p99", args.p99),
-        ("--rps", args.rps),
-        ("--error-rate", args.error_rate),
-        ("--noise-z", Some(args.noise_z)),
-    ] {
-        if let Some(v) = value.filter(|v| !(v.is_finite() && *v >= 0.0)) {
-            return Err(Failure::Usage(format!(
-                "{flag} {v}: give a percentage of 0 or more, e.g. {flag} 10"
-            ))
-            .into());
-        }
-    }
+    let tolerances = args.gate.tolerances()?;
     let runs = read_inputs(&[args.baseline.clone(), args.current.clone()])?;
     let (baseline, current) = (&runs[0], &runs[1]);
     if baseline.metadata.scenario_name != current.metadata.scenario_name {
@@ -75,16 +35,6 @@ pub fn execute(args: CompareArgs) -> anyhow::Result<Outcome> {
         ))
         .into());
     }
-    let pct = |v: Option<f64>| v.unwrap_or(args.threshold) / 100.0;
-    let tolerances = Tolerances {
-        p50: pct(args.p50),
-        p95: pct(args.p95),
-        p99: pct(args.p99),
-        rps: pct(args.rps),
-        error_rate: pct(args.error_rate),
-        min_requests: args.min_requests,
-        noise_z: (!args.ignore_noise).then_some(args.noise_z),
-    };
     let comparison = compare(baseline, current, &tolerances);
     print!("{}", comparison.to_text());
     if let Some(path) = &args.markdown {

@@ -19,6 +19,8 @@ mod distributed_deploy;
 mod distributed_faults;
 mod distributed_netns;
 mod exits;
+mod grafana_prometheus;
+mod history;
 mod input_properties;
 mod live_metrics;
 mod llm_requests;
