@@ -3,6 +3,7 @@ use std::path::PathBuf;
 
 use reports::compare::{compare, Tolerances};
 
+use crate::cli_values::{count, percentage, standard_errors};
 use crate::commands::report::read_inputs;
 use crate::exit::{Failure, Outcome};
 
@@ -14,25 +15,25 @@ pub struct CompareArgs {
     /// The run to judge (results.json or its directory).
     pub current: PathBuf,
     /// Allowed relative rise of every latency percentile and the error rate, and drop of rps, in percent.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value = "10", allow_negative_numbers = true, value_parser = percentage)]
     pub threshold: f64,
     /// Override for p50 (percent).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = percentage)]
     pub p50: Option<f64>,
     /// Override for p95 (percent).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = percentage)]
     pub p95: Option<f64>,
     /// Override for p99 (percent).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = percentage)]
     pub p99: Option<f64>,
     /// Override for the throughput drop (percent).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = percentage)]
     pub rps: Option<f64>,
     /// Override for the error-rate rise (percent, relative).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = percentage)]
     pub error_rate: Option<f64>,
     /// Request names with fewer requests on either side are shown but not judged.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value = "20", allow_negative_numbers = true, value_parser = count)]
     pub min_requests: u64,
     /// Also write the table as Markdown to this file.
     #[arg(long)]
@@ -42,7 +43,8 @@ pub struct CompareArgs {
     pub html: Option<PathBuf>,
     /// A change over its threshold is a regression only beyond this many standard errors of
     /// the difference, estimated from each run's own variation (see docs/reports.md).
-    #[arg(long, default_value_t = reports::noise::DEFAULT_Z, value_name = "Z")]
+    #[arg(long, default_value_t = reports::noise::DEFAULT_Z, value_name = "Z",
+          allow_negative_numbers = true, value_parser = standard_errors)]
     pub noise_z: f64,
     /// Judge on the thresholds alone, ignoring how noisy the runs are.
     #[arg(long)]
@@ -50,22 +52,6 @@ pub struct CompareArgs {
 }
 
 pub fn execute(args: CompareArgs) -> anyhow::Result<Outcome> {
-    for (flag, value) in [
-        ("--threshold", Some(args.threshold)),
-        ("--p50", args.p50),
-        ("--p95", args.p95),
-        ("--p99", args.p99),
-        ("--rps", args.rps),
-        ("--error-rate", args.error_rate),
-        ("--noise-z", Some(args.noise_z)),
-    ] {
-        if let Some(v) = value.filter(|v| !(v.is_finite() && *v >= 0.0)) {
-            return Err(Failure::Usage(format!(
-                "{flag} {v}: give a percentage of 0 or more, e.g. {flag} 10"
-            ))
-            .into());
-        }
-    }
     let runs = read_inputs(&[args.baseline.clone(), args.current.clone()])?;
     let (baseline, current) = (&runs[0], &runs[1]);
     if baseline.metadata.scenario_name != current.metadata.scenario_name {
