@@ -412,7 +412,10 @@ fn run_distributed(
         command_line: std::env::args().collect(),
         scenario: base.clone(),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread: the manager's work per report is a few tens of µs under one lock, so a
+    // second runtime thread adds only cross-thread wake-ups (they were most of its CPU at a
+    // few hundred workers; see docs/distributed.md "The manager's cost").
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;

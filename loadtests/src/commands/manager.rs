@@ -79,7 +79,10 @@ pub fn execute(args: ManagerArgs) -> anyhow::Result<Outcome> {
         live_every: load.live_every(),
         command_line: std::env::args().collect(),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread: the manager's work per report is a few tens of µs under one lock, so a
+    // second runtime thread adds only cross-thread wake-ups (they were most of its CPU at a
+    // few hundred workers; see docs/distributed.md "The manager's cost").
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
