@@ -19,7 +19,7 @@
 //!    request on the same schedule over as many keep-alive connections and does nothing
 //!    else (no user model, no histograms per name, one current-thread runtime): what an
 //!    open-model generator costs at least. Aim ≤ 1.2×.
-//! 5. The highest rate one core holds: the open model climbs 12,000/s, 16,000/s, … until
+//! 5. The highest rate one core holds: the open model climbs 4,000/s, 8,000/s, … until
 //!    its send lag p99 reaches 1 ms or arrivals are dropped; the minimal client's lag at the
 //!    same rates beside it says when the server, not the generator, is the limit.
 //!
@@ -171,7 +171,7 @@ fn fixed_rate(server: &Server, seconds: u64) {
         "\n== 5. the highest rate one core holds with send lag p99 < 1 ms ({climb_secs} s a rate)"
     );
     let mut held = None;
-    for rate in (0..).map(|i| FIXED_RATE + 4_000.0 * i as f64).take(8) {
+    for rate in (1..=8).map(|i| 4_000.0 * i as f64) {
         let open = at_rate("open", rate, climb_secs);
         let minimal = at_rate("fixed", rate, climb_secs);
         let offered = rate * climb_secs as f64;
@@ -187,13 +187,16 @@ fn fixed_rate(server: &Server, seconds: u64) {
             per(&minimal) * 1e6,
         );
         if !holds(&open) {
+            // The minimal client paces with tokio's 1-ms timer, so its own p99 sits near 2 ms
+            // whatever the load: its dropped arrivals, not its lag, say whether the server
+            // (rather than the generator) was the limit.
             println!(
                 "the open model held {} (the minimal client {} at {rate:.0}/s)",
                 held.map_or("no rate tried".to_string(), |r: f64| format!("{r:.0}/s")),
-                if holds(&minimal) {
-                    "held"
+                if field(&minimal, "dropped") <= offered * 0.001 {
+                    "dropped none"
                 } else {
-                    "did not hold either"
+                    "dropped arrivals too: the server is the limit"
                 }
             );
             break;
