@@ -11,11 +11,18 @@
 //! the protocol-3 report (cumulative JSON with a 10-second series tail) for the same state
 //! is printed beside protocol 4's.
 //!
+//! Whether the manager kept up is measured, not assumed: the simulator times every report
+//! from the instant it was due to the manager's reply (which follows the report's apply to
+//! the merged view), and counts the reports applied within the measured seconds. A
+//! saturated manager shows as applied/s below sent/s and an apply lag of seconds, and its
+//! row says `no` in the `kept up` column, whatever its CPU per report.
+//!
 //! Run: `cargo bench -p skein --bench manager_load -- --workers 100,1000 --seconds 10`
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use rand::{Rng, SeedableRng};
 use reports::synthetic::synthetic_run;
 use reports::{FailureGroup, RequestStats, SecondSample};
@@ -221,13 +228,18 @@ fn simulate(url: String, workers: usize, rounds: u64) {
                 String::from_utf8(r.bytes().await.unwrap().to_vec()).unwrap()
             }
         };
-        let mut run_line = String::new();
-        for i in 0..workers - 1 {
-            run_line = register(i).await;
-        }
+        // Worker 0 first, for the run's id and hash the reports are built on; the rest once
+        // every report is made, 64 registrations at a time, so that no worker has been
+        // silent for the manager's 3-s loss timeout when the run starts (real workers report
+        // while they wait; these report only once the run is on).
+        let run_line = register(0).await;
         let t0 = chrono::Utc::now().timestamp();
         let (all, v3) = reports(workers, rounds, &run_of(&run_line), t0);
-        register(workers - 1).await;
+        futures::stream::iter(1..workers)
+            .map(register)
+            .buffer_unordered(64)
+            .collect::<Vec<_>>()
+            .await;
         let start_ms = chrono::Utc::now().timestamp_millis() + 500;
         println!("{run_line}");
         println!("{t0} {start_ms} {v3}");
@@ -238,26 +250,109 @@ fn simulate(url: String, workers: usize, rounds: u64) {
             let post = post.clone();
             let offset = Duration::from_secs(1) * id as u32 / workers as u32;
             tasks.push(tokio::spawn(async move {
-                let mut refused = 0;
+                let mut replies = Vec::with_capacity(mine.len());
                 for (round, body) in mine.into_iter().enumerate() {
-                    let at = start + Duration::from_secs(round as u64) + offset;
-                    tokio::time::sleep_until(at).await;
+                    let due = start + Duration::from_secs(round as u64) + offset;
+                    tokio::time::sleep_until(due).await;
                     let reply = post(REPORT_PATH, REPORT_CONTENT_TYPE, body).await.unwrap();
                     let reply: ReportReply = reply.json().await.unwrap();
-                    refused += usize::from(reply.applied != Some(round as u64));
+                    replies.push(Replied {
+                        round: round as u64,
+                        due: due - start,
+                        at: start.elapsed(),
+                        applied: reply.applied == Some(round as u64),
+                    });
                 }
-                refused
+                replies
             }));
         }
-        let mut refused = 0;
+        let mut replies = Vec::new();
         for t in tasks {
-            refused += t.await.unwrap();
+            replies.extend(t.await.unwrap());
         }
-        println!("done {refused}");
+        println!("{}", KeptUp::of(&replies, rounds).line());
     });
 }
 
+/// One report's fate as the simulator saw it: when it was due and answered (from the first
+/// round's instant), and whether the manager applied it.
+struct Replied {
+    round: u64,
+    due: Duration,
+    at: Duration,
+    applied: bool,
+}
+
+/// Whether the manager kept up over the measured rounds: reports due per second, reports
+/// applied per second (replies received within the measured seconds), the apply lag (due →
+/// replied, so after the merged view holds the report) and reports refused.
+struct KeptUp {
+    sent_per_s: f64,
+    applied_per_s: f64,
+    lag_p50_ms: f64,
+    lag_p99_ms: f64,
+    lag_max_ms: f64,
+    refused: usize,
+}
+
+impl KeptUp {
+    fn of(replies: &[Replied], rounds: u64) -> KeptUp {
+        let window = Duration::from_secs(WARM_UP)..Duration::from_secs(rounds);
+        let seconds = (rounds - WARM_UP) as f64;
+        let mut lag = hdrhistogram::Histogram::<u64>::new(3).unwrap();
+        let measured = replies.iter().filter(|r| r.round >= WARM_UP);
+        for r in measured.clone() {
+            lag.saturating_record(r.at.saturating_sub(r.due).as_micros() as u64);
+        }
+        KeptUp {
+            sent_per_s: measured.clone().count() as f64 / seconds,
+            applied_per_s: replies
+                .iter()
+                .filter(|r| r.applied && window.contains(&r.at))
+                .count() as f64
+                / seconds,
+            lag_p50_ms: lag.value_at_quantile(0.5) as f64 / 1000.0,
+            lag_p99_ms: lag.value_at_quantile(0.99) as f64 / 1000.0,
+            lag_max_ms: lag.max() as f64 / 1000.0,
+            refused: replies.iter().filter(|r| !r.applied).count(),
+        }
+    }
+
+    fn line(&self) -> String {
+        format!(
+            "done {} {} {} {} {} {}",
+            self.refused,
+            self.sent_per_s,
+            self.applied_per_s,
+            self.lag_p50_ms,
+            self.lag_p99_ms,
+            self.lag_max_ms
+        )
+    }
+
+    fn parse(line: &str) -> KeptUp {
+        let f: Vec<&str> = line.split(' ').collect();
+        assert_eq!(f[0], "done", "the simulator's last line: {line}");
+        let n = |i: usize| f[i].parse::<f64>().unwrap();
+        KeptUp {
+            refused: f[1].parse().unwrap(),
+            sent_per_s: n(2),
+            applied_per_s: n(3),
+            lag_p50_ms: n(4),
+            lag_p99_ms: n(5),
+            lag_max_ms: n(6),
+        }
+    }
+
+    /// Every due report applied within the measured seconds (2 % slack for the ones due
+    /// at its end) and answered within 250 ms at p99.
+    fn held(&self) -> bool {
+        self.applied_per_s >= 0.98 * self.sent_per_s && self.lag_p99_ms < 250.0
+    }
+}
+
 struct Figures {
+    kept_up: KeptUp,
     report_bytes: f64,
     v3_bytes: f64,
     cpu_per_second: f64,
@@ -319,8 +414,11 @@ fn measure(workers: usize, seconds: u64) -> Figures {
         memory_of(manager.id(), "VmRSS:"),
         memory_of(manager.id(), "VmHWM:"),
     );
-    let done = next();
-    assert_eq!(done, "done 0", "every report was applied");
+    let kept_up = KeptUp::parse(&next());
+    assert_eq!(
+        kept_up.refused, 0,
+        "the manager refused reports: the merge would not be exact"
+    );
     let _ = simulator.wait();
     let _ = manager.kill();
     let _ = manager.wait();
@@ -336,6 +434,7 @@ fn measure(workers: usize, seconds: u64) -> Figures {
     }
     let decode = t.elapsed().as_secs_f64();
     Figures {
+        kept_up,
         report_bytes: bytes as f64 / count,
         v3_bytes,
         cpu_per_second: cpu / elapsed,
@@ -368,9 +467,13 @@ fn main() {
             _ => {}
         }
     }
+    let open_files = open_files_limit();
+    if let Some(w) = workers.iter().find(|&&w| w as u64 + 256 > open_files) {
+        panic!("{w} workers need more open files than this process may hold ({open_files}): raise it with `ulimit -n`");
+    }
     println!("manager_load: each simulated worker makes {REQUESTS_PER_SECOND} req/s over {NAMES} names and reports every second; {seconds} s measured");
     println!(
-        "{:>8} {:>11} {:>11} {:>12} {:>14} {:>10} {:>10} {:>15} {:>7}",
+        "{:>8} {:>9} {:>9} {:>11} {:>13} {:>8} {:>8} {:>8} {:>15} {:>8} {:>8} {:>10} {:>8} {:>7}",
         "workers",
         "v3 B/rep",
         "v4 B/rep",
@@ -378,22 +481,47 @@ fn main() {
         "mgr µs/report",
         "RSS MiB",
         "peak MiB",
-        "decode µs/rep",
+        "sent/s",
+        "applied/s",
+        "lag p50",
+        "lag p99",
+        "lag max ms",
+        "kept up",
         "ratio"
     );
     for w in workers {
         let f = measure(w, seconds);
+        let k = &f.kept_up;
         println!(
-            "{w:>8} {:>11.0} {:>11.0} {:>11.2}% {:>14.1} {:>10.1} {:>10.1} {:>15.2} {:>7.1}",
+            "{w:>8} {:>9.0} {:>9.0} {:>10.2}% {:>13.1} {:>8.1} {:>8.1} {:>8.0} {:>15.0} {:>8.1} {:>8.1} {:>10.1} {:>8} {:>7.1}",
             f.v3_bytes,
             f.report_bytes,
             f.cpu_per_second * 100.0,
             f.cpu_per_report * 1e6,
             f.rss_mib,
             f.peak_mib,
-            f.decode_per_report * 1e6,
+            k.sent_per_s,
+            k.applied_per_s,
+            k.lag_p50_ms,
+            k.lag_p99_ms,
+            k.lag_max_ms,
+            if k.held() { "yes" } else { "NO" },
             f.cpu_per_report / f.decode_per_report,
         );
     }
     println!("ratio = the manager's CPU per report / decoding that report alone in this process (same run)");
+    println!("lag = a report's due instant to the manager's reply (sent after the report is in the merged view), ms;");
+    println!("kept up = applied/s within 2 % of sent/s and lag p99 under 250 ms: a saturated manager says NO");
+}
+
+/// This process's soft limit of open files (the simulator and the manager inherit it; each
+/// simulated worker may hold a connection in both).
+fn open_files_limit() -> u64 {
+    std::fs::read_to_string("/proc/self/limits")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(u64::MAX)
 }

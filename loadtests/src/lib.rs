@@ -7,7 +7,8 @@
 //! runs the same [`runner::run_plan`] as a standalone run, on its share.
 //!
 //! Map of the crate (dependencies point down this list):
-//! - [`cli`], [`commands`]: the command line and one module per subcommand.
+//! - [`cli`], [`commands`]: the command line and one module per subcommand;
+//!   [`cli_values`]: the numeric flags' value parsers, which judge a value as it is parsed.
 //! - [`runner`]: one process's run; [`distributed`]: manager, worker, protocol, shares.
 //! - [`capacity`]: `skein capacity`'s search and its steps.
 //! - [`engine`]: executors; the only code that knows goose.
@@ -22,6 +23,7 @@
 //!   codes), [`resources`] (the process's CPU and memory).
 pub mod capacity;
 pub mod cli;
+pub mod cli_values;
 pub mod commands;
 pub mod distributed;
 pub mod engine;

@@ -20,6 +20,7 @@ use crate::capacity::step::{
     window_stage, Window,
 };
 use crate::capacity::{Next, Search, SearchSpec};
+use crate::cli_values::{arrival_rate, positive_duration, positive_load, user_count, worker_count};
 use crate::commands::target::Target;
 use crate::distributed::manager::{run_manager, ManagerConfig};
 use crate::distributed::protocol::ScenarioSpec;
@@ -55,26 +56,26 @@ pub struct CapacityArgs {
     #[arg(long, value_enum)]
     pub model: Option<Model>,
     /// Highest arrival rate tried (open model) [default: 10000].
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = arrival_rate)]
     pub max_rate: Option<f64>,
     /// Highest user count tried (closed model) [default: 1000].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = user_count)]
     pub max_users: Option<u64>,
     /// First (lowest) load tried [default: the maximum / 64].
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = positive_load)]
     pub start: Option<f64>,
     /// Stop when the gap between the highest held and lowest broken load is at most this
     /// share of the broken one, e.g. 5%.
-    #[arg(long, default_value = "5%", value_parser = parse_percent)]
+    #[arg(long, default_value = "5%", allow_negative_numbers = true, value_parser = parse_percent)]
     pub resolution: f64,
     /// Measurement window of each step (judged alone; whole seconds, rounded up).
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, default_value = "30s", allow_negative_numbers = true, value_parser = positive_duration)]
     pub step_time: Duration,
     /// Warm-up of each step (run, not judged; whole seconds, rounded up).
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, default_value = "5s", allow_negative_numbers = true, value_parser = parse_duration)]
     pub warmup: Duration,
     /// The whole search's time cap; when it runs out, the answer is the bounds found so far.
-    #[arg(long, default_value = "15m", value_parser = parse_duration)]
+    #[arg(long, default_value = "15m", allow_negative_numbers = true, value_parser = positive_duration)]
     pub budget: Duration,
     /// An SLA for every step, replacing the scenario's of the same metric, e.g. `p95<200ms`,
     /// `p99<1s`, `error_rate<1%`, `dropped_rate<0.1%`, `min_rps>50`. Repeatable.
@@ -84,7 +85,7 @@ pub struct CapacityArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Drive the search over this many `skein worker`s (this process is their manager).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = worker_count)]
     pub expect_workers: Option<usize>,
     /// Distributed: the address workers connect to.
     #[arg(long, default_value = "127.0.0.1:5557", env = "SKEIN_MANAGER_BIND")]
@@ -93,7 +94,7 @@ pub struct CapacityArgs {
     #[arg(long, env = "SKEIN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// Distributed: how long to wait for --expect-workers (exit 3 after).
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, default_value = "60s", allow_negative_numbers = true, value_parser = positive_duration)]
     pub wait_timeout: Duration,
     #[command(flatten)]
     pub tokenizer: crate::commands::tokenizer_arg::TokenizerArg,
@@ -157,44 +158,7 @@ pub fn parse_sla(text: &str) -> Result<SlaThreshold, String> {
     Ok(SlaThreshold::new(metric, None, limit))
 }
 
-/// Every numeric flag, whatever the model it applies to, before anything else is read or
-/// reached: a value out of range is a usage error (exit 2), not a search that fails later.
-fn check_numbers(args: &CapacityArgs) -> Result<(), Failure> {
-    let usage = |text: String| Err(Failure::Usage(text));
-    if let Some(rate) = args.max_rate {
-        if !(rate.is_finite() && rate > 0.0 && rate <= scenario::shape::MAX_RATE) {
-            return usage(format!(
-                "--max-rate {rate}: give arrivals per second above 0 and at most {}",
-                scenario::shape::MAX_RATE
-            ));
-        }
-    }
-    if let Some(users) = args.max_users {
-        if !(1..=scenario::shape::MAX_USERS).contains(&users) {
-            return usage(format!(
-                "--max-users {users}: give a user count from 1 to {}",
-                scenario::shape::MAX_USERS
-            ));
-        }
-    }
-    if let Some(start) = args.start {
-        if !(start.is_finite() && start > 0.0) {
-            return usage(format!(
-                "--start {start}: give the first load tried, above 0"
-            ));
-        }
-    }
-    if args.step_time.is_zero() {
-        return usage("--step-time must be positive, e.g. `30s`".into());
-    }
-    if args.expect_workers == Some(0) {
-        return usage("--expect-workers must be at least 1".into());
-    }
-    Ok(())
-}
-
 pub fn execute(args: CapacityArgs) -> anyhow::Result<Outcome> {
-    check_numbers(&args)?;
     // Checked before anything runs (exit 2); `search` keeps the loaded one.
     let tokenizer = args.tokenizer.load()?;
     let base = scenario::load(&args.scenario).map_err(|e| Failure::Usage(e.to_string()))?;
@@ -207,7 +171,7 @@ pub fn execute(args: CapacityArgs) -> anyhow::Result<Outcome> {
         None => base.load_model(),
     };
     let max = match model {
-        // Given values were checked in `check_numbers`; the defaults are in range.
+        // Given values were checked as they were parsed (`cli_values`); the defaults are in range.
         LoadModel::Open => args.max_rate.unwrap_or(10_000.0),
         LoadModel::Closed => args.max_users.unwrap_or(1_000) as f64,
     };
@@ -454,7 +418,10 @@ fn run_distributed(
         command_line: std::env::args().collect(),
         scenario: base.clone(),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread: the manager's work per report is a few tens of µs under one lock, so a
+    // second runtime thread adds only cross-thread wake-ups (they were most of its CPU at a
+    // few hundred workers; see docs/distributed.md "The manager's cost").
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;

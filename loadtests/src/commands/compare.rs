@@ -25,7 +25,7 @@ pub struct CompareArgs {
 }
 
 pub fn execute(args: CompareArgs) -> anyhow::Result<Outcome> {
-    let tolerances = args.gate.tolerances()?;
+    let tolerances = args.gate.tolerances();
     let runs = read_inputs(&[args.baseline.clone(), args.current.clone()])?;
     let (baseline, current) = (&runs[0], &runs[1]);
     if baseline.metadata.scenario_name != current.metadata.scenario_name {

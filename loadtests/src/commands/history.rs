@@ -90,7 +90,7 @@ fn collect(dirs: &[PathBuf]) -> Result<(Vec<PathBuf>, Skipped), Failure> {
 }
 
 pub fn execute(args: HistoryArgs) -> anyhow::Result<Outcome> {
-    let tolerances = args.gate.tolerances()?;
+    let tolerances = args.gate.tolerances();
     let csv = csv_path(&args.out);
     if csv == args.out {
         return Err(Failure::Usage(format!(

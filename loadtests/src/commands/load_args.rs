@@ -2,7 +2,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::scenario::{parse_duration, Overrides};
+use crate::cli_values::{arrival_rate, positive_duration, spawn_rate, user_count, whole_seconds};
+use crate::scenario::Overrides;
 
 /// What `skein run` and `skein manager` share: the scenario, the target and the overrides.
 ///
@@ -22,17 +23,17 @@ pub struct LoadArgs {
     #[arg(long, env = "SKEIN_TARGET_TOKEN", hide_env_values = true)]
     pub target_token: Option<String>,
     /// Users (peak users of a staged scenario, whose stages are scaled to it).
-    #[arg(long, short = 'u')]
+    #[arg(long, short = 'u', allow_negative_numbers = true, value_parser = user_count)]
     pub users: Option<u64>,
     /// Users started per second (every stage of a staged scenario).
-    #[arg(long, short = 'r')]
+    #[arg(long, short = 'r', allow_negative_numbers = true, value_parser = spawn_rate)]
     pub spawn_rate: Option<f64>,
     /// Arrivals per second, the open model (peak rate of a staged scenario, whose stages are
     /// scaled to it; a closed scenario's stages become rates in proportion to their users).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = arrival_rate)]
     pub rate: Option<f64>,
     /// Run time, e.g. 30s, 5m, 1h30m (a staged scenario's stages are scaled to fit).
-    #[arg(long, short = 't', value_parser = parse_duration)]
+    #[arg(long, short = 't', allow_negative_numbers = true, value_parser = positive_duration)]
     pub run_time: Option<Duration>,
     /// Results directory [default: reports/out/<scenario>-<UTC timestamp>/].
     #[arg(long)]
@@ -42,7 +43,7 @@ pub struct LoadArgs {
     #[arg(long, value_name = "auto|1.0|0.3")]
     pub a2a_version: Option<String>,
     /// Seconds between live lines.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value = "5", allow_negative_numbers = true, value_parser = whole_seconds)]
     pub live_every: u64,
 }
 
@@ -59,6 +60,6 @@ impl LoadArgs {
     }
 
     pub fn live_every(&self) -> Duration {
-        Duration::from_secs(self.live_every.max(1))
+        Duration::from_secs(self.live_every)
     }
 }

@@ -4,19 +4,20 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::cli_values::{positive_duration, worker_count};
 use crate::commands::load_args::LoadArgs;
 use crate::distributed::manager::{default_out, run_manager, ManagerConfig};
 use crate::distributed::protocol::ScenarioSpec;
 use crate::exit::{Failure, Outcome};
 use crate::live::summary_table;
-use crate::scenario::{self, file, parse_duration};
+use crate::scenario::{self, file};
 
 #[derive(Debug, clap::Args)]
 pub struct ManagerArgs {
     #[command(flatten)]
     pub load: LoadArgs,
     /// Workers to wait for before starting.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = worker_count)]
     pub expect_workers: usize,
     /// Address the workers connect to. Loopback by default; 0.0.0.0:5557 to accept remote workers.
     #[arg(long, default_value = "127.0.0.1:5557", env = "SKEIN_MANAGER_BIND")]
@@ -25,16 +26,13 @@ pub struct ManagerArgs {
     #[arg(long, env = "SKEIN_TOKEN", hide_env_values = true)]
     pub token: String,
     /// How long to wait for --expect-workers before giving up (exit 3).
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, default_value = "60s", allow_negative_numbers = true, value_parser = positive_duration)]
     pub wait_timeout: Duration,
 }
 
 pub fn execute(args: ManagerArgs) -> anyhow::Result<Outcome> {
     if args.token.trim().is_empty() {
         return Err(Failure::Usage("--token (or SKEIN_TOKEN) must not be empty".into()).into());
-    }
-    if args.expect_workers == 0 {
-        return Err(Failure::Usage("--expect-workers must be at least 1".into()).into());
     }
     let load = args.load;
     let source = scenario::load_source(load.scenario.as_deref().unwrap_or("light"))
@@ -81,7 +79,10 @@ pub fn execute(args: ManagerArgs) -> anyhow::Result<Outcome> {
         live_every: load.live_every(),
         command_line: std::env::args().collect(),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread: the manager's work per report is a few tens of µs under one lock, so a
+    // second runtime thread adds only cross-thread wake-ups (they were most of its CPU at a
+    // few hundred workers; see docs/distributed.md "The manager's cost").
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::cli_values::positive_duration;
 use crate::commands::live_args::LiveArgs;
 use crate::commands::load_args::LoadArgs;
 use crate::commands::target::Target;
@@ -16,7 +17,7 @@ use crate::live_outputs::LiveOutputs;
 use crate::recorder::Recorder;
 use crate::results::default_out_dir;
 use crate::runner::{run_plan, RunPlan};
-use crate::scenario::{self, parse_duration, Overrides};
+use crate::scenario::{self, Overrides};
 use crate::signals;
 use crate::users::declared::skipped_notes;
 use crate::users::llm::tokenizer::TokenCounter;
@@ -37,7 +38,7 @@ pub struct RunArgs {
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
     /// How long the demo runs.
-    #[arg(long, short = 't', default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, short = 't', default_value = "30s", allow_negative_numbers = true, value_parser = positive_duration)]
     pub run_time: Duration,
     /// Results directory (default: reports/out/demo-<UTC timestamp>/).
     #[arg(long)]

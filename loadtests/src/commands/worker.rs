@@ -4,13 +4,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::cli_values::positive_duration;
 use crate::commands::live_args::LiveArgs;
 use crate::commands::tokenizer_arg::TokenizerArg;
 use crate::distributed::faults::ReportFaults;
 use crate::distributed::worker::{run_worker, WorkerConfig, WorkerEnd};
 use crate::exit::{Failure, Outcome};
 use crate::live_outputs::LiveOutputs;
-use crate::scenario::{self, parse_duration};
+use crate::scenario;
 
 #[derive(Debug, clap::Args)]
 pub struct WorkerArgs {
@@ -32,7 +33,7 @@ pub struct WorkerArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// How long to keep trying to reach the manager at start.
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, default_value = "60s", allow_negative_numbers = true, value_parser = positive_duration)]
     pub connect_timeout: Duration,
     #[command(flatten)]
     pub live: LiveArgs,

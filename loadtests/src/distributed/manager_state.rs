@@ -18,7 +18,7 @@ use reports::{RunResult, SlaThreshold};
 
 use super::protocol::*;
 use super::registry::{Accepted, Registry};
-use super::share::{split, worker_launch_order, worker_stages};
+use super::share::{launch_orders, split, worker_stages};
 use crate::capacity::SearchSpec;
 use crate::exit::Failure;
 use crate::results::{self, judge, ResultInput};
@@ -163,15 +163,16 @@ pub(super) fn rebalance(state: &AppState, shared: &mut Shared) {
         }
     };
     let active: Vec<String> = shared.registry.active().map(|w| w.id.clone()).collect();
+    let orders = launch_orders(scenario, active.len());
     shared.assignments.clear();
-    for (rank, id) in active.iter().enumerate() {
+    for ((rank, id), launch_order) in active.iter().enumerate().zip(orders) {
         shared.assignments.insert(
             id.clone(),
             Assignment {
                 version: shared.version,
                 run_start_unix_ms: unix_ms(start),
                 stages: worker_stages(&scenario.stages, active.len(), rank),
-                launch_order: worker_launch_order(scenario, active.len(), rank),
+                launch_order,
                 max_in_flight: split(scenario.max_in_flight as u64, active.len(), rank).max(1)
                     as usize,
                 worker_rank: rank,

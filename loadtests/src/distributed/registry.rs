@@ -5,6 +5,7 @@
 //! is always current, and nothing is re-merged when it is read (see `super::totals`). Per
 //! worker only small things are kept: its report chain's position and its own cumulative
 //! totals for the workers table.
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -73,6 +74,10 @@ pub enum Accepted {
 pub struct Registry {
     /// In registration order: the rank used to share users.
     workers: Vec<WorkerRecord>,
+    /// Each id's place in `workers`: a report finds its worker in constant time, not by a
+    /// walk over every worker (which, at thousands of workers, each reporting every second,
+    /// made the manager's cost per report grow with the number of workers).
+    index: HashMap<String, usize>,
     merged: Totals,
 }
 
@@ -86,13 +91,14 @@ impl Registry {
     pub fn new() -> Registry {
         Registry {
             workers: Vec::new(),
+            index: HashMap::new(),
             merged: Totals::new(),
         }
     }
 
     /// Registers a worker; `false` when the id is already known (a restart or a retry).
     pub fn register(&mut self, id: &str, address: Option<String>) -> bool {
-        if let Some(w) = self.workers.iter_mut().find(|w| w.id == id) {
+        if let Some(w) = self.index.get(id).map(|&i| &mut self.workers[i]) {
             w.last_seen = Instant::now();
             w.lost_at = None;
             if address.is_some() {
@@ -100,6 +106,7 @@ impl Registry {
             }
             return false;
         }
+        self.index.insert(id.to_string(), self.workers.len());
         self.workers.push(WorkerRecord {
             id: id.to_string(),
             address,
@@ -121,13 +128,13 @@ impl Registry {
     }
 
     pub fn get(&self, id: &str) -> Option<&WorkerRecord> {
-        self.workers.iter().find(|w| w.id == id)
+        self.index.get(id).map(|&i| &self.workers[i])
     }
 
     /// Applies `report` if it is built on the state held for its worker; returns what
     /// happened and the report now held (the worker's next base). `None`: unknown worker.
     pub fn accept(&mut self, report: &Report) -> Option<(Accepted, Option<u64>)> {
-        let w = self.workers.iter_mut().find(|w| w.id == report.worker_id)?;
+        let w = &mut self.workers[*self.index.get(&report.worker_id)?];
         w.last_seen = Instant::now();
         let returned = w.lost_at.take().is_some();
         if w.session != Some(report.session) {

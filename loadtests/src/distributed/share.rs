@@ -63,7 +63,24 @@ pub fn worker_stages(stages: &[Stage], workers: usize, rank: usize) -> Vec<Stage
 /// One worker's users by class in its start order, as runs of equal classes.
 pub fn worker_launch_order(scenario: &Scenario, workers: usize, rank: usize) -> Vec<ClassRun> {
     let order = order_of(&scenario.classes, scenario.allocation, &scenario.stages);
-    runs_of(order.into_iter().skip(rank).step_by(workers.max(1)))
+    dealt_runs(&order, workers, rank)
+}
+
+/// Every worker's [`worker_launch_order`], rank by rank, from one start order: sharing the
+/// users anew among `workers` costs one pass over the run's users, not one per worker (at
+/// 1,000 workers and as many users, a million steps each time a worker joins, leaves or
+/// comes back).
+pub fn launch_orders(scenario: &Scenario, workers: usize) -> Vec<Vec<ClassRun>> {
+    let order = order_of(&scenario.classes, scenario.allocation, &scenario.stages);
+    (0..workers.max(1))
+        .map(|rank| dealt_runs(&order, workers, rank))
+        .collect()
+}
+
+/// The users of `order` dealt to worker `rank` of `workers`, as runs of equal classes
+/// (a strided walk: `rank`'s users only are visited).
+fn dealt_runs(order: &[UserClass], workers: usize, rank: usize) -> Vec<ClassRun> {
+    runs_of(order.iter().copied().skip(rank).step_by(workers.max(1)))
         .into_iter()
         .map(|(class, users)| ClassRun {
             class: class.name().to_string(),
@@ -259,6 +276,25 @@ mod tests {
                     together.sort();
                     alone.sort();
                     assert_eq!(together, alone, "{name}, {workers} workers, {stage:?}");
+                }
+            }
+        }
+    }
+
+    /// The one-pass deal every rebalance uses gives each rank what it would get alone.
+    #[test]
+    fn launch_orders_are_each_workers_launch_order() {
+        for (name, _) in SHIPPED {
+            let scenario = load(name).unwrap();
+            for workers in [1, 2, 3, 7, 40] {
+                let all = launch_orders(&scenario, workers);
+                assert_eq!(all.len(), workers);
+                for (rank, order) in all.iter().enumerate() {
+                    assert_eq!(
+                        order,
+                        &worker_launch_order(&scenario, workers, rank),
+                        "{name}, {workers} workers, rank {rank}"
+                    );
                 }
             }
         }

@@ -116,45 +116,149 @@ fn the_binary_exits_2_on_a_bad_file_and_on_bad_overrides() {
     }
 }
 
-/// Numeric flags are judged before the target is: with a host that refuses connections, a
-/// value out of range still exits 2 (usage), not 3 (target unreachable), and names the flag.
+/// `skein ARGS`, killed after 30 s: a value that is not refused would start a run (or a wait
+/// for workers), and the test must still end.
+fn run_with_timeout(args: &[&str]) -> std::process::Output {
+    let mut child = skein()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run skein");
+    let began = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none()
+        && began.elapsed() < std::time::Duration::from_secs(30)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    child.wait_with_output().unwrap()
+}
+
+/// Numeric flags are judged as they are parsed, before a scenario is read or the target
+/// reached: with a host that refuses connections, a value out of range still exits 2
+/// (usage), not 3 (target unreachable), and the message names the flag, the value and what
+/// to give instead. Every numeric flag of every command is here, with zero, a negative and
+/// NaN where they mean nothing.
 #[test]
 fn every_numeric_flag_is_checked_before_the_target_is() {
     let unreachable = "http://127.0.0.1:9";
-    for (flags, says) in [
-        (&["capacity", "--max-rate", "0"][..], "--max-rate 0"),
-        (&["capacity", "--max-rate", "-5"][..], "--max-rate -5"),
-        (&["capacity", "--max-rate", "NaN"][..], "--max-rate NaN"),
-        (
-            &["capacity", "--model", "open", "--max-rate", "1e9"][..],
-            "at most",
-        ),
-        (&["capacity", "--max-users", "0"][..], "--max-users 0"),
-        (&["capacity", "--start", "-1"][..], "--start -1"),
-        (&["capacity", "--step-time", "0s"][..], "--step-time"),
-        (
-            &["capacity", "--expect-workers", "0"][..],
-            "--expect-workers",
-        ),
-        (
-            &["capacity", "--resolution", "150%"][..],
-            "between 0 and 100",
-        ),
-        (
-            &["run", "--scenario", "light", "--spawn-rate", "0"][..],
-            "--spawn-rate",
-        ),
-        (
-            &["run", "--scenario", "open-steady", "--rate", "0"][..],
-            "--rate 0",
-        ),
-        (&["manager", "--expect-workers", "0"][..], "expect-workers"),
+    let rate = "arrivals per second above 0";
+    let users = "a user count from 1";
+    let workers = "a worker count of at least 1";
+    let duration = "positive duration";
+    let load = "a load above 0";
+    let percent = "a percentage of 0 or more";
+    let mut cases: Vec<(Vec<String>, &str)> = Vec::new();
+    let mut each = |command: &[&str], flag: &str, values: &[&str], says| {
+        for value in values {
+            let mut args: Vec<String> = command.iter().map(|a| a.to_string()).collect();
+            args.extend([flag.to_string(), value.to_string()]);
+            cases.push((args, says));
+        }
+    };
+    let capacity = ["capacity", "--host", unreachable];
+    each(
+        &capacity,
+        "--max-rate",
+        &["0", "-5", "NaN", "1e9", "fast"],
+        rate,
+    );
+    each(&capacity, "--max-users", &["0", "-5", "2.5", "NaN"], users);
+    each(
+        &capacity,
+        "--max-users",
+        &["1000000000000"],
+        "GiB of memory",
+    );
+    each(&capacity, "--start", &["0", "-1", "NaN", "inf"], load);
+    each(
+        &capacity,
+        "--resolution",
+        &["0", "150%", "-5", "NaN"],
+        "between 0 and 100",
+    );
+    each(&capacity, "--step-time", &["0s", "0"], duration);
+    each(&capacity, "--step-time", &["-5", "soon"], "not a duration");
+    each(&capacity, "--warmup", &["-1", "NaN"], "not a duration");
+    each(&capacity, "--budget", &["0s"], duration);
+    each(&capacity, "--expect-workers", &["0", "-2", "1.5"], workers);
+    each(&capacity, "--wait-timeout", &["0s"], duration);
+    let run = ["run", "--scenario", "light", "--host", unreachable];
+    each(&run, "--users", &["0", "-5", "NaN"], users);
+    each(
+        &run,
+        "--spawn-rate",
+        &["0", "-1", "NaN", "inf"],
+        "users started per second",
+    );
+    each(&run, "--rate", &["0", "-5", "NaN", "2e6"], rate);
+    each(&run, "--run-time", &["0s", "0"], duration);
+    each(
+        &run,
+        "--live-every",
+        &["0", "-1", "0.5"],
+        "whole seconds, at least 1",
+    );
+    each(&["demo"], "--run-time", &["0s"], duration);
+    each(
+        &["manager", "--token", "t"],
+        "--expect-workers",
+        &["0", "-1", "NaN"],
+        workers,
+    );
+    let manager_of_one = [
+        "manager",
+        "--token",
+        "t",
+        "--host",
+        unreachable,
+        "--expect-workers",
+        "1",
+    ];
+    each(&manager_of_one, "--wait-timeout", &["0s"], duration);
+    each(&manager_of_one, "--users", &["0"], users);
+    each(&manager_of_one, "--rate", &["-5"], rate);
+    each(&manager_of_one, "--live-every", &["0"], "whole seconds");
+    let worker = ["worker", "--manager", unreachable, "--token", "t"];
+    each(&worker, "--connect-timeout", &["0s"], duration);
+    let compare = ["compare", "--baseline", "/nonexistent/a", "/nonexistent/b"];
+    for flag in [
+        "--threshold",
+        "--p50",
+        "--p95",
+        "--p99",
+        "--rps",
+        "--error-rate",
     ] {
-        let mut args = flags.to_vec();
-        args.extend(["--host", unreachable]);
-        let o = run(&args);
-        assert_eq!(o.status.code(), Some(2), "{flags:?}: {}", stderr(&o));
-        assert!(stderr(&o).contains(says), "{flags:?}: {}", stderr(&o));
+        each(&compare, flag, &["-1", "NaN", "inf"], percent);
+    }
+    each(
+        &compare,
+        "--noise-z",
+        &["-2", "NaN"],
+        "standard errors, 0 or more",
+    );
+    each(
+        &compare,
+        "--min-requests",
+        &["-1", "many"],
+        "--min-requests",
+    );
+    for (args, says) in cases {
+        let (flag, value) = (&args[args.len() - 2], &args[args.len() - 1]);
+        let o = run_with_timeout(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(flag.as_str()),
+            "{args:?} names the flag: {err}"
+        );
+        assert!(
+            err.contains(value.as_str()),
+            "{args:?} names the value: {err}"
+        );
+        assert!(err.contains(says), "{args:?} says `{says}`: {err}");
     }
 }
 
