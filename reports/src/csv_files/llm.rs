@@ -7,7 +7,9 @@ use crate::error::ReportError;
 use crate::llm_table::{llm_lines, LlmLine};
 use crate::model::RunResult;
 
-pub const LLM_HEADER: [&str; 18] = [
+/// Skein's own columns come last (`Intended TTFT …`: the open model's TTFT from the
+/// intended send, `N/A` otherwise), so the Locust-style ones keep their positions.
+pub const LLM_HEADER: [&str; 21] = [
     "Type",
     "Name",
     "Request Count",
@@ -26,6 +28,9 @@ pub const LLM_HEADER: [&str; 18] = [
     "Goodput %",
     "Token Counts",
     "Answers",
+    "Intended TTFT 50%",
+    "Intended TTFT 95%",
+    "Intended TTFT 99%",
 ];
 
 fn cells<const N: usize>(values: Option<[f64; N]>) -> Vec<String> {
@@ -54,6 +59,7 @@ fn row(l: &LlmLine) -> Vec<String> {
     );
     row.push(if l.estimated { "estimated" } else { "usage" }.to_string());
     row.push(l.requests.to_string());
+    row.extend(cells(l.intended_ttft_ms));
     row
 }
 
