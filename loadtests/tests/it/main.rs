@@ -21,6 +21,7 @@ mod distributed_netns;
 mod exits;
 mod input_properties;
 mod live_metrics;
+mod llm_capacity;
 mod llm_open_model;
 mod llm_requests;
 mod mcp_sdk;
