@@ -143,6 +143,13 @@ pub fn summary_table(result: &RunResult) -> String {
                 cell(l.goodput_ratio.map(|g| g * 100.0)),
             );
         }
+        if let Some(intended) = llm.last().and_then(|l| l.intended_ttft_ms) {
+            let _ = writeln!(
+                out,
+                "TTFT from the intended send (includes waiting to be sent): p50 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms",
+                intended[0], intended[1], intended[2]
+            );
+        }
         if llm.iter().any(|l| l.estimated) {
             let _ = writeln!(
                 out,

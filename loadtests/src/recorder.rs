@@ -204,10 +204,14 @@ impl Recorder {
             typical_micros: micros,
         });
         let intended = Intended::of(&sample, micros, named.typical_micros);
-        if let Timing::Open { intended } = sample.timing {
-            shard.send_lag.record(micros_of(
+        let send_lag = match sample.timing {
+            Timing::Open { intended } => Some(micros_of(
                 sample.sent_at.saturating_duration_since(intended),
-            ));
+            )),
+            Timing::Closed { .. } => None,
+        };
+        if let Some(lag) = send_lag {
+            shard.send_lag.record(lag);
         }
         let stats = &mut named.stats;
         stats.requests += 1;
@@ -223,7 +227,7 @@ impl Recorder {
         }
         let tokens = sample.tokens.filter(|_| !failed);
         if let Some(tokens) = tokens {
-            stats.tokens.record(tokens);
+            stats.tokens.record(tokens, send_lag);
         }
         named.refresh_typical();
         let second = unix_second(now);
@@ -243,7 +247,7 @@ impl Recorder {
             (None, None) => {}
         }
         if let Some(tokens) = tokens {
-            s.tokens.record(tokens);
+            s.tokens.record(tokens, send_lag);
         }
         if let Some(error) = sample.error {
             let group = FailureGroup::new(sample.method, sample.name, error, now.into());

@@ -281,6 +281,18 @@ fn stream_and_token_deltas(
             t.p95,
         );
     }
+    // The open model's TTFT from the intended send, when both runs recorded it.
+    if !bt.intended_ttft.is_empty() && !ct.intended_ttft.is_empty() {
+        push(
+            "intended_ttft_p95",
+            (
+                quantile(&bt.intended_ttft, 0.95),
+                quantile(&ct.intended_ttft, 0.95),
+            ),
+            false,
+            t.p95,
+        );
+    }
     if !bt.tpot.is_empty() && !ct.tpot.is_empty() {
         push(
             "tpot_p95",

@@ -24,7 +24,9 @@ pub(crate) mod captions {
     pub const LATENCY_OVER_TIME: &str = "Read: the lines should stay flat and under the SLA line; a spike shows when latency broke.";
     pub const ERRORS_OVER_TIME: &str = "Read: any red area is requests failing at that moment; a purple line is load the generator could not even send.";
     pub const SPECTRUM: &str = "Read: the right end is the tail (the slowest 1 %, 0.1 %, 0.01 % of requests); a steep rise there means rare but severe slowness.";
-    pub const TOKENS: &str = "Read: the solid lines are how long users waited for the first token; the dashed lines are the time per output token while answers were written. A rising TTFT with a flat TPOT means requests queue for the model; a rising TPOT means its decode slows under load.";
+    pub const TTFT: &str = "Read: how long users waited for the first token, counted from the send (solid) and, in the open model, from when the arrival was due (dashed: includes waiting to be sent). A rising TTFT with a flat TPOT means requests queue for the model.";
+    pub const TPOT: &str = "Read: the time per output token while answers were written. A rising TPOT means the model's decode slows under load (more streams share it).";
+    pub const OUTPUT_TOKENS: &str = "Read: output tokens of the answers that finished in each second. Flat while the load grows means the model server is saturated.";
     pub const STREAM: &str = "Read: the solid lines are how long users waited for answers to start; the dashed line is the longest stalls while answers were written. Rising lines mean the platform is queueing or slowing its generation.";
     pub const PER_REQUEST: &str = "Read: the longest red bars are the requests with the worst tail latency: look there first.";
 }

@@ -54,7 +54,7 @@ pub use evaluation::evaluate_slas;
 pub use merge::merge;
 pub use model::*;
 pub use output::write_all;
-pub use search::{CapacitySearch, SearchOutcome, SearchPhase, SearchStep};
+pub use search::{CapacitySearch, SearchOutcome, SearchPhase, SearchStep, StepGoodput};
 pub use sla::{LatencyBasis, SlaMetric, SlaThreshold, SlaVerdict};
 pub use stream::{StreamStats, StreamTiming};
 pub use tokens::{TokenSource, TokenStats, TokenTiming};

@@ -16,6 +16,9 @@ pub struct LlmLine {
     pub output_tokens_per_s: f64,
     /// Time to first token at 50 / 95 / 99 %, ms (`None`: nothing streamed).
     pub ttft_ms: Option<[f64; 3]>,
+    /// Open model: TTFT from the intended send at 50 / 95 / 99 %, ms (`None`: not recorded —
+    /// the closed model, or nothing streamed).
+    pub intended_ttft_ms: Option<[f64; 3]>,
     /// Time per output token at 50 / 95 / 99 %, ms.
     pub tpot_ms: Option<[f64; 3]>,
     /// Gaps between content chunks at 50 / 99 %, ms.
@@ -60,6 +63,7 @@ impl LlmLine {
             output_tokens: t.output_tokens,
             output_tokens_per_s: t.output_tokens as f64 / duration,
             ttft_ms: at(&t.ttft, [0.5, 0.95, 0.99]),
+            intended_ttft_ms: at(&t.intended_ttft, [0.5, 0.95, 0.99]),
             tpot_ms: at(&t.tpot, [0.5, 0.95, 0.99]),
             itl_ms: at(&t.itl, [0.5, 0.99]),
             goodput_per_s: (t.judged > 0).then(|| t.good as f64 / duration),

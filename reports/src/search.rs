@@ -47,6 +47,18 @@ pub struct SearchStep {
     pub held: bool,
     /// What broke, e.g. `p95_ms 236.0 ms > 200.0 ms`; empty when the step held.
     pub broken_by: Vec<String>,
+    /// LLM answers: the share of the window's judged answers that met their request's
+    /// objectives (goodput), and goodput answers per second; `None` when none was judged
+    /// (no objectives, no LLM request) and in results written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goodput: Option<StepGoodput>,
+}
+
+/// A search step's goodput (see [`SearchStep::goodput`]).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+pub struct StepGoodput {
+    pub ratio: f64,
+    pub per_s: f64,
 }
 
 /// How the search ended.
@@ -245,6 +257,7 @@ mod tests {
             } else {
                 vec!["p95_ms 236.0 ms > 200.0 ms".into()]
             },
+            goodput: None,
         }
     }
 

@@ -184,6 +184,16 @@ impl SlaMetric {
         )
     }
 
+    /// Whether a threshold on this metric judges on a [`LatencyBasis`]: latency, and TTFT,
+    /// whose intended-time view (open model) counts from the arrival's scheduled instant.
+    pub fn has_basis(self) -> bool {
+        self.is_latency()
+            || matches!(
+                self,
+                SlaMetric::TtftP50Ms | SlaMetric::TtftP95Ms | SlaMetric::TtftP99Ms
+            )
+    }
+
     /// Human form of a value of this metric.
     pub fn format(self, value: f64) -> String {
         match self {
@@ -288,6 +298,16 @@ impl Measurement<'_> {
             (self.service, LatencyBasis::Service)
         }
     }
+
+    /// The TTFT histogram a TTFT threshold on `basis` reads, and the basis it really is:
+    /// the intended-time one when asked for and recorded (open model), else TTFT from the send.
+    pub fn ttft(&self, basis: LatencyBasis) -> (&LatencyHistogram, LatencyBasis) {
+        if basis == LatencyBasis::Intended && !self.tokens.intended_ttft.is_empty() {
+            (&self.tokens.intended_ttft, LatencyBasis::Intended)
+        } else {
+            (&self.tokens.ttft, LatencyBasis::Service)
+        }
+    }
 }
 
 impl SlaThreshold {
@@ -304,7 +324,7 @@ impl SlaThreshold {
     /// e.g. `p95_ms < 200.0 ms (intended-time, all requests)`; the basis is named for
     /// latency metrics only.
     pub fn describe(&self) -> String {
-        self.describe_on(self.metric.is_latency().then_some(self.latency))
+        self.describe_on(self.metric.has_basis().then_some(self.latency))
     }
 
     fn describe_on(&self, basis: Option<LatencyBasis>) -> String {
@@ -345,6 +365,10 @@ impl SlaThreshold {
             SlaMetric::MinGoodputRatio => return (m.tokens.goodput_ratio(), None),
             metric if metric.token_quantile().is_some() => {
                 let (part, q) = metric.token_quantile().expect("checked");
+                if let TokenPart::Ttft = part {
+                    let (ttft, basis) = m.ttft(self.latency);
+                    return (ttft.value_at_quantile(q), Some(basis));
+                }
                 return (part.of(m.tokens).value_at_quantile(q), None);
             }
             stream => {
@@ -493,6 +517,48 @@ mod tests {
         for metric in ALL_METRICS {
             assert_eq!(SlaMetric::from_key(metric.key()), Some(metric));
         }
+    }
+
+    #[test]
+    fn ttft_thresholds_judge_intended_time_ttft_when_recorded_and_say_so() {
+        let service = histogram(&[100_000; 4]);
+        let mut tokens = TokenStats::default();
+        let answer = crate::tokens::TokenTiming {
+            ttft_micros: Some(40_000),
+            end_micros: 50_000,
+            output_tokens: 2,
+            ..Default::default()
+        };
+        // Sent 30 ms after its intended instant.
+        tokens.record(&answer, Some(30_000));
+        let m = Measurement {
+            tokens: &tokens,
+            ..measurement(&service, &service)
+        };
+        let t = SlaThreshold::new(SlaMetric::TtftP95Ms, None, 50.0);
+        let v = t.judge(&m);
+        assert!(!v.passed && (v.measured - 70.0).abs() < 0.1, "{v:?}");
+        assert_eq!(
+            v.describe(),
+            "ttft_p95_ms < 50.0 ms (intended-time, all requests)"
+        );
+        let from_send = SlaThreshold {
+            latency: LatencyBasis::Service,
+            ..t.clone()
+        };
+        let v = from_send.judge(&m);
+        assert!(v.passed && (v.measured - 40.0).abs() < 0.1, "{v:?}");
+        // Closed model: no intended TTFT, judged from the send and said so.
+        let mut closed = TokenStats::default();
+        closed.record(&answer, None);
+        let v = t.judge(&Measurement {
+            tokens: &closed,
+            ..measurement(&service, &service)
+        });
+        assert!(
+            v.passed && v.judged_on == Some(LatencyBasis::Service),
+            "{v:?}"
+        );
     }
 
     #[test]

@@ -342,6 +342,7 @@ pub fn synthetic_capacity_search() -> CapacitySearch {
                     dropped_rate: dropped,
                     held: broken_by.is_empty(),
                     broken_by,
+                    goodput: None,
                 }
             },
         )

@@ -93,6 +93,12 @@ pub struct TokenStats {
     pub output_tokens: u64,
     /// Time to first token, µs.
     pub ttft: LatencyHistogram,
+    /// Open model: time to first token from the arrival's intended (scheduled) send instant,
+    /// µs — TTFT plus how late the request went out, as intended-time latency is to service
+    /// time. Empty in the closed model and in results written before it existed; readers
+    /// fall back to `ttft` then (`sla::Measurement::ttft`).
+    #[serde(default)]
+    pub intended_ttft: LatencyHistogram,
     /// Gaps between content chunks, µs.
     pub itl: LatencyHistogram,
     /// Time per output token, µs, one per request of two tokens or more.
@@ -112,8 +118,9 @@ impl TokenStats {
         self.answers == 0
     }
 
-    /// Records one successful answer.
-    pub fn record(&mut self, t: &TokenTiming) {
+    /// Records one successful answer; `send_lag_micros` is how late an open-model arrival
+    /// went out after its intended instant (`None` in the closed model).
+    pub fn record(&mut self, t: &TokenTiming, send_lag_micros: Option<u64>) {
         self.answers += 1;
         match t.source {
             TokenSource::Estimate => self.estimated += 1,
@@ -129,6 +136,9 @@ impl TokenStats {
         self.output_tokens += t.output_tokens;
         if let Some(ttft) = t.ttft_micros {
             self.ttft.record(ttft);
+            if let Some(lag) = send_lag_micros {
+                self.intended_ttft.record(ttft.saturating_add(lag));
+            }
         }
         for &gap in &t.itl_micros {
             self.itl.record(gap);
@@ -156,6 +166,7 @@ impl TokenStats {
         self.input_tokens += other.input_tokens;
         self.output_tokens += other.output_tokens;
         self.ttft.add(&other.ttft);
+        self.intended_ttft.add(&other.intended_ttft);
         self.itl.add(&other.itl);
         self.tpot.add(&other.tpot);
         self.output_rate.add(&other.output_rate);
@@ -166,6 +177,7 @@ impl TokenStats {
     /// See [`LatencyHistogram::compact`].
     pub fn compact(&mut self) {
         self.ttft.compact();
+        self.intended_ttft.compact();
         self.itl.compact();
         self.tpot.compact();
         self.output_rate.compact();
@@ -231,7 +243,7 @@ mod tests {
     fn an_answer_records_ttft_itl_tpot_and_its_rate() {
         let mut s = TokenStats::default();
         // 80 ms to the first token, then 4 chunks 10 ms apart: 5 tokens.
-        s.record(&answer(80_000, &[10_000; 4], 5));
+        s.record(&answer(80_000, &[10_000; 4], 5), None);
         assert_eq!((s.answers, s.input_tokens, s.output_tokens), (1, 10, 5));
         assert!((s.ttft.value_at_quantile(0.5) - 80.0).abs() < 0.1);
         assert_eq!(s.itl.count(), 4);
@@ -256,10 +268,13 @@ mod tests {
     fn goodput_counts_the_judged_answers_that_met_everything() {
         let mut s = TokenStats::default();
         for met in [Some(true), Some(false), Some(true), None] {
-            s.record(&TokenTiming {
-                met_objectives: met,
-                ..answer(1_000, &[1_000], 2)
-            });
+            s.record(
+                &TokenTiming {
+                    met_objectives: met,
+                    ..answer(1_000, &[1_000], 2)
+                },
+                None,
+            );
         }
         assert_eq!((s.judged, s.good), (3, 2));
         assert!((s.goodput_ratio() - 2.0 / 3.0).abs() < 1e-9);
@@ -268,26 +283,38 @@ mod tests {
     #[test]
     fn the_label_names_every_source_present() {
         let mut s = TokenStats::default();
-        s.record(&answer(1_000, &[1_000], 2));
+        s.record(&answer(1_000, &[1_000], 2), None);
         assert_eq!(s.source_label(), "usage");
         s.record(&TokenTiming {
             source: TokenSource::Tokenizer,
             ..answer(1_000, &[1_000], 2)
-        });
+        }, None);
         s.record(&TokenTiming {
             source: TokenSource::Estimate,
             ..answer(1_000, &[1_000], 2)
-        });
+        }, None);
         assert_eq!(s.source_label(), "usage+tokenizer+estimated");
         let mut t = TokenStats::default();
         t.record(&TokenTiming {
             tokenizer_counts: Some((11, 3)),
             ..answer(1_000, &[1_000], 2)
-        });
+        }, None);
         assert_eq!(
             (t.source_label().as_str(), t.checked, t.checked_input_tokens),
             ("usage", 1, 11)
         );
+    }
+
+    #[test]
+    fn an_open_model_arrival_adds_its_lateness_to_intended_ttft_only() {
+        let mut s = TokenStats::default();
+        s.record(&answer(80_000, &[10_000], 2), Some(30_000));
+        assert!((s.ttft.value_at_quantile(0.5) - 80.0).abs() < 0.1);
+        assert!((s.intended_ttft.value_at_quantile(0.5) - 110.0).abs() < 0.1);
+        // Closed model: nothing intended.
+        let mut closed = TokenStats::default();
+        closed.record(&answer(80_000, &[10_000], 2), None);
+        assert!(closed.intended_ttft.is_empty());
     }
 
     #[test]
@@ -297,12 +324,12 @@ mod tests {
             answer(3_000, &[4_000, 5_000], 3),
         );
         let mut x = TokenStats::default();
-        x.record(&a);
+        x.record(&a, Some(500));
         let mut y = TokenStats::default();
-        y.record(&b);
+        y.record(&b, None);
         let mut both = TokenStats::default();
-        both.record(&a);
-        both.record(&b);
+        both.record(&a, Some(500));
+        both.record(&b, None);
         x.add(&y);
         assert_eq!(x, both);
     }

@@ -196,6 +196,7 @@ mod tests {
             } else {
                 vec!["p95_ms 500.0 ms > 200.0 ms".into()]
             },
+            goodput: None,
         }
     }
 

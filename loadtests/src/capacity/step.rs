@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use reports::evaluation::stage_measurement;
 use reports::{
     LatencyBasis, LoadModel, RunResult, SearchPhase, SearchStep, SecondSample, SlaMetric,
-    SlaThreshold, StageResult,
+    SlaThreshold, StageResult, StepGoodput,
 };
 
 use crate::scenario::{Scenario, Stage};
@@ -145,6 +145,10 @@ pub fn judge(
         } else {
             broken_by
         },
+        goodput: (stage.tokens.judged > 0).then(|| StepGoodput {
+            ratio: stage.tokens.goodput_ratio(),
+            per_s: stage.tokens.good as f64 / stage.duration_secs().max(1e-9),
+        }),
     }
 }
 
@@ -186,7 +190,7 @@ pub fn judged_capacity(
 /// req/s, p95 418.6 ms, errors 0.00 %: broken (p95_ms 418.6 ms > 100.0 ms)`.
 pub fn step_line(number: usize, model: LoadModel, step: &SearchStep) -> String {
     format!(
-        "skein capacity: step {number} ({:?}): {} {} -> {:.1} req/s, p95 {:.1} ms, errors {:.2} %{}: {}",
+        "skein capacity: step {number} ({:?}): {} {} -> {:.1} req/s, p95 {:.1} ms, errors {:.2} %{}{}: {}",
         step.phase,
         step.offered,
         if model == LoadModel::Open { "arrivals/s" } else { "users" },
@@ -198,6 +202,11 @@ pub fn step_line(number: usize, model: LoadModel, step: &SearchStep) -> String {
         } else {
             String::new()
         },
+        step.goodput.map_or(String::new(), |g| format!(
+            ", goodput {:.1} % ({:.2}/s)",
+            g.ratio * 100.0,
+            g.per_s
+        )),
         if step.held {
             "held".to_string()
         } else {

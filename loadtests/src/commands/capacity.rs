@@ -81,6 +81,12 @@ pub struct CapacityArgs {
     /// `p99<1s`, `error_rate<1%`, `dropped_rate<0.1%`, `min_rps>50`. Repeatable.
     #[arg(long = "sla", value_parser = parse_sla)]
     pub slas: Vec<SlaThreshold>,
+    /// LLM requests: a step holds only when at least this share of its judged answers met
+    /// their request's objectives (`ttft_ms`, `tpot_ms`, `e2e_ms`), e.g. `90%` or `0.9`: the
+    /// search finds the highest load whose goodput objective holds. The same as
+    /// `--sla min_goodput_ratio>0.9`.
+    #[arg(long, value_parser = parse_goodput_ratio)]
+    pub min_goodput_ratio: Option<f64>,
     /// Results directory [default: reports/out/<scenario>-capacity-<UTC timestamp>/].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -100,14 +106,19 @@ pub struct CapacityArgs {
     pub tokenizer: crate::commands::tokenizer_arg::TokenizerArg,
 }
 
-/// `5%` or `0.05`.
-pub fn parse_percent(text: &str) -> Result<f64, String> {
+/// `5%` or `0.05` as 0.05, any value; `example` is what the error suggests.
+fn parse_share(text: &str, example: &str) -> Result<f64, String> {
     let t = text.trim();
-    let value = match t.strip_suffix('%') {
+    match t.strip_suffix('%') {
         Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
         None => t.parse::<f64>(),
     }
-    .map_err(|_| format!("`{text}` is not a share; write e.g. `5%` or `0.05`"))?;
+    .map_err(|_| format!("`{text}` is not a share; write e.g. {example}"))
+}
+
+/// `5%` or `0.05`.
+pub fn parse_percent(text: &str) -> Result<f64, String> {
+    let value = parse_share(text, "`5%` or `0.05`")?;
     if !(value > 0.0 && value < 1.0) {
         return Err(format!("`{text}` must be between 0 and 100 %"));
     }
@@ -118,7 +129,7 @@ pub fn parse_percent(text: &str) -> Result<f64, String> {
 /// `ttfc_p95<500ms`, `gap_p99<100ms`, `min_items_per_s>1000`.
 pub fn parse_sla(text: &str) -> Result<SlaThreshold, String> {
     let usage = || {
-        format!("`{text}` is not an SLA; write e.g. `p95<200ms`, `error_rate<1%`, `dropped_rate<0.1%`, `min_rps>50`, `ttfc_p95<500ms`, `gap_p99<100ms`, `min_items_per_s>1000`")
+        format!("`{text}` is not an SLA; write e.g. `p95<200ms`, `error_rate<1%`, `dropped_rate<0.1%`, `min_rps>50`, `ttfc_p95<500ms`, `gap_p99<100ms`, `min_items_per_s>1000`, `ttft_p95<500ms`, `min_goodput_ratio>90%`")
     };
     let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     let (key, value, floor) = match (t.split_once('<'), t.split_once('>')) {
@@ -147,7 +158,10 @@ pub fn parse_sla(text: &str) -> Result<SlaThreshold, String> {
         SlaMetric::ErrorRate | SlaMetric::DroppedRate => {
             parse_percent(value).or_else(|e| if value == "0" { Ok(0.0) } else { Err(e) })?
         }
-        SlaMetric::MinRps | SlaMetric::MinItemsPerS => value.parse::<f64>().map_err(|_| usage())?,
+        SlaMetric::MinRps | SlaMetric::MinItemsPerS | SlaMetric::MinOutputTokensPerS => {
+            value.parse::<f64>().map_err(|_| usage())?
+        }
+        SlaMetric::MinGoodputRatio => parse_goodput_ratio(value)?,
         _ => parse_duration(value)
             .map_err(|_| usage())
             .map(|d| d.as_secs_f64() * 1000.0)?,
@@ -156,6 +170,17 @@ pub fn parse_sla(text: &str) -> Result<SlaThreshold, String> {
         return Err(usage());
     }
     Ok(SlaThreshold::new(metric, None, limit))
+}
+
+/// A goodput share: `90%` or `0.9`, above 0 and at most 100 %.
+pub fn parse_goodput_ratio(text: &str) -> Result<f64, String> {
+    let value = parse_share(text, "`90%` or `0.9`")?;
+    if !(value > 0.0 && value <= 1.0) {
+        return Err(format!(
+            "`{text}`: a goodput share is above 0 and at most 100 %"
+        ));
+    }
+    Ok(value)
 }
 
 pub fn execute(args: CapacityArgs) -> anyhow::Result<Outcome> {
@@ -182,6 +207,10 @@ pub fn execute(args: CapacityArgs) -> anyhow::Result<Outcome> {
     let mut args = args;
     args.step_time = whole_seconds(args.step_time);
     args.warmup = whole_seconds(args.warmup);
+    if let Some(ratio) = args.min_goodput_ratio {
+        args.slas
+            .push(SlaThreshold::new(SlaMetric::MinGoodputRatio, None, ratio));
+    }
     let thresholds = thresholds(&base, &args.slas);
     let spec = SearchSpec {
         model,
@@ -455,6 +484,15 @@ mod tests {
         assert_eq!(parse_sla("error_rate<1%").unwrap().limit, 0.01);
         assert_eq!(parse_sla("dropped_rate<0.001").unwrap().limit, 0.001);
         assert_eq!(parse_sla("min_rps>50").unwrap().metric, SlaMetric::MinRps);
+        let g = parse_sla("min_goodput_ratio>90%").unwrap();
+        assert_eq!((g.metric, g.limit), (SlaMetric::MinGoodputRatio, 0.9));
+        assert_eq!(parse_sla("min_goodput_ratio>1").unwrap().limit, 1.0);
+        assert!(parse_sla("min_goodput_ratio>150%").is_err());
+        assert_eq!(
+            parse_sla("min_output_tokens_per_s>200").unwrap().limit,
+            200.0
+        );
+        assert_eq!(parse_sla("ttft_p95<0.5s").unwrap().limit, 500.0);
         let t = parse_sla("ttfc_p95<500ms").unwrap();
         assert_eq!((t.metric, t.limit), (SlaMetric::TtfcP95Ms, 500.0));
         assert_eq!(parse_sla("gap_p99_ms<0.1s").unwrap().limit, 100.0);

@@ -26,7 +26,8 @@ use crate::scenario::DataFile;
 /// (`skipped`); the scenario carries its data files, an assignment the worker's place;
 /// growth carries items and streamed answers' measurements ([`StreamGrowth`]).
 /// 7: growth carries LLM answers' token measurements ([`TokenGrowth`]).
-/// 8: token growth says which counts came from a `--tokenizer`, and its counts beside usage.
+/// 8: token growth says which counts came from a `--tokenizer`, and its counts beside usage;
+///    it carries the open model's intended-time TTFT (`intended_ttft`).
 pub const PROTOCOL_VERSION: u32 = 8;
 pub const PROTOCOL_HEADER: &str = "x-skein-protocol";
 /// The manager's proof of the token on every reply.
@@ -211,6 +212,8 @@ pub struct TokenGrowth {
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub ttft: Buckets,
+    /// Open model: TTFT from the intended send instant.
+    pub intended_ttft: Buckets,
     pub itl: Buckets,
     pub tpot: Buckets,
     pub output_rate: Buckets,

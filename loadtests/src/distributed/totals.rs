@@ -201,6 +201,7 @@ fn token_growth(was: Option<&TokenStats>, new: &TokenStats) -> TokenGrowth {
         input_tokens: count(|t| t.input_tokens),
         output_tokens: count(|t| t.output_tokens),
         ttft: bucket_increase(was.map(|w| &w.ttft), &new.ttft),
+        intended_ttft: bucket_increase(was.map(|w| &w.intended_ttft), &new.intended_ttft),
         itl: bucket_increase(was.map(|w| &w.itl), &new.itl),
         tpot: bucket_increase(was.map(|w| &w.tpot), &new.tpot),
         output_rate: bucket_increase(was.map(|w| &w.output_rate), &new.output_rate),
@@ -233,6 +234,7 @@ fn add_growth(into: &mut impl Counted, g: &Growth) {
     tokens.input_tokens += gained.input_tokens;
     tokens.output_tokens += gained.output_tokens;
     tokens.ttft.add_buckets(&gained.ttft.0);
+    tokens.intended_ttft.add_buckets(&gained.intended_ttft.0);
     tokens.itl.add_buckets(&gained.itl.0);
     tokens.tpot.add_buckets(&gained.tpot.0);
     tokens.output_rate.add_buckets(&gained.output_rate.0);

@@ -14,7 +14,7 @@ const OUTPUT_TOKENS: u64 = 32;
 /// The prompt: 20 whitespace-separated words, the server's 20 input tokens.
 const PROMPT: &str = "one two three four five six seven eight nine ten one two three four five six seven eight nine ten";
 
-fn llm_server(adjust: impl FnOnce(&mut ServerConfig)) -> Server {
+pub(crate) fn llm_server(adjust: impl FnOnce(&mut ServerConfig)) -> Server {
     Server::start(|c| {
         c.no_latency = true;
         c.latency_overrides = vec![
@@ -45,7 +45,7 @@ fn run_llm(
     (o, r)
 }
 
-fn chat(extra_keys: &str) -> String {
+pub(crate) fn chat(extra_keys: &str) -> String {
     format!(
         "[[user_classes.requests]]\nname = \"chat\"\nprotocol = \"openai-chat\"\nmodel = \"skein-reference-llm\"\nprompt = \"{PROMPT}\"\nmax_tokens = 64\n{extra_keys}\n"
     )

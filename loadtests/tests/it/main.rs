@@ -23,6 +23,8 @@ mod grafana_prometheus;
 mod history;
 mod input_properties;
 mod live_metrics;
+mod llm_capacity;
+mod llm_open_model;
 mod llm_requests;
 mod llm_tokens;
 mod mcp_sdk;

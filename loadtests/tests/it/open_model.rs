@@ -164,36 +164,9 @@ fn workers_split_the_rate_and_the_manager_merges_both_latencies() {
 /// instead of silently missing from the run (a worker slow to start used to send 199 of 200).
 #[test]
 fn arrivals_due_before_the_executor_started_are_sent_late_not_lost() {
-    use std::sync::Arc;
-    use std::time::Instant;
-
-    use skein::engine::StopHandle;
-    use skein::recorder::Recorder;
-    use skein::scenario::Stage;
-
     let server = Server::fast();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let recorder = Arc::new(Recorder::new());
     let scenario = skein::scenario::load("open-steady").unwrap();
-    let mut plan = skein::plan::LaunchPlan::standalone(&scenario);
-    plan.stages = vec![Stage::open(100.0, Duration::ZERO, Duration::from_secs(1))];
-    plan.arrival = skein::scenario::Arrival::Constant;
-    let late = Duration::from_millis(300);
-    plan.schedule_start = Some(Instant::now() - late);
-    let ctx = skein::users::UserContext::new(
-        &server.url,
-        "skein-dev-token",
-        recorder.clone(),
-        skein::users::a2a::Choice::Auto,
-    );
-    runtime
-        .block_on(skein::engine::open::run(&plan, ctx, &StopHandle::default()))
-        .unwrap();
-    recorder.roll(true);
+    let recorder = run_open_late(&scenario, &server.url, 100.0, Duration::from_millis(300));
     let (names, _, _) = recorder.totals();
     let requests: u64 = names.iter().map(|n| n.requests).sum();
     assert_eq!(requests, 100, "every arrival of the schedule was sent");

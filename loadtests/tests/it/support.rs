@@ -149,3 +149,41 @@ pub fn counts(r: &reports::RunResult, name: &str) -> (u64, u64) {
         .find(|s| s.name == name)
         .map_or((0, 0), |s| (s.requests, s.failures))
 }
+
+/// Runs `scenario` in the open model on the engine itself, `rate` arrivals/s for one second,
+/// with its schedule anchored `late` before the executor started: the arrivals due in that
+/// time go out at once, late (as a worker slow to start sends them). Returns the recorder,
+/// rolled.
+pub fn run_open_late(
+    scenario: &skein::scenario::Scenario,
+    url: &str,
+    rate: f64,
+    late: std::time::Duration,
+) -> std::sync::Arc<skein::recorder::Recorder> {
+    use skein::engine::StopHandle;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let recorder = std::sync::Arc::new(skein::recorder::Recorder::new());
+    let mut plan = skein::plan::LaunchPlan::standalone(scenario);
+    plan.stages = vec![skein::scenario::Stage::open(
+        rate,
+        std::time::Duration::ZERO,
+        std::time::Duration::from_secs(1),
+    )];
+    plan.arrival = skein::scenario::Arrival::Constant;
+    plan.schedule_start = Some(std::time::Instant::now() - late);
+    let ctx = skein::users::UserContext::new(
+        url,
+        "skein-dev-token",
+        recorder.clone(),
+        skein::users::a2a::Choice::Auto,
+    );
+    runtime
+        .block_on(skein::engine::open::run(&plan, ctx, &StopHandle::default()))
+        .unwrap();
+    recorder.roll(true);
+    recorder
+}

@@ -7,7 +7,10 @@ use crate::error::ReportError;
 use crate::llm_table::{llm_lines, LlmLine};
 use crate::model::RunResult;
 
-pub const LLM_HEADER: [&str; 20] = [
+/// Skein's own columns come last (`Tokenizer …`: a `--tokenizer`'s counts beside the server's
+/// usage; `Intended TTFT …`: the open model's TTFT from the intended send; `N/A` otherwise),
+/// so the Locust-style ones keep their positions.
+pub const LLM_HEADER: [&str; 23] = [
     "Type",
     "Name",
     "Request Count",
@@ -28,6 +31,9 @@ pub const LLM_HEADER: [&str; 20] = [
     "Answers",
     "Tokenizer Input Tokens",
     "Tokenizer Output Tokens",
+    "Intended TTFT 50%",
+    "Intended TTFT 95%",
+    "Intended TTFT 99%",
 ];
 
 fn cells<const N: usize>(values: Option<[f64; N]>) -> Vec<String> {
@@ -64,6 +70,7 @@ fn row(l: &LlmLine) -> Vec<String> {
         });
     row.push(input);
     row.push(output);
+    row.extend(cells(l.intended_ttft_ms));
     row
 }
 

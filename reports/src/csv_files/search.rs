@@ -10,7 +10,7 @@ use crate::search::{CapacitySearch, SearchPhase};
 /// The columns of a search's `skein_capacity.csv`. Percentiles are milliseconds on the
 /// SLA's basis, rates fractions (0..1), windows RFC 3339; `Broken By` joins what broke with
 /// `; `; the last three say which step is the answer.
-pub const SEARCH_CAPACITY_HEADER: [&str; 22] = [
+pub const SEARCH_CAPACITY_HEADER: [&str; 24] = [
     "Step",
     "Phase",
     "Offered",
@@ -33,6 +33,8 @@ pub const SEARCH_CAPACITY_HEADER: [&str; 22] = [
     "Max Sustainable",
     "First Break",
     "Knee",
+    "Goodput %",
+    "Goodput/s",
 ];
 
 fn phase_key(phase: SearchPhase) -> &'static str {
@@ -68,6 +70,10 @@ pub fn write_search(search: &CapacitySearch, path: &Path) -> Result<PathBuf, Rep
             (search.max_sustainable == Some(i)).to_string(),
             (search.first_break == Some(i)).to_string(),
             (search.knee == Some(i)).to_string(),
+            s.goodput
+                .map_or("N/A".into(), |g| format!("{:.2}", g.ratio * 100.0)),
+            s.goodput
+                .map_or("N/A".into(), |g| format!("{:.3}", g.per_s)),
         ]
     });
     write_csv(path, &SEARCH_CAPACITY_HEADER, rows)

@@ -12,17 +12,18 @@ pub(super) fn section(result: &RunResult) -> String {
         return String::new();
     }
     let v = |x: Option<f64>| x.map_or("–".to_string(), |x| format!("{x:.1}"));
-    let mut out = String::from("\n## LLM\n\n| Name | In tokens | Out tokens | Out tokens/s | TTFT p50 ms | TTFT p95 ms | TPOT p50 ms | TPOT p95 ms | ITL p99 ms | Goodput % | Counts |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    let mut out = String::from("\n## LLM\n\n| Name | In tokens | Out tokens | Out tokens/s | TTFT p50 ms | TTFT p95 ms | Intended TTFT p95 ms | TPOT p50 ms | TPOT p95 ms | ITL p99 ms | Goodput % | Counts |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for l in &lines {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.1} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {:.1} | {} | {} | {} | {} | {} | {} | {} | {} |",
             cell(&l.name),
             l.input_tokens,
             l.output_tokens,
             l.output_tokens_per_s,
             v(l.ttft_ms.map(|t| t[0])),
             v(l.ttft_ms.map(|t| t[1])),
+            v(l.intended_ttft_ms.map(|t| t[1])),
             v(l.tpot_ms.map(|t| t[0])),
             v(l.tpot_ms.map(|t| t[1])),
             v(l.itl_ms.map(|t| t[1])),

@@ -54,6 +54,14 @@ pub(crate) fn step_result(search: &CapacitySearch, index: usize, step: &SearchSt
     } else {
         format!("broken: {}", step.broken_by.join(", "))
     };
+    if let Some(g) = step.goodput {
+        let _ = write!(
+            text,
+            " · goodput {:.1} % ({:.2}/s)",
+            g.ratio * 100.0,
+            g.per_s
+        );
+    }
     for (role, at) in [
         ("max sustainable", search.max_sustainable),
         ("first break", search.first_break),
