@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use reports::RunResult;
 
+use crate::engine::rate_control::edited_stages;
 use crate::engine::{self, EngineError, StopHandle};
 use crate::plan::LaunchPlan;
 use crate::recorder::Recorder;
@@ -94,8 +95,16 @@ pub async fn run_plan(
     ticker.abort();
     recorder.roll(true);
     outcome?;
+    // A rate changed from the dashboard is a stage of its own in the results.
+    let stages = match &plan.launch.rate_control {
+        Some(control) => edited_stages(&plan.launch.stages, &control.edits()),
+        None => plan.launch.stages.clone(),
+    };
     Ok(results::build(
-        &plan.result_input(),
+        &ResultInput {
+            stages: &stages,
+            ..plan.result_input()
+        },
         &recorder,
         stop.reason(),
         None,

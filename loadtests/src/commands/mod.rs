@@ -9,4 +9,5 @@ pub mod report;
 pub mod run;
 pub mod scenarios;
 pub mod target;
+pub mod web_args;
 pub mod worker;
