@@ -1,6 +1,7 @@
 //! The dashboard's routes: the page and its assets, the JSON snapshot, the event stream, the
 //! controls, and the finished run's files.
 use std::convert::Infallible;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
@@ -22,15 +23,7 @@ const STYLE: &str = include_str!("assets/style.css");
 
 pub fn app(state: WebState) -> Router {
     Router::new()
-        .route(
-            "/",
-            get(|| async { asset("text/html; charset=utf-8", INDEX) }),
-        )
-        .route(
-            "/app.js",
-            get(|| async { asset("text/javascript", APP_JS) }),
-        )
-        .route("/style.css", get(|| async { asset("text/css", STYLE) }))
+        .route("/", get(page))
         .route("/api/stats", get(stats))
         .route("/api/events", get(events))
         .route("/api/stop", post(stop))
@@ -43,13 +36,24 @@ pub fn app(state: WebState) -> Router {
         .with_state(state)
 }
 
-fn asset(content_type: &'static str, body: &'static str) -> Response {
+/// The page with its script and style inlined: one request, so a page opened with
+/// `?token=` needs no token for sub-resources it could not attach one to.
+fn page_html() -> &'static str {
+    static PAGE: OnceLock<String> = OnceLock::new();
+    PAGE.get_or_init(|| {
+        INDEX
+            .replacen("/*STYLE*/", STYLE, 1)
+            .replacen("/*APP*/", APP_JS, 1)
+    })
+}
+
+async fn page() -> Response {
     (
         [
-            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
         ],
-        body,
+        page_html(),
     )
         .into_response()
 }
@@ -141,5 +145,20 @@ async fn file(State(state): State<WebState>, Path(name): Path<String>) -> Respon
     match tokio::fs::read(dir.join(&name)).await {
         Ok(bytes) => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
         Err(_) => refuse(StatusCode::NOT_FOUND, "no such file"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_is_self_contained() {
+        let html = page_html();
+        assert!(html.contains("function drawChart") && html.contains("--bg:"));
+        assert!(!html.contains("/*APP*/") && !html.contains("/*STYLE*/"));
+        for external in ["src=\"http", "href=\"http", "@import", "cdn"] {
+            assert!(!html.contains(external), "{external}");
+        }
     }
 }
