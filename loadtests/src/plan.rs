@@ -36,7 +36,7 @@ pub struct LaunchPlan {
     /// missing from the run.
     pub schedule_start: Option<std::time::Instant>,
     /// Open model: a live change of the rate (the web dashboard's), when one may come.
-    pub rate_control: Option<crate::engine::rate_control::RateControl>,
+    pub rate_control: Option<crate::rate_control::RateControl>,
 }
 
 impl LaunchPlan {

@@ -9,9 +9,9 @@ use std::time::{Duration, SystemTime};
 
 use reports::RunResult;
 
-use crate::engine::rate_control::edited_stages;
 use crate::engine::{self, EngineError, StopHandle};
 use crate::plan::LaunchPlan;
+use crate::rate_control::edited_stages;
 use crate::recorder::Recorder;
 use crate::results::{self, ResultInput};
 use crate::scenario::Scenario;

@@ -10,7 +10,6 @@ pub mod arrivals;
 pub mod closed;
 pub mod open;
 pub mod precise_sleep;
-pub mod rate_control;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;

@@ -19,9 +19,9 @@ use tokio::sync::{watch, Notify};
 
 use super::arrivals::{Arrivals, RateCurve};
 use super::precise_sleep::PreciseSleep;
-use super::rate_control::RateControl;
 use super::{EngineError, StopHandle};
 use crate::plan::LaunchPlan;
+use crate::rate_control::RateControl;
 use crate::recorder::Timing;
 use crate::users::behaviour::STOP_GRACE;
 use crate::users::{Call, ClassBehaviour, Session, UserContext, WeightedPicker, REQUEST_TIMEOUT};

@@ -11,8 +11,8 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use super::history::{History, Point};
-use crate::engine::rate_control::{edited_stages, RateControl};
 use crate::engine::{StopHandle, StopReason};
+use crate::rate_control::{edited_stages, RateControl};
 use crate::recorder::Recorder;
 use crate::results::{self, ResultInput};
 use crate::scenario::{Scenario, Stage};

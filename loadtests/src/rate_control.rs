@@ -1,7 +1,7 @@
 //! Changing the open model's arrival rate while a run runs (the web dashboard's control),
 //! and what the results say about it.
 //!
-//! A [`RateControl`] carries the newest requested rate to the dispatcher ([`super::open`]),
+//! A [`RateControl`] carries the newest requested rate to the dispatcher ([`crate::engine::open`]),
 //! which checks it between arrivals and while it sleeps, so a change takes effect within one
 //! dispatcher batch. The dispatcher logs each change with its offset from the schedule's start;
 //! [`edited_stages`] turns the planned stages and that log into the stages the run really had,
@@ -74,12 +74,12 @@ impl RateControl {
     }
 
     /// What the dispatcher watches.
-    pub(super) fn subscribe(&self) -> watch::Receiver<Option<f64>> {
+    pub fn subscribe(&self) -> watch::Receiver<Option<f64>> {
         self.0.requested.subscribe()
     }
 
     /// The dispatcher applied `rate` at `at`.
-    pub(super) fn applied(&self, at: Duration, rate: f64) {
+    pub fn applied(&self, at: Duration, rate: f64) {
         self.0
             .edits
             .lock()
