@@ -44,6 +44,8 @@ pub struct RunEnd {
 pub struct SlaState {
     pub threshold: String,
     pub measured: f64,
+    /// `measured` in the threshold's unit (`82.4 ms`, `14.3 %`).
+    pub measured_text: String,
     pub passed: bool,
     /// Seconds from the start when it first broke, if it did.
     pub broke_at_s: Option<i64>,
@@ -410,6 +412,7 @@ fn stats_of(
         .map(|(i, v)| SlaState {
             threshold: v.describe(),
             measured: (v.measured * 1000.0).round() / 1000.0,
+            measured_text: v.threshold.metric.format(v.measured),
             passed: v.passed,
             broke_at_s: inner.broke_at.get(i).copied().flatten(),
         })

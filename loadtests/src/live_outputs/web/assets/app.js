@@ -196,7 +196,7 @@ function render(s) {
   $("no-errors").hidden = !!errors.length;
   const slas = s.slas || [];
   $("slas").querySelector("tbody").innerHTML = slas.map((v) => `<tr class="${v.passed ? "" : "broken-row"}">
-    <td>${esc(v.threshold)}</td><td class="num">${fmtNum(v.measured, 3)}</td>
+    <td>${esc(v.threshold)}</td><td class="num">${esc(v.measured_text)}</td>
     <td class="${v.passed ? "ok" : "broken"}">${v.passed ? "holding" : "broken"}${v.broke_at_s != null ? ` (broke at ${fmtDur(v.broke_at_s)})` : ""}</td></tr>`).join("");
   $("slas").hidden = !slas.length;
   $("no-slas").hidden = !!slas.length;
