@@ -70,13 +70,18 @@ async fn events(
     let mut rx = state.subscribe();
     rx.mark_changed();
     let stream = stream::unfold((rx, state.closing()), |(mut rx, mut closing)| async move {
-        tokio::select! {
-            changed = rx.changed() => changed.ok()?,
-            _ = closing.wait_for(|c| *c) => return None,
+        // A stream opened before the first tick waits for it (nothing to send yet).
+        loop {
+            tokio::select! {
+                changed = rx.changed() => changed.ok()?,
+                _ = closing.wait_for(|c| *c) => return None,
+            }
+            let Some(json) = rx.borrow_and_update().clone() else {
+                continue;
+            };
+            let event = Event::default().event("stats").data(json.as_str());
+            return Some((Ok(event), (rx, closing)));
         }
-        let json = rx.borrow_and_update().clone()?;
-        let event = Event::default().event("stats").data(json.as_str());
-        Some((Ok(event), (rx, closing)))
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
