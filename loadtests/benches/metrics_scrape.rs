@@ -179,6 +179,7 @@ fn child(host: &str) {
     let live = LiveOutputs::start(&LiveConfig {
         metrics_bind: Some("127.0.0.1:0".parse().unwrap()),
         jsonl: None,
+        web: None,
     })
     .unwrap();
     println!("{}", live.metrics_addr().unwrap());

@@ -12,13 +12,15 @@
 //! - [`runner`]: one process's run; [`distributed`]: manager, worker, protocol, shares.
 //! - [`capacity`]: `skein capacity`'s search and its steps.
 //! - [`engine`]: executors; the only code that knows goose.
-//! - [`plan`]: launch plans; [`results`]: measurements into a result.
+//! - [`plan`]: launch plans; [`results`]: measurements into a result; [`rate_control`]: the
+//!   open model's live rate change and the stages it leaves in the results.
 //! - [`scenario`]: scenario files, validation, CLI overrides, the scenario hash.
 //! - [`users`]: the user classes against Skein's own user model.
 //! - [`transport`]: the HTTP client stack every protocol sends on (Skein's own HTTP/1.1
 //!   connections, reqwest for the rest), JSON-RPC on the wire.
 //! - [`recorder`]: the hot path: latencies into sharded HDR histograms.
-//! - [`live_outputs`]: Prometheus `/metrics` and per-second JSON lines during a run.
+//! - [`live_outputs`]: Prometheus `/metrics`, per-second JSON lines and the `--web`
+//!   dashboard during a run.
 //! - [`live`] (live line, summary table), [`signals`] (SIGINT/SIGTERM), [`exit`] (exit
 //!   codes), [`resources`] (the process's CPU and memory).
 pub mod capacity;
@@ -31,6 +33,7 @@ pub mod exit;
 pub mod live;
 pub mod live_outputs;
 pub mod plan;
+pub mod rate_control;
 pub mod recorder;
 pub mod resources;
 pub mod results;

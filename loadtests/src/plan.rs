@@ -35,6 +35,8 @@ pub struct LaunchPlan {
     /// getting ready are sent late (and their intended-time latency says so) rather than
     /// missing from the run.
     pub schedule_start: Option<std::time::Instant>,
+    /// Open model: a live change of the rate (the web dashboard's), when one may come.
+    pub rate_control: Option<crate::rate_control::RateControl>,
 }
 
 impl LaunchPlan {
@@ -53,6 +55,7 @@ impl LaunchPlan {
             max_in_flight: scenario.max_in_flight,
             start_rate: 0.0,
             schedule_start: None,
+            rate_control: None,
         }
     }
 

@@ -11,6 +11,7 @@ use reports::RunResult;
 
 use crate::engine::{self, EngineError, StopHandle};
 use crate::plan::LaunchPlan;
+use crate::rate_control::edited_stages;
 use crate::recorder::Recorder;
 use crate::results::{self, ResultInput};
 use crate::scenario::Scenario;
@@ -99,8 +100,16 @@ pub async fn run_plan(
     ticker.abort();
     recorder.roll(true);
     outcome?;
+    // A rate changed from the dashboard is a stage of its own in the results.
+    let stages = match &plan.launch.rate_control {
+        Some(control) => edited_stages(&plan.launch.stages, &control.edits()),
+        None => plan.launch.stages.clone(),
+    };
     Ok(results::build(
-        &plan.result_input(),
+        &ResultInput {
+            stages: &stages,
+            ..plan.result_input()
+        },
         &recorder,
         stop.reason(),
         None,

@@ -45,3 +45,11 @@ pub async fn first_interrupt() {
     let mut rx = sender().subscribe();
     let _ = rx.wait_for(|n| *n > 0).await;
 }
+
+/// Resolves at the next SIGINT or SIGTERM from now on (one that came before does not count),
+/// e.g. to end the dashboard's linger after a run that was itself interrupted.
+pub async fn next_interrupt() {
+    let mut rx = sender().subscribe();
+    let seen = *rx.borrow_and_update();
+    let _ = rx.wait_for(|n| *n > seen).await;
+}

@@ -21,6 +21,7 @@ impl LiveArgs {
         LiveConfig {
             metrics_bind: self.metrics_bind,
             jsonl: self.jsonl.clone(),
+            web: None,
         }
     }
 }

@@ -12,4 +12,5 @@ pub mod scenarios;
 pub mod target;
 pub mod tokenizer_arg;
 pub mod tolerance_args;
+pub mod web_args;
 pub mod worker;

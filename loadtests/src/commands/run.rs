@@ -10,10 +10,14 @@ use crate::commands::live_args::LiveArgs;
 use crate::commands::load_args::LoadArgs;
 use crate::commands::target::Target;
 use crate::commands::tokenizer_arg::TokenizerArg;
+use crate::commands::web_args::WebArgs;
 use crate::engine::{StopHandle, StopReason};
 use crate::exit::{Failure, Outcome};
 use crate::live::{spawn_live_line, summary_table};
+use crate::live_outputs::web::{verdict_of, RunEnd, WebRun};
+use crate::live_outputs::LiveConfig;
 use crate::live_outputs::LiveOutputs;
+use crate::rate_control::RateControl;
 use crate::recorder::Recorder;
 use crate::results::default_out_dir;
 use crate::runner::{run_plan, RunPlan};
@@ -30,6 +34,8 @@ pub struct RunArgs {
     pub live: LiveArgs,
     #[command(flatten)]
     pub tokenizer: TokenizerArg,
+    #[command(flatten)]
+    pub web: WebArgs,
     /// Not a `run` flag: caught to say which flag is meant.
     #[arg(long = "token", hide = true)]
     pub misplaced_token: Option<String>,
@@ -66,12 +72,16 @@ pub fn execute(args: RunArgs) -> anyhow::Result<Outcome> {
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let live_every = load.live_every();
     let tokenizer = args.tokenizer.load()?;
+    let live = LiveConfig {
+        web: args.web.config(),
+        ..args.live.config()
+    };
     run_scenario(
         scenario,
         load.target_token,
         load.out,
         live_every,
-        args.live,
+        live,
         tokenizer,
     )
 }
@@ -92,7 +102,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
         None,
         args.out,
         Duration::from_secs(5),
-        LiveArgs::default(),
+        LiveConfig::default(),
         None,
     )
 }
@@ -102,14 +112,17 @@ fn run_scenario(
     target_token: Option<String>,
     out: Option<PathBuf>,
     live_every: Duration,
-    live_args: LiveArgs,
+    live_config: LiveConfig,
     tokenizer: Option<Arc<TokenCounter>>,
 ) -> anyhow::Result<Outcome> {
     signals::install();
     let live_outputs =
-        LiveOutputs::start(&live_args.config()).map_err(|e| Failure::Usage(e.to_string()))?;
+        LiveOutputs::start(&live_config).map_err(|e| Failure::Usage(e.to_string()))?;
     if let Some(addr) = live_outputs.metrics_addr() {
         eprintln!("skein: Prometheus metrics at http://{addr}/metrics");
+    }
+    if let Some(web) = live_outputs.web() {
+        eprintln!("skein: live dashboard at {}", web.url());
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -131,6 +144,18 @@ fn run_scenario(
         let recorder = Arc::new(Recorder::new());
         live_outputs.attach(recorder.clone(), &plan.scenario);
         let stop = StopHandle::default();
+        if let Some(web) = live_outputs.web() {
+            if plan.launch.is_open() {
+                plan.launch.rate_control = Some(RateControl::default());
+            }
+            web.attach(WebRun {
+                recorder: recorder.clone(),
+                scenario: plan.scenario.clone(),
+                stages: plan.launch.stages.clone(),
+                stop: stop.clone(),
+                rate_control: plan.launch.rate_control.clone(),
+            });
+        }
         let interrupt = {
             let stop = stop.clone();
             tokio::spawn(async move {
@@ -174,6 +199,19 @@ fn run_scenario(
             dir.display(),
             written.len()
         );
+        if let Some(web) = live_outputs.web() {
+            web.finish(RunEnd {
+                verdict: verdict_of(stop.reason(), result.passed()),
+                out_dir_display: dir.display().to_string(),
+                files: written
+                    .iter()
+                    .filter(|p| p.parent() == Some(dir.as_path()))
+                    .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                    .collect(),
+                out_dir: dir.clone(),
+            });
+            web.linger().await;
+        }
         Ok(match stop.reason() {
             Some(StopReason::Interrupted) => Outcome::Interrupted,
             Some(StopReason::Aborted) => {

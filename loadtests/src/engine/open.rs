@@ -15,12 +15,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 
 use super::arrivals::{Arrivals, RateCurve};
 use super::precise_sleep::PreciseSleep;
 use super::{EngineError, StopHandle};
 use crate::plan::LaunchPlan;
+use crate::rate_control::RateControl;
 use crate::recorder::Timing;
 use crate::users::behaviour::STOP_GRACE;
 use crate::users::{Call, ClassBehaviour, Session, UserContext, WeightedPicker, REQUEST_TIMEOUT};
@@ -113,6 +114,8 @@ pub async fn run(
         in_flight: in_flight.clone(),
         max_in_flight: plan.max_in_flight.max(1),
         stop: stop.clone(),
+        arrival: plan.arrival,
+        rate_control: plan.rate_control.clone(),
     };
     let run_time = Duration::from_secs_f64(curve.duration_secs());
     let sleep = PreciseSleep::new()
@@ -170,11 +173,28 @@ struct Dispatcher {
     in_flight: Arc<InFlight>,
     max_in_flight: usize,
     stop: StopHandle,
+    arrival: crate::scenario::Arrival,
+    rate_control: Option<RateControl>,
+}
+
+/// Why the dispatcher's sleep ended.
+enum Wake {
+    Due,
+    Stopped,
+    /// The rate control asked for a new rate.
+    RateChanged,
+}
+
+/// The schedule being followed: `arrivals` count from `base` after the start.
+struct Schedule {
+    arrivals: Arrivals,
+    base: Duration,
 }
 
 impl Dispatcher {
     /// Sends every arrival at its time after `start` (now if `None`; those already due at
-    /// once), then waits out the run's time.
+    /// once), then waits out the run's time. A rate change replaces the rest of the schedule
+    /// with the new rate held to the run's end.
     async fn dispatch(
         self,
         arrivals: Arrivals,
@@ -185,17 +205,47 @@ impl Dispatcher {
         let start = start.unwrap_or_else(Instant::now);
         let mut picker = WeightedPicker::new(self.classes.iter().map(|(_, w)| *w));
         let mut woke = start;
-        for offset in arrivals {
-            let intended = start + Duration::from_secs_f64(offset);
+        let mut rate = self.rate_control.as_ref().map(|c| {
+            let mut rx = c.subscribe();
+            rx.mark_unchanged();
+            rx
+        });
+        let mut schedule = Schedule {
+            arrivals,
+            base: Duration::ZERO,
+        };
+        loop {
+            let Some(offset) = schedule.arrivals.next() else {
+                match self
+                    .sleep_until(&mut sleep, start + run_time, &mut rate)
+                    .await?
+                {
+                    Wake::RateChanged => {
+                        schedule = self.reschedule(&mut rate, start, run_time);
+                        continue;
+                    }
+                    Wake::Due | Wake::Stopped => return Ok(()),
+                }
+            };
+            let intended = start + schedule.base + Duration::from_secs_f64(offset);
             if self.stop.reason().is_some() {
                 return Ok(());
             }
+            if rate_changed(&rate) {
+                schedule = self.reschedule(&mut rate, start, run_time);
+                continue;
+            }
             if intended > Instant::now() {
-                if !self
-                    .sleep_until(&mut sleep, intended.max(woke + BATCH))
+                match self
+                    .sleep_until(&mut sleep, intended.max(woke + BATCH), &mut rate)
                     .await?
                 {
-                    return Ok(());
+                    Wake::Due => {}
+                    Wake::Stopped => return Ok(()),
+                    Wake::RateChanged => {
+                        schedule = self.reschedule(&mut rate, start, run_time);
+                        continue;
+                    }
                 }
                 woke = Instant::now();
             }
@@ -204,19 +254,47 @@ impl Dispatcher {
             };
             self.arrive(&self.classes[class].0, intended);
         }
-        self.sleep_until(&mut sleep, start + run_time).await?;
-        Ok(())
     }
 
-    /// Sleeps until `at`; `false` when the run was stopped meanwhile.
-    async fn sleep_until(&self, sleep: &mut PreciseSleep, at: Instant) -> std::io::Result<bool> {
+    /// The schedule from now to the run's end at the rate just requested, logged as an edit.
+    fn reschedule(
+        &self,
+        rate: &mut Option<watch::Receiver<Option<f64>>>,
+        start: Instant,
+        run_time: Duration,
+    ) -> Schedule {
+        let requested = rate
+            .as_mut()
+            .and_then(|rx| *rx.borrow_and_update())
+            .unwrap_or(0.0);
+        let base = start.elapsed().min(run_time);
+        if let Some(control) = &self.rate_control {
+            control.applied(base, requested);
+        }
+        let rest = crate::scenario::Stage::open(requested, Duration::ZERO, run_time - base);
+        Schedule {
+            arrivals: Arrivals::new(RateCurve::new(&[rest], requested), self.arrival),
+            base,
+        }
+    }
+
+    /// Sleeps until `at`, waking early for a stop or a rate change.
+    async fn sleep_until(
+        &self,
+        sleep: &mut PreciseSleep,
+        at: Instant,
+        rate: &mut Option<watch::Receiver<Option<f64>>>,
+    ) -> std::io::Result<Wake> {
         loop {
             if self.stop.reason().is_some() {
-                return Ok(false);
+                return Ok(Wake::Stopped);
+            }
+            if rate_changed(rate) {
+                return Ok(Wake::RateChanged);
             }
             let now = Instant::now();
             if now >= at {
-                return Ok(true);
+                return Ok(Wake::Due);
             }
             sleep.until(at.min(now + STOP_CHECK)).await?;
         }
@@ -244,4 +322,10 @@ impl Dispatcher {
             in_flight.finish();
         });
     }
+}
+
+/// A new rate was requested since the dispatcher last looked (never without a control).
+fn rate_changed(rate: &Option<watch::Receiver<Option<f64>>>) -> bool {
+    rate.as_ref()
+        .is_some_and(|rx| rx.has_changed().unwrap_or(false))
 }

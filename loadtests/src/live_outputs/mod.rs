@@ -1,5 +1,6 @@
-//! What a run exposes while it runs, for machines: Prometheus `/metrics`
-//! ([`metrics_server`]) and one JSON line per finished second ([`jsonl`]).
+//! What a run exposes while it runs: for machines, Prometheus `/metrics`
+//! ([`metrics_server`]) and one JSON line per finished second ([`jsonl`]); for people, the
+//! live dashboard of `--web` ([`web`]), which reads the same recorder on its own thread.
 //!
 //! Both read the run's [`Recorder`] through one [`Source`], attached when the run's recorder
 //! exists (at once for `skein run`, when the manager's assignment arrives for a worker), and
@@ -17,12 +18,14 @@ use crate::scenario::Scenario;
 
 pub mod jsonl;
 pub mod metrics_server;
+pub mod web;
 
 /// Where the live outputs go; both optional.
 #[derive(Clone, Debug, Default)]
 pub struct LiveConfig {
     pub metrics_bind: Option<SocketAddr>,
     pub jsonl: Option<PathBuf>,
+    pub web: Option<web::WebConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +35,8 @@ pub enum LiveError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Web(#[from] web::WebError),
     #[error("--jsonl {path}: cannot write: {source}")]
     Jsonl {
         path: PathBuf,
@@ -74,12 +79,14 @@ pub struct LiveOutputs {
     slot: Slot,
     metrics: Option<metrics_server::MetricsServer>,
     jsonl: Option<jsonl::JsonlOutput>,
+    web: Option<web::WebServer>,
 }
 
 impl LiveOutputs {
     /// Binds the metrics server and creates the JSON-lines file, if asked for.
     pub fn start(config: &LiveConfig) -> Result<LiveOutputs, LiveError> {
         let slot: Slot = Arc::default();
+        let web = config.web.as_ref().map(web::WebServer::start).transpose()?;
         let metrics = config
             .metrics_bind
             .map(|addr| metrics_server::MetricsServer::start(addr, slot.clone()))
@@ -93,12 +100,18 @@ impl LiveOutputs {
             slot,
             metrics,
             jsonl,
+            web,
         })
     }
 
     /// Where `/metrics` is served, when it is.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics.as_ref().map(|m| m.addr())
+    }
+
+    /// The dashboard, when `--web` asked for one.
+    pub fn web(&self) -> Option<&web::WebServer> {
+        self.web.as_ref()
     }
 
     /// From now on the outputs show `recorder`'s run of `scenario`. Call inside the

@@ -93,6 +93,7 @@ fn metrics_scraped_during_a_run_agree_with_the_final_results() {
     let live = LiveOutputs::start(&LiveConfig {
         metrics_bind: Some("127.0.0.1:0".parse().unwrap()),
         jsonl: Some(jsonl.clone()),
+        web: None,
     })
     .unwrap();
     let addr = live.metrics_addr().unwrap();

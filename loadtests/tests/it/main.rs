@@ -36,3 +36,4 @@ mod report_html;
 mod soak;
 mod start_order;
 mod user_classes;
+mod web_dashboard;
