@@ -285,20 +285,29 @@ mod tests {
         let mut s = TokenStats::default();
         s.record(&answer(1_000, &[1_000], 2), None);
         assert_eq!(s.source_label(), "usage");
-        s.record(&TokenTiming {
-            source: TokenSource::Tokenizer,
-            ..answer(1_000, &[1_000], 2)
-        }, None);
-        s.record(&TokenTiming {
-            source: TokenSource::Estimate,
-            ..answer(1_000, &[1_000], 2)
-        }, None);
+        s.record(
+            &TokenTiming {
+                source: TokenSource::Tokenizer,
+                ..answer(1_000, &[1_000], 2)
+            },
+            None,
+        );
+        s.record(
+            &TokenTiming {
+                source: TokenSource::Estimate,
+                ..answer(1_000, &[1_000], 2)
+            },
+            None,
+        );
         assert_eq!(s.source_label(), "usage+tokenizer+estimated");
         let mut t = TokenStats::default();
-        t.record(&TokenTiming {
-            tokenizer_counts: Some((11, 3)),
-            ..answer(1_000, &[1_000], 2)
-        }, None);
+        t.record(
+            &TokenTiming {
+                tokenizer_counts: Some((11, 3)),
+                ..answer(1_000, &[1_000], 2)
+            },
+            None,
+        );
         assert_eq!(
             (t.source_label().as_str(), t.checked, t.checked_input_tokens),
             ("usage", 1, 11)
