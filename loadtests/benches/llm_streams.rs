@@ -20,14 +20,14 @@ use std::time::{Duration, Instant};
 use skein::engine::StopHandle;
 use skein::recorder::Recorder;
 use skein::resources;
-use skein::runner::{run_plan, RunPlan};
+use skein::runner::run_plan;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[path = "children/mod.rs"]
 // Each benchmark that includes it uses part of it.
 #[allow(dead_code)]
 mod children;
-use children::{child_output, field, pin, Server};
+use children::{bench_plan, child_output, field, pin, Server};
 
 const ROUNDS: usize = 3;
 const STREAMS: usize = 1000;
@@ -127,12 +127,7 @@ async fn skein_streams(host: &str, secs: u64) -> u64 {
     let text = format!(
         "users = {STREAMS}\nspawn_rate = {STREAMS}\nrun_time = \"{secs}s\"\n[[user_classes]]\nname = \"Chat\"\nweight = 1\nthink_time = [\"0s\", \"0s\"]\n[[user_classes.requests]]\nname = \"chat\"\nprotocol = \"openai-chat\"\nmodel = \"skein-reference-llm\"\nprompt = \"{PROMPT}\"\nmax_tokens = {TOKENS}\nextra = '{{\"ignore_eos\": true}}'\n[sla]\np95_ms = 600000\n"
     );
-    let scenario = skein::scenario::file::parse("bench", "bench.toml", &text).unwrap();
-    let plan = RunPlan::new(
-        scenario,
-        host.to_string(),
-        target_server::DEFAULT_TOKEN.into(),
-    );
+    let plan = bench_plan(host, &text);
     let recorder = Arc::new(Recorder::new());
     let stop = StopHandle::default();
     let result = run_plan(&plan, recorder, &stop).await.unwrap();

@@ -19,13 +19,13 @@ use std::sync::Arc;
 use skein::engine::StopHandle;
 use skein::recorder::Recorder;
 use skein::resources;
-use skein::runner::{run_plan, RunPlan};
+use skein::runner::run_plan;
 
 #[path = "children/mod.rs"]
 // Each benchmark that includes it uses part of it.
 #[allow(dead_code)]
 mod children;
-use children::{child_output, field, pin, Server};
+use children::{bench_plan, child_output, field, generator_runtime, pin, Server};
 
 const ROUNDS: usize = 5;
 const USERS: u32 = 32;
@@ -103,16 +103,8 @@ fn child(args: &[String]) {
         }
         other => panic!("unknown mode {other}"),
     };
-    let scenario = skein::scenario::file::parse("bench", "bench.toml", &text).unwrap();
-    let plan = RunPlan::new(
-        scenario,
-        host.to_string(),
-        target_server::DEFAULT_TOKEN.into(),
-    );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let plan = bench_plan(host, &text);
+    let runtime = generator_runtime();
     let recorder = Arc::new(Recorder::new());
     let cpu = resources::cpu_seconds();
     let result = runtime.block_on(async {

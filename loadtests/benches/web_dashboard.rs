@@ -18,13 +18,13 @@ use skein::engine::StopHandle;
 use skein::live_outputs::web::{WebConfig, WebRun, WebServer};
 use skein::recorder::Recorder;
 use skein::resources;
-use skein::runner::{run_plan, RunPlan};
+use skein::runner::run_plan;
 
 #[path = "children/mod.rs"]
 // Each benchmark that includes it uses part of it.
 #[allow(dead_code)]
 mod children;
-use children::{child_output, field, pin, Server};
+use children::{bench_plan, child_output, field, generator_runtime, pin, Server};
 
 const RATE: f64 = 10_000.0;
 
@@ -72,16 +72,8 @@ fn child(mode: &str, host: &str, secs: &str) {
     let text = format!(
         "rate = {RATE}\nrun_time = \"{secs}s\"\nmax_in_flight = 10000\n[[user_classes]]\nclass = \"BurstTrainingUser\"\nweight = 1\n"
     );
-    let scenario = skein::scenario::file::parse("bench", "bench.toml", &text).unwrap();
-    let plan = RunPlan::new(
-        scenario,
-        host.to_string(),
-        target_server::DEFAULT_TOKEN.into(),
-    );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let plan = bench_plan(host, &text);
+    let runtime = generator_runtime();
     let recorder = Arc::new(Recorder::new());
     let stop = StopHandle::default();
     let web = (mode == "web").then(|| {

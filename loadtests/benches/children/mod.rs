@@ -64,3 +64,21 @@ impl Server {
         Server { url, runtime }
     }
 }
+
+/// A benchmark's scenario text as a plan against `host` (the reference server's token).
+pub fn bench_plan(host: &str, text: &str) -> skein::runner::RunPlan {
+    let scenario = skein::scenario::file::parse("bench", "bench.toml", text).unwrap();
+    skein::runner::RunPlan::new(
+        scenario,
+        host.to_string(),
+        target_server::DEFAULT_TOKEN.into(),
+    )
+}
+
+/// The multi-thread runtime a child runs its generator on.
+pub fn generator_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}

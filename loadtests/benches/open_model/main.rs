@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use skein::engine::StopHandle;
 use skein::recorder::Recorder;
 use skein::resources;
-use skein::runner::{run_plan, RunPlan};
+use skein::runner::run_plan;
 
 mod reference;
 
@@ -41,7 +41,7 @@ mod reference;
 // Each benchmark that includes it uses part of it.
 #[allow(dead_code)]
 mod children;
-use children::{child_output, field, pin, Server};
+use children::{bench_plan, child_output, field, generator_runtime, pin, Server};
 
 const RATE: f64 = 10_000.0;
 
@@ -332,16 +332,8 @@ fn floor(rate: f64, secs: u64) {
 
 /// Runs a scenario text against `host` and prints what the parent reads.
 fn generate(host: &str, text: &str) {
-    let scenario = skein::scenario::file::parse("bench", "bench.toml", text).unwrap();
-    let plan = RunPlan::new(
-        scenario,
-        host.to_string(),
-        target_server::DEFAULT_TOKEN.into(),
-    );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let plan = bench_plan(host, text);
+    let runtime = generator_runtime();
     let recorder = Arc::new(Recorder::new());
     let rss = resources::rss_bytes();
     let cpu = resources::cpu_seconds();
