@@ -84,7 +84,7 @@ fn child(mode: &str, host: &str, secs: &str) {
         })
         .unwrap();
         web.attach(WebRun {
-            recorder: recorder.clone(),
+            feed: recorder.clone(),
             scenario: plan.scenario.clone(),
             stages: plan.launch.stages.clone(),
             stop: stop.clone(),

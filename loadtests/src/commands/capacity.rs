@@ -454,7 +454,7 @@ fn run_distributed(
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let outcome = runtime.block_on(run_manager(config))?;
+    let outcome = runtime.block_on(run_manager(config, None))?;
     let found = outcome
         .search
         .ok_or_else(|| Failure::Aborted("the manager ran no search".into()))?;

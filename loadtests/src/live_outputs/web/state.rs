@@ -10,17 +10,18 @@ use reports::{LatencyHistogram, RunResult, SecondSample};
 use serde::Serialize;
 use tokio::sync::watch;
 
+use super::feed::{RunFeed, WorkerRow};
 use super::history::{History, Point};
 use crate::engine::{StopHandle, StopReason};
 use crate::rate_control::{edited_stages, RateControl};
-use crate::recorder::Recorder;
-use crate::results::{self, ResultInput};
+use crate::results::ResultInput;
 use crate::scenario::{Scenario, Stage};
 
 /// The run the dashboard shows and the controls it may use.
 #[derive(Clone)]
 pub struct WebRun {
-    pub recorder: Arc<Recorder>,
+    /// Where the figures come from: the run's recorder, or a manager's merged reports.
+    pub feed: Arc<dyn RunFeed>,
     pub scenario: Scenario,
     pub stages: Vec<Stage>,
     pub stop: StopHandle,
@@ -37,6 +38,22 @@ pub struct RunEnd {
     pub out_dir: PathBuf,
     pub out_dir_display: String,
     pub files: Vec<String>,
+}
+
+impl RunEnd {
+    /// The end of a run whose results `written` (as `reports::write_all` returns) are in `dir`.
+    pub fn written(verdict: String, dir: &std::path::Path, written: &[PathBuf]) -> RunEnd {
+        RunEnd {
+            verdict,
+            out_dir_display: dir.display().to_string(),
+            files: written
+                .iter()
+                .filter(|p| p.parent() == Some(dir))
+                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .collect(),
+            out_dir: dir.to_path_buf(),
+        }
+    }
 }
 
 /// One SLA as the page shows it.
@@ -116,6 +133,9 @@ pub struct Stats {
     pub errors: Vec<ErrorRow>,
     pub slas: Vec<SlaState>,
     pub control: Control,
+    /// A distributed run's workers (absent in a local run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workers: Option<Vec<WorkerRow>>,
     pub end: Option<RunEnd>,
     /// The whole chart history in `/api/stats`; the points new since the last message in an
     /// event.
@@ -224,9 +244,9 @@ impl WebState {
             command_line: &[],
         };
         // A few seconds of tail: at least every second finished since the last tick.
-        let result = results::build(&input, &run.recorder, run.stop.reason(), Some(5));
+        let result = run.feed.result(&input, run.stop.reason(), 5);
         let now = Instant::now();
-        let cpu = run.recorder.resources().cpu_seconds;
+        let cpu = run.feed.cpu_seconds();
         let rss = crate::resources::rss_bytes();
 
         let mut inner = self.lock();
@@ -242,7 +262,7 @@ impl WebState {
             None => 0.0,
         };
         inner.last_cpu = Some((now, cpu));
-        let started = run.recorder.started_at().timestamp();
+        let started = run.feed.started_at().timestamp();
         for second in &result.series {
             if inner
                 .last_second
@@ -255,7 +275,7 @@ impl WebState {
             inner.history.push(point);
         }
         let elapsed =
-            (chrono::Utc::now() - run.recorder.started_at()).num_milliseconds() as f64 / 1000.0;
+            (chrono::Utc::now() - run.feed.started_at()).num_milliseconds() as f64 / 1000.0;
         for (i, verdict) in result.slas.iter().enumerate() {
             if !verdict.passed && inner.broke_at.get(i).is_some_and(Option::is_none) {
                 inner.broke_at[i] = Some(elapsed as i64);
@@ -310,6 +330,7 @@ fn waiting() -> Stats {
             rate: None,
             note: None,
         },
+        workers: None,
         end: None,
         points: Vec::new(),
     }
@@ -440,7 +461,7 @@ fn stats_of(
         failures: result.requests.iter().map(|r| r.failures).sum(),
         rps: last.map_or(0.0, |s| s.requests as f64),
         failures_per_s: last.map_or(0.0, |s| s.failures as f64),
-        active_users: run.recorder.active_users(),
+        active_users: run.feed.active_users(),
         dropped_arrivals: result.dropped_arrivals,
         cpu_seconds: cpu,
         rss_bytes: rss,
@@ -458,6 +479,7 @@ fn stats_of(
         errors,
         slas,
         control,
+        workers: run.feed.workers(),
         end: inner.end.clone(),
         points,
     }

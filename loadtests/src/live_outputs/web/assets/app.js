@@ -166,6 +166,19 @@ function renderRows(rows) {
   }
 }
 
+// A distributed run's workers (the manager's page); absent in a local run.
+function renderWorkers(workers) {
+  $("workers-panel").hidden = !workers;
+  if (!workers) return;
+  const lost = workers.filter((w) => w.state === "lost").length;
+  $("workers-summary").textContent = `${workers.length - lost} active${lost ? ` · ${lost} lost` : ""}`;
+  $("workers").querySelector("tbody").innerHTML = workers.map((w) => `<tr class="${w.state === "lost" ? "broken-row" : ""}" data-worker="${esc(w.id)}">
+    <td>${esc(w.id)}</td><td class="${w.state === "lost" ? "broken" : ""}">${esc(w.state)}</td>
+    <td class="num">${fmtInt(w.users)}</td><td class="num">${fmtNum(w.rps, 1)}</td>
+    <td class="num">${fmtInt(w.requests)}</td><td class="num">${fmtInt(w.failures)}</td>
+    <td class="num">${fmtNum(w.last_report_age_s, 1)} s ago</td></tr>`).join("");
+}
+
 function render(s) {
   skein.stats = s;
   $("scenario").textContent = s.scenario ? `${s.scenario} · ${s.load_model} model` : "waiting for the run to start…";
@@ -194,6 +207,7 @@ function render(s) {
     <td class="num">${fmtInt(e.count)}</td><td>${esc(e.last_seen)}</td></tr>`).join("");
   $("errors").hidden = !errors.length;
   $("no-errors").hidden = !!errors.length;
+  renderWorkers(s.workers);
   const slas = s.slas || [];
   $("slas").querySelector("tbody").innerHTML = slas.map((v) => `<tr class="${v.passed ? "" : "broken-row"}">
     <td>${esc(v.threshold)}</td><td class="num">${esc(v.measured_text)}</td>
