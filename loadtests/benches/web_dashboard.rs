@@ -89,6 +89,7 @@ fn child(mode: &str, host: &str, secs: &str) {
             stages: plan.launch.stages.clone(),
             stop: stop.clone(),
             rate_control: None,
+            capacity: None,
         });
         web
     });

@@ -154,6 +154,7 @@ fn run_scenario(
                 stages: plan.launch.stages.clone(),
                 stop: stop.clone(),
                 rate_control: plan.launch.rate_control.clone(),
+                capacity: None,
             });
         }
         let interrupt = {

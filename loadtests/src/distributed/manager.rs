@@ -73,6 +73,7 @@ fn attach_dashboard(web: &WebServer, state: &AppState) -> tokio::task::JoinHandl
         stages: state.scenario.stages.clone(),
         stop: stop.clone(),
         rate_control: None,
+        capacity: None,
     });
     let shared = state.shared.clone();
     tokio::spawn(async move {

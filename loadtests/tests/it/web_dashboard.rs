@@ -605,3 +605,67 @@ fn a_managers_dashboard_lists_its_workers_and_its_stop_ends_the_run() {
     let code = manager.wait(Duration::from_secs(60));
     assert!(code.is_some(), "{}", manager.stderr());
 }
+
+/// `skein capacity --web`: `/api/stats` shows the step in progress and each finished step's
+/// verdict; the dashboard's stop ends the search as Ctrl-C does (the finished steps written).
+#[test]
+fn a_capacity_searchs_dashboard_shows_its_steps_and_its_stop_ends_the_search() {
+    let server = Server::fast();
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario_file(
+        dir.path(),
+        "cap",
+        "rate = 10\nrun_time = \"1m\"\n[[user_classes]]\nclass = \"BurstTrainingUser\"\nweight = 1\n",
+    );
+    let out = dir.path().join("out");
+    #[rustfmt::skip]
+    let mut search = Running::spawn(&[
+        "capacity", "--scenario", path.to_str().unwrap(), "--host", &server.url,
+        "--out", out.to_str().unwrap(), "--start", "20", "--max-rate", "400",
+        "--step-time", "2s", "--warmup", "1s", "--resolution", "20%", "--budget", "60s",
+        "--web", "127.0.0.1:0", "--web-linger", "8s",
+    ]);
+    let addr = search.dashboard();
+    let get = || json_without_token(addr, "/api/stats");
+    let first = wait_for("step 1 in progress", Duration::from_secs(30), || {
+        let s = get();
+        (s["capacity"]["step"] == 1).then_some(s)
+    });
+    assert_eq!(first["capacity"]["offered"].as_f64(), Some(20.0), "{first}");
+    assert_eq!(first["capacity"]["phase"], "climb");
+    let later = wait_for(
+        "a finished step and the next",
+        Duration::from_secs(30),
+        || {
+            let s = get();
+            (!s["capacity"]["finished"].as_array()?.is_empty()
+                && s["capacity"]["step"].as_u64()? >= 2)
+                .then_some(s)
+        },
+    );
+    let finished = &later["capacity"]["finished"][0];
+    assert_eq!(finished["offered"].as_f64(), Some(20.0), "{later}");
+    assert_eq!(finished["held"], true, "{later}");
+    assert!(
+        later["capacity"]["offered"].as_f64() > Some(20.0),
+        "{later}"
+    );
+
+    let (status, body) = http(addr, "POST", "/api/stop", &[], "");
+    assert!(status < 300, "{status} {body}");
+    let ended = wait_for("the stopped search to end", Duration::from_secs(30), || {
+        let s = get();
+        (s["state"] == "ended").then_some(s)
+    });
+    let written = results(&out);
+    let found = written
+        .capacity_search
+        .expect("results.json holds the search");
+    assert_eq!(found.outcome, reports::SearchOutcome::Interrupted);
+    assert_eq!(
+        ended["capacity"]["finished"].as_array().unwrap().len(),
+        found.steps.len(),
+        "{ended}"
+    );
+    assert!(search.wait(Duration::from_secs(60)).is_some());
+}

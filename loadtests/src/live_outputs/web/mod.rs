@@ -13,11 +13,13 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 pub mod auth;
+pub mod capacity;
 pub mod feed;
 pub mod history;
 pub mod routes;
 pub mod state;
 
+pub use capacity::CapacityProgress;
 pub use feed::{RunFeed, WorkerRow};
 pub use state::{verdict_of, RunEnd, WebRun, WebState};
 

@@ -10,6 +10,7 @@ use reports::{LatencyHistogram, RunResult, SecondSample};
 use serde::Serialize;
 use tokio::sync::watch;
 
+use super::capacity::{CapacityNow, CapacityProgress};
 use super::feed::{RunFeed, WorkerRow};
 use super::history::{History, Point};
 use crate::engine::{StopHandle, StopReason};
@@ -27,6 +28,8 @@ pub struct WebRun {
     pub stop: StopHandle,
     /// Open model: the arrival-rate control (closed runs have none, see docs/web-dashboard.md).
     pub rate_control: Option<RateControl>,
+    /// A capacity search's steps (`skein capacity --web`).
+    pub capacity: Option<CapacityProgress>,
 }
 
 /// How the run ended, shown when it did.
@@ -136,6 +139,9 @@ pub struct Stats {
     /// A distributed run's workers (absent in a local run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workers: Option<Vec<WorkerRow>>,
+    /// A capacity search's step in progress and finished steps (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<CapacityNow>,
     pub end: Option<RunEnd>,
     /// The whole chart history in `/api/stats`; the points new since the last message in an
     /// event.
@@ -331,6 +337,7 @@ fn waiting() -> Stats {
             note: None,
         },
         workers: None,
+        capacity: None,
         end: None,
         points: Vec::new(),
     }
@@ -480,6 +487,7 @@ fn stats_of(
         slas,
         control,
         workers: run.feed.workers(),
+        capacity: run.capacity.as_ref().map(CapacityProgress::now),
         end: inner.end.clone(),
         points,
     }

@@ -179,6 +179,16 @@ function renderWorkers(workers) {
     <td class="num">${fmtNum(w.last_report_age_s, 1)} s ago</td></tr>`).join("");
 }
 
+// A capacity search's step in progress and the verdicts of its finished steps.
+function renderCapacity(c, model, state) {
+  $("capacity").hidden = !c;
+  if (!c) return;
+  const unit = model === "open" ? "arrivals/s" : "users";
+  const now = state !== "ended" && c.step ? `Capacity step ${c.step}: ${fmtNum(c.offered, 2)} ${unit} (${esc(c.phase)})` : "Capacity search";
+  const done = c.finished.map((f, i) => `<span class="${f.held ? "ok" : "broken"}" data-step="${i + 1}">#${i + 1} ${fmtNum(f.offered, 2)} ${f.held ? "held" : "broke"}</span>`).join(" · ");
+  $("capacity").innerHTML = `${now}${done ? ` · finished: ${done}` : ""}`;
+}
+
 function render(s) {
   skein.stats = s;
   $("scenario").textContent = s.scenario ? `${s.scenario} · ${s.load_model} model` : "waiting for the run to start…";
@@ -186,7 +196,7 @@ function render(s) {
   $("state").className = `badge ${s.state}`;
   $("clock").textContent = s.run_time_s ? `${fmtDur(s.elapsed_s)} / ${fmtDur(s.run_time_s)}` : "";
   const st = s.stage;
-  $("stage").textContent = s.state === "ended" ? "Run ended" : st
+  $("stage").textContent = s.capacity ? "" : s.state === "ended" ? "Run ended" : st
     ? `Stage ${st.index} of ${st.count}: ${st.target_rate != null ? `${fmtNum(st.target_rate, 2)} arrivals/s` : `${fmtInt(st.target_users)} users`} · ends in ${fmtDur(st.ends_in_s)}`
     : s.state === "running" ? "Finishing: answers in flight" : "";
   $("k-requests").textContent = fmtInt(s.requests);
@@ -208,6 +218,7 @@ function render(s) {
   $("errors").hidden = !errors.length;
   $("no-errors").hidden = !!errors.length;
   renderWorkers(s.workers);
+  renderCapacity(s.capacity, s.load_model, s.state);
   const slas = s.slas || [];
   $("slas").querySelector("tbody").innerHTML = slas.map((v) => `<tr class="${v.passed ? "" : "broken-row"}">
     <td>${esc(v.threshold)}</td><td class="num">${esc(v.measured_text)}</td>
