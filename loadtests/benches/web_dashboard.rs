@@ -90,6 +90,7 @@ fn child(mode: &str, host: &str, secs: &str) {
             stop: stop.clone(),
             rate_control: None,
             capacity: None,
+            target_pid: None,
         });
         web
     });

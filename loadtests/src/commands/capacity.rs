@@ -284,6 +284,7 @@ async fn search(
             stop: stop.clone(),
             rate_control: None,
             capacity: Some(progress.clone()),
+            target_pid: target.embedded_pid(),
         });
     }
     let began = Instant::now();

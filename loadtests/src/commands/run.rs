@@ -155,6 +155,7 @@ fn run_scenario(
                 stop: stop.clone(),
                 rate_control: plan.launch.rate_control.clone(),
                 capacity: None,
+                target_pid: target.embedded_pid(),
             });
         }
         let interrupt = {

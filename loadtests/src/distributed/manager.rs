@@ -74,6 +74,7 @@ fn attach_dashboard(web: &WebServer, state: &AppState) -> tokio::task::JoinHandl
         stop: stop.clone(),
         rate_control: None,
         capacity: None,
+        target_pid: None,
     });
     let shared = state.shared.clone();
     tokio::spawn(async move {

@@ -443,7 +443,6 @@ fn bad_dashboard_addresses_exit_2_before_any_load() {
 
 #[test]
 fn a_closed_runs_dashboard_serves_stats_refuses_a_rate_change_and_shows_the_end() {
-    let server = Server::fast();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let mut run = Running::spawn(&[
@@ -456,8 +455,6 @@ fn a_closed_runs_dashboard_serves_stats_refuses_a_rate_change_and_shows_the_end(
         "3",
         "-t",
         "4s",
-        "--host",
-        &server.url,
         "--out",
         out.to_str().unwrap(),
         "--web",
@@ -475,6 +472,23 @@ fn a_closed_runs_dashboard_serves_stats_refuses_a_rate_change_and_shows_the_end(
         r#"{"rate": 10}"#,
     );
     assert!(status == 409, "{status} {body}");
+    // No --host: the embedded reference server runs as a child, whose CPU and RSS the page
+    // shows apart from the generator's.
+    let running = wait_for(
+        "the embedded target's figures",
+        Duration::from_secs(30),
+        || {
+            let s = get("/api/stats");
+            (s["target"]["rss_bytes"].as_u64() > Some(0)).then_some(s)
+        },
+    );
+    let pid = running["target"]["pid"].as_u64().unwrap();
+    assert!(
+        run.stderr().contains(&format!("(pid {pid})")),
+        "{}",
+        run.stderr()
+    );
+    assert!(running["target"]["cpu_pct"].as_f64().unwrap() >= 0.0);
     let ended = wait_for("the run to end", Duration::from_secs(60), || {
         let s = get("/api/stats");
         (s["state"] == "ended").then_some(s)
@@ -633,6 +647,10 @@ fn a_capacity_searchs_dashboard_shows_its_steps_and_its_stop_ends_the_search() {
     });
     assert_eq!(first["capacity"]["offered"].as_f64(), Some(20.0), "{first}");
     assert_eq!(first["capacity"]["phase"], "climb");
+    assert!(
+        first.get("target").is_none(),
+        "a --host target is not measured: {first}"
+    );
     let later = wait_for(
         "a finished step and the next",
         Duration::from_secs(30),

@@ -30,6 +30,19 @@ pub struct WebRun {
     pub rate_control: Option<RateControl>,
     /// A capacity search's steps (`skein capacity --web`).
     pub capacity: Option<CapacityProgress>,
+    /// The embedded reference server's process (no `--host`): its CPU and RSS are shown.
+    pub target_pid: Option<u32>,
+}
+
+/// The embedded reference server's use: a child process of its own, so read whole from
+/// `/proc/PID` apart from the generator's.
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetNow {
+    pub pid: u32,
+    pub cpu_seconds: f64,
+    /// % of one core over the last tick.
+    pub cpu_pct: f64,
+    pub rss_bytes: u64,
 }
 
 /// How the run ended, shown when it did.
@@ -139,6 +152,9 @@ pub struct Stats {
     /// A distributed run's workers (absent in a local run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workers: Option<Vec<WorkerRow>>,
+    /// The embedded target's CPU and RSS (absent against a `--host`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetNow>,
     /// A capacity search's step in progress and finished steps (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity: Option<CapacityNow>,
@@ -155,6 +171,8 @@ struct Inner {
     /// The newest second already in the history.
     last_second: Option<i64>,
     last_cpu: Option<(Instant, f64)>,
+    last_target_cpu: Option<(Instant, f64)>,
+    target: Option<TargetNow>,
     broke_at: Vec<Option<i64>>,
     end: Option<RunEnd>,
     latest: Option<Stats>,
@@ -256,18 +274,19 @@ impl WebState {
         let rss = crate::resources::rss_bytes();
 
         let mut inner = self.lock();
-        let cpu_pct = match inner.last_cpu {
-            Some((at, before)) => {
-                let wall = now.duration_since(at).as_secs_f64();
-                if wall > 0.0 {
-                    100.0 * (cpu - before) / wall
-                } else {
-                    0.0
-                }
-            }
-            None => 0.0,
-        };
+        let cpu_pct = percent_of_core(inner.last_cpu, now, cpu);
         inner.last_cpu = Some((now, cpu));
+        if let Some(pid) = run.target_pid {
+            let cpu_seconds = crate::resources::of_process(pid).cpu_seconds;
+            let cpu_pct = percent_of_core(inner.last_target_cpu, now, cpu_seconds);
+            inner.last_target_cpu = Some((now, cpu_seconds));
+            inner.target = Some(TargetNow {
+                pid,
+                cpu_seconds,
+                cpu_pct: (cpu_pct * 10.0).round() / 10.0,
+                rss_bytes: crate::resources::rss_bytes_of(pid),
+            });
+        }
         let started = run.feed.started_at().timestamp();
         for second in &result.series {
             if inner
@@ -312,6 +331,21 @@ impl WebState {
     }
 }
 
+/// CPU seconds since `before` as % of one core.
+fn percent_of_core(before: Option<(Instant, f64)>, now: Instant, cpu: f64) -> f64 {
+    match before {
+        Some((at, used)) => {
+            let wall = now.duration_since(at).as_secs_f64();
+            if wall > 0.0 {
+                100.0 * (cpu - used) / wall
+            } else {
+                0.0
+            }
+        }
+        None => 0.0,
+    }
+}
+
 fn waiting() -> Stats {
     Stats {
         state: "waiting",
@@ -337,6 +371,7 @@ fn waiting() -> Stats {
             note: None,
         },
         workers: None,
+        target: None,
         capacity: None,
         end: None,
         points: Vec::new(),
@@ -487,6 +522,7 @@ fn stats_of(
         slas,
         control,
         workers: run.feed.workers(),
+        target: inner.target.clone(),
         capacity: run.capacity.as_ref().map(CapacityProgress::now),
         end: inner.end.clone(),
         points,

@@ -210,6 +210,11 @@ function render(s) {
   const last = skein.points[skein.points.length - 1];
   $("k-cpu").textContent = last ? `${fmtNum(last.cpu_pct, 1)} %` : "–";
   $("k-rss").textContent = s.rss_bytes ? `${fmtNum(s.rss_bytes / 1048576, 1)} MiB` : "–";
+  for (const tile of document.querySelectorAll(".tile.target")) tile.hidden = !s.target;
+  if (s.target) {
+    $("k-tcpu").textContent = `${fmtNum(s.target.cpu_pct, 1)} %`;
+    $("k-trss").textContent = `${fmtNum(s.target.rss_bytes / 1048576, 1)} MiB`;
+  }
   renderRows(s.rows || []);
   const errors = s.errors || [];
   $("errors").querySelector("tbody").innerHTML = errors.map((e) => `<tr>
