@@ -84,11 +84,13 @@ fn child(mode: &str, host: &str, secs: &str) {
         })
         .unwrap();
         web.attach(WebRun {
-            recorder: recorder.clone(),
+            feed: recorder.clone(),
             scenario: plan.scenario.clone(),
             stages: plan.launch.stages.clone(),
             stop: stop.clone(),
             rate_control: None,
+            capacity: None,
+            target_pid: None,
         });
         web
     });

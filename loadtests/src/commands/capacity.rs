@@ -22,11 +22,13 @@ use crate::capacity::step::{
 use crate::capacity::{Next, Search, SearchSpec};
 use crate::cli_values::{arrival_rate, positive_duration, positive_load, user_count, worker_count};
 use crate::commands::target::Target;
+use crate::commands::web_args::{start_dashboard, WebArgs};
 use crate::distributed::manager::{run_manager, ManagerConfig};
 use crate::distributed::protocol::ScenarioSpec;
 use crate::distributed::search::SearchSettings;
 use crate::engine::{StopHandle, StopReason};
 use crate::exit::{Failure, Outcome};
+use crate::live_outputs::web::{verdict_of, CapacityProgress, RunEnd, WebRun, WebServer};
 use crate::recorder::Recorder;
 use crate::results::{self, default_out_dir, ResultInput};
 use crate::runner::{run_plan, RunPlan};
@@ -104,6 +106,8 @@ pub struct CapacityArgs {
     pub wait_timeout: Duration,
     #[command(flatten)]
     pub tokenizer: crate::commands::tokenizer_arg::TokenizerArg,
+    #[command(flatten)]
+    pub web: WebArgs,
 }
 
 /// `5%` or `0.05` as 0.05, any value; `example` is what the error suggests.
@@ -219,14 +223,15 @@ pub fn execute(args: CapacityArgs) -> anyhow::Result<Outcome> {
         resolution: args.resolution,
     };
     signals::install();
+    let web = start_dashboard(&args.web, "capacity")?;
     if let Some(workers) = args.expect_workers {
-        return run_distributed(base, thresholds, spec, args, workers);
+        return run_distributed(base, thresholds, spec, args, workers, web);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(search(base, thresholds, spec, args, tokenizer))
+    runtime.block_on(search(base, thresholds, spec, args, tokenizer, web))
 }
 
 async fn search(
@@ -235,6 +240,7 @@ async fn search(
     spec: SearchSpec,
     args: CapacityArgs,
     tokenizer: Option<Arc<crate::users::llm::tokenizer::TokenCounter>>,
+    web: Option<WebServer>,
 ) -> anyhow::Result<Outcome> {
     let target = Target::resolve(
         args.host.as_deref().or(base.host.as_deref()),
@@ -269,6 +275,18 @@ async fn search(
             stop.stop(StopReason::Interrupted);
         })
     };
+    let progress = CapacityProgress::default();
+    if let Some(web) = &web {
+        web.attach(WebRun {
+            feed: recorder.clone(),
+            scenario: base.clone(),
+            stages: Vec::new(),
+            stop: stop.clone(),
+            rate_control: None,
+            capacity: Some(progress.clone()),
+            target_pid: target.embedded_pid(),
+        });
+    }
     let began = Instant::now();
     let mut search = Search::new(spec);
     let needed = needed_requests(&thresholds);
@@ -277,6 +295,7 @@ async fn search(
             search.stop(SearchOutcome::BudgetExhausted);
             break;
         }
+        progress.running(search.steps().len() + 1, offered, phase);
         let mut windows: Vec<Window> = Vec::new();
         let mut warmup = args.warmup;
         let mut extensions = 0;
@@ -324,6 +343,7 @@ async fn search(
             &thresholds,
         );
         eprintln!("{}", step_line(search.steps().len() + 1, model, &step));
+        progress.finished(&step);
         search.record(step);
     }
     interrupt.abort();
@@ -337,18 +357,27 @@ async fn search(
     };
     let mut result = results::build(&input, &recorder, stop.reason(), None);
     result.target_resources = target_resources;
-    finish(result, search.result(), &thresholds, &base.name, args.out)
+    let reason = stop.reason();
+    let (outcome, dir, written) =
+        finish(result, search.result(), &thresholds, &base.name, args.out)?;
+    if let Some(web) = &web {
+        let verdict = verdict_of(reason, outcome == Outcome::Passed);
+        web.finish_and_linger(RunEnd::written(verdict, &dir, &written))
+            .await;
+    }
+    Ok(outcome)
 }
 
 /// Writes a search's result (its steps as the stages, the SLAs judged on the reported
-/// capacity's window), prints the verdict and says how the search ended.
+/// capacity's window), prints the verdict and says how the search ended; returns that, the
+/// results directory and the files written (for the dashboard's end).
 fn finish(
     mut result: RunResult,
     found: CapacitySearch,
     thresholds: &[SlaThreshold],
     name: &str,
     out: Option<PathBuf>,
-) -> anyhow::Result<Outcome> {
+) -> anyhow::Result<(Outcome, PathBuf, Vec<PathBuf>)> {
     let model = found.model;
     result.metadata.load_model = model;
     result.thresholds = thresholds.to_vec();
@@ -366,7 +395,7 @@ fn finish(
     result.capacity_search = Some(found);
 
     let dir = out.unwrap_or_else(|| default_out_dir(&format!("{name}-capacity")));
-    reports::write_all(&result, &dir)
+    let written = reports::write_all(&result, &dir)
         .map_err(|e| Failure::Aborted(format!("cannot write results: {e}")))?;
     println!("{verdict}");
     if let Some(knee) = knee {
@@ -376,12 +405,13 @@ fn finish(
         "skein capacity: results in {} (open report.html)",
         dir.display()
     );
-    Ok(match outcome {
+    let outcome = match outcome {
         SearchOutcome::Interrupted => Outcome::Interrupted,
         SearchOutcome::Found | SearchOutcome::MaxHeld => Outcome::Passed,
         SearchOutcome::BudgetExhausted if held => Outcome::Passed,
         SearchOutcome::BudgetExhausted | SearchOutcome::LowestBroke => Outcome::SlaFailed,
-    })
+    };
+    Ok((outcome, dir, written))
 }
 
 /// The search driven by a manager over `--expect-workers` workers (see
@@ -392,6 +422,7 @@ fn run_distributed(
     spec: SearchSpec,
     args: CapacityArgs,
     expect_workers: usize,
+    web: Option<WebServer>,
 ) -> anyhow::Result<Outcome> {
     let token = args.token.clone().unwrap_or_default();
     if token.trim().is_empty() {
@@ -454,11 +485,20 @@ fn run_distributed(
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let outcome = runtime.block_on(run_manager(config))?;
+    let outcome = runtime.block_on(run_manager(config, web.as_ref()))?;
+    let interrupted = outcome.interrupted;
     let found = outcome
         .search
         .ok_or_else(|| Failure::Aborted("the manager ran no search".into()))?;
-    finish(outcome.result, found, &thresholds, &base.name, args.out)
+    let (outcome, dir, written) = finish(outcome.result, found, &thresholds, &base.name, args.out)?;
+    if let Some(web) = &web {
+        let verdict = verdict_of(
+            interrupted.then_some(StopReason::Interrupted),
+            outcome == Outcome::Passed,
+        );
+        runtime.block_on(web.finish_and_linger(RunEnd::written(verdict, &dir, &written)));
+    }
+    Ok(outcome)
 }
 
 /// The windows' seconds of the recorder's series, added up.

@@ -6,10 +6,13 @@ use anyhow::Context;
 
 use crate::cli_values::{positive_duration, worker_count};
 use crate::commands::load_args::LoadArgs;
+use crate::commands::web_args::{start_dashboard, WebArgs};
 use crate::distributed::manager::{default_out, run_manager, ManagerConfig};
 use crate::distributed::protocol::ScenarioSpec;
+use crate::engine::StopReason;
 use crate::exit::{Failure, Outcome};
 use crate::live::summary_table;
+use crate::live_outputs::web::{verdict_of, RunEnd};
 use crate::scenario::{self, file};
 
 #[derive(Debug, clap::Args)]
@@ -28,6 +31,8 @@ pub struct ManagerArgs {
     /// How long to wait for --expect-workers before giving up (exit 3).
     #[arg(long, default_value = "60s", allow_negative_numbers = true, value_parser = positive_duration)]
     pub wait_timeout: Duration,
+    #[command(flatten)]
+    pub web: WebArgs,
 }
 
 pub fn execute(args: ManagerArgs) -> anyhow::Result<Outcome> {
@@ -86,11 +91,12 @@ pub fn execute(args: ManagerArgs) -> anyhow::Result<Outcome> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let outcome = runtime.block_on(run_manager(config))?;
+    let web = start_dashboard(&args.web, "manager")?;
+    let outcome = runtime.block_on(run_manager(config, web.as_ref()))?;
     let result = outcome.result;
     println!("{}", summary_table(&result));
     let dir = load.out.unwrap_or_else(|| default_out(&name));
-    reports::write_all(&result, &dir)
+    let written = reports::write_all(&result, &dir)
         .map_err(|e| Failure::Aborted(format!("cannot write results: {e}")))?;
     eprintln!(
         "skein manager: merged results of {} worker(s) in {}",
@@ -102,6 +108,11 @@ pub fn execute(args: ManagerArgs) -> anyhow::Result<Outcome> {
             "skein manager: worker {} was lost; the result is partial",
             w.worker_id
         );
+    }
+    if let Some(web) = &web {
+        let reason = outcome.interrupted.then_some(StopReason::Interrupted);
+        let verdict = verdict_of(reason, result.passed());
+        runtime.block_on(web.finish_and_linger(RunEnd::written(verdict, &dir, &written)));
     }
     if outcome.all_lost {
         return Err(

@@ -149,11 +149,13 @@ fn run_scenario(
                 plan.launch.rate_control = Some(RateControl::default());
             }
             web.attach(WebRun {
-                recorder: recorder.clone(),
+                feed: recorder.clone(),
                 scenario: plan.scenario.clone(),
                 stages: plan.launch.stages.clone(),
                 stop: stop.clone(),
                 rate_control: plan.launch.rate_control.clone(),
+                capacity: None,
+                target_pid: target.embedded_pid(),
             });
         }
         let interrupt = {
@@ -200,17 +202,12 @@ fn run_scenario(
             written.len()
         );
         if let Some(web) = live_outputs.web() {
-            web.finish(RunEnd {
-                verdict: verdict_of(stop.reason(), result.passed()),
-                out_dir_display: dir.display().to_string(),
-                files: written
-                    .iter()
-                    .filter(|p| p.parent() == Some(dir.as_path()))
-                    .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-                    .collect(),
-                out_dir: dir.clone(),
-            });
-            web.linger().await;
+            web.finish_and_linger(RunEnd::written(
+                verdict_of(stop.reason(), result.passed()),
+                &dir,
+                &written,
+            ))
+            .await;
         }
         Ok(match stop.reason() {
             Some(StopReason::Interrupted) => Outcome::Interrupted,

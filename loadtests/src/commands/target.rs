@@ -124,6 +124,11 @@ impl Target {
         })
     }
 
+    /// The embedded reference server's process id (`None` for a `--host`).
+    pub fn embedded_pid(&self) -> Option<u32> {
+        self.embedded.as_ref().map(|e| e.pid)
+    }
+
     /// Stops the embedded server, if any, and returns what it used over the run (`None` for
     /// a remote target, whose resources Skein does not see).
     pub async fn shutdown(self) -> Option<reports::GeneratorResources> {

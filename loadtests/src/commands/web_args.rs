@@ -1,8 +1,10 @@
-//! The dashboard flags of `skein run` (see docs/web-dashboard.md).
+//! The dashboard flags of `skein run`, `skein manager` and `skein capacity` (see
+//! docs/web-dashboard.md).
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::live_outputs::web::WebConfig;
+use crate::exit::Failure;
+use crate::live_outputs::web::{WebConfig, WebServer};
 use crate::scenario::parse_duration;
 
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -34,4 +36,15 @@ impl WebArgs {
             linger: self.web_linger,
         })
     }
+}
+
+/// Starts the dashboard `args` ask for, before any load (a taken port or a non-loopback
+/// address without a token is a usage error, exit 2), and prints where it is.
+pub fn start_dashboard(args: &WebArgs, command: &str) -> Result<Option<WebServer>, Failure> {
+    let Some(config) = args.config() else {
+        return Ok(None);
+    };
+    let web = WebServer::start(&config).map_err(|e| Failure::Usage(e.to_string()))?;
+    eprintln!("skein {command}: live dashboard at {}", web.url());
+    Ok(Some(web))
 }

@@ -12,12 +12,21 @@ use super::manager_state::{
 };
 pub use super::manager_state::{ManagerConfig, ManagerOutcome};
 use super::registry::Registry;
+use super::web_feed::ManagerFeed;
+use crate::engine::StopHandle;
 use crate::exit::Failure;
+use crate::live_outputs::web::{WebRun, WebServer};
 use crate::results::default_out_dir;
 use crate::signals;
 
-pub async fn run_manager(config: ManagerConfig) -> Result<ManagerOutcome, Failure> {
+/// Runs the distributed run (or search) to its end; with `web`, its dashboard shows the
+/// merged view and the workers, and its Stop ends the run as Ctrl-C does.
+pub async fn run_manager(
+    config: ManagerConfig,
+    web: Option<&WebServer>,
+) -> Result<ManagerOutcome, Failure> {
     let state = AppState::new(&config);
+    let web_stop = web.map(|web| attach_dashboard(web, &state));
     let router = router(state.clone());
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
@@ -45,10 +54,34 @@ pub async fn run_manager(config: ManagerConfig) -> Result<ManagerOutcome, Failur
         None => drive(&state, &config).await,
     };
     signals.abort();
+    if let Some(task) = web_stop {
+        task.abort();
+    }
     // Let the last Ack replies go out before the listener closes.
     tokio::time::sleep(Duration::from_millis(300)).await;
     server.abort();
     outcome
+}
+
+/// Shows the manager's merged state on the dashboard; a Stop from the page marks the run
+/// interrupted, which the drivers handle as they handle Ctrl-C.
+fn attach_dashboard(web: &WebServer, state: &AppState) -> tokio::task::JoinHandle<()> {
+    let stop = StopHandle::default();
+    web.attach(WebRun {
+        feed: Arc::new(ManagerFeed::new(state.shared.clone())),
+        scenario: (*state.scenario).clone(),
+        stages: state.scenario.stages.clone(),
+        stop: stop.clone(),
+        rate_control: None,
+        capacity: None,
+        target_pid: None,
+    });
+    let shared = state.shared.clone();
+    tokio::spawn(async move {
+        stop.stopped().await;
+        eprintln!("skein manager: stopped from the dashboard: stopping workers and collecting final reports");
+        shared.lock().expect("manager state poisoned").interrupted = true;
+    })
 }
 
 /// First SIGINT/SIGTERM: stop gracefully (final reports, results); a second exits at once

@@ -67,7 +67,7 @@ pub(super) enum Phase {
     Done,
 }
 
-pub(super) struct Shared {
+pub struct Shared {
     pub(super) registry: Registry,
     pub(super) phase: Phase,
     pub(super) run_start: Option<SystemTime>,
@@ -446,7 +446,19 @@ pub(super) fn build_result(
         host: &config.host,
         command_line: &config.command_line,
     };
-    let mut merged = RunResult::new(results::metadata(&input, start, ended));
+    Ok(merged_result(&input, shared, ended))
+}
+
+/// The workers' merged result so far, its SLAs judged: the final result, and what the
+/// dashboard reads each second ([`super::web_feed`]).
+pub(super) fn merged_result(
+    input: &ResultInput<'_>,
+    shared: &Shared,
+    ended: chrono::DateTime<Utc>,
+) -> RunResult {
+    let registry = &shared.registry;
+    let start: chrono::DateTime<Utc> = shared.run_start.unwrap_or_else(SystemTime::now).into();
+    let mut merged = RunResult::new(results::metadata(input, start, ended));
     let workers = registry.all().iter().filter(|w| w.has_reported());
     if let Some(first) = workers.clone().next() {
         merged.metadata.machine_cores = first.machine_cores as usize;
@@ -459,7 +471,7 @@ pub(super) fn build_result(
     merged.series = totals.series();
     merged.dropped_arrivals = totals.dropped_arrivals();
     merged.skipped_requests = totals.skipped_requests();
-    merged.thresholds = state.scenario.thresholds.clone();
+    merged.thresholds = input.scenario.thresholds.clone();
     merged.workers = workers.map(|w| w.contribution()).collect();
     for w in &merged.workers {
         merged.resources.cpu_seconds += w.resources.cpu_seconds;
@@ -468,6 +480,6 @@ pub(super) fn build_result(
             .peak_rss_bytes
             .max(w.resources.peak_rss_bytes);
     }
-    judge(&mut merged, &state.scenario.stages, start, Utc::now());
-    Ok(merged)
+    judge(&mut merged, input.stages, start, Utc::now());
+    merged
 }

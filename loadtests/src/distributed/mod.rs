@@ -15,4 +15,5 @@ pub mod registry;
 pub mod search;
 pub mod share;
 pub mod totals;
+pub mod web_feed;
 pub mod worker;

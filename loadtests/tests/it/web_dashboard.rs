@@ -161,6 +161,13 @@ fn stats(addr: SocketAddr) -> Value {
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
 
+/// A dashboard started without a token answers `path` with JSON.
+fn json_without_token(addr: SocketAddr, path: &str) -> Value {
+    let (status, body) = http(addr, "GET", path, &[], "");
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
 fn browser() -> Browser {
     let chromium = reports::screenshot::find_chromium()
         .expect("headless Chromium drives the dashboard (apt-get install chromium, see .ci/apt-packages.txt)");
@@ -436,7 +443,6 @@ fn bad_dashboard_addresses_exit_2_before_any_load() {
 
 #[test]
 fn a_closed_runs_dashboard_serves_stats_refuses_a_rate_change_and_shows_the_end() {
-    let server = Server::fast();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let mut run = Running::spawn(&[
@@ -449,8 +455,6 @@ fn a_closed_runs_dashboard_serves_stats_refuses_a_rate_change_and_shows_the_end(
         "3",
         "-t",
         "4s",
-        "--host",
-        &server.url,
         "--out",
         out.to_str().unwrap(),
         "--web",
@@ -459,11 +463,7 @@ fn a_closed_runs_dashboard_serves_stats_refuses_a_rate_change_and_shows_the_end(
         "20s",
     ]);
     let addr = run.dashboard();
-    let get = |path: &str| {
-        let (status, body) = http(addr, "GET", path, &[], "");
-        assert_eq!(status, 200, "{path}: {body}");
-        serde_json::from_str::<Value>(&body).unwrap()
-    };
+    let get = |path: &str| json_without_token(addr, path);
     let (status, body) = http(
         addr,
         "POST",
@@ -472,6 +472,23 @@ fn a_closed_runs_dashboard_serves_stats_refuses_a_rate_change_and_shows_the_end(
         r#"{"rate": 10}"#,
     );
     assert!(status == 409, "{status} {body}");
+    // No --host: the embedded reference server runs as a child, whose CPU and RSS the page
+    // shows apart from the generator's.
+    let running = wait_for(
+        "the embedded target's figures",
+        Duration::from_secs(30),
+        || {
+            let s = get("/api/stats");
+            (s["target"]["rss_bytes"].as_u64() > Some(0)).then_some(s)
+        },
+    );
+    let pid = running["target"]["pid"].as_u64().unwrap();
+    assert!(
+        run.stderr().contains(&format!("(pid {pid})")),
+        "{}",
+        run.stderr()
+    );
+    assert!(running["target"]["cpu_pct"].as_f64().unwrap() >= 0.0);
     let ended = wait_for("the run to end", Duration::from_secs(60), || {
         let s = get("/api/stats");
         (s["state"] == "ended").then_some(s)
@@ -494,4 +511,179 @@ fn a_closed_runs_dashboard_serves_stats_refuses_a_rate_change_and_shows_the_end(
         "{code:?}: {}",
         run.stderr()
     );
+}
+
+/// `skein manager --web`: two worker processes on 127.0.0.1; `/api/stats` lists both in its
+/// `workers` array, the page's workers table shows them, and the page's Stop ends the
+/// distributed run as Ctrl-C does (final reports collected, results written).
+#[test]
+fn a_managers_dashboard_lists_its_workers_and_its_stop_ends_the_run() {
+    use crate::distributed_support::{scenario, worker, TOKEN as CHANNEL_TOKEN};
+    let server = Server::fast();
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path(), 60);
+    let out = dir.path().join("out");
+    let mut manager = Running::spawn(&[
+        "manager",
+        "--bind",
+        "127.0.0.1:0",
+        "--token",
+        CHANNEL_TOKEN,
+        "--scenario",
+        path.to_str().unwrap(),
+        "--expect-workers",
+        "2",
+        "--host",
+        &server.url,
+        "--out",
+        out.to_str().unwrap(),
+        "--web",
+        "127.0.0.1:0",
+        "--web-linger",
+        "8s",
+    ]);
+    let addr = manager.dashboard();
+    let channel = wait_for("the manager's address", Duration::from_secs(20), || {
+        let s = manager.stderr();
+        let rest = s.split("listening on ").nth(1)?;
+        Some(rest.split(',').next()?.trim().to_string())
+    });
+    let _workers = [worker(&channel, "w1", &[]), worker(&channel, "w2", &[])];
+    let get = || json_without_token(addr, "/api/stats");
+    let running = wait_for(
+        "both workers to report load",
+        Duration::from_secs(40),
+        || {
+            let s = get();
+            let workers = s["workers"].as_array()?.clone();
+            let loaded = workers
+                .iter()
+                .filter(|w| w["state"] == "running" && w["requests"].as_u64() > Some(0))
+                .count();
+            (loaded == 2 && s["requests"].as_u64() > Some(0)).then_some(workers)
+        },
+    );
+    let mut ids: Vec<&str> = running.iter().map(|w| w["id"].as_str().unwrap()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["w1", "w2"]);
+    assert!(
+        running.iter().all(|w| w["users"].as_u64() > Some(0)),
+        "{running:?}"
+    );
+
+    let browser = browser();
+    let tab = browser.new_tab().unwrap();
+    tab.navigate_to(&format!("http://{addr}/"))
+        .unwrap()
+        .wait_until_navigated()
+        .unwrap();
+    let rows = wait_for(
+        "the workers table to show both",
+        Duration::from_secs(20),
+        || {
+            let rows = eval(
+                &tab,
+                "[...document.querySelectorAll('#workers tbody tr')].map(r => r.innerText)",
+            );
+            let rows: Vec<String> = rows
+                .as_array()?
+                .iter()
+                .map(|r| r.as_str().unwrap_or_default().to_string())
+                .collect();
+            (rows.len() == 2 && rows.iter().all(|r| r.contains("running"))).then_some(rows)
+        },
+    );
+    assert!(rows.iter().any(|r| r.starts_with("w1")), "{rows:?}");
+    assert!(rows.iter().any(|r| r.starts_with("w2")), "{rows:?}");
+    assert_eq!(
+        eval(&tab, "document.getElementById('workers-panel').hidden"),
+        false
+    );
+
+    tab.find_element("#stop").unwrap().click().unwrap();
+    let ended = wait_for("the stopped run to end", Duration::from_secs(40), || {
+        let s = get();
+        (s["state"] == "ended").then_some(s)
+    });
+    assert!(
+        ended["end"]["verdict"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted"),
+        "{ended}"
+    );
+    let written = results(&out);
+    assert_eq!(written.workers.len(), 2);
+    assert!(written.metadata.interrupted);
+    assert_eq!(ended["requests"].as_u64(), Some(written.overall().requests));
+    let code = manager.wait(Duration::from_secs(60));
+    assert!(code.is_some(), "{}", manager.stderr());
+}
+
+/// `skein capacity --web`: `/api/stats` shows the step in progress and each finished step's
+/// verdict; the dashboard's stop ends the search as Ctrl-C does (the finished steps written).
+#[test]
+fn a_capacity_searchs_dashboard_shows_its_steps_and_its_stop_ends_the_search() {
+    let server = Server::fast();
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario_file(
+        dir.path(),
+        "cap",
+        "rate = 10\nrun_time = \"1m\"\n[[user_classes]]\nclass = \"BurstTrainingUser\"\nweight = 1\n",
+    );
+    let out = dir.path().join("out");
+    #[rustfmt::skip]
+    let mut search = Running::spawn(&[
+        "capacity", "--scenario", path.to_str().unwrap(), "--host", &server.url,
+        "--out", out.to_str().unwrap(), "--start", "20", "--max-rate", "400",
+        "--step-time", "2s", "--warmup", "1s", "--resolution", "20%", "--budget", "60s",
+        "--web", "127.0.0.1:0", "--web-linger", "8s",
+    ]);
+    let addr = search.dashboard();
+    let get = || json_without_token(addr, "/api/stats");
+    let first = wait_for("step 1 in progress", Duration::from_secs(30), || {
+        let s = get();
+        (s["capacity"]["step"] == 1).then_some(s)
+    });
+    assert_eq!(first["capacity"]["offered"].as_f64(), Some(20.0), "{first}");
+    assert_eq!(first["capacity"]["phase"], "climb");
+    assert!(
+        first.get("target").is_none(),
+        "a --host target is not measured: {first}"
+    );
+    let later = wait_for(
+        "a finished step and the next",
+        Duration::from_secs(30),
+        || {
+            let s = get();
+            (!s["capacity"]["finished"].as_array()?.is_empty()
+                && s["capacity"]["step"].as_u64()? >= 2)
+                .then_some(s)
+        },
+    );
+    let finished = &later["capacity"]["finished"][0];
+    assert_eq!(finished["offered"].as_f64(), Some(20.0), "{later}");
+    assert_eq!(finished["held"], true, "{later}");
+    assert!(
+        later["capacity"]["offered"].as_f64() > Some(20.0),
+        "{later}"
+    );
+
+    let (status, body) = http(addr, "POST", "/api/stop", &[], "");
+    assert!(status < 300, "{status} {body}");
+    let ended = wait_for("the stopped search to end", Duration::from_secs(30), || {
+        let s = get();
+        (s["state"] == "ended").then_some(s)
+    });
+    let written = results(&out);
+    let found = written
+        .capacity_search
+        .expect("results.json holds the search");
+    assert_eq!(found.outcome, reports::SearchOutcome::Interrupted);
+    assert_eq!(
+        ended["capacity"]["finished"].as_array().unwrap().len(),
+        found.steps.len(),
+        "{ended}"
+    );
+    assert!(search.wait(Duration::from_secs(60)).is_some());
 }

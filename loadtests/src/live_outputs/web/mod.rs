@@ -13,10 +13,14 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 pub mod auth;
+pub mod capacity;
+pub mod feed;
 pub mod history;
 pub mod routes;
 pub mod state;
 
+pub use capacity::CapacityProgress;
+pub use feed::{RunFeed, WorkerRow};
 pub use state::{verdict_of, RunEnd, WebRun, WebState};
 
 /// The dashboard's settings: where, with which token, and how long it outlives the run.
@@ -122,6 +126,12 @@ impl WebServer {
     /// links them.
     pub fn finish(&self, end: RunEnd) {
         self.state.finish(end);
+    }
+
+    /// [`Self::finish`], then [`Self::linger`]: how every command ends a run with a dashboard.
+    pub async fn finish_and_linger(&self, end: RunEnd) {
+        self.finish(end);
+        self.linger().await;
     }
 
     /// Keeps serving the ended run until `--web-linger` passes or Ctrl-C comes.

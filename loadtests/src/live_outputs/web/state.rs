@@ -10,22 +10,39 @@ use reports::{LatencyHistogram, RunResult, SecondSample};
 use serde::Serialize;
 use tokio::sync::watch;
 
+use super::capacity::{CapacityNow, CapacityProgress};
+use super::feed::{RunFeed, WorkerRow};
 use super::history::{History, Point};
 use crate::engine::{StopHandle, StopReason};
 use crate::rate_control::{edited_stages, RateControl};
-use crate::recorder::Recorder;
-use crate::results::{self, ResultInput};
+use crate::results::ResultInput;
 use crate::scenario::{Scenario, Stage};
 
 /// The run the dashboard shows and the controls it may use.
 #[derive(Clone)]
 pub struct WebRun {
-    pub recorder: Arc<Recorder>,
+    /// Where the figures come from: the run's recorder, or a manager's merged reports.
+    pub feed: Arc<dyn RunFeed>,
     pub scenario: Scenario,
     pub stages: Vec<Stage>,
     pub stop: StopHandle,
     /// Open model: the arrival-rate control (closed runs have none, see docs/web-dashboard.md).
     pub rate_control: Option<RateControl>,
+    /// A capacity search's steps (`skein capacity --web`).
+    pub capacity: Option<CapacityProgress>,
+    /// The embedded reference server's process (no `--host`): its CPU and RSS are shown.
+    pub target_pid: Option<u32>,
+}
+
+/// The embedded reference server's use: a child process of its own, so read whole from
+/// `/proc/PID` apart from the generator's.
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetNow {
+    pub pid: u32,
+    pub cpu_seconds: f64,
+    /// % of one core over the last tick.
+    pub cpu_pct: f64,
+    pub rss_bytes: u64,
 }
 
 /// How the run ended, shown when it did.
@@ -37,6 +54,22 @@ pub struct RunEnd {
     pub out_dir: PathBuf,
     pub out_dir_display: String,
     pub files: Vec<String>,
+}
+
+impl RunEnd {
+    /// The end of a run whose results `written` (as `reports::write_all` returns) are in `dir`.
+    pub fn written(verdict: String, dir: &std::path::Path, written: &[PathBuf]) -> RunEnd {
+        RunEnd {
+            verdict,
+            out_dir_display: dir.display().to_string(),
+            files: written
+                .iter()
+                .filter(|p| p.parent() == Some(dir))
+                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .collect(),
+            out_dir: dir.to_path_buf(),
+        }
+    }
 }
 
 /// One SLA as the page shows it.
@@ -116,6 +149,15 @@ pub struct Stats {
     pub errors: Vec<ErrorRow>,
     pub slas: Vec<SlaState>,
     pub control: Control,
+    /// A distributed run's workers (absent in a local run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workers: Option<Vec<WorkerRow>>,
+    /// The embedded target's CPU and RSS (absent against a `--host`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetNow>,
+    /// A capacity search's step in progress and finished steps (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<CapacityNow>,
     pub end: Option<RunEnd>,
     /// The whole chart history in `/api/stats`; the points new since the last message in an
     /// event.
@@ -129,6 +171,8 @@ struct Inner {
     /// The newest second already in the history.
     last_second: Option<i64>,
     last_cpu: Option<(Instant, f64)>,
+    last_target_cpu: Option<(Instant, f64)>,
+    target: Option<TargetNow>,
     broke_at: Vec<Option<i64>>,
     end: Option<RunEnd>,
     latest: Option<Stats>,
@@ -224,25 +268,26 @@ impl WebState {
             command_line: &[],
         };
         // A few seconds of tail: at least every second finished since the last tick.
-        let result = results::build(&input, &run.recorder, run.stop.reason(), Some(5));
+        let result = run.feed.result(&input, run.stop.reason(), 5);
         let now = Instant::now();
-        let cpu = run.recorder.resources().cpu_seconds;
+        let cpu = run.feed.cpu_seconds();
         let rss = crate::resources::rss_bytes();
 
         let mut inner = self.lock();
-        let cpu_pct = match inner.last_cpu {
-            Some((at, before)) => {
-                let wall = now.duration_since(at).as_secs_f64();
-                if wall > 0.0 {
-                    100.0 * (cpu - before) / wall
-                } else {
-                    0.0
-                }
-            }
-            None => 0.0,
-        };
+        let cpu_pct = percent_of_core(inner.last_cpu, now, cpu);
         inner.last_cpu = Some((now, cpu));
-        let started = run.recorder.started_at().timestamp();
+        if let Some(pid) = run.target_pid {
+            let cpu_seconds = crate::resources::of_process(pid).cpu_seconds;
+            let cpu_pct = percent_of_core(inner.last_target_cpu, now, cpu_seconds);
+            inner.last_target_cpu = Some((now, cpu_seconds));
+            inner.target = Some(TargetNow {
+                pid,
+                cpu_seconds,
+                cpu_pct: (cpu_pct * 10.0).round() / 10.0,
+                rss_bytes: crate::resources::rss_bytes_of(pid),
+            });
+        }
+        let started = run.feed.started_at().timestamp();
         for second in &result.series {
             if inner
                 .last_second
@@ -255,7 +300,7 @@ impl WebState {
             inner.history.push(point);
         }
         let elapsed =
-            (chrono::Utc::now() - run.recorder.started_at()).num_milliseconds() as f64 / 1000.0;
+            (chrono::Utc::now() - run.feed.started_at()).num_milliseconds() as f64 / 1000.0;
         for (i, verdict) in result.slas.iter().enumerate() {
             if !verdict.passed && inner.broke_at.get(i).is_some_and(Option::is_none) {
                 inner.broke_at[i] = Some(elapsed as i64);
@@ -286,6 +331,21 @@ impl WebState {
     }
 }
 
+/// CPU seconds since `before` as % of one core.
+fn percent_of_core(before: Option<(Instant, f64)>, now: Instant, cpu: f64) -> f64 {
+    match before {
+        Some((at, used)) => {
+            let wall = now.duration_since(at).as_secs_f64();
+            if wall > 0.0 {
+                100.0 * (cpu - used) / wall
+            } else {
+                0.0
+            }
+        }
+        None => 0.0,
+    }
+}
+
 fn waiting() -> Stats {
     Stats {
         state: "waiting",
@@ -310,6 +370,9 @@ fn waiting() -> Stats {
             rate: None,
             note: None,
         },
+        workers: None,
+        target: None,
+        capacity: None,
         end: None,
         points: Vec::new(),
     }
@@ -440,7 +503,7 @@ fn stats_of(
         failures: result.requests.iter().map(|r| r.failures).sum(),
         rps: last.map_or(0.0, |s| s.requests as f64),
         failures_per_s: last.map_or(0.0, |s| s.failures as f64),
-        active_users: run.recorder.active_users(),
+        active_users: run.feed.active_users(),
         dropped_arrivals: result.dropped_arrivals,
         cpu_seconds: cpu,
         rss_bytes: rss,
@@ -458,6 +521,9 @@ fn stats_of(
         errors,
         slas,
         control,
+        workers: run.feed.workers(),
+        target: inner.target.clone(),
+        capacity: run.capacity.as_ref().map(CapacityProgress::now),
         end: inner.end.clone(),
         points,
     }

@@ -166,6 +166,29 @@ function renderRows(rows) {
   }
 }
 
+// A distributed run's workers (the manager's page); absent in a local run.
+function renderWorkers(workers) {
+  $("workers-panel").hidden = !workers;
+  if (!workers) return;
+  const lost = workers.filter((w) => w.state === "lost").length;
+  $("workers-summary").textContent = `${workers.length - lost} active${lost ? ` · ${lost} lost` : ""}`;
+  $("workers").querySelector("tbody").innerHTML = workers.map((w) => `<tr class="${w.state === "lost" ? "broken-row" : ""}" data-worker="${esc(w.id)}">
+    <td>${esc(w.id)}</td><td class="${w.state === "lost" ? "broken" : ""}">${esc(w.state)}</td>
+    <td class="num">${fmtInt(w.users)}</td><td class="num">${fmtNum(w.rps, 1)}</td>
+    <td class="num">${fmtInt(w.requests)}</td><td class="num">${fmtInt(w.failures)}</td>
+    <td class="num">${fmtNum(w.last_report_age_s, 1)} s ago</td></tr>`).join("");
+}
+
+// A capacity search's step in progress and the verdicts of its finished steps.
+function renderCapacity(c, model, state) {
+  $("capacity").hidden = !c;
+  if (!c) return;
+  const unit = model === "open" ? "arrivals/s" : "users";
+  const now = state !== "ended" && c.step ? `Capacity step ${c.step}: ${fmtNum(c.offered, 2)} ${unit} (${esc(c.phase)})` : "Capacity search";
+  const done = c.finished.map((f, i) => `<span class="${f.held ? "ok" : "broken"}" data-step="${i + 1}">#${i + 1} ${fmtNum(f.offered, 2)} ${f.held ? "held" : "broke"}</span>`).join(" · ");
+  $("capacity").innerHTML = `${now}${done ? ` · finished: ${done}` : ""}`;
+}
+
 function render(s) {
   skein.stats = s;
   $("scenario").textContent = s.scenario ? `${s.scenario} · ${s.load_model} model` : "waiting for the run to start…";
@@ -173,7 +196,7 @@ function render(s) {
   $("state").className = `badge ${s.state}`;
   $("clock").textContent = s.run_time_s ? `${fmtDur(s.elapsed_s)} / ${fmtDur(s.run_time_s)}` : "";
   const st = s.stage;
-  $("stage").textContent = s.state === "ended" ? "Run ended" : st
+  $("stage").textContent = s.capacity ? "" : s.state === "ended" ? "Run ended" : st
     ? `Stage ${st.index} of ${st.count}: ${st.target_rate != null ? `${fmtNum(st.target_rate, 2)} arrivals/s` : `${fmtInt(st.target_users)} users`} · ends in ${fmtDur(st.ends_in_s)}`
     : s.state === "running" ? "Finishing: answers in flight" : "";
   $("k-requests").textContent = fmtInt(s.requests);
@@ -187,6 +210,11 @@ function render(s) {
   const last = skein.points[skein.points.length - 1];
   $("k-cpu").textContent = last ? `${fmtNum(last.cpu_pct, 1)} %` : "–";
   $("k-rss").textContent = s.rss_bytes ? `${fmtNum(s.rss_bytes / 1048576, 1)} MiB` : "–";
+  for (const tile of document.querySelectorAll(".tile.target")) tile.hidden = !s.target;
+  if (s.target) {
+    $("k-tcpu").textContent = `${fmtNum(s.target.cpu_pct, 1)} %`;
+    $("k-trss").textContent = `${fmtNum(s.target.rss_bytes / 1048576, 1)} MiB`;
+  }
   renderRows(s.rows || []);
   const errors = s.errors || [];
   $("errors").querySelector("tbody").innerHTML = errors.map((e) => `<tr>
@@ -194,6 +222,8 @@ function render(s) {
     <td class="num">${fmtInt(e.count)}</td><td>${esc(e.last_seen)}</td></tr>`).join("");
   $("errors").hidden = !errors.length;
   $("no-errors").hidden = !!errors.length;
+  renderWorkers(s.workers);
+  renderCapacity(s.capacity, s.load_model, s.state);
   const slas = s.slas || [];
   $("slas").querySelector("tbody").innerHTML = slas.map((v) => `<tr class="${v.passed ? "" : "broken-row"}">
     <td>${esc(v.threshold)}</td><td class="num">${esc(v.measured_text)}</td>
