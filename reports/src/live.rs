@@ -70,6 +70,9 @@ pub struct NameLine {
     pub output_tokens_total: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ttft_p95_ms: Option<f64>,
+    /// TTFT from when the arrival was due (open model only), as `intended_p99_ms` is for latency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intended_ttft_p95_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tpot_p95_ms: Option<f64>,
 }
@@ -150,6 +153,7 @@ impl SecondLine {
                     intended_p99_ms: ms_at(&r.intended(), 0.99),
                     output_tokens_total: (!r.tokens.is_empty()).then_some(r.tokens.output_tokens),
                     ttft_p95_ms: ms_at(&r.tokens.ttft, 0.95),
+                    intended_ttft_p95_ms: ms_at(&r.tokens.intended_ttft, 0.95),
                     tpot_p95_ms: ms_at(&r.tokens.tpot, 0.95),
                 })
                 .collect(),

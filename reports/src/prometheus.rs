@@ -269,7 +269,15 @@ pub fn render(snapshot: &LiveSnapshot) -> String {
                 |r| &r.tokens.itl,
             ),
         ];
-        for (name, help, latency) in token_latencies {
+        // Only the open model records TTFT from the intended send; a closed run shows no
+        // empty family for it.
+        let intended: Option<(&str, &str, Latency)> =
+            llm.iter().any(|(_, r)| !r.tokens.intended_ttft.is_empty()).then_some((
+                "skein_intended_time_to_first_token_seconds",
+                "LLM answers (open model): from when the arrival was due to the first content chunk, so it includes waiting to be sent.",
+                |r| &r.tokens.intended_ttft,
+            ));
+        for (name, help, latency) in token_latencies.into_iter().chain(intended) {
             family(&mut out, name, "histogram", help);
             let series: Vec<(String, &LatencyHistogram)> = llm
                 .iter()

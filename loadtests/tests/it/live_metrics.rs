@@ -25,7 +25,7 @@ weight = 1
 think_time = ["10ms", "30ms"]
 "#;
 
-async fn scrape(client: &reqwest::Client, addr: std::net::SocketAddr) -> Scrape {
+pub(crate) async fn scrape(client: &reqwest::Client, addr: std::net::SocketAddr) -> Scrape {
     let response = client
         .get(format!("http://{addr}/metrics"))
         .send()
@@ -44,7 +44,7 @@ async fn scrape(client: &reqwest::Client, addr: std::net::SocketAddr) -> Scrape 
 }
 
 /// `metric`'s value per request name (counters and gauges).
-fn by_name(scrape: &Scrape, metric: &str) -> HashMap<String, f64> {
+pub(crate) fn by_name(scrape: &Scrape, metric: &str) -> HashMap<String, f64> {
     scrape
         .samples
         .iter()
@@ -83,6 +83,31 @@ fn histogram_quantile(q: f64, buckets: &[prometheus_parse::HistogramCount]) -> f
     lower
 }
 
+/// `/metrics` on a free port of 127.0.0.1 and `--jsonl` to `jsonl`, with the bound address.
+pub(crate) fn live_outputs(jsonl: &std::path::Path) -> (LiveOutputs, std::net::SocketAddr) {
+    let live = LiveOutputs::start(&LiveConfig {
+        metrics_bind: Some("127.0.0.1:0".parse().unwrap()),
+        jsonl: Some(jsonl.to_path_buf()),
+        web: None,
+    })
+    .unwrap();
+    let addr = live.metrics_addr().unwrap();
+    (live, addr)
+}
+
+/// Request name `name`'s figures in the last line of the `--jsonl` file `jsonl`.
+pub(crate) fn last_jsonl_line_of(jsonl: &std::path::Path, name: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(jsonl).unwrap();
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    last["by_name"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {last}"))
+        .clone()
+}
+
 #[test]
 fn metrics_scraped_during_a_run_agree_with_the_final_results() {
     let server = Server::fast();
@@ -90,13 +115,7 @@ fn metrics_scraped_during_a_run_agree_with_the_final_results() {
     let scenario =
         skein::scenario::load(scenario_file(dir.path(), "short", SHORT).to_str().unwrap()).unwrap();
     let jsonl = dir.path().join("live.jsonl");
-    let live = LiveOutputs::start(&LiveConfig {
-        metrics_bind: Some("127.0.0.1:0".parse().unwrap()),
-        jsonl: Some(jsonl.clone()),
-        web: None,
-    })
-    .unwrap();
-    let addr = live.metrics_addr().unwrap();
+    let (live, addr) = live_outputs(&jsonl);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let started = Instant::now();
     let (result, during, after) = runtime.block_on(async {

@@ -111,3 +111,60 @@ fn an_open_model_run_reports_and_judges_intended_ttft() {
             || String::from_utf8_lossy(&o.stdout).contains("TTFT from the intended send")
     );
 }
+
+/// The live outputs of an open-model LLM run carry intended TTFT too: after the run, the
+/// `/metrics` histogram counts every answer's and its sum is never below TTFT's from the
+/// send; the last `--jsonl` line's `intended_ttft_p95_ms` is the result's p95.
+#[test]
+fn an_open_model_run_serves_intended_ttft_live() {
+    use std::sync::Arc;
+
+    use crate::live_metrics::{by_name, last_jsonl_line_of, live_outputs, scrape};
+
+    let server = llm_server(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let file = open_llm_scenario(dir.path(), 10, 2, "p95_ms = 30000");
+    let scenario = skein::scenario::load(file.to_str().unwrap()).unwrap();
+    let jsonl = dir.path().join("live.jsonl");
+    let (live, addr) = live_outputs(&jsonl);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (result, after) = runtime.block_on(async {
+        let plan = skein::runner::RunPlan::new(
+            scenario,
+            server.url.clone(),
+            target_server::DEFAULT_TOKEN.into(),
+        );
+        let recorder = Arc::new(skein::recorder::Recorder::new());
+        live.attach(recorder.clone(), &plan.scenario);
+        let stop = skein::engine::StopHandle::default();
+        let result = skein::runner::run_plan(&plan, recorder, &stop)
+            .await
+            .unwrap();
+        live.finish().unwrap();
+        (result, scrape(&reqwest::Client::new(), addr).await)
+    });
+    let chat = result.requests.iter().find(|r| r.name == "chat").unwrap();
+    let intended = &chat.tokens.intended_ttft;
+    assert!(intended.count() >= 15, "{}", intended.count());
+    let count = by_name(&after, "skein_intended_time_to_first_token_seconds_count");
+    assert_eq!(count["chat"], intended.count() as f64);
+    let sum = |metric: &str| by_name(&after, metric)["chat"];
+    let (intended_sum, ttft_sum) = (
+        sum("skein_intended_time_to_first_token_seconds_sum"),
+        sum("skein_time_to_first_token_seconds_sum"),
+    );
+    assert!(
+        intended_sum >= ttft_sum && ttft_sum > 0.0,
+        "intended {intended_sum} s, from the send {ttft_sum} s"
+    );
+
+    let line = last_jsonl_line_of(&jsonl, "chat");
+    let p95 = line["intended_ttft_p95_ms"]
+        .as_f64()
+        .expect("intended TTFT p95");
+    assert!(
+        (p95 - intended.value_at_quantile(0.95)).abs() < 0.001,
+        "{line}"
+    );
+    assert!(p95 >= line["ttft_p95_ms"].as_f64().unwrap(), "{line}");
+}

@@ -257,14 +257,7 @@ fn the_shipped_llm_scenario_runs_against_the_embedded_reference_server() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let r = results(&out);
     assert_eq!(r.overall().failures, 0, "{:?}", r.failures);
-    let lines = std::fs::read_to_string(dir.path().join("live.jsonl")).unwrap();
-    let last: serde_json::Value = serde_json::from_str(lines.lines().last().unwrap()).unwrap();
-    let chat = last["by_name"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["name"] == "chat")
-        .unwrap();
+    let chat = crate::live_metrics::last_jsonl_line_of(&jsonl, "chat");
     assert!(chat["output_tokens_total"].as_u64().unwrap() > 0, "{chat}");
     assert!(chat["ttft_p95_ms"].as_f64().unwrap() > 0.0, "{chat}");
     for name in ["chat", "summary"] {

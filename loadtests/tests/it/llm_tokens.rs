@@ -318,6 +318,16 @@ fn run_with_files(
     request: &str,
     files: Files<'_>,
 ) -> (std::process::Output, Option<RunResult>) {
+    run_with_files_and(url, request, files, &[])
+}
+
+/// [`run_with_files`] with `extra` flags.
+fn run_with_files_and(
+    url: &str,
+    request: &str,
+    files: Files<'_>,
+    extra: &[&str],
+) -> (std::process::Output, Option<RunResult>) {
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in files {
         std::fs::write(dir.path().join(name), text).unwrap();
@@ -325,7 +335,7 @@ fn run_with_files(
     let text = one_user(2, request);
     let file = scenario_file(dir.path(), "llm", &text);
     let out = dir.path().join("out");
-    let o = run_scenario(&file, url, &out, &[]);
+    let o = run_scenario(&file, url, &out, extra);
     let r = out.join("results.json").exists().then(|| results(&out));
     (o, r)
 }
@@ -351,13 +361,7 @@ fn dataset_rows_are_sent_in_order_with_their_output_lengths() {
     let server = llm_server();
     let jsonl = "{\"prompt\": \"hello world\", \"output_tokens\": 3}\n\n{\"messages\": [{\"role\": \"system\", \"content\": \"be brief\"}, {\"role\": \"user\", \"content\": \"one two three\"}], \"output_tokens\": 6}\n";
     let (o, r) = run_with_files(&server.url, "dataset = \"p.jsonl\"", &[("p.jsonl", jsonl)]);
-    let r = r.unwrap_or_else(|| panic!("{}", stderr(&o)));
-    let t = &chat(&r).tokens;
-    assert!(t.answers >= 4, "{}", t.answers);
-    assert_eq!(
-        (t.input_tokens, t.output_tokens),
-        cyclic(&[(2, 3), (5, 6)], t.answers)
-    );
+    assert_cycle(&o, r, 4, &[(2, 3), (5, 6)]);
 
     let sharegpt = r#"[
       {"id": "a", "conversations": [
@@ -388,6 +392,39 @@ fn dataset_rows_are_sent_in_order_with_their_output_lengths() {
         (t.input_tokens, t.output_tokens),
         cyclic(&[(2, 3), (2 + 3 + 1, 2), (4, 5)], t.answers)
     );
+}
+
+/// The run succeeded with at least `min` answers, whose (input, output) tokens went round
+/// `cycle`.
+fn assert_cycle(o: &std::process::Output, r: Option<RunResult>, min: u64, cycle: &[(u64, u64)]) {
+    let r = r.unwrap_or_else(|| panic!("{}", stderr(o)));
+    let t = &chat(&r).tokens;
+    assert!(t.answers >= min, "{}", t.answers);
+    assert_eq!((t.input_tokens, t.output_tokens), cyclic(cycle, t.answers));
+}
+
+/// With `--tokenizer`, a ShareGPT turn asks for its reply's length in that tokenizer's
+/// tokens: "hello, world!" is 4 (punctuation is its own token), not 2 words; "now." is 2.
+#[test]
+fn sharegpt_output_lengths_are_counted_by_the_tokenizer() {
+    let server = llm_server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = tokenizer_file(dir.path());
+    let sharegpt = r#"[
+      {"conversations": [
+        {"from": "human", "value": "hello world"},
+        {"from": "gpt", "value": "hello, world!"}]},
+      {"conversations": [
+        {"from": "human", "value": "plan the rollout"},
+        {"from": "gpt", "value": "now."}]}
+    ]"#;
+    let (o, r) = run_with_files_and(
+        &server.url,
+        "dataset = \"s.json\"",
+        &[("s.json", sharegpt)],
+        &["--tokenizer", path.to_str().unwrap()],
+    );
+    assert_cycle(&o, r, 4, &[(2, 4), (3, 2)]);
 }
 
 #[test]

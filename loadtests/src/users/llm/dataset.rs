@@ -6,17 +6,36 @@
 //!   APIs). Blank lines are skipped.
 //! - ShareGPT: a JSON array of `{"conversations": [{"from": "human"|"gpt"|"system", "value":
 //!   ...}]}`; a row's user turns are its `human` values, and each turn's output length is the
-//!   whitespace-separated words of the `gpt` reply after it (as vLLM's benchmark takes the
-//!   reply's length), so the server is asked for answers as long as the recorded ones.
+//!   length of the `gpt` reply after it (as vLLM's benchmark takes the reply's length), so the
+//!   server is asked for answers as long as the recorded ones: its tokens by the run's
+//!   `--tokenizer` when there is one (the reply is kept for that), else its
+//!   whitespace-separated words.
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
+
+use super::tokenizer::TokenCounter;
 
 /// One user turn of a row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Turn {
     pub text: String,
+    /// The length asked for: the row's `output_tokens`, or a ShareGPT reply's words.
     pub output_tokens: Option<u32>,
+    /// The recorded reply (ShareGPT), so a `--tokenizer` known only when the run starts can
+    /// count it in its own tokens.
+    pub reply: Option<String>,
+}
+
+impl Turn {
+    /// The output length to ask for: the reply's tokens by `tokenizer` when both exist (at
+    /// least 1), else [`Turn::output_tokens`].
+    pub fn output_tokens_by(&self, tokenizer: Option<&TokenCounter>) -> Option<u32> {
+        match (tokenizer, &self.reply) {
+            (Some(t), Some(reply)) => Some(t.count(reply).clamp(1, u32::MAX as u64) as u32),
+            _ => self.output_tokens,
+        }
+    }
 }
 
 /// One row: user turns in order, or a whole messages array.
@@ -124,6 +143,7 @@ fn jsonl(path: &str, text: &str) -> Result<Vec<Row>, DatasetError> {
             (Some(Value::String(p)), None) => Row::Turns(vec![Turn {
                 text: p.clone(),
                 output_tokens,
+                reply: None,
             }]),
             (None, Some(m @ Value::Array(_))) => Row::Messages {
                 messages: m.clone(),
@@ -178,11 +198,13 @@ fn sharegpt(path: &str, text: &str) -> Result<Vec<Row>, DatasetError> {
                 (Some("human" | "user"), Some(t)) => out.push(Turn {
                     text: t.to_string(),
                     output_tokens: None,
+                    reply: None,
                 }),
                 (Some("gpt" | "assistant" | "chatgpt" | "bard" | "bing"), Some(t)) => {
                     if let Some(last) = out.last_mut().filter(|l| l.output_tokens.is_none()) {
                         let words = t.split_whitespace().count() as u32;
                         last.output_tokens = Some(words.max(1));
+                        last.reply = Some(t.to_string());
                     }
                 }
                 (Some(_), Some(_)) => {}
@@ -210,7 +232,8 @@ mod tests {
             d.rows[0],
             Row::Turns(vec![Turn {
                 text: "a b".into(),
-                output_tokens: Some(5)
+                output_tokens: Some(5),
+                reply: None,
             }])
         );
         let bad = |text: &str| {
@@ -247,6 +270,8 @@ mod tests {
         };
         let lengths: Vec<_> = turns.iter().map(|t| t.output_tokens).collect();
         assert_eq!(lengths, [Some(3), Some(2)]);
+        assert_eq!(turns[1].reply.as_deref(), Some("four five"));
+        assert_eq!(turns[1].output_tokens_by(None), Some(2));
         let err = Dataset::parse("s.json", "[\n{\"conversations\": 3}\n]", Format::ShareGpt)
             .unwrap_err()
             .to_string();

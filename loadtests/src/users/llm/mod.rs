@@ -198,7 +198,7 @@ impl LlmRequest {
                     Row::Turns(turns) => {
                         let turn = &turns[turn.min(turns.len() - 1)];
                         last_turn = std::ptr::eq(turn, turns.last().expect("rows have a turn"));
-                        output = turn.output_tokens;
+                        output = turn.output_tokens_by(tokenizer);
                         Said::Text(turn.text.clone())
                     }
                 }
