@@ -240,11 +240,7 @@ fn goose_scenario(
                         ctx,
                         timing: Timing::Closed { expected_interval },
                     };
-                    // Boxed: this transaction's future is allocated at its largest state, and
-                    // a waiting user sits in it for its whole think time; inline, every waiting
-                    // user would keep room for a whole request's future (its connection's
-                    // send and receive states) it is not using.
-                    let own = Box::pin(behaviour.step(call, &mut session)).await;
+                    let own = behaviour.step(call, &mut session).await;
                     slot.put(session, draw(own.unwrap_or(think)));
                     // The first slice at once: a short think costs no transaction of its own.
                     if let Some(slice) = slot.thinking(Instant::now()) {
