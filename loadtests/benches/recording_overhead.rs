@@ -5,14 +5,17 @@
 //!    with recording off, Skein with recording on. Requests are counted by the reference
 //!    server's `/metrics`, so every mode is counted the same way.
 //!    Then `Recorder::record` alone, timed over 1,000,000 calls, as a share of that CPU.
-//! 2. Memory per waiting user: RSS growth with 500 users that made one request and wait,
-//!    for goose's default (a client per user), goose with one shared client (the floor of
-//!    goose's own per-user state) and Skein (one shared client).
+//! 2. Memory per waiting user: RSS growth with 500 and with 10,000 users that made one request
+//!    and wait (think time 60 s), for goose's default (a client per user; at 500 users only:
+//!    10,000 clients would open 10,000 sockets and take ~1.4 GiB), goose with one shared client
+//!    (the floor of goose's own per-user state) and Skein (one shared client). The server's
+//!    count of the requests each child sent shows every user made its one request.
 //!
 //! Each mode runs in a child process (this binary re-run with SKEIN_BENCH_MODE) so its CPU
 //! and RSS are its own; the reference server runs in the parent, latency model off.
 //!
-//! Run: `cargo bench -p skein --bench recording_overhead`
+//! Run: `cargo bench -p skein --bench recording_overhead [-- memory]` (`memory`: section 2
+//! only).
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,7 +27,8 @@ use skein::runner::{run_plan, RunPlan};
 
 const CPU_USERS: usize = 10;
 const CPU_SECONDS: u64 = 5;
-const MEMORY_USERS: usize = 500;
+/// The user counts memory is measured at (the goose-default mode at the first only).
+const MEMORY_USERS: [usize; 2] = [500, 10_000];
 const ROUNDS: usize = 5;
 
 fn main() {
@@ -50,12 +54,21 @@ fn main() {
         .unwrap();
     let host = server.base_url();
 
+    if std::env::args().skip(1).all(|a| a != "memory") {
+        cpu_section(&server_runtime, &host);
+    }
+    memory_section(&server_runtime, &host);
+    drop(server);
+}
+
+/// Section 1: CPU per request, and what `Recorder::record` costs alone.
+fn cpu_section(server_runtime: &tokio::runtime::Runtime, host: &str) {
     let cpu = |mode: &str| -> f64 {
-        let before = served(&server_runtime, &host);
-        let cpu: f64 = run_child(mode, &host)
+        let before = served(server_runtime, host);
+        let cpu: f64 = run_child(mode, host, 0)
             .parse()
             .expect("child prints its CPU seconds");
-        let requests = served(&server_runtime, &host) - before;
+        let requests = served(server_runtime, host) - before;
         println!(
             "{mode:<16} {requests:>8} requests, {cpu:>6.2} CPU s, {:>7.1} µs CPU/request",
             1e6 * cpu / requests as f64
@@ -88,27 +101,42 @@ fn main() {
         record * 1e9,
         100.0 * record / off
     );
+}
 
-    println!("\nMemory per waiting user ({MEMORY_USERS} users after one request each):");
-    let per_user = |mode: &str| -> f64 {
-        let bytes: f64 = run_child(mode, &host)
-            .parse()
-            .expect("child prints bytes per user");
-        println!("{mode:<16} {:>8.1} KiB per user", bytes / 1024.0);
-        bytes
-    };
-    let goose_mem = per_user("mem-goose");
-    let shared_mem = per_user("mem-goose-shared");
-    let skein_mem = per_user("mem-skein");
-    println!(
-        "goose with one shared client (its own per-user floor): {:.1} KiB",
-        shared_mem / 1024.0
-    );
-    println!(
-        "skein / goose default = {:.3} (aim: skein <= 20 KiB per user)",
-        skein_mem / goose_mem
-    );
-    drop(server);
+/// Section 2: RSS growth per waiting user, each mode in its own child.
+fn memory_section(server_runtime: &tokio::runtime::Runtime, host: &str) {
+    for users in MEMORY_USERS {
+        println!(
+            "\nMemory per waiting user ({users} users after one request each, think time 60 s):"
+        );
+        let per_user = |mode: &str| -> f64 {
+            let before = served(server_runtime, host);
+            let bytes: f64 = run_child(mode, host, users)
+                .parse()
+                .expect("child prints bytes per user");
+            let requests = served(server_runtime, host) - before;
+            println!(
+                "{mode:<16} {:>8.1} KiB per user ({requests} requests answered)",
+                bytes / 1024.0
+            );
+            bytes
+        };
+        let goose_mem = (users == MEMORY_USERS[0]).then(|| per_user("mem-goose"));
+        let shared_mem = per_user("mem-goose-shared");
+        let skein_mem = per_user("mem-skein");
+        println!(
+            "goose with one shared client (its own per-user floor): {:.1} KiB; skein / goose shared = {:.3}",
+            shared_mem / 1024.0,
+            skein_mem / shared_mem
+        );
+        if let Some(goose_mem) = goose_mem {
+            println!("skein / goose default = {:.3}", skein_mem / goose_mem);
+        }
+        println!(
+            "skein at {users} users: {:.1} KiB per waiting user (aim at 10,000 users: <= 5 KiB)",
+            skein_mem / 1024.0
+        );
+    }
 }
 
 /// Seconds of CPU one `Recorder::record` costs (1,000,000 calls on this thread).
@@ -152,10 +180,11 @@ fn served(runtime: &tokio::runtime::Runtime, host: &str) -> u64 {
         .sum()
 }
 
-fn run_child(mode: &str, host: &str) -> String {
+fn run_child(mode: &str, host: &str, users: usize) -> String {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .env("SKEIN_BENCH_MODE", mode)
         .env("SKEIN_BENCH_HOST", host)
+        .env("SKEIN_BENCH_USERS", users.to_string())
         .stderr(std::process::Stdio::null())
         .output()
         .expect("child");
@@ -257,17 +286,23 @@ async fn child(mode: &str, host: &str) {
             println!("{}", resources::cpu_seconds() - cpu);
         }
         "mem-goose" | "mem-goose-shared" | "mem-skein" => {
+            let users: usize = std::env::var("SKEIN_BENCH_USERS")
+                .expect("users")
+                .parse()
+                .expect("a count of users");
             let before = resources::rss_bytes();
             let measure = tokio::spawn(async move {
-                // 500 users start at 250/s: all are up and waiting after ~2 s; sample at 6 s.
-                tokio::time::sleep(Duration::from_secs(6)).await;
+                // All users start within 2 s and each sends one request; sample once they all
+                // wait: 6 s for 500, 11 s for 10,000 (starting and connecting takes longer).
+                let settle = 6.0 + users as f64 / 2000.0;
+                tokio::time::sleep(Duration::from_secs_f64(settle)).await;
                 let grown = resources::rss_bytes().saturating_sub(before);
-                println!("{}", grown as f64 / MEMORY_USERS as f64);
+                println!("{}", grown as f64 / users as f64);
                 goose::trigger_killswitch("measured");
             });
             let started = Instant::now();
             if mode.starts_with("mem-goose") {
-                let plan = format!("{MEMORY_USERS},2s;{MEMORY_USERS},30s;0,0s");
+                let plan = format!("{users},2s;{users},30s;0,0s");
                 bare_goose(
                     host,
                     Duration::from_secs(60),
@@ -276,7 +311,7 @@ async fn child(mode: &str, host: &str) {
                 )
                 .await;
             } else {
-                let plan = skein_plan(host, MEMORY_USERS, "60s", 30);
+                let plan = skein_plan(host, users, "60s", 30);
                 run_plan(&plan, Arc::new(Recorder::new()), &StopHandle::default())
                     .await
                     .unwrap();

@@ -20,8 +20,9 @@
 //!    else (no user model, no histograms per name, one current-thread runtime): what an
 //!    open-model generator costs at least. Aim ≤ 1.2×.
 //! 5. The highest rate one core holds: the open model climbs 4,000/s, 8,000/s, … until
-//!    its send lag p99 reaches 1 ms or arrivals are dropped; the minimal client's lag at the
-//!    same rates beside it says when the server, not the generator, is the limit.
+//!    its send lag p99 reaches 1 ms or arrivals are dropped, then halves the gap twice (within
+//!    1,000/s, at most 10 steps); the minimal client's drops at the same rates beside it say
+//!    when the server, not the generator, is the limit.
 //!
 //! Run: `cargo bench -p skein --bench open_model [-- SECONDS] [fixed]` (`fixed`: sections 4
 //! and 5 only; needs `wrk` and `taskset`:
@@ -170,38 +171,62 @@ fn fixed_rate(server: &Server, seconds: u64) {
     println!(
         "\n== 5. the highest rate one core holds with send lag p99 < 1 ms ({climb_secs} s a rate)"
     );
-    let mut held = None;
-    for rate in (1..=8).map(|i| 4_000.0 * i as f64) {
+    // One row per rate tried: the open model's lag and drops beside the minimal client's.
+    let try_rate = |rate: f64| -> bool {
         let open = at_rate("open", rate, climb_secs);
         let minimal = at_rate("fixed", rate, climb_secs);
         let offered = rate * climb_secs as f64;
         let holds =
             |out: &str| field(out, "lag_p99") < 1.0 && field(out, "dropped") <= offered * 0.001;
         println!(
-            "{rate:>7.0}/s: open model lag p99 {:.3} ms, {:.0} dropped, {:.1} µs/request | minimal client lag p99 {:.3} ms, {:.0} dropped, {:.1} µs/request",
+            "{rate:>7.0}/s: open model lag p99 {:.3} ms, {:.0} dropped, {:.1} µs/request | minimal client lag p99 {:.3} ms, {:.0} dropped, {:.1} µs/request{}",
             field(&open, "lag_p99"),
             field(&open, "dropped"),
             per(&open) * 1e6,
             field(&minimal, "lag_p99"),
             field(&minimal, "dropped"),
             per(&minimal) * 1e6,
-        );
-        if !holds(&open) {
             // The minimal client paces with tokio's 1-ms timer, so its own p99 sits near 2 ms
             // whatever the load: its dropped arrivals, not its lag, say whether the server
             // (rather than the generator) was the limit.
-            println!(
-                "the open model held {} (the minimal client {} at {rate:.0}/s)",
-                held.map_or("no rate tried".to_string(), |r: f64| format!("{r:.0}/s")),
-                if field(&minimal, "dropped") <= offered * 0.001 {
-                    "dropped none"
-                } else {
-                    "dropped arrivals too: the server is the limit"
-                }
-            );
+            if field(&minimal, "dropped") > offered * 0.001 {
+                " (the minimal client drops too: the server is the limit)"
+            } else {
+                ""
+            }
+        );
+        holds(&open)
+    };
+    // Climb by 4,000/s (at most 8 steps), then halve the gap to the first failing rate twice,
+    // so the answer is within 1,000/s after at most 10 steps.
+    let mut held = 0.0;
+    let mut failed = None;
+    for rate in (1..=8).map(|i| 4_000.0 * i as f64) {
+        if !try_rate(rate) {
+            failed = Some(rate);
             break;
         }
-        held = Some(rate);
+        held = rate;
+    }
+    if let Some(mut failed) = failed {
+        for _ in 0..2 {
+            let mid = (held + failed) / 2.0;
+            if try_rate(mid) {
+                held = mid;
+            } else {
+                failed = mid;
+            }
+        }
+        println!(
+            "the open model held send lag p99 < 1 ms up to {} (failed at {failed:.0}/s)",
+            if held > 0.0 {
+                format!("{held:.0}/s")
+            } else {
+                "no rate tried".to_string()
+            }
+        );
+    } else {
+        println!("the open model held every rate tried, up to {held:.0}/s");
     }
 }
 
