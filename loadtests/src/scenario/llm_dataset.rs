@@ -2,6 +2,7 @@
 //! read at load relative to the scenario file, every bad line an error naming `file:line`.
 use std::path::Path;
 
+use super::data_file::{DataFile, DataSource};
 use super::error::{Locator, ScenarioError};
 use super::raw_request::RawRequest;
 use crate::users::llm::dataset::{Dataset, Format};
@@ -13,9 +14,12 @@ pub const MAX_DATASET_BYTES: u64 = 256 * 1024 * 1024;
 /// Most turns of one conversation.
 const MAX_TURNS: i64 = 1_000;
 
-/// The request's dataset, read and checked, if it names one.
+/// The request's dataset, read (from `source`) and checked, if it names one; its file is added
+/// to `read` (once per path), so a manager ships it to its workers.
 pub(super) fn dataset_of(
     r: &RawRequest,
+    source: DataSource<'_>,
+    read: &mut Vec<DataFile>,
     at: &Locator<'_>,
 ) -> Result<Option<Dataset>, ScenarioError> {
     let Some(path) = &r.dataset else {
@@ -61,33 +65,25 @@ pub(super) fn dataset_of(
             ))
         }
     };
+    let fail = |message: String, hint: &str| at.at(path.span(), message, hint);
     let resolved = match Path::new(at.file).parent() {
         Some(dir) if !Path::new(written).is_absolute() => dir.join(written),
         _ => Path::new(written).to_path_buf(),
     };
-    let fail = |message: String, hint: &str| at.at(path.span(), message, hint);
-    let hint =
-        "give the path relative to the scenario file, e.g. `dataset = \"prompts.jsonl\"` beside it";
-    let size = std::fs::metadata(&resolved)
-        .map_err(|e| {
-            fail(
-                format!("cannot read dataset `{}`: {e}", resolved.display()),
-                hint,
-            )
-        })?
-        .len();
-    if size > MAX_DATASET_BYTES {
-        return Err(fail(
-            format!("dataset `{written}` is {size} bytes: at most {MAX_DATASET_BYTES} are read"),
-            "keep the rows a run sends (a run rarely needs more than a few thousand)",
-        ));
-    }
-    let text = std::fs::read_to_string(&resolved).map_err(|e| {
-        fail(
-            format!("cannot read dataset `{}`: {e}", resolved.display()),
-            hint,
-        )
-    })?;
+    let text = match source {
+        DataSource::BesideScenario => {
+            read_beside(written, &resolved).map_err(|(message, hint)| fail(message, hint))?
+        }
+        DataSource::Shipped(files) => match files.iter().find(|f| f.path == *written) {
+            Some(f) => f.text.clone(),
+            None => {
+                return Err(fail(
+                    format!("dataset `{written}` did not come with the scenario from the manager"),
+                    "run the manager and the workers with the same skein version: the manager sends the datasets it read",
+                ))
+            }
+        },
+    };
     let shown = resolved.display().to_string();
     let dataset = Dataset::parse(&shown, &text, format).map_err(|e| {
         fail(
@@ -95,7 +91,31 @@ pub(super) fn dataset_of(
             "JSONL rows are {\"prompt\": \"...\", \"output_tokens\": 128} or {\"messages\": [...]}; ShareGPT is [{\"conversations\": [{\"from\": \"human\", \"value\": \"...\"}, ...]}]",
         )
     })?;
+    if !read.iter().any(|f| f.path == *written) {
+        read.push(DataFile {
+            path: written.clone(),
+            text,
+        });
+    }
     Ok(Some(dataset))
+}
+
+/// The dataset's text from disk at `resolved`; `Err((message, hint))`.
+fn read_beside(written: &str, resolved: &Path) -> Result<String, (String, &'static str)> {
+    let cannot = |e: std::io::Error| {
+        (
+            format!("cannot read dataset `{}`: {e}", resolved.display()),
+            "give the path relative to the scenario file, e.g. `dataset = \"prompts.jsonl\"` beside it",
+        )
+    };
+    let size = std::fs::metadata(resolved).map_err(cannot)?.len();
+    if size > MAX_DATASET_BYTES {
+        return Err((
+            format!("dataset `{written}` is {size} bytes: at most {MAX_DATASET_BYTES} are read"),
+            "keep the rows a run sends (a run rarely needs more than a few thousand)",
+        ));
+    }
+    std::fs::read_to_string(resolved).map_err(cannot)
 }
 
 /// The request's `turns` (1 when not given); a chat API and a prompt that is one message.
