@@ -151,3 +151,55 @@ pub(super) fn turns_of(
     }
     Ok(n as u32)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::data_file::{
+        check_shippable, DataFile, DataSource, MAX_SHIPPED_FILE_BYTES,
+    };
+    use crate::scenario::file::parse_with_data;
+    use crate::scenario::Scenario;
+
+    /// One user of one LLM request whose prompts come from `p.jsonl`.
+    const LLM: &str = r#"users = 1
+run_time = "1s"
+user_classes = [{ name = "Chat", weight = 1, requests = [
+    { name = "chat", protocol = "openai-chat", model = "m", dataset = "p.jsonl" },
+] }]
+"#;
+
+    fn jsonl(text: &str) -> Vec<DataFile> {
+        vec![DataFile {
+            path: "p.jsonl".into(),
+            text: text.into(),
+        }]
+    }
+
+    /// The scenario as a worker loads it: its dataset from the files the manager sent.
+    fn shipped(files: &[DataFile]) -> Result<Scenario, String> {
+        parse_with_data("s", "s.toml", LLM, DataSource::Shipped(files)).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_shipped_dataset_is_read_from_the_scenario_and_its_contents_are_in_the_hash() {
+        let files = jsonl("{\"prompt\": \"hi\"}\n");
+        let scenario = shipped(&files).unwrap();
+        assert_eq!(scenario.data_files, files);
+        let other = shipped(&jsonl("{\"prompt\": \"bye\"}\n")).unwrap();
+        assert_ne!(other.hash(), scenario.hash());
+        let e = shipped(&[]).unwrap_err();
+        assert!(e.contains("did not come with the scenario"), "{e}");
+    }
+
+    #[test]
+    fn a_file_over_the_shipping_limit_is_named_with_its_size() {
+        let at_limit = jsonl(&"x".repeat(MAX_SHIPPED_FILE_BYTES));
+        assert_eq!(check_shippable(&at_limit), Ok(()));
+        let over = jsonl(&"x".repeat(MAX_SHIPPED_FILE_BYTES + 512 * 1024));
+        let e = check_shippable(&over).unwrap_err();
+        assert!(
+            e.contains("`p.jsonl` is 16.5 MiB") && e.contains("at most 16 MiB"),
+            "{e}"
+        );
+    }
+}
