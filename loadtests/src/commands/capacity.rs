@@ -442,6 +442,7 @@ fn run_distributed(
                     .into(),
             )
         })?;
+    scenario::data_file::check_shippable(&base.data_files).map_err(Failure::Usage)?;
     let source =
         scenario::load_source(&args.scenario).map_err(|e| Failure::Usage(e.to_string()))?;
     let config = ManagerConfig {

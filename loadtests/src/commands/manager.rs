@@ -46,6 +46,7 @@ pub fn execute(args: ManagerArgs) -> anyhow::Result<Outcome> {
     let scenario = file::parse(&source.name, &source.file, &source.text)
         .and_then(|s| s.with_overrides(&overrides))
         .map_err(|e| Failure::Usage(e.to_string()))?;
+    scenario::data_file::check_shippable(&scenario.data_files).map_err(Failure::Usage)?;
     let host = scenario.host.clone().ok_or_else(|| {
         Failure::Usage(
             "a distributed run needs a target: give --host or a `host` in the scenario".into(),

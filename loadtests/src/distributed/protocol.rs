@@ -28,7 +28,9 @@ use crate::scenario::DataFile;
 /// 7: growth carries LLM answers' token measurements ([`TokenGrowth`]).
 /// 8: token growth says which counts came from a `--tokenizer`, and its counts beside usage;
 ///    it carries the open model's intended-time TTFT (`intended_ttft`).
-pub const PROTOCOL_VERSION: u32 = 8;
+/// 9: the scenario's `data_files` carry LLM datasets too, and a worker reads datasets only
+///    from them (an older manager sends none, so the worker would refuse the scenario).
+pub const PROTOCOL_VERSION: u32 = 9;
 pub const PROTOCOL_HEADER: &str = "x-skein-protocol";
 /// The manager's proof of the token on every reply.
 pub const REPLY_TOKEN_HEADER: &str = "x-skein-token";

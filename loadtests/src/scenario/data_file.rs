@@ -5,7 +5,8 @@
 //! scenario file, and every problem (missing, unreadable, too large, empty, a bad header, a
 //! ragged row) stops the run with the place of the `data` key and a fix. A worker never reads
 //! its own disk: the manager sends the files it read with the scenario text
-//! ([`DataSource::Shipped`]), and their contents are part of the scenario hash.
+//! ([`DataSource::Shipped`]), and their contents are part of the scenario hash. LLM datasets
+//! (`scenario::llm_dataset`) travel the same way, within [`MAX_SHIPPED_FILE_BYTES`].
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,24 @@ use crate::users::data_table::{DataTable, Row};
 
 /// Largest data file read: it is held in memory and sent to every worker when it registers.
 pub const MAX_DATA_FILE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Largest file a manager sends to its workers (a data file or an LLM dataset): it goes in
+/// the reply to each worker's registration, which must arrive within the worker's 2 s
+/// request timeout, and is held by every worker. Well below the 256 MiB a local run reads.
+pub const MAX_SHIPPED_FILE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Refuses, naming the first file too large to send to workers, its size and the limit.
+pub fn check_shippable(files: &[DataFile]) -> Result<(), String> {
+    match files.iter().find(|f| f.text.len() > MAX_SHIPPED_FILE_BYTES) {
+        None => Ok(()),
+        Some(f) => Err(format!(
+            "`{}` is {:.1} MiB: a manager sends at most {} MiB per file to its workers; keep the rows the run sends (a few thousand are usually enough), or run each generator on its own with `skein run`",
+            f.path,
+            f.text.len() as f64 / (1024.0 * 1024.0),
+            MAX_SHIPPED_FILE_BYTES / (1024 * 1024)
+        )),
+    }
+}
 
 /// Most rows a data file may have: far more users than one run starts.
 pub const MAX_DATA_ROWS: usize = 100_000;
@@ -33,7 +52,8 @@ pub enum DataSource<'a> {
     /// From disk, relative to the scenario file's directory (a run, a manager, a worker given
     /// `--scenario`).
     BesideScenario,
-    /// Sent by the manager with the scenario text (a worker of a distributed run).
+    /// Sent by the manager with the scenario text (a worker of a distributed run): data files
+    /// and LLM datasets.
     Shipped(&'a [DataFile]),
 }
 

@@ -27,13 +27,13 @@ pub(super) struct DeclaredSpec<'a> {
     pub on_stop: Option<&'a Spanned<Vec<RawRequest>>>,
 }
 
-/// Validates a declared class and builds it (leaked: see `users::declared`), with the data
-/// file it read (from `source`), if any.
+/// Validates a declared class and builds it (leaked: see `users::declared`), with the files it
+/// read (from `source`): its data file and its requests' datasets, each path once.
 pub(super) fn class(
     spec: DeclaredSpec<'_>,
     source: DataSource<'_>,
     at: &Locator<'_>,
-) -> Result<(&'static DeclaredClass, Option<DataFile>), ScenarioError> {
+) -> Result<(&'static DeclaredClass, Vec<DataFile>), ScenarioError> {
     let DeclaredSpec {
         name,
         think_time,
@@ -65,12 +65,14 @@ pub(super) fn class(
     };
     let every: Vec<&RawRequest> = raw_start.iter().chain(raw).chain(raw_stop).collect();
     let captures = capture_names(&every, at)?;
-    let (table, file) = match data {
+    let mut files = Vec::new();
+    let table = match data {
         Some(path) => {
             let (table, file) = data_file::load(path, source, at)?;
-            (Some(table), Some(file))
+            files.push(file);
+            Some(table)
         }
-        None => (None, None),
+        None => None,
     };
     let columns: Vec<&str> = table
         .iter()
@@ -92,19 +94,15 @@ pub(super) fn class(
     };
     let sample_row: &[Box<str>] = table.as_ref().map_or(&[], |t| &t.rows[0]);
     unique_names(&every, at)?;
-    let built = raw
-        .iter()
-        .map(|r| request(r, order, names, sample_row, at))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut build = |list: &[RawRequest], order: RequestOrder| {
+        list.iter()
+            .map(|r| request(r, order, names, sample_row, source, &mut files, at))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let built = build(raw, order)?;
     // A start and a stop are sequences: their requests have no weight.
-    let built_start = raw_start
-        .iter()
-        .map(|r| request(r, RequestOrder::Sequence, names, sample_row, at))
-        .collect::<Result<Vec<_>, _>>()?;
-    let built_stop = raw_stop
-        .iter()
-        .map(|r| request(r, RequestOrder::Sequence, names, sample_row, at))
-        .collect::<Result<Vec<_>, _>>()?;
+    let built_start = build(raw_start, RequestOrder::Sequence)?;
+    let built_stop = build(raw_stop, RequestOrder::Sequence)?;
     // What a user has captured once started: its start's captures, in file order.
     let started = made_earlier(
         &built_start,
@@ -129,10 +127,22 @@ pub(super) fn class(
         }
     }
     stop_uses_only_the_start(&built_stop, &captures, raw_stop, &started, at)?;
+    // A dataset enters the hash by its contents, so a worker given `--scenario` with another
+    // file of the same name is refused.
     let definitions = |raw: &[RawRequest], built: &[DeclaredRequest]| -> serde_json::Value {
         raw.iter()
             .zip(built)
-            .map(|(r, b)| r.definition(b.think_time))
+            .map(|(r, b)| {
+                let mut definition = r.definition(b.think_time);
+                let read = r
+                    .dataset
+                    .as_ref()
+                    .and_then(|d| files.iter().find(|f| f.path == *d.get_ref()));
+                if let Some(file) = read {
+                    definition["llm"]["dataset_hash"] = super::fnv1a_hex(&file.text).into();
+                }
+                definition
+            })
             .collect()
     };
     // A class without a start or stop keeps the definition (and hash) it always had.
@@ -156,7 +166,7 @@ pub(super) fn class(
         data: table,
         definition,
     };
-    Ok((Box::leak(Box::new(class)), file))
+    Ok((Box::leak(Box::new(class)), files))
 }
 
 /// The names the class's requests capture, in order of first appearance; each capture is a

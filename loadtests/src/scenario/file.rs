@@ -260,9 +260,11 @@ fn validate(
                     on_start: c.on_start.as_ref(),
                     on_stop: c.on_stop.as_ref(),
                 };
-                let (class, file) = declared::class(spec, data, at)?;
-                if let Some(file) = file.filter(|f| !data_files.iter().any(|d| d.path == f.path)) {
-                    data_files.push(file);
+                let (class, files) = declared::class(spec, data, at)?;
+                for file in files {
+                    if !data_files.iter().any(|d| d.path == file.path) {
+                        data_files.push(file);
+                    }
                 }
                 (UserClass::Declared(class), name.span())
             }

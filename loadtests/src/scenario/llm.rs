@@ -3,6 +3,7 @@
 //! validated into an [`LlmRequest`] with `file:line:col` errors.
 use toml::Spanned;
 
+use super::data_file::{DataFile, DataSource};
 use super::error::{Locator, ScenarioError};
 use super::raw_request::RawRequest;
 use super::templates::{compile, json};
@@ -14,6 +15,8 @@ pub(super) fn request_of(
     r: &RawRequest,
     names: TemplateNames<'_>,
     sample_row: &[Box<str>],
+    source: DataSource<'_>,
+    read: &mut Vec<DataFile>,
     at: &Locator<'_>,
 ) -> Result<Option<LlmRequest>, ScenarioError> {
     let Some(protocol) = &r.protocol else {
@@ -46,7 +49,7 @@ pub(super) fn request_of(
             ))
         }
     };
-    let dataset = super::llm_dataset::dataset_of(r, at)?;
+    let dataset = super::llm_dataset::dataset_of(r, source, read, at)?;
     let turns = super::llm_dataset::turns_of(r, protocol, at)?;
     let shape = super::llm_shape::shape_of(r, at)?;
     let synthetic = shape.as_ref().is_some_and(|s| s.input.is_some());

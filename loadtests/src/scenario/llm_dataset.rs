@@ -2,6 +2,7 @@
 //! read at load relative to the scenario file, every bad line an error naming `file:line`.
 use std::path::Path;
 
+use super::data_file::{DataFile, DataSource};
 use super::error::{Locator, ScenarioError};
 use super::raw_request::RawRequest;
 use crate::users::llm::dataset::{Dataset, Format};
@@ -13,9 +14,12 @@ pub const MAX_DATASET_BYTES: u64 = 256 * 1024 * 1024;
 /// Most turns of one conversation.
 const MAX_TURNS: i64 = 1_000;
 
-/// The request's dataset, read and checked, if it names one.
+/// The request's dataset, read (from `source`) and checked, if it names one; its file is added
+/// to `read` (once per path), so a manager ships it to its workers.
 pub(super) fn dataset_of(
     r: &RawRequest,
+    source: DataSource<'_>,
+    read: &mut Vec<DataFile>,
     at: &Locator<'_>,
 ) -> Result<Option<Dataset>, ScenarioError> {
     let Some(path) = &r.dataset else {
@@ -61,33 +65,25 @@ pub(super) fn dataset_of(
             ))
         }
     };
+    let fail = |message: String, hint: &str| at.at(path.span(), message, hint);
     let resolved = match Path::new(at.file).parent() {
         Some(dir) if !Path::new(written).is_absolute() => dir.join(written),
         _ => Path::new(written).to_path_buf(),
     };
-    let fail = |message: String, hint: &str| at.at(path.span(), message, hint);
-    let hint =
-        "give the path relative to the scenario file, e.g. `dataset = \"prompts.jsonl\"` beside it";
-    let size = std::fs::metadata(&resolved)
-        .map_err(|e| {
-            fail(
-                format!("cannot read dataset `{}`: {e}", resolved.display()),
-                hint,
-            )
-        })?
-        .len();
-    if size > MAX_DATASET_BYTES {
-        return Err(fail(
-            format!("dataset `{written}` is {size} bytes: at most {MAX_DATASET_BYTES} are read"),
-            "keep the rows a run sends (a run rarely needs more than a few thousand)",
-        ));
-    }
-    let text = std::fs::read_to_string(&resolved).map_err(|e| {
-        fail(
-            format!("cannot read dataset `{}`: {e}", resolved.display()),
-            hint,
-        )
-    })?;
+    let text = match source {
+        DataSource::BesideScenario => {
+            read_beside(written, &resolved).map_err(|(message, hint)| fail(message, hint))?
+        }
+        DataSource::Shipped(files) => match files.iter().find(|f| f.path == *written) {
+            Some(f) => f.text.clone(),
+            None => {
+                return Err(fail(
+                    format!("dataset `{written}` did not come with the scenario from the manager"),
+                    "run the manager and the workers with the same skein version: the manager sends the datasets it read",
+                ))
+            }
+        },
+    };
     let shown = resolved.display().to_string();
     let dataset = Dataset::parse(&shown, &text, format).map_err(|e| {
         fail(
@@ -95,7 +91,31 @@ pub(super) fn dataset_of(
             "JSONL rows are {\"prompt\": \"...\", \"output_tokens\": 128} or {\"messages\": [...]}; ShareGPT is [{\"conversations\": [{\"from\": \"human\", \"value\": \"...\"}, ...]}]",
         )
     })?;
+    if !read.iter().any(|f| f.path == *written) {
+        read.push(DataFile {
+            path: written.clone(),
+            text,
+        });
+    }
     Ok(Some(dataset))
+}
+
+/// The dataset's text from disk at `resolved`; `Err((message, hint))`.
+fn read_beside(written: &str, resolved: &Path) -> Result<String, (String, &'static str)> {
+    let cannot = |e: std::io::Error| {
+        (
+            format!("cannot read dataset `{}`: {e}", resolved.display()),
+            "give the path relative to the scenario file, e.g. `dataset = \"prompts.jsonl\"` beside it",
+        )
+    };
+    let size = std::fs::metadata(resolved).map_err(cannot)?.len();
+    if size > MAX_DATASET_BYTES {
+        return Err((
+            format!("dataset `{written}` is {size} bytes: at most {MAX_DATASET_BYTES} are read"),
+            "keep the rows a run sends (a run rarely needs more than a few thousand)",
+        ));
+    }
+    std::fs::read_to_string(resolved).map_err(cannot)
 }
 
 /// The request's `turns` (1 when not given); a chat API and a prompt that is one message.
@@ -130,4 +150,56 @@ pub(super) fn turns_of(
         ));
     }
     Ok(n as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::data_file::{
+        check_shippable, DataFile, DataSource, MAX_SHIPPED_FILE_BYTES,
+    };
+    use crate::scenario::file::parse_with_data;
+    use crate::scenario::Scenario;
+
+    /// One user of one LLM request whose prompts come from `p.jsonl`.
+    const LLM: &str = r#"users = 1
+run_time = "1s"
+user_classes = [{ name = "Chat", weight = 1, requests = [
+    { name = "chat", protocol = "openai-chat", model = "m", dataset = "p.jsonl" },
+] }]
+"#;
+
+    fn jsonl(text: &str) -> Vec<DataFile> {
+        vec![DataFile {
+            path: "p.jsonl".into(),
+            text: text.into(),
+        }]
+    }
+
+    /// The scenario as a worker loads it: its dataset from the files the manager sent.
+    fn shipped(files: &[DataFile]) -> Result<Scenario, String> {
+        parse_with_data("s", "s.toml", LLM, DataSource::Shipped(files)).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_shipped_dataset_is_read_from_the_scenario_and_its_contents_are_in_the_hash() {
+        let files = jsonl("{\"prompt\": \"hi\"}\n");
+        let scenario = shipped(&files).unwrap();
+        assert_eq!(scenario.data_files, files);
+        let other = shipped(&jsonl("{\"prompt\": \"bye\"}\n")).unwrap();
+        assert_ne!(other.hash(), scenario.hash());
+        let e = shipped(&[]).unwrap_err();
+        assert!(e.contains("did not come with the scenario"), "{e}");
+    }
+
+    #[test]
+    fn a_file_over_the_shipping_limit_is_named_with_its_size() {
+        let at_limit = jsonl(&"x".repeat(MAX_SHIPPED_FILE_BYTES));
+        assert_eq!(check_shippable(&at_limit), Ok(()));
+        let over = jsonl(&"x".repeat(MAX_SHIPPED_FILE_BYTES + 512 * 1024));
+        let e = check_shippable(&over).unwrap_err();
+        assert!(
+            e.contains("`p.jsonl` is 16.5 MiB") && e.contains("at most 16 MiB"),
+            "{e}"
+        );
+    }
 }

@@ -126,7 +126,8 @@ pub struct Scenario {
     pub host: Option<String>,
     pub token: Option<String>,
     pub thresholds: Vec<SlaThreshold>,
-    /// The data files its declared classes read (each once), to send to workers with its text.
+    /// The files its declared classes read (data files and LLM datasets, each path once), to
+    /// send to workers with its text.
     pub data_files: Vec<DataFile>,
     /// Which A2A generation AgentChatUsers speak (`a2a_version`, `--a2a-version`).
     pub a2a_version: crate::users::a2a::Choice,

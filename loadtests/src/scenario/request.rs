@@ -8,6 +8,7 @@
 
 use reqwest::header::HeaderName;
 
+use super::data_file::{DataFile, DataSource};
 use super::error::{Locator, ScenarioError};
 pub(super) use super::raw_request::RawRequest;
 use super::shape::think_time_of;
@@ -20,12 +21,14 @@ use crate::users::template::{Template, TemplateNames};
 
 const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
 
-/// One request, validated and compiled.
+/// One request, validated and compiled; a dataset it reads (from `source`) is added to `read`.
 pub(super) fn request(
     r: &RawRequest,
     order: RequestOrder,
     names: TemplateNames<'_>,
     sample_row: &[Box<str>],
+    source: DataSource<'_>,
+    read: &mut Vec<DataFile>,
     at: &Locator<'_>,
 ) -> Result<DeclaredRequest, ScenarioError> {
     let request_name = r.name.get_ref();
@@ -77,7 +80,7 @@ pub(super) fn request(
             })?
         }
     };
-    let llm = super::llm::request_of(r, names, sample_row, at)?;
+    let llm = super::llm::request_of(r, names, sample_row, source, read, at)?;
     let path = match (&r.path, &llm) {
         (Some(p), _) => {
             if !p.get_ref().starts_with('/') {

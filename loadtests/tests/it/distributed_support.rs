@@ -91,6 +91,13 @@ impl Drop for Proc {
 
 /// A manager on an ephemeral loopback port; returns it and its URL.
 pub fn manager(args: &[&str]) -> (Proc, String) {
+    let p = manager_process(args);
+    let url = listening_url(&p);
+    (p, url)
+}
+
+/// A manager started on an ephemeral loopback port, without waiting for it to listen.
+pub fn manager_process(args: &[&str]) -> Proc {
     let mut c = skein();
     c.args([
         "manager",
@@ -102,9 +109,7 @@ pub fn manager(args: &[&str]) -> (Proc, String) {
         "1",
     ])
     .args(args);
-    let p = Proc::spawn(c);
-    let url = listening_url(&p);
-    (p, url)
+    Proc::spawn(c)
 }
 
 /// The URL a manager process says it listens on.

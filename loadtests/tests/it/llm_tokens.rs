@@ -44,7 +44,7 @@ fn tokenizer_file(dir: &Path) -> PathBuf {
     path
 }
 
-fn llm_server() -> Server {
+pub(crate) fn llm_server() -> Server {
     Server::start(|c| {
         c.no_latency = true;
         c.latency_overrides = vec![

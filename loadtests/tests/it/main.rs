@@ -15,6 +15,7 @@ mod coordinated_omission;
 mod custom_class_example;
 mod declared_classes;
 mod distributed;
+mod distributed_datasets;
 mod distributed_deploy;
 mod distributed_faults;
 mod distributed_netns;
