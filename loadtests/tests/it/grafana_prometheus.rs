@@ -37,6 +37,10 @@ protocol = "openai-chat"
 model = "skein-reference-llm"
 prompt = "Summarise the run"
 max_tokens = 16
+# Not the default p95 < 200 ms: a busy machine broke it and the run exited 1; these tests judge
+# what Prometheus sees, not an SLA.
+[sla]
+p95_ms = 10000
 "#
     )
 }

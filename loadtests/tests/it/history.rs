@@ -187,6 +187,10 @@ run_time = "10s"
 class = "BurstTrainingUser"
 weight = 1
 think_time = ["10ms", "30ms"]
+# Not the default p95 < 200 ms: with 130 ms from the server, a busy machine broke it and the run
+# exited 1; what is judged here is the history's regression mark, not an SLA.
+[sla]
+p95_ms = 10000
 "#;
     let dir = tempfile::tempdir().unwrap();
     let scenario = scenario_file(dir.path(), "steady", STEADY);
