@@ -446,15 +446,17 @@ pub(super) fn build_result(
         host: &config.host,
         command_line: &config.command_line,
     };
-    Ok(merged_result(&input, shared, ended))
+    Ok(merged_result(&input, shared, ended, None))
 }
 
 /// The workers' merged result so far, its SLAs judged: the final result, and what the
-/// dashboard reads each second ([`super::web_feed`]).
+/// dashboard reads each second ([`super::web_feed`]) with only the last `tail` seconds of the
+/// series, as a local run's dashboard does ([`results::build`]).
 pub(super) fn merged_result(
     input: &ResultInput<'_>,
     shared: &Shared,
     ended: chrono::DateTime<Utc>,
+    tail: Option<usize>,
 ) -> RunResult {
     let registry = &shared.registry;
     let start: chrono::DateTime<Utc> = shared.run_start.unwrap_or_else(SystemTime::now).into();
@@ -468,7 +470,7 @@ pub(super) fn merged_result(
     let totals = registry.merged();
     merged.requests = totals.requests();
     merged.failures = totals.failures();
-    merged.series = totals.series();
+    merged.series = totals.series_tail(tail);
     merged.dropped_arrivals = totals.dropped_arrivals();
     merged.skipped_requests = totals.skipped_requests();
     merged.thresholds = input.scenario.thresholds.clone();

@@ -417,8 +417,16 @@ impl Totals {
 
     /// The whole series, compacted (a copy, for the final result).
     pub fn series(&self) -> Vec<SecondSample> {
+        self.series_tail(None)
+    }
+
+    /// The last `tail` seconds of the series (all of it with `None`), compacted: the
+    /// dashboard's once-a-second read copies a few seconds, not a long run's every second.
+    pub fn series_tail(&self, tail: Option<usize>) -> Vec<SecondSample> {
+        let skip = tail.map_or(0, |n| self.series.len().saturating_sub(n));
         self.series
             .values()
+            .skip(skip)
             .map(|s| {
                 let mut s = s.clone();
                 s.compact();
@@ -522,6 +530,9 @@ mod tests {
         let series = held.series();
         assert_eq!(series[0], second(10, 1, &samples[..60]));
         assert_eq!(series[1..], last.seconds[..]);
+        // The dashboard's read: the newest seconds only, the same as the whole series' tail.
+        assert_eq!(held.series_tail(Some(2))[..], series[series.len() - 2..]);
+        assert_eq!(held.series_tail(Some(100)), series);
         // An unchanged name or second is not sent again.
         let change = Totals::new().increment_to(&steps[0]);
         let mut once = Totals::new();

@@ -34,11 +34,7 @@ impl ManagerFeed {
 
 impl RunFeed for ManagerFeed {
     fn result(&self, input: &ResultInput<'_>, _: Option<StopReason>, tail: usize) -> RunResult {
-        let shared = self.shared();
-        let mut result = merged_result(input, &shared, Utc::now());
-        let keep = result.series.len().saturating_sub(tail);
-        result.series.drain(..keep);
-        result
+        merged_result(input, &self.shared(), Utc::now(), Some(tail))
     }
 
     fn started_at(&self) -> DateTime<Utc> {
