@@ -11,6 +11,7 @@
 //!   `--tokenizer` when there is one (the reply is kept for that), else its
 //!   whitespace-separated words.
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -25,6 +26,10 @@ pub struct Turn {
     /// The recorded reply (ShareGPT), so a `--tokenizer` known only when the run starts can
     /// count it in its own tokens.
     pub reply: Option<String>,
+    /// The reply's length in the run's tokenizer (a run has one, and its own dataset), counted
+    /// at its first send: tokenizing a long reply costs more than the request, so not at every
+    /// send.
+    pub reply_tokens: OnceLock<u32>,
 }
 
 impl Turn {
@@ -32,7 +37,11 @@ impl Turn {
     /// least 1), else [`Turn::output_tokens`].
     pub fn output_tokens_by(&self, tokenizer: Option<&TokenCounter>) -> Option<u32> {
         match (tokenizer, &self.reply) {
-            (Some(t), Some(reply)) => Some(t.count(reply).clamp(1, u32::MAX as u64) as u32),
+            (Some(t), Some(reply)) => Some(
+                *self
+                    .reply_tokens
+                    .get_or_init(|| t.count(reply).clamp(1, u32::MAX as u64) as u32),
+            ),
             _ => self.output_tokens,
         }
     }
@@ -144,6 +153,7 @@ fn jsonl(path: &str, text: &str) -> Result<Vec<Row>, DatasetError> {
                 text: p.clone(),
                 output_tokens,
                 reply: None,
+                reply_tokens: OnceLock::new(),
             }]),
             (None, Some(m @ Value::Array(_))) => Row::Messages {
                 messages: m.clone(),
@@ -199,6 +209,7 @@ fn sharegpt(path: &str, text: &str) -> Result<Vec<Row>, DatasetError> {
                     text: t.to_string(),
                     output_tokens: None,
                     reply: None,
+                    reply_tokens: OnceLock::new(),
                 }),
                 (Some("gpt" | "assistant" | "chatgpt" | "bard" | "bing"), Some(t)) => {
                     if let Some(last) = out.last_mut().filter(|l| l.output_tokens.is_none()) {
@@ -234,6 +245,7 @@ mod tests {
                 text: "a b".into(),
                 output_tokens: Some(5),
                 reply: None,
+                reply_tokens: OnceLock::new(),
             }])
         );
         let bad = |text: &str| {
