@@ -88,7 +88,7 @@ fn child(mode: &str, host: &str, secs: &str) {
             scenario: plan.scenario.clone(),
             stages: plan.launch.stages.clone(),
             stop: stop.clone(),
-            rate_control: None,
+            load_control: None,
             capacity: None,
             target_pid: None,
         });

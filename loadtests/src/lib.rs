@@ -12,8 +12,8 @@
 //! - [`runner`]: one process's run; [`distributed`]: manager, worker, protocol, shares.
 //! - [`capacity`]: `skein capacity`'s search and its steps.
 //! - [`engine`]: executors; the only code that knows goose.
-//! - [`plan`]: launch plans; [`results`]: measurements into a result; [`rate_control`]: the
-//!   open model's live rate change and the stages it leaves in the results.
+//! - [`plan`]: launch plans; [`results`]: measurements into a result; [`load_control`]: the
+//!   live change of a run's load (rate or users) and the stages it leaves in the results.
 //! - [`scenario`]: scenario files, validation, CLI overrides, the scenario hash.
 //! - [`users`]: the user classes against Skein's own user model.
 //! - [`transport`]: the HTTP client stack every protocol sends on (Skein's own HTTP/1.1
@@ -32,8 +32,8 @@ pub mod engine;
 pub mod exit;
 pub mod live;
 pub mod live_outputs;
+pub mod load_control;
 pub mod plan;
-pub mod rate_control;
 pub mod recorder;
 pub mod resources;
 pub mod results;

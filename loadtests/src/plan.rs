@@ -35,8 +35,9 @@ pub struct LaunchPlan {
     /// getting ready are sent late (and their intended-time latency says so) rather than
     /// missing from the run.
     pub schedule_start: Option<std::time::Instant>,
-    /// Open model: a live change of the rate (the web dashboard's), when one may come.
-    pub rate_control: Option<crate::rate_control::RateControl>,
+    /// A live change of the load (the web dashboard's), when one may come: the arrival rate
+    /// (open model) or the users (closed model; then `start_order` covers its `max_users`).
+    pub load_control: Option<crate::load_control::LoadControl>,
 }
 
 impl LaunchPlan {
@@ -55,7 +56,7 @@ impl LaunchPlan {
             max_in_flight: scenario.max_in_flight,
             start_rate: 0.0,
             schedule_start: None,
-            rate_control: None,
+            load_control: None,
         }
     }
 

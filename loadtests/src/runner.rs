@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 use reports::RunResult;
 
 use crate::engine::{self, EngineError, StopHandle};
+use crate::load_control::edited_stages;
 use crate::plan::LaunchPlan;
-use crate::rate_control::edited_stages;
 use crate::recorder::Recorder;
 use crate::results::{self, ResultInput};
 use crate::scenario::Scenario;
@@ -101,7 +101,7 @@ pub async fn run_plan(
     recorder.roll(true);
     outcome?;
     // A rate changed from the dashboard is a stage of its own in the results.
-    let stages = match &plan.launch.rate_control {
+    let stages = match &plan.launch.load_control {
         Some(control) => edited_stages(&plan.launch.stages, &control.edits()),
         None => plan.launch.stages.clone(),
     };

@@ -282,7 +282,7 @@ async fn search(
             scenario: base.clone(),
             stages: Vec::new(),
             stop: stop.clone(),
-            rate_control: None,
+            load_control: None,
             capacity: Some(progress.clone()),
             target_pid: target.embedded_pid(),
         });

@@ -17,11 +17,12 @@ use crate::live::{spawn_live_line, summary_table};
 use crate::live_outputs::web::{verdict_of, RunEnd, WebRun};
 use crate::live_outputs::LiveConfig;
 use crate::live_outputs::LiveOutputs;
-use crate::rate_control::RateControl;
+use crate::load_control::{ControlKind, LoadControl};
+use crate::plan::order_of;
 use crate::recorder::Recorder;
 use crate::results::default_out_dir;
 use crate::runner::{run_plan, RunPlan};
-use crate::scenario::{self, Overrides};
+use crate::scenario::{self, Overrides, Stage};
 use crate::signals;
 use crate::users::declared::skipped_notes;
 use crate::users::llm::tokenizer::TokenCounter;
@@ -36,6 +37,11 @@ pub struct RunArgs {
     pub tokenizer: TokenizerArg,
     #[command(flatten)]
     pub web: WebArgs,
+    /// Closed model with --web: the most users the dashboard may raise the run to (default
+    /// twice the scenario's peak). All are started at once and those beyond the current count
+    /// wait, holding no session (about 10 KiB each).
+    #[arg(long, value_name = "USERS", allow_negative_numbers = true, value_parser = crate::cli_values::user_count, requires = "web")]
+    pub web_max_users: Option<u64>,
     /// Not a `run` flag: caught to say which flag is meant.
     #[arg(long = "token", hide = true)]
     pub misplaced_token: Option<String>,
@@ -76,12 +82,13 @@ pub fn execute(args: RunArgs) -> anyhow::Result<Outcome> {
         web: args.web.config(),
         ..args.live.config()
     };
+    let max_users = web_max_users(&scenario, args.web_max_users)?;
     run_scenario(
         scenario,
         load.target_token,
         load.out,
         live_every,
-        live,
+        LiveSetup { live, max_users },
         tokenizer,
     )
 }
@@ -102,9 +109,30 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
         None,
         args.out,
         Duration::from_secs(5),
-        LiveConfig::default(),
+        LiveSetup::default(),
         None,
     )
+}
+
+/// What a run serves live: its outputs, and for a closed run with a dashboard the most users
+/// it may be raised to.
+#[derive(Default)]
+struct LiveSetup {
+    live: LiveConfig,
+    max_users: u64,
+}
+
+/// The most users a closed run's dashboard may raise it to: `asked`, at least the scenario's
+/// peak, or twice the peak.
+fn web_max_users(scenario: &scenario::Scenario, asked: Option<u64>) -> Result<u64, Failure> {
+    let peak = scenario.stages.iter().map(|s| s.users).max().unwrap_or(0);
+    match asked {
+        Some(max) if max < peak => Err(Failure::Usage(format!(
+            "--web-max-users {max} is below the {peak} users the scenario itself reaches; give at least {peak}"
+        ))),
+        Some(max) => Ok(max),
+        None => Ok(peak.saturating_mul(2).clamp(1, crate::scenario::shape::MAX_USERS)),
+    }
 }
 
 fn run_scenario(
@@ -112,12 +140,12 @@ fn run_scenario(
     target_token: Option<String>,
     out: Option<PathBuf>,
     live_every: Duration,
-    live_config: LiveConfig,
+    setup: LiveSetup,
     tokenizer: Option<Arc<TokenCounter>>,
 ) -> anyhow::Result<Outcome> {
     signals::install();
     let live_outputs =
-        LiveOutputs::start(&live_config).map_err(|e| Failure::Usage(e.to_string()))?;
+        LiveOutputs::start(&setup.live).map_err(|e| Failure::Usage(e.to_string()))?;
     if let Some(addr) = live_outputs.metrics_addr() {
         eprintln!("skein: Prometheus metrics at http://{addr}/metrics");
     }
@@ -145,15 +173,23 @@ fn run_scenario(
         live_outputs.attach(recorder.clone(), &plan.scenario);
         let stop = StopHandle::default();
         if let Some(web) = live_outputs.web() {
-            if plan.launch.is_open() {
-                plan.launch.rate_control = Some(RateControl::default());
-            }
+            plan.launch.load_control = Some(if plan.launch.is_open() {
+                LoadControl::new(ControlKind::Rate)
+            } else {
+                // Every user it may have is started, in the plan's order.
+                let scenario = &plan.scenario;
+                let most = [Stage::closed(setup.max_users, 1.0, Duration::ZERO)];
+                plan.launch.start_order = order_of(&scenario.classes, scenario.allocation, &most);
+                LoadControl::new(ControlKind::Users {
+                    max_users: setup.max_users,
+                })
+            });
             web.attach(WebRun {
                 feed: recorder.clone(),
                 scenario: plan.scenario.clone(),
                 stages: plan.launch.stages.clone(),
                 stop: stop.clone(),
-                rate_control: plan.launch.rate_control.clone(),
+                load_control: plan.launch.load_control.clone(),
                 capacity: None,
                 target_pid: target.embedded_pid(),
             });

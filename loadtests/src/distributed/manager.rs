@@ -72,7 +72,7 @@ fn attach_dashboard(web: &WebServer, state: &AppState) -> tokio::task::JoinHandl
         scenario: (*state.scenario).clone(),
         stages: state.scenario.stages.clone(),
         stop: stop.clone(),
-        rate_control: None,
+        load_control: None,
         capacity: None,
         target_pid: None,
     });

@@ -15,6 +15,8 @@
 //!   of its own. A user thinks inside its transaction, in slices of at most [`THINK_SLICE`],
 //!   so goose, which checks between transactions whether a user must stop (a falling stage,
 //!   the end of the run), stops a thinking user as promptly as its own wait would.
+//! - a run whose users may change mid-run starts all it may have at once, and a
+//!   [`UsersGate`] decides which of them run ([`super::users_gate`]).
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,7 +26,9 @@ use goose::goose::{GooseUser, Scenario as GooseScenario, Transaction};
 use goose::prelude::{GooseAttack, GooseDefaultType, GooseScheduler};
 use rand::Rng;
 
+use super::users_gate::{self, UsersGate};
 use super::{EngineError, StopHandle, StopReason};
+use crate::load_control::ControlKind;
 use crate::plan::{runs_of, total_users, LaunchPlan};
 use crate::recorder::Timing;
 use crate::scenario::Stage;
@@ -51,7 +55,15 @@ pub async fn run(
     ctx: Arc<UserContext>,
     stop: &StopHandle,
 ) -> Result<(), EngineError> {
-    let total = total_users(&plan.stages);
+    // A run whose users may change starts the most it may have, waiting at the gate.
+    let gated = plan.load_control.as_ref().and_then(|c| match c.kind() {
+        ControlKind::Users { max_users } => Some((c.clone(), max_users as usize)),
+        ControlKind::Rate => None,
+    });
+    let total = match &gated {
+        Some((_, max_users)) => *max_users,
+        None => total_users(&plan.stages),
+    };
     if total == 0 || plan.start_order.is_empty() {
         // goose refuses a plan without users; an idle share just waits out its stages.
         tokio::select! {
@@ -60,6 +72,25 @@ pub async fn run(
         }
         return Ok(());
     }
+    let (gate, goose_plan) = match &gated {
+        Some((control, max_users)) => {
+            let gate = UsersGate::new(*max_users as u64);
+            tokio::spawn(users_gate::drive(
+                gate.clone(),
+                plan.stages.clone(),
+                control.clone(),
+                stop.clone(),
+                Instant::now(),
+            ));
+            // All at once, held past the run's end, which the gate makes exact.
+            let held_s = plan.run_time().as_secs_f64().ceil().max(1.0) as u64;
+            (
+                Some(gate),
+                format!("{max_users},0s;{max_users},{held_s}s;0,0s"),
+            )
+        }
+        None => (None, test_plan(&plan.stages)),
+    };
     let mut config = goose::config::GooseConfiguration::default();
     config.quiet = 1;
     config.no_print_metrics = true;
@@ -75,7 +106,7 @@ pub async fn run(
         .set_client_builder_without_cookies(GooseClientBuilder::new().without_cookies())?
         .set_scheduler(GooseScheduler::Serial)
         .set_default(GooseDefault::Host, ctx.base_url.as_str())?
-        .set_default(GooseDefault::TestPlan, test_plan(&plan.stages).as_str())?;
+        .set_default(GooseDefault::TestPlan, goose_plan.as_str())?;
     let mut behaviours: Vec<(UserClass, Arc<ClassBehaviour>)> = Vec::new();
     for (class, weight) in registrations(&plan.start_order[..total.min(plan.start_order.len())]) {
         let behaviour = match behaviours.iter().find(|(c, _)| *c == class) {
@@ -86,8 +117,8 @@ pub async fn run(
                 b
             }
         };
-        let scenario =
-            goose_scenario(behaviour, plan.think_time(class), &ctx).set_weight(weight as usize)?;
+        let scenario = goose_scenario(behaviour, plan.think_time(class), &ctx, gate.clone())
+            .set_weight(weight as usize)?;
         *attack = attack.register_scenario(scenario);
     }
     let outcome = attack.execute().await;
@@ -131,6 +162,32 @@ impl SessionSlot {
             .started(Instant::now())
             .unwrap_or_else(|| cadence(think));
         state.session.take().map(|s| (s, interval))
+    }
+
+    /// Gives the user a new session, with no pause measured yet.
+    fn admit(&self, session: Session) {
+        *self.0.lock().expect("session slot poisoned") = UserState {
+            session: Some(session),
+            ..UserState::default()
+        };
+    }
+
+    fn has_session(&self) -> bool {
+        self.0
+            .lock()
+            .expect("session slot poisoned")
+            .session
+            .is_some()
+    }
+
+    /// Takes the session for good (the user stops or waits at the gate), with its expected
+    /// interval; the next session starts afresh.
+    fn end(&self, think: ThinkTime) -> Option<(Session, Duration)> {
+        let lent = self.take(think);
+        let mut state = self.0.lock().expect("session slot poisoned");
+        state.pause = Pause::default();
+        state.thinking_until = None;
+        lent
     }
 
     /// Returns the session after a request, and starts the user's think time.
@@ -185,20 +242,28 @@ fn draw(think: ThinkTime) -> Duration {
     rand::rng().random_range(think.min..=think.max)
 }
 
-/// One class as a goose scenario: on start a session, then one step per iteration.
+/// How long a user the gate holds waits before goose may check whether it must stop (the
+/// gate wakes it at once when it is admitted or the run ends).
+const PARK_SLICE: Duration = Duration::from_secs(2);
+
+/// One class as a goose scenario: on start a session, then one step per iteration. With a
+/// `gate`, a user has a session only while the gate admits it.
 fn goose_scenario(
     behaviour: Arc<ClassBehaviour>,
     think: ThinkTime,
     ctx: &Arc<UserContext>,
+    gate: Option<Arc<UsersGate>>,
 ) -> GooseScenario {
     let name = behaviour.name;
     let on_start = {
-        let (ctx, behaviour) = (ctx.clone(), behaviour.clone());
+        let (ctx, behaviour, gated) = (ctx.clone(), behaviour.clone(), gate.is_some());
         Transaction::new(Arc::new(move |user: &mut GooseUser| {
             let slot = SessionSlot::default();
-            slot.0.lock().expect("session slot poisoned").session = Some(behaviour.new_session());
+            if !gated {
+                slot.admit(behaviour.new_session());
+                ctx.recorder.user_started();
+            }
             user.set_session_data(slot);
-            ctx.recorder.user_started();
             Box::pin(async { Ok(()) })
         }))
         .set_on_start()
@@ -209,16 +274,11 @@ fn goose_scenario(
             let slot = user.get_session_data::<SessionSlot>().cloned();
             let (ctx, behaviour) = (ctx.clone(), behaviour.clone());
             Box::pin(async move {
-                // goose stops a user between transactions, so its session is back in the slot.
-                let lent = slot.and_then(|s| s.take(think));
-                if let Some((mut session, expected_interval)) = lent {
-                    let call = Call {
-                        ctx: ctx.clone(),
-                        timing: Timing::Closed { expected_interval },
-                    };
-                    behaviour.stop(call, &mut session).await;
+                // goose stops a user between transactions, so its session (if the gate let it
+                // have one) is back in the slot.
+                if let Some(slot) = slot {
+                    end_session(&slot, &behaviour, &ctx, think).await;
                 }
-                ctx.recorder.user_stopped();
                 Ok(())
             })
         }))
@@ -228,9 +288,26 @@ fn goose_scenario(
         let (ctx, behaviour) = (ctx.clone(), behaviour.clone());
         Transaction::new(Arc::new(move |user: &mut GooseUser| {
             let slot = user.get_session_data::<SessionSlot>().cloned();
-            let (ctx, behaviour) = (ctx.clone(), behaviour.clone());
+            let index = user.weighted_users_index;
+            let (ctx, behaviour, gate) = (ctx.clone(), behaviour.clone(), gate.clone());
             Box::pin(async move {
                 let Some(slot) = slot else { return Ok(()) };
+                if let Some(gate) = gate {
+                    if !gate.admits(index) {
+                        end_session(&slot, &behaviour, &ctx, think).await;
+                        if gate.is_closed() {
+                            // The run is over: goose stops this user within a slice.
+                            tokio::time::sleep(THINK_SLICE).await;
+                        } else {
+                            gate.wait(index, PARK_SLICE).await;
+                        }
+                        return Ok(());
+                    }
+                    if !slot.has_session() {
+                        slot.admit(behaviour.new_session());
+                        ctx.recorder.user_started();
+                    }
+                }
                 if let Some(slice) = slot.thinking(Instant::now()) {
                     tokio::time::sleep(slice).await;
                     return Ok(());
@@ -256,6 +333,24 @@ fn goose_scenario(
         .register_transaction(on_start)
         .register_transaction(on_stop)
         .register_transaction(step)
+}
+
+/// Ends the user's session, if it has one: its class's `on_stop`, and one user fewer.
+async fn end_session(
+    slot: &SessionSlot,
+    behaviour: &ClassBehaviour,
+    ctx: &Arc<UserContext>,
+    think: ThinkTime,
+) {
+    let Some((mut session, expected_interval)) = slot.end(think) else {
+        return;
+    };
+    let call = Call {
+        ctx: ctx.clone(),
+        timing: Timing::Closed { expected_interval },
+    };
+    behaviour.stop(call, &mut session).await;
+    ctx.recorder.user_stopped();
 }
 
 /// goose's `--test-plan`: per stage, a ramp at the stage's spawn rate, then a hold until the

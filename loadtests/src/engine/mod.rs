@@ -4,12 +4,14 @@
 //! [`UserContext`]; users are [`crate::users::ClassBehaviour`]s, so a class runs under any
 //! executor. [`closed`] drives closed-loop users on goose (the only module that imports
 //! goose: its test-plan text, its user list, its killswitch stay there); [`open`] sends
-//! arrivals on a schedule ([`arrivals`]) from pools of users. A [`StopHandle`] ends a run
-//! early from anywhere; what was recorded so far is kept.
+//! arrivals on a schedule ([`arrivals`]) from pools of users; [`users_gate`] lets a closed run's
+//! users change mid-run. A [`StopHandle`] ends a run early from anywhere; what was recorded so
+//! far is kept.
 pub mod arrivals;
 pub mod closed;
 pub mod open;
 pub mod precise_sleep;
+pub mod users_gate;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;

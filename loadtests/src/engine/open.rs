@@ -20,8 +20,8 @@ use tokio::sync::{watch, Notify};
 use super::arrivals::{Arrivals, RateCurve};
 use super::precise_sleep::PreciseSleep;
 use super::{EngineError, StopHandle};
+use crate::load_control::{LoadChange, LoadControl};
 use crate::plan::LaunchPlan;
-use crate::rate_control::RateControl;
 use crate::recorder::Timing;
 use crate::users::behaviour::STOP_GRACE;
 use crate::users::{Call, ClassBehaviour, Session, UserContext, WeightedPicker, REQUEST_TIMEOUT};
@@ -115,7 +115,7 @@ pub async fn run(
         max_in_flight: plan.max_in_flight.max(1),
         stop: stop.clone(),
         arrival: plan.arrival,
-        rate_control: plan.rate_control.clone(),
+        load_control: plan.load_control.clone(),
     };
     let run_time = Duration::from_secs_f64(curve.duration_secs());
     let sleep = PreciseSleep::new()
@@ -174,7 +174,7 @@ struct Dispatcher {
     max_in_flight: usize,
     stop: StopHandle,
     arrival: crate::scenario::Arrival,
-    rate_control: Option<RateControl>,
+    load_control: Option<LoadControl>,
 }
 
 /// Why the dispatcher's sleep ended.
@@ -205,7 +205,7 @@ impl Dispatcher {
         let start = start.unwrap_or_else(Instant::now);
         let mut picker = WeightedPicker::new(self.classes.iter().map(|(_, w)| *w));
         let mut woke = start;
-        let mut rate = self.rate_control.as_ref().map(|c| {
+        let mut rate = self.load_control.as_ref().map(|c| {
             let mut rx = c.subscribe();
             rx.mark_unchanged();
             rx
@@ -259,17 +259,21 @@ impl Dispatcher {
     /// The schedule from now to the run's end at the rate just requested, logged as an edit.
     fn reschedule(
         &self,
-        rate: &mut Option<watch::Receiver<Option<f64>>>,
+        rate: &mut Option<watch::Receiver<Option<LoadChange>>>,
         start: Instant,
         run_time: Duration,
     ) -> Schedule {
         let requested = rate
             .as_mut()
-            .and_then(|rx| *rx.borrow_and_update())
+            .and_then(|rx| match *rx.borrow_and_update() {
+                Some(LoadChange::Rate(rate)) => Some(rate),
+                // The control of an open run refuses any other change.
+                _ => None,
+            })
             .unwrap_or(0.0);
         let base = start.elapsed().min(run_time);
-        if let Some(control) = &self.rate_control {
-            control.applied(base, requested);
+        if let Some(control) = &self.load_control {
+            control.applied(base, LoadChange::Rate(requested));
         }
         let rest = crate::scenario::Stage::open(requested, Duration::ZERO, run_time - base);
         Schedule {
@@ -283,7 +287,7 @@ impl Dispatcher {
         &self,
         sleep: &mut PreciseSleep,
         at: Instant,
-        rate: &mut Option<watch::Receiver<Option<f64>>>,
+        rate: &mut Option<watch::Receiver<Option<LoadChange>>>,
     ) -> std::io::Result<Wake> {
         loop {
             if self.stop.reason().is_some() {
@@ -325,7 +329,7 @@ impl Dispatcher {
 }
 
 /// A new rate was requested since the dispatcher last looked (never without a control).
-fn rate_changed(rate: &Option<watch::Receiver<Option<f64>>>) -> bool {
+fn rate_changed(rate: &Option<watch::Receiver<Option<LoadChange>>>) -> bool {
     rate.as_ref()
         .is_some_and(|rx| rx.has_changed().unwrap_or(false))
 }

@@ -193,6 +193,20 @@ fn every_numeric_flag_is_checked_before_the_target_is() {
         "users started per second",
     );
     each(&run, "--rate", &["0", "-5", "NaN", "2e6"], rate);
+    let run_web = [&run[..], &["--web", "127.0.0.1:0"]].concat();
+    each(
+        &run_web,
+        "--web-max-users",
+        &["0", "-5", "2.5", "NaN"],
+        users,
+    );
+    // Below the users the scenario itself reaches.
+    each(
+        &[&run_web[..], &["-u", "5"]].concat(),
+        "--web-max-users",
+        &["4"],
+        "below the 5 users the scenario itself reaches",
+    );
     each(&run, "--run-time", &["0s", "0"], duration);
     each(
         &run,

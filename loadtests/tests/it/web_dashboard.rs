@@ -2,7 +2,7 @@
 //! installed by .ci/run) driven over the DevTools protocol watches a real run against the
 //! reference server, and what it drew, listed and ended with is checked against
 //! `/api/stats` and the results on disk. Also: the token, the same-origin rule, the bad
-//! inputs that exit 2 before any load, and the closed model's refused rate change.
+//! inputs that exit 2 before any load, and a closed run's users changed from the page.
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Stdio};
@@ -183,6 +183,16 @@ fn browser() -> Browser {
     .expect("launch headless Chromium")
 }
 
+/// A new tab showing `url`, once loaded.
+fn open_page(browser: &Browser, url: &str) -> Arc<Tab> {
+    let tab = browser.new_tab().unwrap();
+    tab.navigate_to(url)
+        .unwrap()
+        .wait_until_navigated()
+        .unwrap();
+    tab
+}
+
 fn which(name: &str) -> std::path::PathBuf {
     std::env::var_os("PATH")
         .into_iter()
@@ -242,20 +252,11 @@ fn the_dashboard_in_chromium_draws_the_run_lists_its_failure_and_stops_it() {
 
     let browser = browser();
     // A page opened without the token is refused.
-    let refused = browser.new_tab().unwrap();
-    refused
-        .navigate_to(&format!("http://{addr}/"))
-        .unwrap()
-        .wait_until_navigated()
-        .unwrap();
+    let refused = open_page(&browser, &format!("http://{addr}/"));
     let text = eval(&refused, "document.body.innerText");
     assert!(text.as_str().unwrap().contains("needs its token"), "{text}");
 
-    let tab = browser.new_tab().unwrap();
-    tab.navigate_to(&format!("http://{addr}/?token={TOKEN}"))
-        .unwrap()
-        .wait_until_navigated()
-        .unwrap();
+    let tab = open_page(&browser, &format!("http://{addr}/?token={TOKEN}"));
 
     // /api/stats grows while the run runs.
     let first = stats(addr)["requests"].as_u64().unwrap();
@@ -442,7 +443,7 @@ fn bad_dashboard_addresses_exit_2_before_any_load() {
 }
 
 #[test]
-fn a_closed_runs_dashboard_serves_stats_refuses_a_rate_change_and_shows_the_end() {
+fn a_closed_runs_users_change_from_the_page_each_a_stage_and_its_end_is_shown() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let mut run = Running::spawn(&[
@@ -454,24 +455,72 @@ fn a_closed_runs_dashboard_serves_stats_refuses_a_rate_change_and_shows_the_end(
         "-r",
         "3",
         "-t",
-        "4s",
+        "16s",
         "--out",
         out.to_str().unwrap(),
         "--web",
         "127.0.0.1:0",
+        "--web-max-users",
+        "8",
         "--web-linger",
-        "20s",
+        "6s",
     ]);
     let addr = run.dashboard();
     let get = |path: &str| json_without_token(addr, path);
-    let (status, body) = http(
-        addr,
-        "POST",
-        "/api/rate",
-        &[("Content-Type", "application/json")],
-        r#"{"rate": 10}"#,
+    let post = |path: &str, body: &str| {
+        http(
+            addr,
+            "POST",
+            path,
+            &[("Content-Type", "application/json")],
+            body,
+        )
+    };
+    // A closed run takes users, not a rate; and no more users than it started.
+    let (status, body) = post("/api/rate", r#"{"rate": 10}"#);
+    assert!(
+        status == 409 && body.contains("/api/users"),
+        "{status} {body}"
     );
-    assert!(status == 409, "{status} {body}");
+    let (status, body) = post("/api/users", r#"{"users": 9}"#);
+    assert!(
+        status == 422 && body.contains("--web-max-users 9"),
+        "{status} {body}"
+    );
+    let active = |n: u64| {
+        move || {
+            let s = json_without_token(addr, "/api/stats");
+            (s["active_users"].as_u64() == Some(n)).then_some(s)
+        }
+    };
+    wait_for("the planned 3 users", Duration::from_secs(20), active(3));
+
+    // From the page's form: 7 users at 50/s, a stage of its own.
+    let browser = browser();
+    let tab = open_page(&browser, &format!("http://{addr}/"));
+    wait_for("the users form", Duration::from_secs(10), || {
+        (eval(&tab, "document.getElementById('users-form').hidden") == Value::Bool(false))
+            .then_some(())
+    });
+    tab.find_element("#users").unwrap().click().unwrap();
+    tab.type_str("7").unwrap();
+    tab.find_element("#spawn-rate").unwrap().click().unwrap();
+    tab.type_str("50").unwrap();
+    tab.find_element("#users-form button")
+        .unwrap()
+        .click()
+        .unwrap();
+    let raised = wait_for("7 users running", Duration::from_secs(10), active(7));
+    assert_eq!(raised["control"]["users"], 7, "{}", raised["control"]);
+    assert_eq!(raised["control"]["spawn_rate"], 50.0);
+    let note = eval(&tab, "document.getElementById('message').innerText");
+    assert!(note.as_str().unwrap().contains("Users set to 7"), "{note}");
+    std::thread::sleep(Duration::from_secs(2));
+
+    // From a script, down to 1 at the stage's spawn rate: the newest users end their sessions.
+    let (status, body) = post("/api/users", r#"{"users": 1}"#);
+    assert_eq!(status, 200, "{body}");
+    wait_for("1 user running", Duration::from_secs(10), active(1));
     // No --host: the embedded reference server runs as a child, whose CPU and RSS the page
     // shows apart from the generator's.
     let running = wait_for(
@@ -500,9 +549,29 @@ fn a_closed_runs_dashboard_serves_stats_refuses_a_rate_change_and_shows_the_end(
         .unwrap()
         .iter()
         .any(|f| f == "results.json"));
+    let result = results(&out);
+    assert_eq!(ended["requests"].as_u64(), Some(result.overall().requests));
+    let stages: Vec<u64> = result.stages.iter().map(|s| s.target_users).collect();
     assert_eq!(
-        ended["requests"].as_u64(),
-        Some(results(&out).overall().requests)
+        stages,
+        [3, 7, 1],
+        "planned stage + the two edits: {}",
+        run.stderr()
+    );
+    assert!(
+        result.stages.iter().all(|s| s.requests > 0),
+        "every stage sent requests"
+    );
+    let most = result.series.iter().map(|s| s.users).max().unwrap();
+    assert_eq!(most, 7, "never more users than asked for");
+    let run_time: Duration = result
+        .stages
+        .iter()
+        .map(|s| (s.ended_at - s.started_at).to_std().unwrap())
+        .sum();
+    assert!(
+        run_time.abs_diff(Duration::from_secs(16)) < Duration::from_secs(1),
+        "the edits keep the run time: {run_time:?}"
     );
     // The linger ends by itself; the run's verdict is the exit code.
     let code = run.wait(Duration::from_secs(60));
@@ -572,11 +641,7 @@ fn a_managers_dashboard_lists_its_workers_and_its_stop_ends_the_run() {
     );
 
     let browser = browser();
-    let tab = browser.new_tab().unwrap();
-    tab.navigate_to(&format!("http://{addr}/"))
-        .unwrap()
-        .wait_until_navigated()
-        .unwrap();
+    let tab = open_page(&browser, &format!("http://{addr}/"));
     let rows = wait_for(
         "the workers table to show both",
         Duration::from_secs(20),

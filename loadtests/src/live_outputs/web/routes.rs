@@ -16,6 +16,7 @@ use serde::Deserialize;
 use super::auth;
 use super::state::WebState;
 use crate::engine::StopReason;
+use crate::load_control::{ControlError, LoadChange};
 
 const INDEX: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
@@ -28,6 +29,7 @@ pub fn app(state: WebState) -> Router {
         .route("/api/events", get(events))
         .route("/api/stop", post(stop))
         .route("/api/rate", post(rate))
+        .route("/api/users", post(users))
         .route("/files/{name}", get(file))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -111,16 +113,56 @@ struct RateChange {
 
 /// The open model's new arrival rate, held to the end of the run (a stage in the results).
 async fn rate(State(state): State<WebState>, Json(change): Json<RateChange>) -> Response {
-    match state.rate_control() {
+    change_load(&state, LoadChange::Rate(change.rate))
+}
+
+#[derive(Deserialize)]
+struct UsersChange {
+    users: u64,
+    /// Users started (or stopped) per second; the current stage's when absent.
+    spawn_rate: Option<f64>,
+}
+
+/// The closed model's new user count, reached at the spawn rate and held to the end of the
+/// run (a stage in the results), as Locust's swarm edit.
+async fn users(State(state): State<WebState>, Json(change): Json<UsersChange>) -> Response {
+    let spawn_rate = change
+        .spawn_rate
+        .or_else(|| state.current_spawn_rate())
+        .unwrap_or(1.0);
+    change_load(
+        &state,
+        LoadChange::Users {
+            users: change.users,
+            spawn_rate,
+        },
+    )
+}
+
+fn change_load(state: &WebState, change: LoadChange) -> Response {
+    match state.load_control() {
         None => refuse(StatusCode::CONFLICT, "the run has not started yet"),
         Some(None) => refuse(
             StatusCode::CONFLICT,
-            "this is a closed-model run: its users cannot change mid-run (only an open-model run's arrival rate can, see docs/web-dashboard.md)",
+            "this run's load cannot change mid-run (a distributed run or a capacity search sets its own, see docs/web-dashboard.md)",
         ),
-        Some(Some(control)) => match control.set(change.rate) {
+        Some(Some(control)) => match control.set(change) {
             Ok(()) => {
-                eprintln!("skein: arrival rate set to {}/s from the dashboard", change.rate);
-                Json(serde_json::json!({ "rate": change.rate })).into_response()
+                let (text, json) = match change {
+                    LoadChange::Rate(rate) => (
+                        format!("arrival rate set to {rate}/s"),
+                        serde_json::json!({ "rate": rate }),
+                    ),
+                    LoadChange::Users { users, spawn_rate } => (
+                        format!("users set to {users} at {spawn_rate}/s"),
+                        serde_json::json!({ "users": users, "spawn_rate": spawn_rate }),
+                    ),
+                };
+                eprintln!("skein: {text} from the dashboard");
+                Json(json).into_response()
+            }
+            Err(e @ (ControlError::NotOpen | ControlError::NotClosed)) => {
+                refuse(StatusCode::CONFLICT, e.to_string())
             }
             Err(e) => refuse(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
         },

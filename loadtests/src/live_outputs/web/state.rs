@@ -14,7 +14,7 @@ use super::capacity::{CapacityNow, CapacityProgress};
 use super::feed::{RunFeed, WorkerRow};
 use super::history::{History, Point};
 use crate::engine::{StopHandle, StopReason};
-use crate::rate_control::{edited_stages, RateControl};
+use crate::load_control::{edited_stages, ControlKind, LoadControl};
 use crate::results::ResultInput;
 use crate::scenario::{Scenario, Stage};
 
@@ -27,7 +27,7 @@ pub struct WebRun {
     pub stages: Vec<Stage>,
     pub stop: StopHandle,
     /// Open model: the arrival-rate control (closed runs have none, see docs/web-dashboard.md).
-    pub rate_control: Option<RateControl>,
+    pub load_control: Option<LoadControl>,
     /// A capacity search's steps (`skein capacity --web`).
     pub capacity: Option<CapacityProgress>,
     /// The embedded reference server's process (no `--host`): its CPU and RSS are shown.
@@ -120,10 +120,27 @@ pub struct StageNow {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Control {
-    /// `"rate"` (open model) or `"none"`.
+    /// `"rate"` (open model), `"users"` (closed model) or `"none"`.
     pub kind: &'static str,
+    /// Open model: the rate of the stage in progress.
     pub rate: Option<f64>,
+    /// Closed model: the users and spawn rate of the stage in progress, and the most users
+    /// the run may be raised to.
+    pub users: Option<u64>,
+    pub spawn_rate: Option<f64>,
+    pub max_users: Option<u64>,
     pub note: Option<&'static str>,
+}
+
+impl Control {
+    const NONE: Control = Control {
+        kind: "none",
+        rate: None,
+        users: None,
+        spawn_rate: None,
+        max_users: None,
+        note: None,
+    };
 }
 
 /// `/api/stats`, and each `/api/events` message (with only the new `points`).
@@ -234,8 +251,13 @@ impl WebState {
         self.lock().run.as_ref().map(|r| r.stop.clone())
     }
 
-    pub fn rate_control(&self) -> Option<Option<RateControl>> {
-        self.lock().run.as_ref().map(|r| r.rate_control.clone())
+    pub fn load_control(&self) -> Option<Option<LoadControl>> {
+        self.lock().run.as_ref().map(|r| r.load_control.clone())
+    }
+
+    /// The spawn rate of the closed stage in progress, as last published.
+    pub fn current_spawn_rate(&self) -> Option<f64> {
+        self.lock().latest.as_ref()?.control.spawn_rate
     }
 
     pub fn out_dir(&self) -> Option<PathBuf> {
@@ -256,7 +278,7 @@ impl WebState {
             return;
         };
         let edits = run
-            .rate_control
+            .load_control
             .as_ref()
             .map(|c| c.edits())
             .unwrap_or_default();
@@ -365,11 +387,7 @@ fn waiting() -> Stats {
         rows: Vec::new(),
         errors: Vec::new(),
         slas: Vec::new(),
-        control: Control {
-            kind: "none",
-            rate: None,
-            note: None,
-        },
+        control: Control::NONE,
         workers: None,
         target: None,
         capacity: None,
@@ -481,16 +499,24 @@ fn stats_of(
         })
         .collect();
     let ended = inner.end.is_some();
-    let control = match &run.rate_control {
-        Some(_) => Control {
+    let stage = stage_at(stages, elapsed).map(|(_, s, _)| s);
+    let none = Control::NONE;
+    let control = match run.load_control.as_ref().map(LoadControl::kind) {
+        Some(ControlKind::Rate) => Control {
             kind: "rate",
-            rate: stage_at(stages, elapsed).and_then(|(_, s, _)| s.rate),
-            note: None,
+            rate: stage.and_then(|s| s.rate),
+            ..none
+        },
+        Some(ControlKind::Users { max_users }) => Control {
+            kind: "users",
+            users: stage.map(|s| s.users),
+            spawn_rate: stage.map(|s| s.spawn_rate),
+            max_users: Some(max_users),
+            ..none
         },
         None => Control {
-            kind: "none",
-            rate: None,
-            note: Some("a closed-model run's users cannot change mid-run yet"),
+            note: Some("this run sets its own load: it cannot change from here"),
+            ..none
         },
     };
     Stats {

@@ -160,7 +160,7 @@ function renderRows(rows) {
     <td class="num">${fmtNum(r.rps, 1)}</td><td class="num">${fmtMs(r.avg_ms)}</td>
     <td class="num">${fmtMs(r.p50_ms)}</td><td class="num">${fmtMs(r.p95_ms)}</td><td class="num">${fmtMs(r.p99_ms)}</td>
     <td class="num">${fmtMs(r.intended_p99_ms)}</td><td class="num">${fmtMs(r.ttfc_p95_ms)}</td></tr>`).join("");
-  for (const th of $("requests").querySelectorAll("th")) {
+for (const th of $("requests").querySelectorAll("th")) {
     th.classList.toggle("asc", th.dataset.key === key && dir === 1);
     th.classList.toggle("desc", th.dataset.key === key && dir === -1);
   }
@@ -233,6 +233,14 @@ function render(s) {
   const rate = s.control && s.control.kind === "rate";
   $("rate-form").hidden = !rate || s.state === "ended";
   if (rate && document.activeElement !== $("rate") && s.control.rate != null) $("rate").placeholder = fmtNum(s.control.rate, 2);
+  const users = s.control && s.control.kind === "users";
+  $("users-form").hidden = !users || s.state === "ended";
+  if (users) {
+    if (document.activeElement !== $("users") && s.control.users != null) $("users").placeholder = fmtInt(s.control.users);
+    if (document.activeElement !== $("spawn-rate") && s.control.spawn_rate != null) $("spawn-rate").placeholder = fmtNum(s.control.spawn_rate, 2);
+    $("users").max = s.control.max_users;
+    $("users").title = `at most ${fmtInt(s.control.max_users)} (--web-max-users)`;
+  }
   $("control-note").textContent = s.state !== "ended" && s.control && s.control.note ? s.control.note : "";
   $("stop").disabled = s.state !== "running";
   if (s.end) {
@@ -268,6 +276,16 @@ $("rate-form").addEventListener("submit", async (ev) => {
   const rate = Number($("rate").value);
   try { await post("api/rate", { rate }); message(`Arrival rate set to ${fmtNum(rate, 2)}/s for the rest of the run (a new stage in the results).`); $("rate").value = ""; }
   catch (e) { message(`Rate refused: ${e.message}`); }
+});
+$("users-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const body = { users: Number($("users").value) };
+  if ($("spawn-rate").value !== "") body.spawn_rate = Number($("spawn-rate").value);
+  try {
+    const set = await post("api/users", body);
+    message(`Users set to ${fmtInt(set.users)} at ${fmtNum(set.spawn_rate, 2)}/s for the rest of the run (a new stage in the results).`);
+    $("users").value = ""; $("spawn-rate").value = "";
+  } catch (e) { message(`Users refused: ${e.message}`); }
 });
 for (const th of $("requests").querySelectorAll("th")) {
   th.addEventListener("click", () => {
