@@ -511,6 +511,32 @@ fn a_closed_runs_users_change_from_the_page_each_a_stage_and_its_end_is_shown() 
         .click()
         .unwrap();
     let raised = wait_for("7 users running", Duration::from_secs(10), active(7));
+    // The embedded target's RSS is a chart series too, each point one of /api/stats.
+    let drawn = wait_for("the target's RSS series", Duration::from_secs(10), || {
+        let drawn = eval(&tab, "(window.skein.drawn['c-res'] || [])");
+        let series = drawn
+            .as_array()?
+            .iter()
+            .find(|s| s["key"] == "trss_mb")?
+            .clone();
+        (!series["points"].as_array()?.is_empty()).then_some(series)
+    });
+    let api = json_without_token(addr, "/api/stats");
+    for p in drawn["points"].as_array().unwrap() {
+        let t = p["t"].as_i64().unwrap();
+        let served = api["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["t"].as_i64() == Some(t))
+            .unwrap_or_else(|| panic!("the page drew t={t}, absent from /api/stats"));
+        assert_eq!(
+            p["v"].as_f64(),
+            served["trss_mb"].as_f64(),
+            "target RSS at t={t}"
+        );
+        assert!(p["v"].as_f64().unwrap() > 1.0, "{p}");
+    }
     assert_eq!(raised["control"]["users"], 7, "{}", raised["control"]);
     assert_eq!(raised["control"]["spawn_rate"], 50.0);
     let note = eval(&tab, "document.getElementById('message').innerText");

@@ -34,6 +34,9 @@ pub struct Point {
     /// Generator CPU, percent of one core.
     pub cpu_pct: f64,
     pub rss_mb: f64,
+    /// The embedded reference server's CPU (percent of one core) and RSS, when it runs.
+    pub tcpu_pct: Option<f64>,
+    pub trss_mb: Option<f64>,
 }
 
 /// The whole run's points, bounded.
@@ -82,6 +85,11 @@ fn merge(pair: &[Point]) -> Point {
         ttfc_p95: opt(a.ttfc_p95, b.ttfc_p95),
         cpu_pct: avg(a.cpu_pct, b.cpu_pct),
         rss_mb: a.rss_mb.max(b.rss_mb),
+        tcpu_pct: opt(a.tcpu_pct, b.tcpu_pct),
+        trss_mb: match (a.trss_mb, b.trss_mb) {
+            (Some(x), Some(y)) => Some(x.max(y)),
+            (x, y) => x.or(y),
+        },
     }
 }
 

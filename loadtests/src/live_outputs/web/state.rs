@@ -318,7 +318,8 @@ impl WebState {
                 continue;
             }
             inner.last_second = Some(second.unix_second);
-            let point = point_of(second, started, &stages, cpu_pct, rss);
+            let target = inner.target.as_ref().map(|t| (t.cpu_pct, t.rss_bytes));
+            let point = point_of(second, started, &stages, (cpu_pct, rss), target);
             inner.history.push(point);
         }
         let elapsed =
@@ -408,7 +409,15 @@ fn stage_at(stages: &[Stage], elapsed: f64) -> Option<(usize, &Stage, f64)> {
     None
 }
 
-fn point_of(s: &SecondSample, started: i64, stages: &[Stage], cpu_pct: f64, rss: u64) -> Point {
+/// The chart point of second `s`; `generator` and `target` are (CPU % of a core, RSS bytes).
+fn point_of(
+    s: &SecondSample,
+    started: i64,
+    stages: &[Stage],
+    generator: (f64, u64),
+    target: Option<(f64, u64)>,
+) -> Point {
+    let mib = |bytes: u64| bytes as f64 / 1_048_576.0;
     let t = s.unix_second - started;
     let intended = s.intended();
     let ttfc = if s.stream.ttfc.is_empty() {
@@ -431,8 +440,10 @@ fn point_of(s: &SecondSample, started: i64, stages: &[Stage], cpu_pct: f64, rss:
         rate: stage_at(stages, t as f64 + 0.5).and_then(|(_, st, _)| st.rate),
         dropped: s.dropped as f64,
         ttfc_p95: ms(ttfc, 0.95),
-        cpu_pct,
-        rss_mb: rss as f64 / 1_048_576.0,
+        cpu_pct: generator.0,
+        rss_mb: mib(generator.1),
+        tcpu_pct: target.map(|t| t.0),
+        trss_mb: target.map(|t| mib(t.1)),
     }
 }
 

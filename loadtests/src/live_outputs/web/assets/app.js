@@ -29,8 +29,9 @@ function merge(a, b) {
   const opt = (x, y) => (x != null && y != null ? avg(x, y) : x != null ? x : y);
   const out = { t: a.t, n: a.n + b.n };
   for (const k of ["rps", "fps", "users", "dropped", "cpu_pct"]) out[k] = avg(a[k], b[k]);
-  for (const k of ["p50", "p95", "p99", "ip50", "ip95", "ip99", "rate", "ttfc_p95"]) out[k] = opt(a[k], b[k]);
+  for (const k of ["p50", "p95", "p99", "ip50", "ip95", "ip99", "rate", "ttfc_p95", "tcpu_pct"]) out[k] = opt(a[k], b[k]);
   out.rss_mb = Math.max(a.rss_mb, b.rss_mb);
+  out.trss_mb = a.trss_mb != null && b.trss_mb != null ? Math.max(a.trss_mb, b.trss_mb) : a.trss_mb != null ? a.trss_mb : b.trss_mb;
   return out;
 }
 function addPoints(points) {
@@ -135,10 +136,14 @@ function drawAll() {
   drawChart("c-load", open
     ? [{ label: "planned rate", key: "rate", color: "#7b53c9" }, { label: "in flight", key: "users", color: "#2f6fdf" }, { label: "dropped/s", key: "dropped", color: "#d64541" }]
     : [{ label: "users", key: "users", color: "#2f6fdf" }, { label: "dropped/s", key: "dropped", color: "#d64541" }]);
+  const target = skein.points.some((p) => p.tcpu_pct != null);
   drawChart("c-res", [
     { label: "CPU %", key: "cpu_pct", color: "#2f6fdf" },
     { label: "RSS MiB", key: "rss_mb", color: "#7b53c9", axis: "right" },
-  ], true);
+  ].concat(target ? [
+    { label: "target CPU %", key: "tcpu_pct", color: "#2f6fdf", dash: true },
+    { label: "target RSS MiB", key: "trss_mb", color: "#7b53c9", axis: "right", dash: true },
+  ] : []), true);
   const streams = skein.points.some((p) => p.ttfc_p95 != null);
   $("f-ttfc").hidden = !streams;
   if (streams) drawChart("c-ttfc", [{ label: "TTFC p95", key: "ttfc_p95", color: "#d08a12" }]);
