@@ -24,11 +24,17 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::body_stream::{Piece, StreamHead, StreamReader};
 use super::http1::{ResponseError, ResponseReader};
 
 /// Bytes asked of the socket per read when the answer's size is not known yet: most answers
 /// (JSON-RPC results, statuses) fit in one read.
 const READ_SIZE: usize = 16 * 1024;
+
+/// Bytes asked of the socket per read of a streamed body: a token stream's events are a few
+/// hundred bytes each, and every open stream holds one such buffer (hyper's adaptive one
+/// starts at 8 KiB).
+const STREAM_READ_SIZE: usize = 4 * 1024;
 
 /// How long a connection may sit idle before it is closed rather than reused. Servers close
 /// idle keep-alive connections on their own clock (uvicorn after 5 s, nginx after 75 s); one
@@ -61,6 +67,17 @@ struct Connection {
     received: BytesMut,
     /// When it was last checked in.
     idle_since: Instant,
+}
+
+impl ExchangeError {
+    /// What broke, without the stage it broke in (a stream's reader names that itself).
+    pub fn detail(&self) -> String {
+        match self {
+            ExchangeError::Connect(_) => "connection failed".into(),
+            ExchangeError::Io(e) => e.to_string(),
+            ExchangeError::Response(e) | ExchangeError::Body(e) => e.to_string(),
+        }
+    }
 }
 
 impl Connection {
@@ -108,6 +125,71 @@ impl Connection {
     }
 }
 
+impl Connection {
+    /// Reads what the socket has (at most [`STREAM_READ_SIZE`]); 0 when the peer closed.
+    async fn read_some(&mut self) -> Result<usize, ExchangeError> {
+        self.received.reserve(STREAM_READ_SIZE);
+        self.stream
+            .read_buf(&mut self.received)
+            .await
+            .map_err(ExchangeError::Io)
+    }
+}
+
+/// An answer whose head was read and whose body is read as it arrives. Its connection goes
+/// back to the pool when the body ended and can carry another request; dropped before, it is
+/// closed (what was left unread would corrupt the next answer).
+pub struct OpenResponse<'a> {
+    pool: &'a ConnectionPool,
+    /// `None` once the body ended.
+    connection: Option<Connection>,
+    reader: StreamReader,
+    pub head: StreamHead,
+}
+
+impl OpenResponse<'_> {
+    /// The next body bytes as they arrive; `None` at the body's end.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, ExchangeError> {
+        let mut closed = false;
+        loop {
+            let Some(connection) = self.connection.as_mut() else {
+                return Ok(None);
+            };
+            let piece = self
+                .reader
+                .piece(&mut connection.received, closed)
+                .map_err(ExchangeError::Body)?;
+            match piece {
+                Piece::Data(bytes) => return Ok(Some(bytes)),
+                Piece::More => closed = connection.read_some().await? == 0,
+                Piece::End { reusable } => {
+                    if let Some(connection) = self.connection.take().filter(|_| reusable) {
+                        self.pool.checkin(connection);
+                    }
+                    return Ok(None);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for OpenResponse<'_> {
+    /// A reader that stopped at its protocol's last event (an LLM stream's `[DONE]`) leaves the
+    /// body's end unread: if it is already in, the connection is still reused.
+    fn drop(&mut self) {
+        let Some(mut connection) = self.connection.take() else {
+            return;
+        };
+        loop {
+            match self.reader.piece(&mut connection.received, false) {
+                Ok(Piece::Data(_)) => {}
+                Ok(Piece::End { reusable: true }) => return self.pool.checkin(connection),
+                Ok(Piece::More | Piece::End { reusable: false }) | Err(_) => return,
+            }
+        }
+    }
+}
+
 /// Idle connections to one `host:port`, reused most recently used first.
 pub struct ConnectionPool {
     /// `host:port` to connect to (an IPv6 host keeps its brackets).
@@ -136,20 +218,47 @@ impl ConnectionPool {
     /// Sends `request` (a whole HTTP/1.1 request, [`super::http1::write_request`]) and reads
     /// the whole answer.
     pub async fn send(&self, request: &[u8]) -> Result<Answer, ExchangeError> {
-        let mut connection = match self.checkout() {
-            Some(mut reused) => match reused.stream.write_all(request).await {
-                Ok(()) => reused,
-                // Closed by the server since the check: the request did not go out, and a
-                // fresh connection takes it (as hyper-util retries an unsent request).
-                Err(_) => self.connect_and_write(request).await?,
-            },
-            None => self.connect_and_write(request).await?,
-        };
+        let mut connection = self.write(request).await?;
         let (answer, reusable) = connection.read_answer().await?;
         if reusable {
             self.checkin(connection);
         }
         Ok(answer)
+    }
+
+    /// Sends `request` and reads the answer's head; its body is read as it arrives
+    /// ([`OpenResponse::chunk`]).
+    pub async fn open(&self, request: &[u8]) -> Result<OpenResponse<'_>, ExchangeError> {
+        let mut connection = self.write(request).await?;
+        let mut reader = StreamReader::default();
+        let mut closed = false;
+        loop {
+            let head = reader
+                .head(&mut connection.received, closed)
+                .map_err(ExchangeError::Response)?;
+            if let Some(head) = head {
+                return Ok(OpenResponse {
+                    pool: self,
+                    connection: Some(connection),
+                    reader,
+                    head,
+                });
+            }
+            closed = connection.read_some().await? == 0;
+        }
+    }
+
+    /// An idle connection with `request` written on it, or a new one.
+    async fn write(&self, request: &[u8]) -> Result<Connection, ExchangeError> {
+        match self.checkout() {
+            Some(mut reused) => match reused.stream.write_all(request).await {
+                Ok(()) => Ok(reused),
+                // Closed by the server since the check: the request did not go out, and a
+                // fresh connection takes it (as hyper-util retries an unsent request).
+                Err(_) => self.connect_and_write(request).await,
+            },
+            None => self.connect_and_write(request).await,
+        }
     }
 
     /// An idle connection the server has not closed meanwhile.
@@ -263,6 +372,56 @@ mod tests {
         }
         // Two answers per connection: five requests took three connections, none failed.
         assert_eq!(accepted.load(Ordering::SeqCst), 3);
+    }
+
+    const EVENTS: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n7\r\ndata: a\r\n7\r\ndata: b\r\n0\r\n\r\n";
+
+    #[tokio::test]
+    async fn a_streamed_answer_comes_in_pieces_and_its_connection_is_reused_after_its_end() {
+        let (address, accepted) = server(EVENTS, 3).await;
+        let pool = ConnectionPool::new(address, 4);
+        for _ in 0..3 {
+            let mut response = pool.open(GET).await.unwrap();
+            assert_eq!(
+                (response.head.status, response.head.event_stream),
+                (200, true)
+            );
+            let mut body = Vec::new();
+            while let Some(piece) = response.chunk().await.unwrap() {
+                body.extend_from_slice(&piece);
+            }
+            assert_eq!(body, b"data: adata: b");
+            assert!(
+                response.chunk().await.unwrap().is_none(),
+                "ended stays ended"
+            );
+            drop(response);
+            assert_eq!(pool.idle_count(), 1);
+        }
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "one connection for all three"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stream_dropped_before_its_end_never_lends_its_connection_half_read() {
+        let (address, _) = server(EVENTS, 10).await;
+        let pool = ConnectionPool::new(address, 4);
+        for _ in 0..5 {
+            // Dropped right after the head: the rest of the body is unread.
+            drop(pool.open(GET).await.unwrap());
+            let mut next = pool.open(GET).await.unwrap();
+            let mut body = Vec::new();
+            while let Some(piece) = next.chunk().await.unwrap() {
+                body.extend_from_slice(&piece);
+            }
+            assert_eq!(
+                body, b"data: adata: b",
+                "the next answer is whole and its own"
+            );
+        }
     }
 
     #[tokio::test]

@@ -102,7 +102,7 @@ pub struct Response {
 
 /// How the body of a response ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Framing {
+pub(super) enum Framing {
     Empty,
     Length(usize),
     Chunked,
@@ -110,7 +110,7 @@ enum Framing {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ChunkState {
+pub(super) enum ChunkState {
     /// Expecting a chunk-size line.
     Size,
     /// This many bytes of chunk data still to come.
@@ -173,24 +173,13 @@ impl ResponseReader {
         loop {
             match &mut self.state {
                 State::Head => {
-                    let Some(head) = parse_head(buf)? else {
-                        if closed {
-                            return Err(ResponseError::ClosedBeforeHead);
-                        }
-                        if buf.len() > MAX_HEAD_BYTES {
-                            return Err(ResponseError::HeadTooLarge);
-                        }
+                    let Some(head) = take_head(buf, closed)? else {
                         return Ok(None);
                     };
-                    buf.advance(head.length);
-                    // Interim answers (100 Continue, 103 Early Hints) precede the real one.
-                    if (100..200).contains(&head.status) && head.status != 101 {
-                        continue;
-                    }
                     self.state = State::Body {
                         status: head.status,
                         framing: head.framing,
-                        keep_alive: head.keep_alive && head.status != 101,
+                        keep_alive: head.keep_alive,
                         decoded: BytesMut::new(),
                         chunk: ChunkState::Size,
                     };
@@ -238,11 +227,38 @@ impl ResponseReader {
     }
 }
 
-struct Head {
-    length: usize,
-    status: u16,
-    framing: Framing,
-    keep_alive: bool,
+/// A parsed response head.
+pub(super) struct Head {
+    /// Its length in bytes, CRLF CRLF included.
+    pub length: usize,
+    pub status: u16,
+    pub framing: Framing,
+    pub keep_alive: bool,
+    /// `Content-Type: text/event-stream`.
+    pub event_stream: bool,
+}
+
+/// Consumes the final response head from `buf` once it is all there, interim answers (100
+/// Continue, 103 Early Hints) skipped; `closed`: the peer closed after these bytes. A 101's
+/// connection is never reused.
+pub(super) fn take_head(buf: &mut BytesMut, closed: bool) -> Result<Option<Head>, ResponseError> {
+    loop {
+        let Some(mut head) = parse_head(buf)? else {
+            if closed {
+                return Err(ResponseError::ClosedBeforeHead);
+            }
+            if buf.len() > MAX_HEAD_BYTES {
+                return Err(ResponseError::HeadTooLarge);
+            }
+            return Ok(None);
+        };
+        buf.advance(head.length);
+        if (100..200).contains(&head.status) && head.status != 101 {
+            continue;
+        }
+        head.keep_alive &= head.status != 101;
+        return Ok(Some(head));
+    }
 }
 
 fn parse_head(buf: &[u8]) -> Result<Option<Head>, ResponseError> {
@@ -260,6 +276,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, ResponseError> {
     let mut transfer_encoding = false;
     let mut close = false;
     let mut keep_alive_token = false;
+    let mut event_stream = false;
     for header in response.headers.iter() {
         let name = header.name;
         if name.eq_ignore_ascii_case("content-length") {
@@ -279,6 +296,8 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, ResponseError> {
                 .rsplit(|&b| b == b',')
                 .next()
                 .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if name.eq_ignore_ascii_case("content-type") {
+            event_stream = header.value.starts_with(b"text/event-stream");
         } else if name.eq_ignore_ascii_case("connection") {
             for token in header.value.split(|&b| b == b',') {
                 let token = token.trim_ascii();
@@ -307,12 +326,13 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, ResponseError> {
         status,
         framing,
         keep_alive: !close && (http11 || keep_alive_token),
+        event_stream,
     }))
 }
 
 /// Decodes chunked data from `buf` into `decoded`; `true` once the last chunk and the
 /// trailers are in.
-fn decode_chunks(
+pub(super) fn decode_chunks(
     buf: &mut BytesMut,
     state: &mut ChunkState,
     decoded: &mut BytesMut,

@@ -3,7 +3,9 @@
 //!
 //! A plain-HTTP target without a proxy gets Skein's own connections ([`ConnectionPool`], the
 //! wire format in [`http1`]): that is what the benchmarks and the reference server measure,
-//! and where reqwest's per-request machinery cost a third of the generator's CPU. HTTPS, a
+//! and where reqwest's per-request machinery cost a third of the generator's CPU. LLM requests
+//! take them too ([`Transport::open`], the body read as it arrives by [`body_stream`]): an open
+//! token stream costs a 4-KiB buffer there, against ~26 KiB of hyper's connection state. HTTPS, a
 //! target with credentials in its URL, or a proxy set in the environment keep reqwest (TLS,
 //! proxies). Both send the same header lines (`host`, `content-type` with a body,
 //! `authorization` where the request is authorized, `accept: */*`, `content-length`), follow
@@ -15,11 +17,12 @@ use bytes::Bytes;
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, Url};
 
+pub mod body_stream;
 pub mod connection_pool;
 pub mod http1;
 pub mod jsonrpc;
 
-use connection_pool::ConnectionPool;
+use connection_pool::{ConnectionPool, OpenResponse};
 
 /// Per-request timeout: long enough for a 10,000-row export under load, short enough that a
 /// hung server shows as failures rather than a stuck run.
@@ -102,6 +105,8 @@ pub struct Transport {
 enum Route {
     Direct {
         pool: ConnectionPool,
+        /// `host:port` the pool connects to, as a request's URL names it.
+        address: String,
         /// The `host` header: the host, and the port unless it is the scheme's (as reqwest
         /// sends it).
         host: String,
@@ -136,8 +141,10 @@ impl Transport {
                 let host = url.host_str()?.to_string();
                 let port = url.port_or_known_default()?;
                 let base_path = url.path().trim_end_matches('/').to_string();
+                let address = format!("{host}:{port}");
                 Some(Route::Direct {
-                    pool: ConnectionPool::new(format!("{host}:{port}"), MAX_IDLE_CONNECTIONS),
+                    pool: ConnectionPool::new(address.clone(), MAX_IDLE_CONNECTIONS),
+                    address,
                     host: match url.port() {
                         Some(port) => format!("{host}:{port}"),
                         None => host,
@@ -174,6 +181,7 @@ impl Transport {
                 host,
                 base_path,
                 jsonrpc_path,
+                ..
             } => {
                 let started = Instant::now();
                 let path: Cow<'_, str> = match request.endpoint {
@@ -254,6 +262,155 @@ impl Transport {
                 exchange(builder).await
             }
         }
+    }
+}
+
+impl Transport {
+    /// Sends a request built with reqwest and reads its answer's head; the body is read as it
+    /// arrives ([`OpenedResponse::chunk`]). A request to the direct route's own `host:port`
+    /// goes on Skein's own connections, whose streamed body holds one small read buffer per
+    /// open stream (hyper's client holds ~26 KiB per connection, docs/llm.md "Cost"); any
+    /// other (HTTPS, another host, a streamed request body) goes through reqwest. Both are cut
+    /// at [`REQUEST_TIMEOUT`] after sending, as the reqwest client's own timeout.
+    pub async fn open(
+        &self,
+        builder: reqwest::RequestBuilder,
+    ) -> Result<OpenedResponse<'_>, String> {
+        let (client, request) = builder.build_split();
+        let request = request.map_err(|e| transport_error(&e))?;
+        let sent_at = Instant::now();
+        let Some((pool, wire)) = self.direct_wire(&request)? else {
+            let response = client
+                .execute(request)
+                .await
+                .map_err(|e| transport_error(&e))?;
+            return Ok(OpenedResponse::Reqwest(response));
+        };
+        let deadline = tokio::time::Instant::from_std(sent_at + REQUEST_TIMEOUT);
+        match tokio::time::timeout_at(deadline, pool.open(&wire)).await {
+            Ok(Ok(response)) => Ok(OpenedResponse::Direct { response, deadline }),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("timed out".to_string()),
+        }
+    }
+
+    /// `request` as HTTP/1.1 bytes for the direct route, if it goes there.
+    fn direct_wire(
+        &self,
+        request: &reqwest::Request,
+    ) -> Result<Option<(&ConnectionPool, Vec<u8>)>, String> {
+        let Route::Direct { pool, address, .. } = &self.route else {
+            return Ok(None);
+        };
+        let url = request.url();
+        let same_host = url.scheme() == "http"
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url
+                .host_str()
+                .zip(url.port_or_known_default())
+                .is_some_and(|(host, port)| {
+                    address.strip_suffix(&format!(":{port}")) == Some(host)
+                });
+        let body = match request.body() {
+            None => None,
+            Some(body) => match body.as_bytes() {
+                Some(bytes) => Some(bytes),
+                None => return Ok(None),
+            },
+        };
+        if !same_host {
+            return Ok(None);
+        }
+        let path: Cow<'_, str> = match url.query() {
+            Some(query) => Cow::Owned(format!("{}?{query}", url.path())),
+            None => Cow::Borrowed(url.path()),
+        };
+        if !http1::is_valid_path(&path) {
+            return Err(format!("transport error: invalid request path `{path}`"));
+        }
+        let host = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_string(),
+        };
+        let headers: Vec<(&str, &[u8])> = request
+            .headers()
+            .iter()
+            .filter(|(name, _)| {
+                *name != reqwest::header::HOST && *name != reqwest::header::CONTENT_LENGTH
+            })
+            .map(|(name, value)| (name.as_str(), value.as_bytes()))
+            .collect();
+        let mut wire = Vec::new();
+        http1::write_request(
+            &mut wire,
+            request.method().as_str(),
+            &path,
+            host.as_bytes(),
+            &headers,
+            body,
+        );
+        Ok(Some((pool, wire)))
+    }
+}
+
+/// Whether an answer is a stream (otherwise it is judged as a plain answer).
+pub fn is_event_stream(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"))
+}
+
+/// An answer whose body is read as it arrives, on either route.
+pub enum OpenedResponse<'a> {
+    Direct {
+        response: OpenResponse<'a>,
+        deadline: tokio::time::Instant,
+    },
+    Reqwest(reqwest::Response),
+}
+
+impl OpenedResponse<'_> {
+    pub fn status(&self) -> u16 {
+        match self {
+            OpenedResponse::Direct { response, .. } => response.head.status,
+            OpenedResponse::Reqwest(response) => response.status().as_u16(),
+        }
+    }
+
+    /// Whether the answer is an event stream (`Content-Type: text/event-stream`).
+    pub fn is_event_stream(&self) -> bool {
+        match self {
+            OpenedResponse::Direct { response, .. } => response.head.event_stream,
+            OpenedResponse::Reqwest(response) => is_event_stream(response),
+        }
+    }
+
+    /// The next body bytes as they arrive, `None` at the end; an error says what broke.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, String> {
+        match self {
+            OpenedResponse::Direct { response, deadline } => {
+                match tokio::time::timeout_at(*deadline, response.chunk()).await {
+                    Ok(Ok(chunk)) => Ok(chunk),
+                    Ok(Err(e)) => Err(e.detail()),
+                    Err(_) => Err("timed out".to_string()),
+                }
+            }
+            OpenedResponse::Reqwest(response) => {
+                response.chunk().await.map_err(|e| without_url(&e))
+            }
+        }
+    }
+
+    /// The whole body.
+    pub async fn bytes(mut self) -> Result<Bytes, String> {
+        let mut body = Vec::new();
+        while let Some(chunk) = self.chunk().await? {
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(body))
     }
 }
 

@@ -13,6 +13,7 @@ use super::behaviour::Call;
 use super::http::{
     read_body, record, record_carrying, transport_error, without_url, Carried, FullResponse, Timed,
 };
+pub use crate::transport::is_event_stream;
 use crate::transport::jsonrpc::RpcError;
 
 /// Which events of a stream are chunks of the answer.
@@ -316,15 +317,6 @@ pub async fn read_rpc_events(response: reqwest::Response, sent_at: Instant) -> (
 
 fn micros(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
-}
-
-/// Whether an answer is a stream (otherwise it is judged as a plain answer).
-pub fn is_event_stream(response: &reqwest::Response) -> bool {
-    response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::tokenizer::TokenCounter;
 use super::{words, PromptTokens, Protocol};
+use crate::transport::OpenedResponse;
 use crate::users::stream::event_data;
 
 /// What an LLM answer said, as measured.
@@ -286,7 +287,7 @@ pub fn read_whole(
 /// Reads a streamed answer's events to its end.
 pub async fn read_stream(
     protocol: Protocol,
-    mut response: reqwest::Response,
+    mut response: OpenedResponse<'_>,
     sent_at: Instant,
     prompt: PromptTokens,
     tokenizer: Option<&TokenCounter>,
@@ -307,10 +308,7 @@ pub async fn read_stream(
             }
             Ok(None) => break,
             Err(e) => {
-                broke = Some(format!(
-                    "reading the stream failed: {}",
-                    crate::users::http::without_url(&e)
-                ));
+                broke = Some(format!("reading the stream failed: {e}"));
                 break;
             }
         }

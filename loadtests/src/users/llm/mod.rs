@@ -15,10 +15,7 @@ use reqwest::header::{HeaderValue, ACCEPT};
 use serde_json::{Map, Value};
 
 use super::behaviour::Call;
-use super::http::{
-    http_error, read_body, record, record_carrying, transport_error, Carried, Timed,
-};
-use super::stream::is_event_stream;
+use super::http::{http_error, record, record_carrying, Carried, Timed};
 use super::template::{Template, UserValues};
 pub use conversation::LlmUser;
 use conversation::Said;
@@ -296,39 +293,37 @@ pub async fn send(
         builder
     };
     let sent_at = Instant::now();
-    let response = match builder.send().await {
+    // Plain HTTP goes on Skein's own connections: an open stream holds a few KiB there.
+    let response = match call.ctx.transport.open(builder).await {
         Ok(r) => r,
-        Err(e) => {
-            let error = transport_error(&e);
+        Err(error) => {
             record(call, method, name, Timed::since(sent_at), 0, Some(&error));
             return None;
         }
     };
-    let status = response.status().as_u16();
-    let streamed = is_event_stream(&response);
+    let status = response.status();
+    let streamed = response.is_event_stream();
     let read = if expect_status.contains(&status) && llm.stream && streamed {
         answer::read_stream(llm.protocol, response, sent_at, prompt, tokenizer).await
     } else {
-        let outcome = read_body(response).await;
+        let outcome = response.bytes().await;
         let elapsed = u64::try_from(sent_at.elapsed().as_micros()).unwrap_or(u64::MAX);
         match outcome {
             Err(e) => answer::LlmRead {
-                error: Some(e),
+                error: Some(format!("reading the body failed: {e}")),
                 ..answer::LlmRead::default()
             },
-            Ok(r) if !expect_status.contains(&status) => {
+            Ok(body) if !expect_status.contains(&status) => {
                 // The API's own error words when it gave them, else the status.
-                let mut read =
-                    answer::read_whole(llm.protocol, &r.body, elapsed, prompt, tokenizer);
+                let mut read = answer::read_whole(llm.protocol, &body, elapsed, prompt, tokenizer);
                 read.error = Some(match read.error {
                     Some(e) if e.starts_with("LLM error") => format!("{}: {e}", http_error(status)),
                     _ => http_error(status),
                 });
                 read
             }
-            Ok(r) => {
-                let mut read =
-                    answer::read_whole(llm.protocol, &r.body, elapsed, prompt, tokenizer);
+            Ok(body) => {
+                let mut read = answer::read_whole(llm.protocol, &body, elapsed, prompt, tokenizer);
                 if llm.stream && read.error.is_none() {
                     read.error = Some(
                         "expected a text/event-stream answer to a streamed LLM request".into(),
