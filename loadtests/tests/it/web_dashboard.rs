@@ -193,6 +193,35 @@ fn open_page(browser: &Browser, url: &str) -> Arc<Tab> {
     tab
 }
 
+/// Clicks the field `selector` names and types `text` into it.
+fn type_into(tab: &Tab, selector: &str, text: &str) {
+    tab.find_element(selector).unwrap().click().unwrap();
+    tab.type_str(text).unwrap();
+}
+
+/// The series `key` of chart `chart` as the page drew it, once it has `min_points` points.
+fn drawn_series(tab: &Tab, chart: &str, key: &str, min_points: usize, limit: Duration) -> Value {
+    let what = format!("chart {chart} to draw {min_points} points of {key}");
+    wait_for(&what, limit, || {
+        let drawn = eval(tab, &format!("(window.skein.drawn['{chart}'] || [])"));
+        let series = drawn.as_array()?.iter().find(|s| s["key"] == key)?.clone();
+        (series["points"].as_array()?.len() >= min_points).then_some(series)
+    })
+}
+
+/// Every point the page drew of `key` is the point of `/api/stats` (`api`) at its second.
+fn each_point_is_served(drawn: &Value, api: &Value, key: &str) {
+    let served = api["points"].as_array().unwrap();
+    for p in drawn["points"].as_array().unwrap() {
+        let t = p["t"].as_i64().unwrap();
+        let point = served
+            .iter()
+            .find(|a| a["t"].as_i64() == Some(t))
+            .unwrap_or_else(|| panic!("the page drew t={t}, absent from /api/stats"));
+        assert_eq!(p["v"].as_f64(), point[key].as_f64(), "{key} at t={t}");
+    }
+}
+
 fn which(name: &str) -> std::path::PathBuf {
     std::env::var_os("PATH")
         .into_iter()
@@ -267,29 +296,11 @@ fn the_dashboard_in_chromium_draws_the_run_lists_its_failure_and_stops_it() {
     assert!(grown > first);
 
     // The requests chart drew points, and each is a point of /api/stats.
-    let drawn = wait_for(
-        "the requests chart to draw 4 points",
-        Duration::from_secs(30),
-        || {
-            let drawn = eval(&tab, "(window.skein.drawn['c-rps'] || [])");
-            let rps = drawn
-                .as_array()?
-                .iter()
-                .find(|s| s["key"] == "rps")?
-                .clone();
-            (rps["points"].as_array()?.len() >= 4).then_some(rps)
-        },
-    );
+    let drawn = drawn_series(&tab, "c-rps", "rps", 4, Duration::from_secs(30));
     let api = stats(addr);
-    let api_points = api["points"].as_array().unwrap();
+    each_point_is_served(&drawn, &api, "rps");
     let drawn_points = drawn["points"].as_array().unwrap();
     for p in drawn_points {
-        let t = p["t"].as_i64().unwrap();
-        let served = api_points
-            .iter()
-            .find(|a| a["t"].as_i64() == Some(t))
-            .unwrap_or_else(|| panic!("the page drew t={t}, absent from /api/stats"));
-        assert_eq!(p["v"].as_f64(), served["rps"].as_f64(), "req/s at t={t}");
         assert!(
             p["x"].as_f64().unwrap() > 0.0 && p["y"].as_f64().unwrap() > 0.0,
             "{p}"
@@ -321,8 +332,7 @@ fn the_dashboard_in_chromium_draws_the_run_lists_its_failure_and_stops_it() {
     assert!(sla.as_str().unwrap().contains("broken (broke at"), "{sla}");
 
     // The open model's rate changes from the page's form: a stage of its own in the results.
-    tab.find_element("#rate").unwrap().click().unwrap();
-    tab.type_str("45").unwrap();
+    type_into(&tab, "#rate", "45");
     tab.find_element("#rate-form button")
         .unwrap()
         .click()
@@ -502,39 +512,17 @@ fn a_closed_runs_users_change_from_the_page_each_a_stage_and_its_end_is_shown() 
         (eval(&tab, "document.getElementById('users-form').hidden") == Value::Bool(false))
             .then_some(())
     });
-    tab.find_element("#users").unwrap().click().unwrap();
-    tab.type_str("7").unwrap();
-    tab.find_element("#spawn-rate").unwrap().click().unwrap();
-    tab.type_str("50").unwrap();
+    type_into(&tab, "#users", "7");
+    type_into(&tab, "#spawn-rate", "50");
     tab.find_element("#users-form button")
         .unwrap()
         .click()
         .unwrap();
     let raised = wait_for("7 users running", Duration::from_secs(10), active(7));
     // The embedded target's RSS is a chart series too, each point one of /api/stats.
-    let drawn = wait_for("the target's RSS series", Duration::from_secs(10), || {
-        let drawn = eval(&tab, "(window.skein.drawn['c-res'] || [])");
-        let series = drawn
-            .as_array()?
-            .iter()
-            .find(|s| s["key"] == "trss_mb")?
-            .clone();
-        (!series["points"].as_array()?.is_empty()).then_some(series)
-    });
-    let api = json_without_token(addr, "/api/stats");
+    let drawn = drawn_series(&tab, "c-res", "trss_mb", 1, Duration::from_secs(10));
+    each_point_is_served(&drawn, &json_without_token(addr, "/api/stats"), "trss_mb");
     for p in drawn["points"].as_array().unwrap() {
-        let t = p["t"].as_i64().unwrap();
-        let served = api["points"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["t"].as_i64() == Some(t))
-            .unwrap_or_else(|| panic!("the page drew t={t}, absent from /api/stats"));
-        assert_eq!(
-            p["v"].as_f64(),
-            served["trss_mb"].as_f64(),
-            "target RSS at t={t}"
-        );
         assert!(p["v"].as_f64().unwrap() > 1.0, "{p}");
     }
     assert_eq!(raised["control"]["users"], 7, "{}", raised["control"]);
