@@ -299,7 +299,13 @@ impl Transport {
         &self,
         request: &reqwest::Request,
     ) -> Result<Option<(&ConnectionPool, Vec<u8>)>, String> {
-        let Route::Direct { pool, address, .. } = &self.route else {
+        let Route::Direct {
+            pool,
+            address,
+            host,
+            ..
+        } = &self.route
+        else {
             return Ok(None);
         };
         let url = request.url();
@@ -309,8 +315,9 @@ impl Transport {
             && url
                 .host_str()
                 .zip(url.port_or_known_default())
-                .is_some_and(|(host, port)| {
-                    address.strip_suffix(&format!(":{port}")) == Some(host)
+                .zip(address.rsplit_once(':'))
+                .is_some_and(|((host, port), (own_host, own_port))| {
+                    host == own_host && own_port.parse() == Ok(port)
                 });
         let body = match request.body() {
             None => None,
@@ -329,10 +336,7 @@ impl Transport {
         if !http1::is_valid_path(&path) {
             return Err(format!("transport error: invalid request path `{path}`"));
         }
-        let host = match url.port() {
-            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-            None => url.host_str().unwrap_or_default().to_string(),
-        };
+        // The same host and port as the route's, so the route's own `host` header.
         let headers: Vec<(&str, &[u8])> = request
             .headers()
             .iter()
@@ -404,13 +408,20 @@ impl OpenedResponse<'_> {
         }
     }
 
-    /// The whole body.
+    /// The whole body (a body that came in one piece, as most do, is not copied).
     pub async fn bytes(mut self) -> Result<Bytes, String> {
-        let mut body = Vec::new();
+        let Some(first) = self.chunk().await? else {
+            return Ok(Bytes::new());
+        };
+        let Some(second) = self.chunk().await? else {
+            return Ok(first);
+        };
+        let mut body = bytes::BytesMut::from(&first[..]);
+        body.extend_from_slice(&second);
         while let Some(chunk) = self.chunk().await? {
             body.extend_from_slice(&chunk);
         }
-        Ok(Bytes::from(body))
+        Ok(body.freeze())
     }
 }
 

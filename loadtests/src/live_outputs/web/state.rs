@@ -510,7 +510,8 @@ fn stats_of(
         })
         .collect();
     let ended = inner.end.is_some();
-    let stage = stage_at(stages, elapsed).map(|(_, s, _)| s);
+    let stage_now = stage_at(stages, elapsed);
+    let stage = stage_now.map(|(_, s, _)| s);
     let none = Control::NONE;
     let control = match run.load_control.as_ref().map(LoadControl::kind) {
         Some(ControlKind::Rate) => Control {
@@ -545,7 +546,7 @@ fn stats_of(
         cpu_seconds: cpu,
         rss_bytes: rss,
         stage: (!ended)
-            .then(|| stage_at(stages, elapsed))
+            .then_some(stage_now)
             .flatten()
             .map(|(index, s, left)| StageNow {
                 index,
