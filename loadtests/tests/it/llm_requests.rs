@@ -274,3 +274,48 @@ fn the_shipped_llm_scenario_runs_against_the_embedded_reference_server() {
         crate::support::stdout(&o)
     );
 }
+
+/// An OpenAI-style stream served by a Python HTTP stack Skein did not write (Starlette's
+/// `StreamingResponse` on uvicorn/h11, chunked; tests/fixtures/openai_stream_server.py): the
+/// tokens, usage and timing Skein's own connections and streamed-body reader read from it.
+#[test]
+fn a_python_servers_token_streams_are_read_whole_and_timed() {
+    let python = crate::python_server::PythonServer::start(
+        "openai_stream_server.py",
+        &["--ttft-ms", "40", "--gap-ms", "5"],
+        "/v1/models",
+    );
+    let request = |name: &str, keys: &str| {
+        format!("[[user_classes.requests]]\nname = \"{name}\"\nprotocol = \"openai-chat\"\nmodel = \"python-stream-model\"\nprompt = \"{PROMPT}\"\n{keys}\n")
+    };
+    let requests = [
+        request("streamed", "max_tokens = 16"),
+        request("unstreamed", "max_tokens = 8\nstream = false"),
+    ]
+    .concat();
+    let (o, r) = run_llm(&python.url(), 2, 3, &requests);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(r.overall().failures, 0, "{:?}", r.failures);
+    let streamed = &named(&r, "streamed").tokens;
+    assert!(streamed.answers >= 4, "{}", streamed.answers);
+    assert_eq!(streamed.output_tokens, 16 * streamed.answers);
+    assert_eq!(streamed.input_tokens, 20 * streamed.answers);
+    assert_eq!(streamed.estimated, 0, "usage came in the stream");
+    // One token per chunk: 15 gaps per answer; the role-only first chunk is not a token.
+    assert_eq!(streamed.itl.count(), 15 * streamed.answers);
+    let (ttft, tpot) = (
+        streamed.ttft.value_at_quantile(0.5),
+        streamed.tpot.value_at_quantile(0.5),
+    );
+    // asyncio's sleeps come late (a few ms on a busy machine), not early; the tokens are
+    // paced from the first, so lateness only adds.
+    assert!(
+        (40.0..100.0).contains(&ttft),
+        "TTFT p50 {ttft} ms against 40"
+    );
+    assert!((4.8..10.0).contains(&tpot), "TPOT p50 {tpot} ms against 5");
+    let unstreamed = &named(&r, "unstreamed").tokens;
+    assert!(unstreamed.answers > 0);
+    assert_eq!(unstreamed.output_tokens, 8 * unstreamed.answers);
+    assert!(unstreamed.ttft.is_empty(), "no TTFT without a stream");
+}
