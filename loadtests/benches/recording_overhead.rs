@@ -256,9 +256,10 @@ async fn bare_goose(host: &str, wait: Duration, plan: &str, shared_client: bool)
         .unwrap();
 }
 
-fn skein_plan(host: &str, users: usize, wait: &str, seconds: u64) -> RunPlan {
+/// A plan of `users` BurstTrainingUsers started at `spawn_rate` per second.
+fn skein_plan(host: &str, users: usize, spawn_rate: usize, wait: &str, seconds: u64) -> RunPlan {
     let text = format!(
-        "users = {users}\nspawn_rate = {users}\nrun_time = \"{seconds}s\"\n[[user_classes]]\nclass = \"BurstTrainingUser\"\nweight = 1\nthink_time = [\"{wait}\", \"{wait}\"]\n"
+        "users = {users}\nspawn_rate = {spawn_rate}\nrun_time = \"{seconds}s\"\n[[user_classes]]\nclass = \"BurstTrainingUser\"\nweight = 1\nthink_time = [\"{wait}\", \"{wait}\"]\n"
     );
     let scenario = skein::scenario::file::parse("bench", "bench.toml", &text).unwrap();
     RunPlan::new(
@@ -277,7 +278,7 @@ async fn child(mode: &str, host: &str) {
             println!("{}", resources::cpu_seconds() - cpu);
         }
         "skein-off" | "skein-on" => {
-            let plan = skein_plan(host, CPU_USERS, "0s", CPU_SECONDS);
+            let plan = skein_plan(host, CPU_USERS, CPU_USERS, "0s", CPU_SECONDS);
             let recorder = Arc::new(Recorder::with_recording(mode == "skein-on"));
             let cpu = resources::cpu_seconds();
             run_plan(&plan, recorder, &StopHandle::default())
@@ -311,7 +312,8 @@ async fn child(mode: &str, host: &str) {
                 )
                 .await;
             } else {
-                let plan = skein_plan(host, users, "60s", 30);
+                // Started over 2 s, as goose's plan above starts its users.
+                let plan = skein_plan(host, users, users.div_ceil(2), "60s", 30);
                 run_plan(&plan, Arc::new(Recorder::new()), &StopHandle::default())
                     .await
                     .unwrap();

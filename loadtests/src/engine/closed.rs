@@ -502,4 +502,25 @@ mod tests {
         // A ramp longer than its stage is cut to the stage.
         assert_eq!(test_plan(&[stage(100, 1.0, 3)]), "100,3s;0,0s");
     }
+
+    /// The closed model runs on goose with loadtests/vendor/goose.patch, which halves what a
+    /// waiting user holds (docs/generator.md). Losing the patch (a `cargo update` to a goose
+    /// without it, the `[patch]` entry removed) would not fail anything else.
+    #[test]
+    fn goose_is_the_patched_one_whose_users_share_their_configuration() {
+        let configuration: &std::sync::Arc<goose::config::GooseConfiguration> =
+            &goose::goose::GooseUser::single(
+                "http://127.0.0.1:1".parse().unwrap(),
+                &goose::config::GooseConfiguration::default(),
+            )
+            .unwrap()
+            .config;
+        assert_eq!(std::sync::Arc::strong_count(configuration), 1);
+        let user_bytes = std::mem::size_of::<goose::goose::GooseUser>();
+        assert!(
+            user_bytes <= 1_400,
+            "a GooseUser is {user_bytes} bytes: goose 0.19.0 as published holds 2,040 with its own \
+             copy of the configuration"
+        );
+    }
 }

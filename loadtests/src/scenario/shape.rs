@@ -16,12 +16,13 @@ use super::error::{Locator, ScenarioError};
 use super::{format_duration, total_users, Arrival, Stage};
 use crate::users::ThinkTime;
 
-/// The most users one run starts (every rise of its stages added up): at ~10 KiB per waiting
-/// user (measured at 10,000 users, docs/generator.md), 100,000 users take about 1 GiB.
+/// The most users one run starts (every rise of its stages added up): at ~5 KiB per waiting
+/// user (measured at 10,000 users, docs/generator.md), 100,000 users take about 0.5 GiB.
 pub const MAX_USERS: u64 = 100_000;
 /// Memory one waiting user costs, measured by the `recording_overhead` benchmark at 10,000
-/// users (RSS growth / users; at 500 users the run's fixed costs make it ~24 KiB).
-pub const USER_MEMORY_BYTES: u64 = 10 * 1024;
+/// users (RSS growth / users: 4.6–4.7 KiB with goose's patch, loadtests/vendor/goose.patch;
+/// at 500 users the run's fixed costs make it ~21 KiB).
+pub const USER_MEMORY_BYTES: u64 = 5 * 1024;
 /// The highest arrival rate a scenario may ask for (per second, the whole run).
 pub const MAX_RATE: f64 = 1_000_000.0;
 /// Arrivals awaiting a response, at most, unless the file says otherwise.
