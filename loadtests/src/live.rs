@@ -185,10 +185,10 @@ pub fn summary_table(result: &RunResult) -> String {
     for v in &result.slas {
         let _ = writeln!(
             out,
-            "  [{}] {}: measured {}",
+            "  [{}] {}: {}",
             if v.passed { "PASS" } else { "FAIL" },
             v.describe(),
-            v.threshold.metric.format(v.measured)
+            v.measured_phrase()
         );
     }
     let _ = writeln!(

@@ -187,7 +187,7 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
             "<tr><td>{}</td><td>{}</td><td>{}</td>{}</tr>",
             esc(&v.describe()),
             esc(&v.threshold.metric.format(v.threshold.limit)),
-            esc(&v.threshold.metric.format(v.measured)),
+            esc(&v.measured_text()),
             pass_cell(v.passed)
         );
     }

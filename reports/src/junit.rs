@@ -75,7 +75,7 @@ pub fn render(result: &RunResult) -> String {
     }
     for v in &result.slas {
         let name = xml_escape(&v.describe());
-        let measured = v.threshold.metric.format(v.measured);
+        let measured = v.measured_phrase();
         let _ = write!(
             out,
             "    <testcase classname=\"{suite}\" name=\"{name}\" time=\"0\">"
@@ -83,13 +83,13 @@ pub fn render(result: &RunResult) -> String {
         if v.passed {
             let _ = writeln!(
                 out,
-                "<system-out>measured {}</system-out></testcase>",
+                "<system-out>{}</system-out></testcase>",
                 xml_escape(&measured)
             );
         } else {
             let _ = writeln!(
                 out,
-                "<failure message=\"measured {} breaks {}\" type=\"SlaFailed\">measured {} against the limit {}</failure></testcase>",
+                "<failure message=\"{} breaks {}\" type=\"SlaFailed\">{} against the limit {}</failure></testcase>",
                 xml_escape(&measured),
                 name,
                 xml_escape(&measured),

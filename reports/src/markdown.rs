@@ -120,7 +120,7 @@ pub fn render(result: &RunResult) -> String {
             out,
             "| {} | {} | {} |",
             cell(&v.describe()),
-            v.threshold.metric.format(v.measured),
+            v.measured_text(),
             if v.passed { "pass" } else { "**FAIL**" }
         );
     }

@@ -401,6 +401,7 @@ impl SlaThreshold {
             measured,
             passed: evidence > 0 && self.holds(measured),
             judged_on,
+            samples: Some(evidence),
         }
     }
 }
@@ -414,9 +415,30 @@ pub struct SlaVerdict {
     /// intended-time latency was recorded); `None` for other metrics and in older results.
     #[serde(default)]
     pub judged_on: Option<LatencyBasis>,
+    /// How many samples the threshold was judged on (requests, streamed first chunks, token
+    /// answers, ...); `Some(0)` fails it for want of evidence. `None` in older results.
+    #[serde(default)]
+    pub samples: Option<u64>,
 }
 
 impl SlaVerdict {
+    /// The measured value as the reports write it, or `no samples` when nothing was
+    /// measured: a figure of 0 there would read as a measurement.
+    pub fn measured_text(&self) -> String {
+        match self.samples {
+            Some(0) => "no samples".to_string(),
+            _ => self.threshold.metric.format(self.measured),
+        }
+    }
+
+    /// `measured 69.6 ms`, or `no samples` (see [`SlaVerdict::measured_text`]), for sentences.
+    pub fn measured_phrase(&self) -> String {
+        match self.samples {
+            Some(0) => "no samples".to_string(),
+            _ => format!("measured {}", self.measured_text()),
+        }
+    }
+
     /// The threshold as [`SlaThreshold::describe`], naming the basis actually judged.
     pub fn describe(&self) -> String {
         self.threshold.describe_on(self.judged_on)
@@ -513,7 +535,8 @@ mod tests {
         );
         // Requests but no stream: no evidence that a streaming threshold held.
         let v = ttfc.judge(&measurement(&service, &service));
-        assert!(!v.passed && v.measured == 0.0, "{v:?}");
+        assert!(!v.passed && v.samples == Some(0), "{v:?}");
+        assert_eq!(v.measured_text(), "no samples");
         for metric in ALL_METRICS {
             assert_eq!(SlaMetric::from_key(metric.key()), Some(metric));
         }

@@ -106,7 +106,7 @@ pub fn judge(
             format!(
                 "{} {} {op} {}",
                 v.threshold.metric.key(),
-                v.threshold.metric.format(v.measured),
+                v.measured_text(),
                 v.threshold.metric.format(v.threshold.limit)
             )
         })

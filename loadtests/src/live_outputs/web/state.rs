@@ -504,7 +504,7 @@ fn stats_of(
         .map(|(i, v)| SlaState {
             threshold: v.describe(),
             measured: (v.measured * 1000.0).round() / 1000.0,
-            measured_text: v.threshold.metric.format(v.measured),
+            measured_text: v.measured_text(),
             passed: v.passed,
             broke_at_s: inner.broke_at.get(i).copied().flatten(),
         })
