@@ -5,15 +5,31 @@
 //! rate costs at least on this machine, so the open executor is compared with it at an
 //! equal rate (wrk and oha, saturated or not, do other work).
 //!
+//! It waits for each instant one of two ways ([`Pacing`]): as the open executor does (a
+//! timerfd, and at least [`BATCH`] between two wake-ups, arrivals due by then sent together),
+//! so both send at the same instants and differ only in the work per request; or with tokio's
+//! 1-ms timer, which sends the arrivals of each millisecond in one burst up to ~2 ms late and
+//! shows what the executor's precision costs.
+//!
 //! An arrival whose instant comes while every connection is busy is dropped and counted, as
 //! the open model drops one past `max_in_flight`. The send lag is measured like the open
 //! model's: from the intended instant to the moment the request is written.
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use skein::engine::open::BATCH;
+use skein::engine::precise_sleep::PreciseSleep;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::time::Instant;
+
+/// How the minimal client waits for an arrival's instant.
+#[derive(Clone, Copy)]
+pub enum Pacing {
+    /// The open executor's pacing: a timerfd, at least [`BATCH`] between wake-ups.
+    Precise,
+    /// tokio's timer (1 ms resolution).
+    Timer,
+}
 
 /// What a run measured (CPU in seconds, lags in ms).
 pub struct Measured {
@@ -26,7 +42,13 @@ pub struct Measured {
 
 /// Sends at `rate` per second for `run_time` to `host` (`http://addr:port`) over
 /// `connections` connections.
-pub fn run(host: &str, rate: f64, run_time: Duration, connections: usize) -> Measured {
+pub fn run(
+    host: &str,
+    rate: f64,
+    run_time: Duration,
+    connections: usize,
+    pacing: Pacing,
+) -> Measured {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -58,14 +80,23 @@ pub fn run(host: &str, rate: f64, run_time: Duration, connections: usize) -> Mea
             hdrhistogram::Histogram::<u64>::new(3).unwrap(),
         ));
         let answered = Rc::new(std::cell::Cell::new(0u64));
+        let mut precise = PreciseSleep::new().expect("a timerfd");
         let cpu = skein::resources::cpu_seconds();
         let start = Instant::now();
+        let mut woke = start;
         let arrivals = (rate * run_time.as_secs_f64()) as u64;
         let mut dropped = 0;
         let mut tasks = Vec::with_capacity(connections);
         for k in 0..arrivals {
             let due = start + Duration::from_secs_f64((k as f64 + 0.5) / rate);
-            tokio::time::sleep_until(due).await;
+            match pacing {
+                Pacing::Precise if due > Instant::now() => {
+                    precise.until(due.max(woke + BATCH)).await.expect("timerfd");
+                    woke = Instant::now();
+                }
+                Pacing::Precise => {}
+                Pacing::Timer => tokio::time::sleep_until(due.into()).await,
+            }
             let Some(mut connection) = idle.borrow_mut().pop() else {
                 dropped += 1;
                 continue;

@@ -31,8 +31,8 @@ const STOP_CHECK: Duration = Duration::from_millis(50);
 
 /// Shortest time between two wake-ups of the dispatcher: arrivals due within it are sent
 /// together, so a high rate costs a wake-up per batch rather than per arrival. It bounds the
-/// added lateness of a send.
-const BATCH: Duration = Duration::from_micros(150);
+/// added lateness of a send. (The open-model benchmark's minimal client paces the same.)
+pub const BATCH: Duration = Duration::from_micros(150);
 
 /// One class's behaviour and its idle users.
 struct ClassPool {
